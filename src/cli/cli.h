@@ -1,0 +1,64 @@
+/* The tuxtape program: command tables, global options, output helpers shared by commands. */
+#pragma once
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "macro.h"
+
+struct tt_store;
+
+/* Exit statuses; documented in tuxtape(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,    /* the command failed; nothing was changed */
+	EXIT_UNSAFE = 2,   /* livepatch: the change was refused as unsafe */
+	EXIT_NOCHANGE = 3, /* livepatch: no functional change */
+	EXIT_PARTIAL = 4,  /* done, but some input was skipped (warnings say which) */
+	EXIT_USAGE = 64,   /* bad command line */
+};
+
+struct cli {
+	const char *db_path; /* NULL: default */
+	bool json;
+	int verbose;
+	bool quiet;
+	bool progress; /* stderr is a terminal and not --quiet */
+	struct tt_store *store;
+	char cmd_path[128];    /* "tuxtape cve sync", for usage lines */
+	const struct cmd *cmd; /* the entry being run */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const struct cmd *sub; /* a table of subcommands, ended by a zeroed entry */
+	const char *args;      /* argument synopsis, e.g. "[--rev REV]" */
+	const char *help;      /* one line */
+};
+
+/* Opens the database once (creating it unless READONLY is asked); logs why on failure. */
+int cli_store(struct cli *cli, bool readonly, struct tt_store **ret);
+
+/*
+ * Prints the usage of the running command: synopsis from its table entry, its help line and
+ * OPTIONS (one "  --opt  text" per line, may be NULL). Returns EXIT_OK.
+ */
+int cli_help(struct cli *cli, const char *options);
+/* Reports a command-line error and returns EXIT_USAGE. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) _printf_(2, 3);
+/* Prints J (stealing the reference) as the command's JSON output. */
+int cli_print_json(json_t *j);
+/* Maps a library return code to an exit status (errors were logged already). */
+int cli_exit(int r);
+
+/* Parses a double / an unsigned, with an error naming OPT. */
+int cli_parse_double(struct cli *cli, const char *opt, const char *s, double *ret);
+
+extern const struct cmd cmd_cve_table[];
+extern const struct cmd cmd_kernel_table[];
+extern const struct cmd cmd_livepatch_table[];
+extern const struct cmd cmd_fleet_table[];
+
+/* Commands look up their own table entry to print their usage. */
+#define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}

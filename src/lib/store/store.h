@@ -1,0 +1,43 @@
+/* The SQLite database behind tuxtape: opening, schema migrations, transactions, metadata. */
+#pragma once
+
+#include <sqlite3.h>
+#include "macro.h"
+
+struct tt_store;
+
+enum {
+	TT_STORE_READONLY = 1 << 0, /* never create or migrate */
+};
+
+/*
+ * Opens (creating it and its directory unless READONLY) the database at PATH and brings its
+ * schema up to date. A file that is not a tuxtape database is -EBADMSG, a newer schema than
+ * this build knows is -EPROTO; both are logged naming the file.
+ */
+int tt_store_open(const char *path, unsigned flags, struct tt_store **ret);
+void tt_store_free(struct tt_store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct tt_store *, tt_store_free);
+#define _cleanup_store_ _cleanup_(tt_store_freep)
+
+sqlite3 *tt_store_db(struct tt_store *s);
+const char *tt_store_path(struct tt_store *s);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int tt_store_begin(struct tt_store *s);
+int tt_store_commit(struct tt_store *s);
+int tt_store_rollback(struct tt_store *s);
+
+/* Runs SQL with no result rows; logs the SQLite message on failure and returns -EIO. */
+int tt_store_exec(struct tt_store *s, const char *sql);
+/* Prepares SQL (cached for the store's life); logs and returns -EIO on failure. */
+int tt_store_prepare(struct tt_store *s, const char *sql, sqlite3_stmt **ret);
+/* Logs the database's last error with CONTEXT and returns -EIO. */
+int tt_store_error(struct tt_store *s, const char *context);
+
+/* key/value metadata; a missing key gives *ret = NULL and returns 0. */
+int tt_store_meta_get(struct tt_store *s, const char *key, char **ret);
+int tt_store_meta_set(struct tt_store *s, const char *key, const char *value);
+
+/* Schema version this build writes. */
+int tt_store_schema_version(void);
