@@ -1,6 +1,370 @@
 /* tuxtape cve: sync the kernel CNA's records, enrich them, query them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "cve/query.h"
+#include "cve/sync.h"
+#include "log.h"
+#include "store/store.h"
+
+/* Each command parses its options with getopt_long; this prefix makes "--help" uniform. */
+#define FOR_EACH_OPTION(c, argc, argv, shortopts, longopts)                                        \
+	while (((c) = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+
+static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "rev", required_argument, NULL, 'R' },
+		{ "mirror", required_argument, NULL, 'm' },
+		{ "offline", no_argument, NULL, 'o' },
+		{ "full", no_argument, NULL, 'f' },
+		CLI_HELP_OPTION,
+		{},
+	};
+	struct cve_sync_opts o = {};
+	struct cve_sync_report rep;
+	struct tt_store *s;
+	int c, r;
+
+	FOR_EACH_OPTION(c, argc, argv, "h", opts)
+	{
+		switch (c) {
+		case 'r':
+			o.repo = optarg;
+			break;
+		case 'R':
+			o.rev = optarg;
+			break;
+		case 'm':
+			o.mirror_dir = optarg;
+			break;
+		case 'o':
+			o.offline = true;
+			break;
+		case 'f':
+			o.full = true;
+			break;
+		case 'h':
+			return cli_help(
+				cli,
+				"  --repo URL|PATH  the vulns repository (default: the one synced last,\n"
+				"                   else " CVE_SYNC_DEFAULT_URL ")\n"
+				"  --rev REV        bring the database to this commit, branch or tag\n"
+				"                   (default: the fetched default branch); older works too\n"
+				"  --mirror DIR     where the bare mirror lives (default: vulns.git beside\n"
+				"                   the database)\n"
+				"  --offline        do not fetch; use the mirror as it is\n"
+				"  --full           re-read every record instead of the changed ones\n"
+				"\nExit status: 0 done, 1 failed (database unchanged), 4 done but some\n"
+				"records were skipped (warnings name the file and field).\n");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+
+	r = cli_store(cli, false, &s);
+	if (r < 0)
+		return EXIT_ERROR;
+	r = cve_sync(s, &o, &rep);
+	if (r < 0)
+		return EXIT_ERROR;
+
+	if (cli->json) {
+		cli_print_json(json_pack(
+			"{s:s s:s s:b s:b s:I s:I s:I s:I s:I s:I s:I s:I s:I s:f s:f}", "from",
+			rep.from, "to", rep.to, "full", rep.full, "up_to_date", rep.up_to_date,
+			"considered", (json_int_t)rep.total, "added", (json_int_t)rep.added,
+			"updated", (json_int_t)rep.updated, "removed", (json_int_t)rep.removed,
+			"skipped", (json_int_t)rep.skipped, "published", (json_int_t)rep.published,
+			"rejected", (json_int_t)rep.rejected, "cvss_checked",
+			(json_int_t)rep.cvss_checked, "cvss_mismatch", (json_int_t)rep.cvss_mismatch,
+			"fetch_seconds", rep.fetch_seconds, "sync_seconds", rep.sync_seconds));
+	} else if (!cli->quiet) {
+		if (rep.up_to_date)
+			fprintf(stderr, "up to date at %.12s: %lu published, %lu rejected\n", rep.to,
+				rep.published, rep.rejected);
+		else
+			fprintf(stderr,
+				"synced %s%.12s -> %.12s%s: %lu added, %lu updated, %lu removed, "
+				"%lu skipped; %lu published, %lu rejected (%.2fs)\n",
+				rep.from[0] ? "" : "(empty)", rep.from, rep.to,
+				rep.full ? " (full)" : "", rep.added, rep.updated, rep.removed,
+				rep.skipped, rep.published, rep.rejected,
+				rep.fetch_seconds + rep.sync_seconds);
+		if (rep.cvss_mismatch)
+			fprintf(stderr, "%lu CVSS base scores differ from tuxtape's calculation\n",
+				rep.cvss_mismatch);
+	}
+	return rep.skipped ? EXIT_PARTIAL : EXIT_OK;
+}
+
+static void print_list_plain(json_t *arr)
+{
+	size_t i;
+	json_t *o;
+
+	if (json_array_size(arr) == 0) {
+		fprintf(stderr, "no CVEs match\n");
+		return;
+	}
+	printf("%-16s %8s %5s %-4s %s\n", "ID", "PRIORITY", "CVSS", "KEV", "TITLE");
+	json_array_foreach(arr, i, o) {
+		json_t *score = json_object_get(o, "base_score");
+		char sc[8] = "-";
+
+		if (json_is_number(score))
+			snprintf(sc, sizeof(sc), "%.1f", json_number_value(score));
+		printf("%-16s %8.2f %5s %-4s %s\n", json_string_value(json_object_get(o, "id")),
+		       json_number_value(json_object_get(o, "priority")), sc,
+		       json_is_true(json_object_get(o, "kev")) ? "yes" : "",
+		       strempty(json_string_value(json_object_get(o, "title"))));
+	}
+}
+
+static int cmd_cve_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "min-score", required_argument, NULL, 's' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "kev", no_argument, NULL, 'k' },
+		{ "state", required_argument, NULL, 't' },
+		{ "limit", required_argument, NULL, 'n' },
+		CLI_HELP_OPTION,
+		{},
+	};
+	struct cve_list_filter f = {};
+	struct tt_store *s;
+	json_t *arr;
+	int c, r;
+
+	FOR_EACH_OPTION(c, argc, argv, "hn:", opts)
+	{
+		switch (c) {
+		case 's':
+			if (cli_parse_double(cli, "--min-score", optarg, &f.min_score))
+				return EXIT_USAGE;
+			if (f.min_score < 0 || f.min_score > 10)
+				return cli_usage_error(cli, "--min-score: %s is outside 0-10", optarg);
+			f.has_min_score = true;
+			break;
+		case 'S':
+			if (strlen(optarg) < 4 || strspn(optarg, "0123456789-") != strlen(optarg))
+				return cli_usage_error(cli, "--since: '%s' is not a date (YYYY-MM-DD)",
+						       optarg);
+			f.since = optarg;
+			break;
+		case 'f':
+			f.file_glob = optarg;
+			break;
+		case 'k':
+			f.kev_only = true;
+			break;
+		case 't':
+			if (!streq(optarg, "published") && !streq(optarg, "rejected") &&
+			    !streq(optarg, "all"))
+				return cli_usage_error(
+					cli, "--state: '%s' is not published, rejected or all", optarg);
+			f.state = optarg;
+			break;
+		case 'n': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 0)
+				return cli_usage_error(cli, "--limit: '%s' is not a count", optarg);
+			f.limit = (size_t)n;
+			break;
+		}
+		case 'h':
+			return cli_help(cli,
+					"  --min-score X    best CVSS base score at least X\n"
+					"  --since DATE     published (or first seen) on or after DATE\n"
+					"  --file GLOB      a program file of the fix matches GLOB\n"
+					"                   (e.g. 'net/ipv4/*')\n"
+					"  --kev            only CVEs in CISA's Known Exploited catalogue\n"
+					"  --state S        published (default), rejected or all\n"
+					"  -n, --limit N    at most N CVEs\n"
+					"\nSorted by priority: known-exploited first, then CVSS, then "
+					"EPSS\n(priority = 1000*kev + 10*base_score + epss).\n");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	r = cli_store(cli, true, &s);
+	if (r < 0)
+		return EXIT_ERROR;
+	r = cve_query_list(s, &f, &arr);
+	if (r < 0)
+		return EXIT_ERROR;
+	if (cli->json)
+		return cli_print_json(arr);
+	print_list_plain(arr);
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void print_show_plain(json_t *o)
+{
+	json_t *v, *e;
+	size_t i;
+
+	printf("%s (%s)\n", jstr(o, "id"), jstr(o, "state"));
+	printf("title:      %s\n", strempty(jstr(o, "title")));
+	printf("published:  %s%s\n", strempty(jstr(o, "published")),
+	       streq_ptr(jstr(o, "date_source"), "first-seen") ? " (first seen)" : "");
+	printf("priority:   %.2f\n", json_number_value(json_object_get(o, "priority")));
+	if ((v = json_object_get(o, "kev")) && json_is_object(v))
+		printf("kev:        known exploited, added %s\n", strempty(jstr(v, "date_added")));
+	if ((v = json_object_get(o, "epss")) && json_is_object(v))
+		printf("epss:       %.5f (percentile %.5f)\n",
+		       json_number_value(json_object_get(v, "score")),
+		       json_number_value(json_object_get(v, "percentile")));
+	json_array_foreach(json_object_get(o, "cvss"), i, e) {
+		json_t *bs = json_object_get(e, "base_score"), *cs = json_object_get(e, "computed_score");
+
+		printf("cvss %s:   %s  %s %s (%s", jstr(e, "version"), jstr(e, "vector"),
+		       json_is_number(bs) ? "" : "", strempty(jstr(e, "severity")), jstr(e, "source"));
+		if (json_is_number(bs))
+			printf(", stated %.1f", json_number_value(bs));
+		if (json_is_number(cs))
+			printf(", computed %.1f", json_number_value(cs));
+		printf(")\n");
+	}
+	printf("files:     ");
+	json_array_foreach(json_object_get(o, "program_files"), i, e)
+		printf(" %s", json_string_value(e));
+	printf("\n");
+	json_array_foreach(json_object_get(o, "dyad"), i, e)
+		printf("dyad:       %s:%.12s -> %s:%.12s\n", jstr(e, "introduced_version"),
+		       jstr(e, "introduced_commit"), jstr(e, "fixed_version"), jstr(e, "fixed_commit"));
+	json_array_foreach(json_object_get(o, "fix_commits"), i, e)
+		printf("fix:        %s\n", json_string_value(e));
+	if ((v = json_object_get(o, "verdicts")) && json_array_size(v)) {
+		json_array_foreach(v, i, e)
+			printf("kernel:     %-16s %-13s %s\n", jstr(e, "kernel"), jstr(e, "status"),
+			       strempty(jstr(e, "reason")));
+	}
+	printf("\n%s\n", strempty(jstr(o, "description")));
+}
+
+static int cmd_cve_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_HELP_OPTION,
+		{},
+	};
+	struct tt_store *s;
+	json_t *o;
+	int c, r;
+
+	FOR_EACH_OPTION(c, argc, argv, "h", opts)
+	{
+		switch (c) {
+		case 'h':
+			return cli_help(cli, NULL);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "expected one CVE id");
+	r = cli_store(cli, true, &s);
+	if (r < 0)
+		return EXIT_ERROR;
+	r = cve_query_show(s, argv[optind], &o);
+	if (r == -ENOENT) {
+		log_error("no CVE '%s' in the database", argv[optind]);
+		return EXIT_ERROR;
+	}
+	if (r < 0)
+		return EXIT_ERROR;
+	if (cli->json)
+		return cli_print_json(o);
+	print_show_plain(o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
+static void print_counts(const char *label, json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	printf("%s", label);
+	json_object_foreach(o, k, v)
+		printf(" %s=%lld", k, (long long)json_integer_value(v));
+	printf("\n");
+}
+
+static int cmd_cve_stats(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_HELP_OPTION,
+		{},
+	};
+	struct tt_store *s;
+	json_t *o;
+	int c, r;
+
+	FOR_EACH_OPTION(c, argc, argv, "h", opts)
+	{
+		switch (c) {
+		case 'h':
+			return cli_help(cli, NULL);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	r = cli_store(cli, true, &s);
+	if (r < 0)
+		return EXIT_ERROR;
+	r = cve_query_stats(s, &o);
+	if (r < 0)
+		return EXIT_ERROR;
+	if (cli->json)
+		return cli_print_json(o);
+	printf("vulns commit:   %s\n", strempty(jstr(o, "vulns_commit")));
+	printf("vulns url:      %s\n", strempty(jstr(o, "vulns_url")));
+	printf("synced at:      %s\n", strempty(jstr(o, "synced_at")));
+	print_counts("records:       ", json_object_get(o, "by_state"));
+	print_counts("severity:      ", json_object_get(o, "by_severity"));
+	printf("cvss vectors:   %lld (%lld differ from tuxtape's own calculation)\n",
+	       (long long)json_integer_value(json_object_get(o, "cvss_vectors")),
+	       (long long)json_integer_value(json_object_get(o, "cvss_mismatches")));
+	printf("nvd scored:     %lld\n", (long long)json_integer_value(json_object_get(o, "nvd_scored")));
+	printf("kev:            %lld\n", (long long)json_integer_value(json_object_get(o, "kev")));
+	printf("epss:           %lld\n", (long long)json_integer_value(json_object_get(o, "epss")));
+	printf("skipped:        %lld\n",
+	       (long long)json_integer_value(json_object_get(o, "skipped_records")));
+	print_counts("by year:       ", json_object_get(o, "by_year"));
+	json_decref(o);
+	return EXIT_OK;
+}
 
 const struct cmd cmd_cve_table[] = {
+	{ "sync", cmd_cve_sync, NULL, "[--repo URL|PATH] [--rev REV] [--offline] [--full]",
+	  "clone or fetch the kernel CNA's vulns repository and update the database" },
+	{ "list", cmd_cve_list, NULL,
+	  "[--min-score X] [--since DATE] [--file GLOB] [--kev] [--state S] [-n N]",
+	  "list CVEs by priority" },
+	{ "show", cmd_cve_show, NULL, "ID", "show one CVE in full" },
+	{ "stats", cmd_cve_stats, NULL, "", "counts and the sync state" },
 	{},
 };

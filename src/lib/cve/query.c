@@ -1,0 +1,339 @@
+/* CVE queries: list with filters and priority, show one in full, stats. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cve/query.h"
+#include "log.h"
+#include "store/store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+/* The best base score per CVE: CNA before NVD, newer CVSS versions first. */
+#define SCORE_CTE                                                                                  \
+	"WITH sc AS (SELECT v.cve_id, "                                                            \
+	"  (SELECT COALESCE(w.base_score, w.computed_score) FROM cve_cvss w "                      \
+	"   WHERE w.cve_id = v.cve_id ORDER BY (w.source = 'cna') DESC, w.version DESC LIMIT 1) "  \
+	"   AS base_score, "                                                                       \
+	"  (SELECT w.severity FROM cve_cvss w "                                                    \
+	"   WHERE w.cve_id = v.cve_id ORDER BY (w.source = 'cna') DESC, w.version DESC LIMIT 1) "  \
+	"   AS severity "                                                                          \
+	"  FROM (SELECT DISTINCT cve_id FROM cve_cvss) v) "
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	default:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+/* Scores print as one decimal; keep JSON values rounded the same way. */
+static json_t *score_json(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	return json_real((double)(long)(sqlite3_column_double(st, i) * 100 + 0.5) / 100);
+}
+
+int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret)
+{
+	const char *state = f->state ? f->state : "published";
+	sqlite3_stmt *st;
+	json_t *arr;
+	int r;
+
+	r = tt_store_prepare(
+		s,
+		SCORE_CTE "SELECT c.id, c.state, " CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
+			  "k.cve_id IS NOT NULL, e.epss, c.published, c.title "
+			  "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
+			  "LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON e.cve_id = c.id "
+			  "WHERE (?1 = 'all' OR c.state = ?1) "
+			  "AND (?2 IS NULL OR sc.base_score >= ?2) "
+			  "AND (?3 IS NULL OR c.published >= ?3) "
+			  "AND (?4 = 0 OR k.cve_id IS NOT NULL) "
+			  "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM cve_file fl "
+			  "     WHERE fl.cve_id = c.id AND fl.path GLOB ?5)) "
+			  "ORDER BY 3 DESC, length(c.id) DESC, c.id DESC "
+			  "LIMIT ?6",
+		&st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	if (f->has_min_score)
+		sqlite3_bind_double(st, 2, f->min_score);
+	if (f->since)
+		sqlite3_bind_text(st, 3, f->since, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, f->kev_only);
+	if (f->file_glob)
+		sqlite3_bind_text(st, 5, f->file_glob, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, f->limit ? (sqlite3_int64)f->limit : -1);
+
+	arr = json_array();
+	if (!arr)
+		return -ENOMEM;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "id", col_json(st, 0));
+		json_object_set_new(o, "state", col_json(st, 1));
+		json_object_set_new(o, "priority", score_json(st, 2));
+		json_object_set_new(o, "base_score", score_json(st, 3));
+		json_object_set_new(o, "severity", col_json(st, 4));
+		json_object_set_new(o, "kev", json_boolean(sqlite3_column_int(st, 5)));
+		json_object_set_new(o, "epss", col_json(st, 6));
+		json_object_set_new(o, "published", col_json(st, 7));
+		json_object_set_new(o, "title", col_json(st, 8));
+		json_array_append_new(arr, o);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "listing CVEs");
+	}
+	*ret = arr;
+	return 0;
+}
+
+/* Runs SQL bound to ID and makes an array of objects with KEYS naming the columns. */
+static int rows_json(struct tt_store *s, const char *sql, const char *id, const char *const *keys,
+		     size_t n_keys, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int r;
+
+	r = tt_store_prepare(s, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	arr = json_array();
+	if (!arr)
+		return -ENOMEM;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *v;
+
+		if (n_keys == 0) {
+			v = col_json(st, 0);
+		} else {
+			v = json_object();
+			for (size_t i = 0; i < n_keys; i++)
+				json_object_set_new(v, keys[i],
+						    strstr(keys[i], "score") ? score_json(st, (int)i)
+									     : col_json(st, (int)i));
+		}
+		json_array_append_new(arr, v);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "reading a CVE");
+	}
+	*ret = arr;
+	return 0;
+}
+
+int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
+{
+	static const char *const cvss_keys[] = { "version",  "vector",         "base_score",
+						  "severity", "computed_score", "source",
+						  "rationale" };
+	static const char *const dyad_keys[] = { "introduced_version", "introduced_commit",
+						 "fixed_version", "fixed_commit" };
+	sqlite3_stmt *st;
+	json_t *o, *v;
+	int r;
+
+	r = tt_store_prepare(s,
+			     SCORE_CTE "SELECT c.id, c.state, c.title, c.description, c.published, "
+				       "c.date_source, c.path, c.read_commit, c.affected_json, "
+				       CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
+				       "k.date_added, k.due_date, k.known_ransomware, k.name, "
+				       "e.epss, e.percentile, e.date, k.cve_id IS NOT NULL "
+				       "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
+				       "LEFT JOIN kev k ON k.cve_id = c.id "
+				       "LEFT JOIN epss e ON e.cve_id = c.id WHERE c.id = ?1",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (r == SQLITE_DONE)
+			return -ENOENT;
+		return tt_store_error(s, "reading a CVE");
+	}
+	o = json_object();
+	json_object_set_new(o, "id", col_json(st, 0));
+	json_object_set_new(o, "state", col_json(st, 1));
+	json_object_set_new(o, "title", col_json(st, 2));
+	json_object_set_new(o, "description", col_json(st, 3));
+	json_object_set_new(o, "published", col_json(st, 4));
+	json_object_set_new(o, "date_source", col_json(st, 5));
+	json_object_set_new(o, "priority", score_json(st, 9));
+	json_object_set_new(o, "base_score", score_json(st, 10));
+	json_object_set_new(o, "severity", col_json(st, 11));
+	if (sqlite3_column_int(st, 19))
+		json_object_set_new(o, "kev",
+				    json_pack("{s:o s:o s:o s:o}", "date_added", col_json(st, 12),
+					      "due_date", col_json(st, 13), "known_ransomware",
+					      col_json(st, 14), "name", col_json(st, 15)));
+	else
+		json_object_set_new(o, "kev", json_null());
+	if (sqlite3_column_type(st, 16) != SQLITE_NULL)
+		json_object_set_new(o, "epss",
+				    json_pack("{s:o s:o s:o}", "score", col_json(st, 16),
+					      "percentile", col_json(st, 17), "date",
+					      col_json(st, 18)));
+	else
+		json_object_set_new(o, "epss", json_null());
+	{
+		const char *aj = (const char *)sqlite3_column_text(st, 8);
+		json_t *aff = aj ? json_loads(aj, 0, NULL) : NULL;
+
+		json_object_set_new(o, "affected", aff ? aff : json_array());
+	}
+	json_object_set_new(o, "path", col_json(st, 6));
+	json_object_set_new(o, "read_commit", col_json(st, 7));
+	sqlite3_reset(st);
+
+	r = rows_json(s,
+		      "SELECT version, vector, base_score, severity, computed_score, source, "
+		      "rationale FROM cve_cvss WHERE cve_id = ?1 "
+		      "ORDER BY source = 'cna' DESC, version DESC",
+		      id, cvss_keys, ARRAY_SIZE(cvss_keys), &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "cvss", v);
+	r = rows_json(s, "SELECT path FROM cve_file WHERE cve_id = ?1 ORDER BY path", id, NULL, 0,
+		      &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "program_files", v);
+	r = rows_json(s,
+		      "SELECT introduced_version, introduced_commit, fixed_version, fixed_commit "
+		      "FROM cve_dyad WHERE cve_id = ?1 ORDER BY seq",
+		      id, dyad_keys, ARRAY_SIZE(dyad_keys), &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "dyad", v);
+	r = rows_json(s,
+		      "SELECT sha FROM cve_commit WHERE cve_id = ?1 AND kind = 'fix' ORDER BY seq",
+		      id, NULL, 0, &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "fix_commits", v);
+	r = rows_json(s,
+		      "SELECT sha FROM cve_commit WHERE cve_id = ?1 AND kind = 'vulnerable' "
+		      "ORDER BY seq",
+		      id, NULL, 0, &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "vulnerable_commits", v);
+	r = rows_json(s, "SELECT url FROM cve_reference WHERE cve_id = ?1 ORDER BY seq", id, NULL,
+		      0, &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "references", v);
+	*ret = o;
+	return 0;
+fail:
+	json_decref(o);
+	return r;
+}
+
+static int scalar(struct tt_store *s, const char *sql, json_t **ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s, sql, &st);
+	if (r < 0)
+		return r;
+	r = sqlite3_step(st);
+	*ret = r == SQLITE_ROW ? col_json(st, 0) : json_null();
+	sqlite3_reset(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : tt_store_error(s, "computing stats");
+}
+
+static int group_counts(struct tt_store *s, const char *sql, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *o;
+	int r;
+
+	r = tt_store_prepare(s, sql, &st);
+	if (r < 0)
+		return r;
+	o = json_object();
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+
+		json_object_set_new(o, k ? k : "none", json_integer(sqlite3_column_int64(st, 1)));
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(o);
+		return tt_store_error(s, "computing stats");
+	}
+	*ret = o;
+	return 0;
+}
+
+int cve_query_stats(struct tt_store *s, json_t **ret)
+{
+	static const struct {
+		const char *key, *sql;
+		bool grouped;
+	} items[] = {
+		{ "by_state", "SELECT state, count(*) FROM cve GROUP BY state ORDER BY state", true },
+		{ "by_severity",
+		  SCORE_CTE "SELECT lower(COALESCE(sc.severity, 'none')), count(*) FROM cve c "
+			    "LEFT JOIN sc ON sc.cve_id = c.id WHERE c.state = 'published' "
+			    "GROUP BY 1 ORDER BY 1",
+		  true },
+		{ "by_year",
+		  "SELECT substr(id, 5, 4), count(*) FROM cve WHERE state = 'published' "
+		  "GROUP BY 1 ORDER BY 1",
+		  true },
+		{ "cvss_vectors", "SELECT count(*) FROM cve_cvss WHERE source = 'cna'", false },
+		{ "cvss_mismatches",
+		  "SELECT count(*) FROM cve_cvss WHERE base_score IS NOT NULL AND computed_score IS "
+		  "NOT NULL AND round(base_score, 1) != round(computed_score, 1)",
+		  false },
+		{ "nvd_scored", "SELECT count(DISTINCT cve_id) FROM cve_cvss WHERE source = 'nvd'",
+		  false },
+		{ "kev", "SELECT count(*) FROM kev k JOIN cve c ON c.id = k.cve_id", false },
+		{ "epss", "SELECT count(*) FROM epss e JOIN cve c ON c.id = e.cve_id", false },
+		{ "skipped_records", "SELECT count(*) FROM sync_skipped", false },
+		{ "vulns_commit", "SELECT value FROM meta WHERE key = 'vulns_commit'", false },
+		{ "vulns_url", "SELECT value FROM meta WHERE key = 'vulns_url'", false },
+		{ "synced_at", "SELECT value FROM meta WHERE key = 'vulns_synced_at'", false },
+	};
+	json_t *o = json_object();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(items); i++) {
+		json_t *v = NULL;
+
+		r = items[i].grouped ? group_counts(s, items[i].sql, &v)
+				     : scalar(s, items[i].sql, &v);
+		if (r < 0) {
+			json_decref(o);
+			return r;
+		}
+		json_object_set_new(o, items[i].key, v);
+	}
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,1176 @@
+/* cve sync: mirror the vulns repository, diff trees, store changed records in one transaction. */
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cve/cvss.h"
+#include "cve/record.h"
+#include "cve/sync.h"
+#include "fileio.h"
+#include "log.h"
+#include "store/store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+#define YEAR_MIN 1999
+#define N_YEARS 128
+
+enum { DIR_PUBLISHED, DIR_REJECTED, N_DIRS };
+static const char *const dir_names[N_DIRS] = { "published", "rejected" };
+
+/* Read access to the target tree; one per thread, since libgit2 objects are not shared. */
+struct reader {
+	git_repository *repo;
+	git_tree *root;
+	git_tree *dirs[N_DIRS][N_YEARS];
+	bool looked[N_DIRS][N_YEARS];
+};
+
+struct sync_ctx {
+	struct tt_store *s;
+	struct reader rd; /* the main thread's */
+	const char *mirror;
+	git_oid target_oid;
+	char target[GIT_OID_HEXSZ + 1];
+	char first_seen[16]; /* the target commit's date, for records that carry none */
+	bool empty_db;       /* nothing to delete before inserting */
+	struct cve_sync_report *rep;
+};
+
+static double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static const char *git_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* ---- the mirror ---- */
+
+static int fetch_progress(const git_indexer_progress *st, void *payload)
+{
+	(void)payload;
+	if (st->total_objects)
+		tt_progress("fetching", st->received_objects, st->total_objects);
+	return 0;
+}
+
+static int mirror_fetch(git_repository *repo, const char *url)
+{
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	git_remote *remote = NULL;
+	git_buf branch = { 0 };
+	int r;
+
+	if (git_remote_lookup(&remote, repo, "origin") < 0)
+		return log_error_errno(-EIO, "mirror has no 'origin' remote: %s", git_msg());
+	fo.callbacks.transfer_progress = fetch_progress;
+	fo.prune = GIT_FETCH_PRUNE;
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, NULL, NULL) < 0) {
+		r = log_error_errno(-EHOSTUNREACH, "cannot reach '%s': %s", url, git_msg());
+		goto out;
+	}
+	if (git_remote_default_branch(&branch, remote) < 0)
+		branch.ptr = NULL;
+	if (git_remote_download(remote, NULL, &fo) < 0 ||
+	    git_remote_update_tips(remote, &fo.callbacks, 1, GIT_REMOTE_DOWNLOAD_TAGS_AUTO,
+				   "tuxtape fetch") < 0) {
+		r = log_error_errno(-EIO, "cannot fetch '%s': %s", url, git_msg());
+		goto out;
+	}
+	if (branch.ptr && git_repository_set_head(repo, branch.ptr) < 0) {
+		r = log_error_errno(-EIO, "cannot point the mirror's HEAD at '%s': %s", branch.ptr,
+				    git_msg());
+		goto out;
+	}
+	r = 0;
+out:
+	git_buf_dispose(&branch);
+	git_remote_disconnect(remote);
+	git_remote_free(remote);
+	return r;
+}
+
+/* A local path becomes absolute, so the stored URL means the same from any directory. */
+static int normalise_url(const char *repo, char **ret)
+{
+	char buf[PATH_MAX];
+
+	if (strstr(repo, "://") || (strchr(repo, ':') && !strchr(repo, '/') && repo[0] != '.')) {
+		*ret = strdup(repo);
+		return *ret ? 0 : -ENOMEM;
+	}
+	if (!realpath(repo, buf))
+		return log_error_errno(negative_errno(), "repository '%s' does not exist: %s", repo,
+				       strerror(errno));
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* The mirror keeps the source's branches as its own, so any branch name works as --rev. */
+static int create_mirror_remote(git_remote **out, git_repository *repo, const char *name,
+				const char *url, void *payload)
+{
+	(void)payload;
+	return git_remote_create_with_fetchspec(out, repo, name, url, "+refs/heads/*:refs/heads/*");
+}
+
+static int mirror_open(const char *dir, const char *url, bool offline, git_repository **ret)
+{
+	git_repository *repo = NULL;
+	struct stat st;
+	int r;
+
+	if (stat(dir, &st) == 0) {
+		git_remote *remote = NULL;
+
+		if (git_repository_open_bare(&repo, dir) < 0)
+			return log_error_errno(-EIO, "'%s' is not a usable vulns mirror: %s", dir,
+					       git_msg());
+		if (git_remote_lookup(&remote, repo, "origin") == 0) {
+			if (!streq_ptr(git_remote_url(remote), url) &&
+			    git_remote_set_url(repo, "origin", url) < 0) {
+				git_remote_free(remote);
+				git_repository_free(repo);
+				return log_error_errno(-EIO, "cannot set the mirror's URL: %s",
+						       git_msg());
+			}
+			git_remote_free(remote);
+		}
+		if (!offline) {
+			r = mirror_fetch(repo, url);
+			if (r < 0) {
+				git_repository_free(repo);
+				return r;
+			}
+		}
+		*ret = repo;
+		return 0;
+	}
+
+	if (offline)
+		return log_error_errno(-ENOENT, "no vulns mirror at '%s' and --offline given", dir);
+
+	/* First use: clone into a temporary directory, then rename it into place. */
+	{
+		_cleanup_free_ char *tmp = strdup_printf("%s.tmp-%d", dir, (int)getpid());
+		git_clone_options co = GIT_CLONE_OPTIONS_INIT;
+
+		if (!tmp)
+			return -ENOMEM;
+		rm_rf(tmp);
+		co.bare = 1;
+		/* A local source is copied object by object, which is far faster than packing. */
+		co.local = GIT_CLONE_LOCAL_AUTO;
+		co.remote_cb = create_mirror_remote;
+		co.fetch_opts.callbacks.transfer_progress = fetch_progress;
+		log_info("cloning '%s' into '%s'", url, dir);
+		if (git_clone(&repo, url, tmp, &co) < 0) {
+			r = log_error_errno(-EIO, "cannot clone '%s': %s", url, git_msg());
+			rm_rf(tmp);
+			return r;
+		}
+		git_repository_free(repo);
+		repo = NULL;
+		if (rename(tmp, dir) < 0) {
+			r = log_error_errno(negative_errno(), "cannot rename '%s' to '%s': %s", tmp,
+					    dir, strerror(errno));
+			rm_rf(tmp);
+			return r;
+		}
+		if (git_repository_open_bare(&repo, dir) < 0)
+			return log_error_errno(-EIO, "cannot open '%s': %s", dir, git_msg());
+		*ret = repo;
+		return 0;
+	}
+}
+
+/* ---- reading records from the target tree ---- */
+
+static git_tree *year_dir(struct reader *c, int which, int year)
+{
+	int i = year - YEAR_MIN;
+	char path[64];
+	git_tree_entry *e = NULL;
+
+	if (i < 0 || i >= N_YEARS)
+		return NULL;
+	if (c->looked[which][i])
+		return c->dirs[which][i];
+	c->looked[which][i] = true;
+	snprintf(path, sizeof(path), "cve/%s/%d", dir_names[which], year);
+	if (git_tree_entry_bypath(&e, c->root, path) == 0) {
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			git_tree_lookup(&c->dirs[which][i], c->repo, git_tree_entry_id(e));
+		git_tree_entry_free(e);
+	}
+	return c->dirs[which][i];
+}
+
+/* 1 and the blob when found, 0 when absent, -errno on error. */
+static int read_blob(struct reader *c, git_tree *dir, const char *name, git_blob **ret)
+{
+	const git_tree_entry *e = git_tree_entry_byname(dir, name);
+
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	if (git_blob_lookup(ret, c->repo, git_tree_entry_id(e)) < 0)
+		return log_error_errno(-EIO, "cannot read '%s': %s", name, git_msg());
+	if (git_blob_rawsize(*ret) > CVE_RECORD_MAX_FILE) {
+		git_blob_free(*ret);
+		*ret = NULL;
+		return -EFBIG;
+	}
+	return 1;
+}
+
+typedef int (*file_parser)(struct cve_record *rec, const char *name, const char *buf, size_t len,
+			   char **ret_error);
+
+static int parse_fix_commits(struct cve_record *rec, const char *name, const char *buf, size_t len,
+			     char **ret_error)
+{
+	return cve_record_parse_commits(&rec->fix_commits, &rec->n_fix_commits, name, buf, len,
+					ret_error);
+}
+
+static int parse_vulnerable_commits(struct cve_record *rec, const char *name, const char *buf,
+				    size_t len, char **ret_error)
+{
+	return cve_record_parse_commits(&rec->vulnerable_commits, &rec->n_vulnerable_commits, name,
+					buf, len, ret_error);
+}
+
+/*
+ * Reads ID's files from the target tree. Returns 1 with REC filled, 0 when the CVE has no
+ * record at the target, -EBADMSG with *ret_error (and *ret_path) for a bad record.
+ */
+static int load_record(struct reader *c, const char *id, int year, struct cve_record *rec,
+		       char **ret_path, char **ret_error)
+{
+	static const struct {
+		const char *ext;
+		file_parser parse;
+	} parts[] = {
+		{ ".json", cve_record_parse_json },
+		{ ".dyad", cve_record_parse_dyad },
+		{ ".sha1", parse_fix_commits },
+		{ ".vulnerable", parse_vulnerable_commits },
+		{ ".cvss", cve_record_parse_cvss },
+	};
+	git_tree *pub = year_dir(c, DIR_PUBLISHED, year), *rej = year_dir(c, DIR_REJECTED, year);
+	char name[64];
+	git_tree *dir = NULL;
+	int which = -1;
+
+	snprintf(name, sizeof(name), "%s.json", id);
+	if (rej && git_tree_entry_byname(rej, name)) {
+		dir = rej;
+		which = DIR_REJECTED;
+		if (pub && git_tree_entry_byname(pub, name))
+			log_warn("%s is both published and rejected; taking it as rejected", id);
+	} else if (pub && git_tree_entry_byname(pub, name)) {
+		dir = pub;
+		which = DIR_PUBLISHED;
+	}
+	if (!dir)
+		return 0;
+
+	rec->id = strdup(id);
+	*ret_path = strdup_printf("cve/%s/%d/%s.json", dir_names[which], year, id);
+	if (!rec->id || !*ret_path)
+		return -ENOMEM;
+	rec->state = which == DIR_REJECTED ? CVE_REJECTED : CVE_PUBLISHED;
+
+	for (size_t k = 0; k < ARRAY_SIZE(parts); k++) {
+		_cleanup_free_ char *path = NULL;
+		git_blob *blob = NULL;
+		int r;
+
+		snprintf(name, sizeof(name), "%s%s", id, parts[k].ext);
+		r = read_blob(c, dir, name, &blob);
+		if (r == 0)
+			continue;
+		path = strdup_printf("cve/%s/%d/%s", dir_names[which], year, name);
+		if (!path) {
+			git_blob_free(blob);
+			return -ENOMEM;
+		}
+		if (r == -EFBIG) {
+			*ret_error = strdup_printf("%s: larger than %u bytes", path,
+						   CVE_RECORD_MAX_FILE);
+			return -EBADMSG;
+		}
+		if (r < 0)
+			return r;
+		r = parts[k].parse(rec, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+				   ret_error);
+		git_blob_free(blob);
+		if (r < 0)
+			return r;
+	}
+	return 1;
+}
+
+/* ---- writing records ---- */
+
+static int step_done(struct tt_store *s, sqlite3_stmt *st, const char *what)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return tt_store_error(s, what);
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int delete_children(struct sync_ctx *c, const char *id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM cve_cvss WHERE cve_id = ?1 AND source = 'cna'",
+		"DELETE FROM cve_file WHERE cve_id = ?1",
+		"DELETE FROM cve_affected WHERE cve_id = ?1",
+		"DELETE FROM cve_dyad WHERE cve_id = ?1",
+		"DELETE FROM cve_commit WHERE cve_id = ?1",
+		"DELETE FROM cve_reference WHERE cve_id = ?1",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		sqlite3_stmt *st;
+		int r = tt_store_prepare(c->s, sql[i], &st);
+
+		if (r < 0)
+			return r;
+		bind_text(st, 1, id);
+		if ((r = step_done(c->s, st, "deleting a record")) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int insert_commits(struct sync_ctx *c, const char *id, const char *kind, char **list,
+			  size_t n)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		r = tt_store_prepare(c->s,
+				     "INSERT OR IGNORE INTO cve_commit(cve_id, kind, seq, sha) "
+				     "VALUES (?1, ?2, ?3, ?4)",
+				     &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, id);
+		bind_text(st, 2, kind);
+		sqlite3_bind_int(st, 3, (int)i);
+		bind_text(st, 4, list[i]);
+		if ((r = step_done(c->s, st, "storing commits")) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int check_cvss(struct sync_ctx *c, const struct cve_record *rec, struct cve_cvss *cv,
+		      double *ret_computed)
+{
+	struct cvss_score sc;
+	const char *err = NULL;
+
+	if (cvss_compute(cv->vector, &sc, &err) < 0) {
+		log_warn("%s: CVSS %s vector '%s' is invalid: %s", rec->id, cv->version, cv->vector,
+			 strempty(err));
+		return 0;
+	}
+	*ret_computed = sc.base_score;
+	c->rep->cvss_checked++;
+	if (cv->has_base_score && (long)(cv->base_score * 10 + 0.5) != (long)(sc.base_score * 10 + 0.5)) {
+		c->rep->cvss_mismatch++;
+		log_warn("%s: the record's CVSS %s base score %.1f differs from %.1f computed from '%s'",
+			 rec->id, cv->version, cv->base_score, sc.base_score, cv->vector);
+	}
+	return 1;
+}
+
+static int store_record(struct sync_ctx *c, const struct cve_record *rec, const char *path)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!c->empty_db && (r = delete_children(c, rec->id)) < 0)
+		return r;
+
+	r = tt_store_prepare(
+		c->s,
+		"INSERT INTO cve(id, state, title, description, published, date_source, path, "
+		"read_commit, data_version, affected_json) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		"ON CONFLICT(id) DO UPDATE SET state = excluded.state, title = excluded.title, "
+		"description = excluded.description, "
+		/* a first-seen date stays the date tuxtape first saw the record */
+		"published = CASE WHEN excluded.date_source = 'first-seen' AND published IS NOT NULL "
+		"THEN published ELSE excluded.published END, "
+		"date_source = CASE WHEN excluded.date_source = 'first-seen' AND published IS NOT NULL "
+		"THEN date_source ELSE excluded.date_source END, "
+		"path = excluded.path, read_commit = excluded.read_commit, "
+		"data_version = excluded.data_version, affected_json = excluded.affected_json",
+		&st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, rec->id);
+	bind_text(st, 2, cve_state_to_string(rec->state));
+	bind_text(st, 3, rec->title);
+	bind_text(st, 4, rec->description);
+	bind_text(st, 5, rec->published ? rec->published : c->first_seen);
+	bind_text(st, 6, rec->published ? "record" : "first-seen");
+	bind_text(st, 7, path);
+	bind_text(st, 8, c->target);
+	bind_text(st, 9, rec->data_version);
+	bind_text(st, 10, rec->affected_json);
+	if ((r = step_done(c->s, st, "storing a record")) < 0)
+		return r;
+
+	for (size_t i = 0; i < rec->n_cvss; i++) {
+		struct cve_cvss *cv = &rec->cvss[i];
+		double computed = 0;
+		bool have = check_cvss(c, rec, cv, &computed) > 0;
+
+		r = tt_store_prepare(c->s,
+				     "INSERT INTO cve_cvss(cve_id, source, version, vector, base_score, "
+				     "computed_score, severity, rationale) "
+				     "VALUES (?1, 'cna', ?2, ?3, ?4, ?5, ?6, ?7)",
+				     &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, rec->id);
+		bind_text(st, 2, cv->version);
+		bind_text(st, 3, cv->vector);
+		if (cv->has_base_score)
+			sqlite3_bind_double(st, 4, cv->base_score);
+		if (have)
+			sqlite3_bind_double(st, 5, computed);
+		bind_text(st, 6, cv->severity);
+		bind_text(st, 7, cv->rationale);
+		if ((r = step_done(c->s, st, "storing CVSS")) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < rec->n_files; i++) {
+		r = tt_store_prepare(c->s, "INSERT INTO cve_file(cve_id, path) VALUES (?1, ?2)", &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, rec->id);
+		bind_text(st, 2, rec->files[i]);
+		if ((r = step_done(c->s, st, "storing files")) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < rec->n_ranges; i++) {
+		const struct cve_range *g = &rec->ranges[i];
+
+		r = tt_store_prepare(c->s,
+				     "INSERT INTO cve_affected(cve_id, entry, seq, product, vendor, repo, "
+				     "default_status, version, less_than, less_than_or_equal, status, "
+				     "version_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+				     "?11, ?12)",
+				     &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, rec->id);
+		sqlite3_bind_int(st, 2, g->entry);
+		sqlite3_bind_int(st, 3, g->seq);
+		bind_text(st, 4, g->product);
+		bind_text(st, 5, g->vendor);
+		bind_text(st, 6, g->repo);
+		bind_text(st, 7, g->default_status);
+		bind_text(st, 8, g->version);
+		bind_text(st, 9, g->less_than);
+		bind_text(st, 10, g->less_than_or_equal);
+		bind_text(st, 11, g->status);
+		bind_text(st, 12, g->version_type);
+		if ((r = step_done(c->s, st, "storing version ranges")) < 0)
+			return r;
+	}
+	for (size_t i = 0; i < rec->n_dyads; i++) {
+		const struct cve_dyad *d = &rec->dyads[i];
+
+		r = tt_store_prepare(c->s,
+				     "INSERT INTO cve_dyad(cve_id, seq, introduced_version, "
+				     "introduced_commit, fixed_version, fixed_commit) "
+				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				     &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, rec->id);
+		sqlite3_bind_int(st, 2, (int)i);
+		bind_text(st, 3, d->introduced_version);
+		bind_text(st, 4, d->introduced_commit);
+		bind_text(st, 5, d->fixed_version);
+		bind_text(st, 6, d->fixed_commit);
+		if ((r = step_done(c->s, st, "storing dyads")) < 0)
+			return r;
+	}
+	if ((r = insert_commits(c, rec->id, "fix", rec->fix_commits, rec->n_fix_commits)) < 0 ||
+	    (r = insert_commits(c, rec->id, "vulnerable", rec->vulnerable_commits,
+				rec->n_vulnerable_commits)) < 0)
+		return r;
+	for (size_t i = 0; i < rec->n_references; i++) {
+		r = tt_store_prepare(c->s,
+				     "INSERT INTO cve_reference(cve_id, seq, url) VALUES (?1, ?2, ?3)",
+				     &st);
+		if (r < 0)
+			return r;
+		bind_text(st, 1, rec->id);
+		sqlite3_bind_int(st, 2, (int)i);
+		bind_text(st, 3, rec->references[i]);
+		if ((r = step_done(c->s, st, "storing references")) < 0)
+			return r;
+	}
+	r = tt_store_prepare(c->s, "DELETE FROM sync_skipped WHERE cve_id = ?1", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, rec->id);
+	return step_done(c->s, st, "clearing a skipped record");
+}
+
+static int record_exists(struct sync_ctx *c, const char *id, bool *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (c->empty_db) {
+		*ret = false;
+		return 0;
+	}
+	r = tt_store_prepare(c->s, "SELECT 1 FROM cve WHERE id = ?1", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return tt_store_error(c->s, "looking up a record");
+	*ret = r == SQLITE_ROW;
+	return 0;
+}
+
+static int delete_record(struct sync_ctx *c, const char *id)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(c->s, "DELETE FROM cve WHERE id = ?1", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, id);
+	if ((r = step_done(c->s, st, "removing a record")) < 0)
+		return r;
+	r = tt_store_prepare(c->s, "DELETE FROM sync_skipped WHERE cve_id = ?1", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, id);
+	return step_done(c->s, st, "removing a record");
+}
+
+static int note_skipped(struct sync_ctx *c, const char *id, const char *path, const char *error)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	log_warn("skipping %s: %s", id, error);
+	c->rep->skipped++;
+	r = tt_store_prepare(c->s,
+			     "INSERT INTO sync_skipped(cve_id, path, error) VALUES (?1, ?2, ?3) "
+			     "ON CONFLICT(cve_id) DO UPDATE SET path = excluded.path, "
+			     "error = excluded.error",
+			     &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, id);
+	bind_text(st, 2, path);
+	bind_text(st, 3, error);
+	return step_done(c->s, st, "noting a skipped record");
+}
+
+/* Writes what a reader found for ID: the record, its removal, or a skip. */
+static int apply_one(struct sync_ctx *c, const char *id, int status, const struct cve_record *rec,
+		     const char *path, const char *error)
+{
+	bool existed = false;
+	int r;
+
+	r = record_exists(c, id, &existed);
+	if (r < 0)
+		return r;
+	if (status == -EBADMSG)
+		return note_skipped(c, id, path ? path : id, error ? error : "malformed record");
+	if (status < 0)
+		return status;
+	if (status == 0) {
+		if (!existed)
+			return 0;
+		c->rep->removed++;
+		return delete_record(c, id);
+	}
+	r = store_record(c, rec, path);
+	if (r == 0) {
+		if (existed)
+			c->rep->updated++;
+		else
+			c->rep->added++;
+	}
+	return r;
+}
+
+/*
+ * Reading and parsing records is most of the work and needs no database, so reader threads
+ * (one libgit2 repository each) fill slots in order while this thread stores them; a window
+ * bounds how far readers run ahead, and so the memory held.
+ */
+#define PIPELINE_WINDOW 512
+#define PIPELINE_MAX_READERS 4
+
+struct slot {
+	int status; /* 1 loaded, 0 absent, -errno */
+	bool ready;
+	struct cve_record rec;
+	char *path, *error;
+};
+
+struct pipeline {
+	struct sync_ctx *c;
+	char **ids;
+	size_t n;
+	struct slot *slots;
+	pthread_mutex_t lock;
+	pthread_cond_t cond_ready, cond_space;
+	size_t next, consumed;
+	bool abort;
+	int error;
+};
+
+static void reader_release(struct reader *rd)
+{
+	for (int w = 0; w < N_DIRS; w++)
+		for (int y = 0; y < N_YEARS; y++) {
+			git_tree_free(rd->dirs[w][y]);
+			rd->dirs[w][y] = NULL;
+			rd->looked[w][y] = false;
+		}
+	git_tree_free(rd->root);
+	rd->root = NULL;
+}
+
+static void *reader_thread(void *arg)
+{
+	struct pipeline *p = arg;
+	struct reader rd = {};
+	git_commit *commit = NULL;
+	int r = 0;
+
+	if (git_repository_open_bare(&rd.repo, p->c->mirror) < 0 ||
+	    git_commit_lookup(&commit, rd.repo, &p->c->target_oid) < 0 ||
+	    git_commit_tree(&rd.root, commit) < 0)
+		r = log_error_errno(-EIO, "cannot open '%s': %s", p->c->mirror, git_msg());
+	git_commit_free(commit);
+
+	for (;;) {
+		struct slot *sl;
+		size_t i;
+		int year = 0;
+
+		pthread_mutex_lock(&p->lock);
+		if (r < 0) {
+			p->abort = true;
+			p->error = r;
+			pthread_cond_broadcast(&p->cond_ready);
+		}
+		while (!p->abort && p->next < p->n && p->next >= p->consumed + PIPELINE_WINDOW)
+			pthread_cond_wait(&p->cond_space, &p->lock);
+		if (p->abort || p->next >= p->n) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+
+		sl = &p->slots[i];
+		sl->status = cve_id_valid(p->ids[i], &year)
+				     ? load_record(&rd, p->ids[i], year, &sl->rec, &sl->path, &sl->error)
+				     : 0;
+		if (sl->status < 0 && sl->status != -EBADMSG)
+			r = sl->status;
+
+		pthread_mutex_lock(&p->lock);
+		sl->ready = true;
+		pthread_cond_broadcast(&p->cond_ready);
+		pthread_mutex_unlock(&p->lock);
+	}
+	reader_release(&rd);
+	git_repository_free(rd.repo);
+	return NULL;
+}
+
+static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
+{
+	struct pipeline p = { .c = c, .ids = ids, .n = n };
+	pthread_t threads[PIPELINE_MAX_READERS];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu < 1 ? 1 : ncpu > PIPELINE_MAX_READERS ? PIPELINE_MAX_READERS : (size_t)ncpu;
+	size_t started = 0;
+	int r = 0;
+
+	if (n == 0)
+		return 0;
+	if (nthreads > n)
+		nthreads = n;
+	p.slots = calloc(n, sizeof(*p.slots));
+	if (!p.slots)
+		return -ENOMEM;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond_ready, NULL);
+	pthread_cond_init(&p.cond_space, NULL);
+	for (; started < nthreads; started++)
+		if (pthread_create(&threads[started], NULL, reader_thread, &p) != 0)
+			break;
+	if (started == 0)
+		r = log_error_errno(-EAGAIN, "cannot start reader threads");
+
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct slot *sl = &p.slots[i];
+
+		pthread_mutex_lock(&p.lock);
+		while (!sl->ready && !p.abort)
+			pthread_cond_wait(&p.cond_ready, &p.lock);
+		if (!sl->ready)
+			r = p.error ? p.error : -EIO;
+		pthread_mutex_unlock(&p.lock);
+		if (r < 0)
+			break;
+		r = apply_one(c, ids[i], sl->status, &sl->rec, sl->path, sl->error);
+		cve_record_release(&sl->rec);
+		free(sl->path);
+		free(sl->error);
+		sl->path = sl->error = NULL;
+
+		pthread_mutex_lock(&p.lock);
+		p.consumed = i + 1;
+		pthread_cond_broadcast(&p.cond_space);
+		pthread_mutex_unlock(&p.lock);
+		if ((i & 255) == 0 || i + 1 == n)
+			tt_progress("records", i + 1, n);
+	}
+
+	pthread_mutex_lock(&p.lock);
+	p.abort = true;
+	pthread_cond_broadcast(&p.cond_space);
+	pthread_mutex_unlock(&p.lock);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	for (size_t i = 0; i < n; i++) {
+		cve_record_release(&p.slots[i].rec);
+		free(p.slots[i].path);
+		free(p.slots[i].error);
+	}
+	free(p.slots);
+	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.cond_ready);
+	pthread_cond_destroy(&p.cond_space);
+	return r;
+}
+
+/* ---- which CVEs to read ---- */
+
+struct idset {
+	char **ids;
+	size_t n, alloc;
+};
+
+static void idset_release(struct idset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->ids[i]);
+	free(s->ids);
+	memset(s, 0, sizeof(*s));
+}
+
+static int idset_add(struct idset *s, const char *id, size_t len)
+{
+	if (s->n == s->alloc) {
+		size_t n = s->alloc ? s->alloc * 2 : 1024;
+		char **p = realloc(s->ids, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->ids = p;
+		s->alloc = n;
+	}
+	s->ids[s->n] = strndup(id, len);
+	if (!s->ids[s->n])
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void idset_sort_unique(struct idset *s)
+{
+	size_t o = 0;
+
+	qsort(s->ids, s->n, sizeof(*s->ids), cmp_str);
+	for (size_t i = 0; i < s->n; i++) {
+		if (o && streq(s->ids[o - 1], s->ids[i]))
+			free(s->ids[i]);
+		else
+			s->ids[o++] = s->ids[i];
+	}
+	s->n = o;
+}
+
+/* The CVE id a repository path belongs to, or 0 if it is not a record file. */
+static size_t path_to_id(const char *path, const char **ret)
+{
+	const char *base = strrchr(path, '/'), *dot;
+	char id[32];
+	size_t len;
+
+	if (!startswith(path, "cve/published/") && !startswith(path, "cve/rejected/"))
+		return 0;
+	base = base ? base + 1 : path;
+	dot = strchr(base, '.');
+	len = dot ? (size_t)(dot - base) : strlen(base);
+	if (len == 0 || len >= sizeof(id))
+		return 0;
+	memcpy(id, base, len);
+	id[len] = '\0';
+	if (!cve_id_valid(id, NULL))
+		return 0;
+	*ret = base;
+	return len;
+}
+
+static int collect_all(struct sync_ctx *c, struct idset *out)
+{
+	for (int which = 0; which < N_DIRS; which++) {
+		char path[32];
+		git_tree_entry *e = NULL;
+		git_tree *top = NULL;
+
+		snprintf(path, sizeof(path), "cve/%s", dir_names[which]);
+		if (git_tree_entry_bypath(&e, c->rd.root, path) < 0)
+			continue;
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			git_tree_lookup(&top, c->rd.repo, git_tree_entry_id(e));
+		git_tree_entry_free(e);
+		if (!top)
+			continue;
+		for (size_t i = 0; i < git_tree_entrycount(top); i++) {
+			const git_tree_entry *ye = git_tree_entry_byindex(top, i);
+			int year = atoi(git_tree_entry_name(ye));
+			git_tree *dir;
+
+			if (git_tree_entry_type(ye) != GIT_OBJECT_TREE)
+				continue;
+			dir = year_dir(&c->rd, which, year);
+			if (!dir)
+				continue;
+			for (size_t j = 0; j < git_tree_entrycount(dir); j++) {
+				const char *name = git_tree_entry_name(git_tree_entry_byindex(dir, j));
+				size_t l = strlen(name);
+				int r;
+
+				if (l < 6 || !streq(name + l - 5, ".json"))
+					continue;
+				r = idset_add(out, name, l - 5);
+				if (r < 0) {
+					git_tree_free(top);
+					return r;
+				}
+			}
+		}
+		git_tree_free(top);
+	}
+	idset_sort_unique(out);
+	return 0;
+}
+
+static int collect_stored(struct sync_ctx *c, const char *sql, struct idset *out)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(c->s, sql, &st);
+	if (r < 0)
+		return r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if ((r = idset_add(out, id, strlen(id))) < 0) {
+			sqlite3_reset(st);
+			return r;
+		}
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return tt_store_error(c->s, "listing records");
+	return 0;
+}
+
+static int collect_changed(struct sync_ctx *c, git_tree *old_root, struct idset *out)
+{
+	git_diff_options o = GIT_DIFF_OPTIONS_INIT;
+	git_diff *diff = NULL;
+	char *spec = "cve/";
+	int r = 0;
+
+	o.pathspec.strings = &spec;
+	o.pathspec.count = 1;
+	o.flags |= GIT_DIFF_SKIP_BINARY_CHECK;
+	if (git_diff_tree_to_tree(&diff, c->rd.repo, old_root, c->rd.root, &o) < 0)
+		return log_error_errno(-EIO, "cannot diff the vulns trees: %s", git_msg());
+	for (size_t i = 0; i < git_diff_num_deltas(diff) && r >= 0; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *paths[2] = { d->old_file.path, d->new_file.path };
+
+		for (int k = 0; k < 2 && r >= 0; k++) {
+			const char *id;
+			size_t len;
+
+			if (!paths[k] || (k == 1 && paths[1] == paths[0]))
+				continue;
+			len = path_to_id(paths[k], &id);
+			if (len)
+				r = idset_add(out, id, len);
+		}
+	}
+	git_diff_free(diff);
+	if (r < 0)
+		return r;
+	/* Records that failed to parse last time are read again until they do. */
+	r = collect_stored(c, "SELECT cve_id FROM sync_skipped", out);
+	if (r < 0)
+		return r;
+	idset_sort_unique(out);
+	return 0;
+}
+
+static int count_state(struct tt_store *s, const char *state, unsigned long *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s, "SELECT count(*) FROM cve WHERE state = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	*ret = r == SQLITE_ROW ? (unsigned long)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : tt_store_error(s, "counting records");
+}
+
+static int resolve_target(git_repository *repo, const char *rev, git_commit **ret)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	const char *spec = rev ? rev : "HEAD";
+
+	if (git_revparse_single(&obj, repo, spec) < 0)
+		return log_error_errno(-ENOENT, "revision '%s' not found in the vulns repository: %s",
+				       spec, git_msg());
+	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_object_free(obj);
+		return log_error_errno(-EINVAL, "revision '%s' is not a commit", spec);
+	}
+	git_object_free(obj);
+	*ret = (git_commit *)peeled;
+	return 0;
+}
+
+static int sync_records(struct sync_ctx *c, const char *old_hex, bool force_full)
+{
+	struct idset todo = {}, stored = {};
+	git_commit *old_commit = NULL;
+	git_tree *old_root = NULL;
+	git_oid old_oid;
+	int r;
+
+	if (old_hex && !force_full && git_oid_fromstr(&old_oid, old_hex) == 0 &&
+	    git_commit_lookup(&old_commit, c->rd.repo, &old_oid) == 0 &&
+	    git_commit_tree(&old_root, old_commit) == 0) {
+		r = collect_changed(c, old_root, &todo);
+	} else {
+		if (old_hex && !force_full)
+			log_warn("last synced commit %s is not in the mirror; reading every record",
+				 old_hex);
+		c->rep->full = true;
+		r = collect_all(c, &todo);
+		/* Records stored but absent from the target must go too. */
+		if (r >= 0 && !c->empty_db)
+			r = collect_stored(c, "SELECT id FROM cve", &stored);
+		if (r >= 0 && stored.n) {
+			for (size_t i = 0; i < stored.n && r >= 0; i++)
+				r = idset_add(&todo, stored.ids[i], strlen(stored.ids[i]));
+			if (r >= 0)
+				idset_sort_unique(&todo);
+		}
+	}
+	git_tree_free(old_root);
+	git_commit_free(old_commit);
+	if (r < 0)
+		goto out;
+
+	c->rep->total = todo.n;
+	r = run_pipeline(c, todo.ids, todo.n);
+out:
+	idset_release(&todo);
+	idset_release(&stored);
+	return r;
+}
+
+int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sync_report *ret)
+{
+	struct cve_sync_report rep = {};
+	struct sync_ctx c = { .s = s, .rep = &rep };
+	_cleanup_free_ char *url = NULL, *stored_url = NULL, *old_hex = NULL, *mirror = NULL;
+	git_commit *target = NULL;
+	double t0 = now_seconds();
+	bool in_tx = false;
+	int r;
+
+	git_libgit2_init();
+
+	r = tt_store_meta_get(s, "vulns_url", &stored_url);
+	if (r < 0)
+		goto out;
+	r = normalise_url(opts->repo ? opts->repo : stored_url ? stored_url : CVE_SYNC_DEFAULT_URL,
+			  &url);
+	if (r < 0)
+		goto out;
+	if (opts->mirror_dir) {
+		mirror = strdup(opts->mirror_dir);
+	} else {
+		const char *db = tt_store_path(s), *slash = strrchr(db, '/');
+
+		mirror = slash ? strdup_printf("%.*s/vulns.git", (int)(slash - db), db)
+			       : strdup("vulns.git");
+	}
+	if (!mirror) {
+		r = -ENOMEM;
+		goto out;
+	}
+	c.mirror = mirror;
+	r = mirror_open(mirror, url, opts->offline, &c.rd.repo);
+	if (r < 0)
+		goto out;
+	rep.fetch_seconds = now_seconds() - t0;
+
+	r = resolve_target(c.rd.repo, opts->rev, &target);
+	if (r < 0)
+		goto out;
+	git_oid_cpy(&c.target_oid, git_commit_id(target));
+	git_oid_tostr(c.target, sizeof(c.target), git_commit_id(target));
+	snprintf(rep.to, sizeof(rep.to), "%s", c.target);
+	{
+		time_t t = (time_t)git_commit_time(target);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(c.first_seen, sizeof(c.first_seen), "%Y-%m-%d", &tm);
+	}
+	if (git_commit_tree(&c.rd.root, target) < 0) {
+		r = log_error_errno(-EIO, "cannot read the tree of %s: %s", c.target, git_msg());
+		goto out;
+	}
+
+	r = tt_store_begin(s);
+	if (r < 0)
+		goto out;
+	in_tx = true;
+	/* Read the last synced commit inside the transaction: another sync may have run. */
+	r = tt_store_meta_get(s, "vulns_commit", &old_hex);
+	if (r < 0)
+		goto out;
+	if (old_hex)
+		snprintf(rep.from, sizeof(rep.from), "%s", old_hex);
+	{
+		unsigned long n_pub = 0, n_rej = 0, n_skipped = 0;
+		sqlite3_stmt *st;
+
+		if ((r = count_state(s, "published", &n_pub)) < 0 ||
+		    (r = count_state(s, "rejected", &n_rej)) < 0)
+			goto out;
+		r = tt_store_prepare(s, "SELECT count(*) FROM sync_skipped", &st);
+		if (r < 0)
+			goto out;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n_skipped = (unsigned long)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		c.empty_db = n_pub + n_rej + n_skipped == 0;
+		if (old_hex && streq(old_hex, c.target) && n_skipped == 0 && !opts->full) {
+			rep.up_to_date = true;
+			rep.published = n_pub;
+			rep.rejected = n_rej;
+			r = tt_store_rollback(s);
+			in_tx = false;
+			goto out;
+		}
+	}
+
+	r = sync_records(&c, old_hex, opts->full);
+	if (r < 0)
+		goto out;
+	if ((r = tt_store_meta_set(s, "vulns_commit", c.target)) < 0 ||
+	    (r = tt_store_meta_set(s, "vulns_url", url)) < 0)
+		goto out;
+	{
+		char when[32];
+		time_t t = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if ((r = tt_store_meta_set(s, "vulns_synced_at", when)) < 0)
+			goto out;
+	}
+	if ((r = count_state(s, "published", &rep.published)) < 0 ||
+	    (r = count_state(s, "rejected", &rep.rejected)) < 0)
+		goto out;
+	r = tt_store_commit(s);
+	if (r < 0)
+		goto out;
+	in_tx = false;
+out:
+	if (in_tx)
+		tt_store_rollback(s);
+	reader_release(&c.rd);
+	git_commit_free(target);
+	git_repository_free(c.rd.repo);
+	git_libgit2_shutdown();
+	rep.sync_seconds = now_seconds() - t0 - rep.fetch_seconds;
+	if (r >= 0 && ret)
+		*ret = rep;
+	return r;
+}
