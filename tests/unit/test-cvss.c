@@ -140,6 +140,11 @@ static const struct known v40_known[] = {
 	 8.9, "HIGH"},
 	{"CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:A/MVC:N/MVI:N/MVA:N",
 	 0.0, "NONE"},
+	/* Scores on which FIRST's reference calculator and RedHat's cvss library disagree
+	 * (5.0 and 5.7 there); the first lands on 4.95 unless distances are summed as 0.1
+	 * steps in doubles, as the reference does. */
+	{"CVSS:4.0/AV:L/AC:L/AT:P/PR:H/UI:N/VC:N/VI:N/VA:N/SC:H/SI:H/SA:H", 4.9, "MEDIUM"},
+	{"CVSS:4.0/AV:L/AC:L/AT:P/PR:N/UI:A/VC:N/VI:H/VA:L/SC:N/SI:N/SA:N", 5.6, "MEDIUM"},
 	/* supplemental metrics do not change the score */
 	{"CVSS:4.0/AV:A/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:N/SC:N/SI:N/SA:N/S:P", 8.6, "HIGH"},
 	{"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N/V:C", 8.7, "HIGH"},
