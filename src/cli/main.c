@@ -144,7 +144,7 @@ int cli_print_json(json_t *j)
 {
 	if (!j)
 		return log_error_errno(-ENOMEM, "out of memory"), EXIT_ERROR;
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(j);
 	return EXIT_OK;

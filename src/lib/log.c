@@ -24,6 +24,7 @@ enum tt_log_level tt_log_get_level(void)
 	return log_max;
 }
 
+static void tt_vlog(enum tt_log_level level, const char *fmt, va_list ap) _printf_(2, 0);
 static void tt_vlog(enum tt_log_level level, const char *fmt, va_list ap)
 {
 	char small[512];

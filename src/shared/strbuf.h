@@ -22,7 +22,7 @@ int strbuf_add(struct strbuf *sb, const void *data, size_t len);
 int strbuf_adds(struct strbuf *sb, const char *s);
 int strbuf_addch(struct strbuf *sb, char c);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...) _printf_(2, 3);
-int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap) _printf_(2, 0);
 /* Returns the buffer ("" if empty) and leaves sb empty; the caller frees it. */
 char *strbuf_detach(struct strbuf *sb);
 const char *strbuf_str(const struct strbuf *sb);

@@ -626,9 +626,9 @@ static int apply_one(struct sync_ctx *c, const char *id, int status, const struc
 	if (status < 0)
 		return status;
 	if (status == 0) {
-		if (!existed)
-			return 0;
-		c->rep->removed++;
+		/* Gone from the repository: drop it, and any skip noted for it. */
+		if (existed)
+			c->rep->removed++;
 		return delete_record(c, id);
 	}
 	r = store_record(c, rec, path);
