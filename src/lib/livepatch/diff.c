@@ -1,0 +1,1737 @@
+/*
+ * The ELF differ: correlates the symbols of an original and a patched object, finds the
+ * changed and new functions, and writes an object with only those, what they need, and
+ * their entries of the kernel's special sections.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "livepatch/diff.h"
+#include "livepatch/elf.h"
+#include "livepatch/klp.h"
+#include "strbuf.h"
+
+/* Kernel special sections whose fixed-size entries each belong to one function. */
+struct special {
+	const char *name;
+	unsigned entsize;
+	unsigned key;     /* offset of the relocation pointing into the owning function */
+	bool compare;     /* differences here are functional (not derived from the code) */
+	int line_off;     /* a 16-bit field ignored when comparing (__bug_table's line), or -1 */
+};
+
+static const struct special specials[] = {
+	{ ".return_sites", 4, 0, false, -1 },
+	{ ".retpoline_sites", 4, 0, false, -1 },
+	{ ".call_sites", 4, 0, false, -1 },
+	{ ".ibt_endbr_seal", 4, 0, false, -1 },
+	{ ".smp_locks", 4, 0, false, -1 },
+	{ "__mcount_loc", 8, 0, false, -1 },
+	{ "__bug_table", 12, 0, true, 8 },
+	{ "__ex_table", 12, 0, true, -1 },
+	{ ".altinstructions", 12, 0, true, -1 },
+	{ "__jump_table", 16, 0, true, -1 },
+	{ ".static_call_sites", 8, 0, false, -1 },
+	{ ".parainstructions", 16, 0, true, -1 },
+	{ ".orc_unwind_ip", 4, 0, false, -1 },
+};
+
+enum sec_kind {
+	SK_IGNORE,
+	SK_TEXT,
+	SK_DATA,
+	SK_STRINGS,
+	SK_SPECIAL,
+	SK_ALTREPL, /* .altinstr_replacement: copied piecewise through .altinstructions */
+	SK_ORC,     /* .orc_unwind: copied through .orc_unwind_ip */
+	SK_COPYDATA, /* data copied when used and never compared (__dyndbg) */
+};
+
+enum item_status {
+	ST_SAME,
+	ST_CHANGED,
+	ST_NEW,
+};
+
+struct item {
+	struct lp_sym *sym;
+	struct lp_sec *sec;
+	uint64_t start, size;
+	bool func;
+	bool static_local; /* a local object named NAME.N */
+	struct item *twin;
+	struct item *parent; /* for NAME.cold: NAME */
+	enum item_status status;
+	bool included;
+	bool queued;
+	struct lp_sec *out;   /* the output section holding it */
+	uint64_t out_off;
+	struct lp_sym *out_sym;
+	char *canon;
+};
+
+struct str {
+	uint64_t start, len; /* len includes the NUL */
+	int64_t out_off;     /* -1: not included */
+};
+
+struct secinfo {
+	enum sec_kind kind;
+	const struct special *special;
+	struct item **items; /* sorted by start */
+	size_t nitems;
+	struct str *strs;
+	size_t nstrs;
+	struct lp_sec *out;  /* strings, whole-section copies, special sections */
+	bool whole;          /* included as a whole */
+};
+
+struct side {
+	struct lp_elf *e;
+	struct item *items;
+	size_t nitems;
+	struct secinfo *si; /* indexed like e->secs; sec->priv points into it */
+};
+
+struct vec {
+	char **v;
+	size_t n, alloc;
+};
+
+struct ctx {
+	struct side o, p;
+	const struct lp_symtab *syms;
+	struct lp_elf *out;
+	struct item **queue;
+	size_t nqueue, queue_alloc;
+	struct vec included, special, refusals, warnings, locals, meta;
+	struct strbuf metabuf;
+	char hash[9];
+	int err;
+};
+
+static int vec_addf(struct vec *v, const char *fmt, ...) _printf_(2, 3);
+static int vec_addf(struct vec *v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	if (v->n == v->alloc) {
+		size_t na = v->alloc ? v->alloc * 2 : 8;
+		char **p = reallocarray(v->v, na, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->alloc = na;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	v->v[v->n++] = s;
+	return 0;
+}
+
+static void vec_release(struct vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	*v = (struct vec){};
+}
+
+#define CTX_NOMEM(c, r)                                                                            \
+	do {                                                                                       \
+		if ((r) < 0 && !(c)->err)                                                          \
+			(c)->err = (r);                                                            \
+	} while (0)
+
+/* ---- names ---- */
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+char *lp_canonical_name(const char *name, bool static_local)
+{
+	static const char *const tags[] = { "isra", "constprop", "part", "llvm", "lto_priv" };
+	_cleanup_free_ char *s = strdup(name);
+	bool cold = false, again = true;
+
+	if (!s)
+		return NULL;
+	while (again) {
+		char *dot = strrchr(s, '.');
+		char *prev;
+
+		again = false;
+		if (!dot || dot == s)
+			break;
+		if (all_digits(dot + 1, strlen(dot + 1))) {
+			/* NAME.TAG.N or, for static locals, NAME.N */
+			*dot = '\0';
+			prev = strrchr(s, '.');
+			if (prev && prev != s) {
+				for (size_t i = 0; i < ARRAY_SIZE(tags); i++)
+					if (streq(prev + 1, tags[i])) {
+						*prev = '\0';
+						again = true;
+						break;
+					}
+				if (!again && streq(prev + 1, "cold")) {
+					*prev = '\0';
+					cold = again = true;
+				}
+			}
+			if (!again && !static_local)
+				*dot = '.'; /* a number that is part of the name */
+			else
+				again = true;
+			continue;
+		}
+		if (streq(dot + 1, "cold")) {
+			*dot = '\0';
+			cold = again = true;
+			continue;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(tags); i++)
+			if (streq(dot + 1, tags[i])) {
+				*dot = '\0';
+				again = true;
+				break;
+			}
+	}
+	if (cold) {
+		char *c = NULL;
+
+		if (asprintf(&c, "%s.cold", s) < 0)
+			return NULL;
+		return c;
+	}
+	return TAKE_PTR(s);
+}
+
+static bool name_is_static_local(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot && dot != name && all_digits(dot + 1, strlen(dot + 1)) &&
+	       !strstr(name, ".isra.") && !strstr(name, ".constprop.") && !strstr(name, ".part.");
+}
+
+/* ---- classification ---- */
+
+static bool sec_is_init(const struct lp_sec *s)
+{
+	return startswith(s->name, ".init.") || startswith(s->name, ".exit.") ||
+	       streq(s->name, ".init.text") || streq(s->name, ".exit.text") ||
+	       startswith(s->name, ".meminit.") || startswith(s->name, ".ref.text");
+}
+
+static enum sec_kind classify(const struct lp_sec *s, const struct special **ret_special)
+{
+	static const char *const ignored_prefixes[] = {
+		".debug", ".note", ".comment", ".discard", ".BTF", ".llvm", ".gnu",
+		"__patchable_function_entries", ".modinfo", "__ksymtab", "__kcrctab",
+		".eh_frame", ".tuxtape", ".initcall", ".con_initcall", "__param",
+		"__tracepoints_strings", ".init_array", ".ctors",
+	};
+
+	*ret_special = NULL;
+	if (s->type == SHT_RELA || s->type == SHT_GROUP || s->type == SHT_STRTAB ||
+	    s->type == SHT_NULL)
+		return SK_IGNORE;
+	for (size_t i = 0; i < ARRAY_SIZE(specials); i++)
+		if (streq(s->name, specials[i].name)) {
+			*ret_special = &specials[i];
+			return SK_SPECIAL;
+		}
+	if (streq(s->name, ".altinstr_replacement"))
+		return SK_ALTREPL;
+	if (streq(s->name, ".orc_unwind"))
+		return SK_ORC;
+	for (size_t i = 0; i < ARRAY_SIZE(ignored_prefixes); i++)
+		if (startswith(s->name, ignored_prefixes[i]))
+			return SK_IGNORE;
+	if (!(s->flags & SHF_ALLOC))
+		return SK_IGNORE;
+	if (streq(s->name, "__dyndbg") || streq(s->name, "__dyndbg_classes"))
+		return SK_COPYDATA;
+	if (s->flags & SHF_EXECINSTR)
+		return SK_TEXT;
+	if ((s->flags & SHF_MERGE) && (s->flags & SHF_STRINGS) && s->type != SHT_NOBITS)
+		return SK_STRINGS;
+	return SK_DATA;
+}
+
+static int cmp_item_ptr(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a, *y = *(struct item *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* sized symbols before zero-sized aliases at the same address */
+	return x->size > y->size ? -1 : x->size < y->size;
+}
+
+static int side_init(struct side *sd, struct lp_elf *e)
+{
+	size_t n = 0;
+
+	sd->e = e;
+	sd->si = calloc(e->nsecs ? e->nsecs : 1, sizeof(*sd->si));
+	sd->items = calloc(e->nsyms ? e->nsyms : 1, sizeof(*sd->items));
+	if (!sd->si || !sd->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->nsecs; i++) {
+		struct lp_sec *s = e->secs[i];
+		struct secinfo *si = &sd->si[i];
+
+		s->priv = si;
+		si->kind = classify(s, &si->special);
+		if (si->kind == SK_STRINGS) {
+			/* split into NUL-terminated strings; a missing final NUL ends the last one */
+			uint64_t st = 0;
+
+			for (uint64_t k = 0; k < s->size; k++) {
+				if (s->data[k] != '\0' && k + 1 < s->size)
+					continue;
+				struct str *ns = reallocarray(si->strs, si->nstrs + 1, sizeof(*ns));
+
+				if (!ns)
+					return -ENOMEM;
+				si->strs = ns;
+				si->strs[si->nstrs++] = (struct str){ st, k + 1 - st, -1 };
+				st = k + 1;
+			}
+		}
+	}
+	for (size_t i = 0; i < e->nsyms; i++) {
+		struct lp_sym *s = e->syms[i];
+		struct item *it;
+		struct secinfo *si;
+
+		s->priv = NULL;
+		if (!s->sec || (s->type != STT_FUNC && s->type != STT_OBJECT))
+			continue;
+		si = s->sec->priv;
+		if (si->kind != SK_TEXT && si->kind != SK_DATA && si->kind != SK_COPYDATA)
+			continue;
+		if (s->value > s->sec->size || s->size > s->sec->size - s->value)
+			return -EBADMSG;
+		it = &sd->items[n++];
+		it->sym = s;
+		it->sec = s->sec;
+		it->start = s->value;
+		it->size = s->size;
+		it->func = s->type == STT_FUNC;
+		it->static_local = !it->func && s->bind == STB_LOCAL && name_is_static_local(s->name);
+		it->canon = lp_canonical_name(s->name, it->static_local);
+		if (!it->canon)
+			return -ENOMEM;
+		s->priv = it;
+		si->nitems++;
+	}
+	sd->nitems = n;
+	for (size_t i = 0; i < e->nsecs; i++) {
+		struct secinfo *si = &sd->si[i];
+
+		if (!si->nitems)
+			continue;
+		si->items = calloc(si->nitems, sizeof(*si->items));
+		if (!si->items)
+			return -ENOMEM;
+		si->nitems = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct secinfo *si = sd->items[i].sec->priv;
+
+		si->items[si->nitems++] = &sd->items[i];
+	}
+	for (size_t i = 0; i < e->nsecs; i++)
+		if (sd->si[i].nitems > 1)
+			qsort(sd->si[i].items, sd->si[i].nitems, sizeof(struct item *),
+			      cmp_item_ptr);
+	/* NAME.cold belongs to NAME */
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &sd->items[i];
+		const char *c = strstr(it->sym->name, ".cold");
+		_cleanup_free_ char *base = NULL;
+
+		if (!it->func || !c)
+			continue;
+		base = strndup(it->sym->name, (size_t)(c - it->sym->name));
+		if (!base)
+			return -ENOMEM;
+		for (size_t k = 0; k < n; k++)
+			if (sd->items[k].func && streq(sd->items[k].sym->name, base)) {
+				it->parent = &sd->items[k];
+				break;
+			}
+	}
+	return 0;
+}
+
+static void side_release(struct side *sd)
+{
+	if (sd->si && sd->e)
+		for (size_t i = 0; i < sd->e->nsecs; i++) {
+			free(sd->si[i].items);
+			free(sd->si[i].strs);
+		}
+	for (size_t i = 0; i < sd->nitems; i++)
+		free(sd->items[i].canon);
+	free(sd->si);
+	free(sd->items);
+}
+
+/* The item covering OFF in S; with AT_END, one ending exactly at OFF also counts. */
+static struct item *item_at(const struct lp_sec *s, uint64_t off, bool at_end)
+{
+	const struct secinfo *si = s->priv;
+	size_t lo = 0, hi = si->nitems;
+	struct item *best = NULL;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (si->items[mid]->start <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* items[lo-1] is the last starting at or before OFF */
+	for (size_t k = lo; k-- > 0;) {
+		struct item *it = si->items[k];
+
+		if (off < it->start + it->size || (it->size == 0 && off == it->start))
+			return it;
+		if (at_end && off == it->start + it->size && !best)
+			best = it;
+		if (it->start + 4096 < off && k + 8 < lo)
+			break;
+	}
+	return best;
+}
+
+static struct str *str_at(const struct lp_sec *s, uint64_t off)
+{
+	const struct secinfo *si = s->priv;
+	size_t lo = 0, hi = si->nstrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (si->strs[mid].start + si->strs[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < si->nstrs && si->strs[lo].start <= off)
+		return &si->strs[lo];
+	return NULL;
+}
+
+/*
+ * For a PC-relative relocation in code, the distance between the end of the relocated
+ * field and the end of the instruction: immediates that follow a RIP-relative operand.
+ * Needed to find which object a section-relative reference really points at.
+ */
+static unsigned pcrel_tail(const struct lp_sec *s, uint64_t off)
+{
+	const uint8_t *p = s->data;
+	uint8_t modrm, op;
+	bool opsize = false;
+
+	if (!p || off < 2)
+		return 0;
+	modrm = p[off - 1];
+	if ((modrm & 0xc7) != 0x05)
+		return 0; /* not ModRM RIP-relative: a call/jmp rel32 or similar */
+	op = p[off - 2];
+	if (off >= 3) {
+		uint8_t pre = p[off - 3];
+
+		if (pre == 0x0f) {
+			if (op == 0xba || op == 0x70 || op == 0xa4 || op == 0xac || op == 0xc2 ||
+			    op == 0xc4 || op == 0xc5 || op == 0xc6)
+				return 1;
+			return 0;
+		}
+		if (off >= 4 && p[off - 4] == 0x0f && pre == 0x3a)
+			return 1;
+		if ((pre & 0xf0) == 0x40 && off >= 4)
+			opsize = p[off - 4] == 0x66;
+		else
+			opsize = pre == 0x66;
+	}
+	switch (op) {
+	case 0x80: case 0x82: case 0x83: case 0xc0: case 0xc1: case 0xc6: case 0x6b:
+		return 1;
+	case 0x81: case 0xc7: case 0x69:
+		return opsize ? 2 : 4;
+	case 0xf6:
+		return (modrm & 0x38) == 0 ? 1 : 0;
+	case 0xf7:
+		return (modrm & 0x38) == 0 ? (opsize ? 2 : 4) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Where a relocation points: the symbol's section and the byte it designates there. */
+struct target {
+	enum { T_UNDEF, T_ITEM, T_STR, T_ANON } kind;
+	struct lp_sym *sym;  /* T_UNDEF */
+	struct item *item;   /* T_ITEM */
+	struct str *str;     /* T_STR */
+	struct lp_sec *sec;  /* T_STR, T_ANON, T_ITEM: the target section */
+	int64_t abs;         /* addend made relative to the target section */
+};
+
+static struct target resolve(const struct lp_sec *from, const struct lp_rela *r)
+{
+	struct target t = {};
+	const struct secinfo *fsi = from->priv;
+	struct lp_sym *sym = r->sym;
+	uint64_t probe;
+
+	if (!sym->sec) {
+		t.kind = T_UNDEF;
+		t.sym = sym;
+		t.abs = r->addend;
+		return t;
+	}
+	t.sec = sym->sec;
+	t.abs = (int64_t)((sym->type == STT_SECTION ? 0 : sym->value) + (uint64_t)r->addend);
+	if (sym->priv && sym->type != STT_SECTION) {
+		t.kind = T_ITEM;
+		t.item = sym->priv;
+		return t;
+	}
+	probe = (uint64_t)t.abs;
+	if (lp_rela_pcrel(r->type) && (fsi->kind == SK_TEXT || fsi->kind == SK_ALTREPL))
+		probe += lp_rela_width(r->type) + pcrel_tail(from, r->offset);
+	if (((struct secinfo *)sym->sec->priv)->kind == SK_STRINGS) {
+		t.str = str_at(sym->sec, probe);
+		if (t.str) {
+			t.kind = T_STR;
+			return t;
+		}
+	}
+	/* a special section's entry may point just past its function (ORC terminators) */
+	t.item = item_at(sym->sec, probe, fsi->kind == SK_SPECIAL);
+	t.kind = t.item ? T_ITEM : T_ANON;
+	return t;
+}
+
+static int64_t target_delta(const struct target *t)
+{
+	switch (t->kind) {
+	case T_ITEM:
+		return t->abs - (int64_t)t->item->start;
+	case T_STR:
+		return t->abs - (int64_t)t->str->start;
+	default:
+		return t->abs;
+	}
+}
+
+/* Do two relocations (original, patched) designate the same thing? */
+static bool target_same(const struct target *a, const struct target *b)
+{
+	if (a->kind != b->kind || target_delta(a) != target_delta(b))
+		return false;
+	switch (a->kind) {
+	case T_UNDEF:
+		return streq(a->sym->name, b->sym->name);
+	case T_ITEM:
+		if (b->item->twin != a->item)
+			return false;
+		/* a changed read-only object is copied: its users must use the copy */
+		return b->item->func || b->item->status == ST_SAME;
+	case T_STR:
+		return a->str->len == b->str->len &&
+		       memcmp(a->sec->data + a->str->start, b->sec->data + b->str->start,
+			      a->str->len) == 0;
+	case T_ANON:
+		return streq(a->sec->name, b->sec->name);
+	}
+	return false;
+}
+
+/* Relocations of S within [start, start+size), sorted by offset as written by the assembler. */
+static size_t relas_in(const struct lp_sec *s, uint64_t start, uint64_t size, struct lp_rela **first)
+{
+	const struct lp_sec *r = s->rela;
+	size_t n = 0;
+
+	*first = NULL;
+	if (!r)
+		return 0;
+	for (size_t i = 0; i < r->nrelas; i++)
+		if (r->relas[i].offset >= start && r->relas[i].offset < start + size) {
+			if (!*first)
+				*first = &r->relas[i];
+			n++;
+		}
+	return n;
+}
+
+static int cmp_rela(const void *a, const void *b)
+{
+	const struct lp_rela *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void sort_relas(struct lp_elf *e)
+{
+	for (size_t i = 0; i < e->nsecs; i++)
+		if (e->secs[i]->type == SHT_RELA && e->secs[i]->nrelas > 1)
+			qsort(e->secs[i]->relas, e->secs[i]->nrelas, sizeof(struct lp_rela),
+			      cmp_rela);
+}
+
+/* Compares a byte range with its relocations; MASK_OFF (relative, or -1) is a 2-byte field to skip. */
+static bool range_same(const struct lp_sec *os, uint64_t ostart, const struct lp_sec *ps,
+		       uint64_t pstart, uint64_t size, int mask_off)
+{
+	struct lp_rela *ro, *rp;
+	size_t no = relas_in(os, ostart, size, &ro), np = relas_in(ps, pstart, size, &rp);
+	_cleanup_free_ uint8_t *mask = NULL;
+
+	if (no != np)
+		return false;
+	if (os->type == SHT_NOBITS || ps->type == SHT_NOBITS)
+		return os->type == ps->type;
+	mask = calloc(size ? size : 1, 1);
+	if (!mask)
+		return false;
+	for (size_t i = 0; i < no; i++) {
+		struct target a, b;
+		uint64_t off = ro[i].offset - ostart;
+		unsigned w = lp_rela_width(ro[i].type);
+
+		if (off != rp[i].offset - pstart || ro[i].type != rp[i].type)
+			return false;
+		a = resolve(os, &ro[i]);
+		b = resolve(ps, &rp[i]);
+		if (!target_same(&a, &b))
+			return false;
+		for (unsigned k = 0; k < w && off + k < size; k++)
+			mask[off + k] = 1;
+	}
+	if (mask_off >= 0)
+		for (unsigned k = 0; k < 2 && (uint64_t)mask_off + k < size; k++)
+			mask[mask_off + k] = 1;
+	for (uint64_t k = 0; k < size; k++)
+		if (!mask[k] && os->data[ostart + k] != ps->data[pstart + k])
+			return false;
+	return true;
+}
+
+/* ---- special sections: entries owned by a function ---- */
+
+/* The function item an entry of special section S at entry offset OFF belongs to. */
+static struct item *special_owner(const struct lp_sec *s, uint64_t off)
+{
+	const struct secinfo *si = s->priv;
+	const struct lp_sec *r = s->rela;
+	uint64_t key = off + si->special->key;
+
+	if (!r)
+		return NULL;
+	/* relas are sorted: binary search the key offset */
+	size_t lo = 0, hi = r->nrelas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->relas[mid].offset < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= r->nrelas || r->relas[lo].offset != key)
+		return NULL;
+	struct lp_sym *sym = r->relas[lo].sym;
+	if (!sym->sec)
+		return NULL;
+	uint64_t abs = (sym->type == STT_SECTION ? 0 : sym->value) + (uint64_t)r->relas[lo].addend;
+	if (((struct secinfo *)sym->sec->priv)->kind != SK_TEXT)
+		return NULL;
+	struct item *it = item_at(sym->sec, abs, true);
+	return it && it->func ? it : NULL;
+}
+
+/* Compares the entries of the compared special sections owned by two twin functions. */
+static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(specials); i++) {
+		const struct special *sp = &specials[i];
+		struct lp_sec *os, *ps;
+		uint64_t oo = 0, po = 0;
+
+		if (!sp->compare)
+			continue;
+		os = lp_elf_find_sec(c->o.e, sp->name);
+		ps = lp_elf_find_sec(c->p.e, sp->name);
+		if (!os && !ps)
+			continue;
+		for (;;) {
+			/* walk both tables to the next entry owned by the function */
+			while (os && oo + sp->entsize <= os->size && special_owner(os, oo) != io)
+				oo += sp->entsize;
+			while (ps && po + sp->entsize <= ps->size && special_owner(ps, po) != ip)
+				po += sp->entsize;
+			bool ho = os && oo + sp->entsize <= os->size;
+			bool hp = ps && po + sp->entsize <= ps->size;
+
+			if (ho != hp)
+				return false;
+			if (!ho)
+				break;
+			/* the owning relocation is equal by construction: skip it */
+			if (!range_same(os, oo + 4, ps, po + 4, sp->entsize - 4,
+					sp->line_off >= 0 ? sp->line_off - 4 : -1))
+				return false;
+			if (streq(sp->name, ".altinstructions")) {
+				struct lp_sec *orr = lp_elf_find_sec(c->o.e, ".altinstr_replacement");
+				struct lp_sec *prr = lp_elf_find_sec(c->p.e, ".altinstr_replacement");
+				struct lp_rela *ra, *rb;
+				uint8_t len = os->data[oo + 11];
+
+				if (orr && prr && relas_in(os, oo + 4, 4, &ra) == 1 &&
+				    relas_in(ps, po + 4, 4, &rb) == 1 && len == ps->data[po + 11]) {
+					struct target a = resolve(os, ra), b = resolve(ps, rb);
+
+					if (a.sec == orr && b.sec == prr && a.abs >= 0 && b.abs >= 0 &&
+					    (uint64_t)a.abs + len <= orr->size &&
+					    (uint64_t)b.abs + len <= prr->size &&
+					    !range_same(orr, (uint64_t)a.abs, prr, (uint64_t)b.abs, len,
+							-1))
+						return false;
+				}
+			}
+			oo += sp->entsize;
+			po += sp->entsize;
+		}
+	}
+	return true;
+}
+
+/* Does the original function start with a call to __fentry__ recorded in __mcount_loc? */
+static bool has_fentry(struct ctx *c, struct item *it)
+{
+	struct lp_rela *r;
+	size_t n = relas_in(it->sec, it->start, MIN(it->size, 16), &r);
+	bool call = false;
+	struct lp_sec *mc;
+
+	for (size_t i = 0; i < n; i++)
+		if (!r[i].sym->sec && (streq(r[i].sym->name, "__fentry__") ||
+				       streq(r[i].sym->name, "mcount")))
+			call = true;
+	if (!call)
+		return false;
+	mc = lp_elf_find_sec(c->o.e, "__mcount_loc");
+	if (!mc)
+		return true;
+	for (uint64_t off = 0; off + 8 <= mc->size; off += 8)
+		if (special_owner(mc, off) == it)
+			return true;
+	return false;
+}
+
+/* ---- correlation ---- */
+
+static void pair(struct item *o, struct item *p)
+{
+	o->twin = p;
+	p->twin = o;
+}
+
+/* The K-th static local with canonical name CANON referenced by function F (in rela order). */
+static struct item *static_local_ref(struct item *f, const char *canon, size_t k, size_t *ret_idx,
+				     struct item *want)
+{
+	struct lp_rela *r;
+	size_t n = relas_in(f->sec, f->start, f->size, &r), seen = 0;
+	struct item *last = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct target t = resolve(f->sec, &r[i]);
+
+		if (t.kind != T_ITEM || !t.item->static_local || !streq(t.item->canon, canon) ||
+		    t.item == last)
+			continue;
+		last = t.item;
+		if (want && t.item == want) {
+			*ret_idx = seen;
+			return t.item;
+		}
+		if (!want && seen == k)
+			return t.item;
+		seen++;
+	}
+	return NULL;
+}
+
+static void correlate(struct ctx *c)
+{
+	struct side *o = &c->o, *p = &c->p;
+
+	/* 1. functions and non-static-local objects by exact name */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i];
+
+		if (ip->static_local)
+			continue;
+		for (size_t k = 0; k < o->nitems; k++) {
+			struct item *io = &o->items[k];
+
+			if (!io->twin && !io->static_local && io->func == ip->func &&
+			    streq(io->sym->name, ip->sym->name)) {
+				pair(io, ip);
+				break;
+			}
+		}
+	}
+	/* 2. the rest by canonical name (foo.isra.0 <-> foo.isra.1, foo <-> foo.constprop.0) */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i];
+		size_t np = 0, no = 0, rank = 0;
+		struct item *cand = NULL;
+
+		if (ip->twin || ip->static_local)
+			continue;
+		for (size_t k = 0; k < p->nitems; k++) {
+			struct item *x = &p->items[k];
+
+			if (!x->twin && !x->static_local && x->func == ip->func &&
+			    streq(x->canon, ip->canon)) {
+				if (x == ip)
+					rank = np;
+				np++;
+			}
+		}
+		for (size_t k = 0; k < o->nitems; k++) {
+			struct item *x = &o->items[k];
+
+			if (!x->twin && !x->static_local && x->func == ip->func &&
+			    streq(x->canon, ip->canon)) {
+				if (no == rank)
+					cand = x;
+				no++;
+			}
+		}
+		if (cand && no == np)
+			pair(cand, ip);
+	}
+	/* 3. static locals through the functions that use them */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i];
+
+		if (!ip->static_local || ip->twin)
+			continue;
+		for (size_t k = 0; k < p->nitems && !ip->twin; k++) {
+			struct item *f = &p->items[k], *io;
+			size_t idx = 0;
+
+			if (!f->func || !f->twin)
+				continue;
+			if (!static_local_ref(f, ip->canon, 0, &idx, ip))
+				continue;
+			io = static_local_ref(f->twin, ip->canon, idx, &idx, NULL);
+			if (io && !io->twin)
+				pair(io, ip);
+			break;
+		}
+	}
+	/* 4. static locals nothing correlates: by exact name, then a unique canonical name */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i], *only = NULL;
+		size_t n = 0;
+
+		if (!ip->static_local || ip->twin)
+			continue;
+		for (size_t k = 0; k < o->nitems; k++) {
+			struct item *io = &o->items[k];
+
+			if (io->twin || !io->static_local)
+				continue;
+			if (streq(io->sym->name, ip->sym->name)) {
+				only = io;
+				n = 1;
+				break;
+			}
+			if (streq(io->canon, ip->canon)) {
+				only = io;
+				n++;
+			}
+		}
+		if (n == 1)
+			pair(only, ip);
+	}
+}
+
+/* ---- comparison ---- */
+
+static void refuse(struct ctx *c, const char *fmt, ...) _printf_(2, 3);
+static void refuse(struct ctx *c, const char *fmt, ...)
+{
+	_cleanup_free_ char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	CTX_NOMEM(c, s ? vec_addf(&c->refusals, "%s", s) : -ENOMEM);
+}
+
+static void compare(struct ctx *c)
+{
+	struct side *p = &c->p;
+
+	/* objects first: a changed read-only object makes its users changed */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p->nitems; i++) {
+			struct item *ip = &p->items[i], *io = ip->twin;
+			const struct secinfo *si = ip->sec->priv;
+			bool same;
+
+			if (ip->func != (pass == 1))
+				continue;
+			if (!io) {
+				ip->status = ST_NEW;
+				continue;
+			}
+			if (si->kind == SK_COPYDATA) {
+				ip->status = ST_SAME;
+				continue;
+			}
+			same = io->size == ip->size &&
+			       range_same(io->sec, io->start, ip->sec, ip->start, ip->size, -1);
+			if (same && ip->func)
+				same = specials_same(c, io, ip);
+			ip->status = same ? ST_SAME : ST_CHANGED;
+		}
+	/* a changed NAME.cold changes NAME */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i];
+
+		if (ip->func && ip->parent && ip->status != ST_SAME &&
+		    ip->parent->status == ST_SAME)
+			ip->parent->status = ST_CHANGED;
+	}
+	/* what cannot be patched */
+	for (size_t i = 0; i < p->nitems; i++) {
+		struct item *ip = &p->items[i];
+		bool init = sec_is_init(ip->sec);
+
+		if (ip->status == ST_SAME)
+			continue;
+		if (ip->status == ST_NEW) {
+			if (init && ip->func)
+				refuse(c, "new function '%s' is in %s (__init/__exit code cannot be "
+					  "patched)", ip->sym->name, ip->sec->name);
+			continue;
+		}
+		if (init) {
+			refuse(c, "%s '%s' in %s changed: __init/__exit code and data cannot be "
+				  "patched", ip->func ? "function" : "variable", ip->sym->name,
+			       ip->sec->name);
+			continue;
+		}
+		if (ip->func) {
+			if (ip->parent)
+				continue; /* patched through its parent */
+			if (!has_fentry(c, ip->twin))
+				refuse(c, "function '%s' changed but cannot be patched: no call to "
+					  "__fentry__ recorded in __mcount_loc (notrace?)",
+				       ip->twin->sym->name);
+			continue;
+		}
+		if (ip->size != ip->twin->size && (ip->sec->flags & SHF_WRITE))
+			refuse(c, "variable '%s' changed size (%llu to %llu bytes)", ip->sym->name,
+			       (unsigned long long)ip->twin->size, (unsigned long long)ip->size);
+		else if (ip->sec->flags & SHF_WRITE)
+			refuse(c, "initialised data of variable '%s' changed", ip->sym->name);
+		else if (ip->size != ip->twin->size)
+			CTX_NOMEM(c, vec_addf(&c->warnings,
+					      "read-only '%s' changed size; the new functions use "
+					      "a copy", ip->sym->name));
+	}
+}
+
+/* Section groups (COMDAT) must be the same on both sides. */
+static void compare_groups(struct ctx *c)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+
+	for (int side = 0; side < 2; side++) {
+		struct lp_elf *e = side ? c->p.e : c->o.e;
+		struct strbuf *sb = side ? &b : &a;
+
+		for (size_t i = 0; i < e->nsecs; i++) {
+			struct lp_sec *g = e->secs[i];
+			const char *sig = "?";
+
+			if (g->type != SHT_GROUP)
+				continue;
+			for (size_t k = 0; k < e->nsyms; k++)
+				if (e->syms[k]->index == g->info)
+					sig = e->syms[k]->name;
+			CTX_NOMEM(c, strbuf_addf(sb, "[%s:", sig));
+			for (uint64_t off = 4; off + 4 <= g->size; off += 4) {
+				uint32_t idx;
+
+				memcpy(&idx, g->data + off, 4);
+				for (size_t k = 0; k < e->nsecs; k++)
+					if (e->secs[k]->index == idx)
+						CTX_NOMEM(c, strbuf_addf(sb, " %s",
+									 e->secs[k]->name));
+			}
+			CTX_NOMEM(c, strbuf_adds(sb, "]"));
+		}
+	}
+	if (!streq(strbuf_str(&a), strbuf_str(&b)))
+		refuse(c, "section groups changed: %s -> %s", strbuf_str(&a)[0] ? strbuf_str(&a) : "none",
+		       strbuf_str(&b)[0] ? strbuf_str(&b) : "none");
+	strbuf_release(&a);
+	strbuf_release(&b);
+}
+
+/* ---- output ---- */
+
+static int append_err(int64_t off)
+{
+	return off < 0 ? (int)off : 0;
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void enqueue(struct ctx *c, struct item *it)
+{
+	if (it->queued)
+		return;
+	if (c->nqueue == c->queue_alloc) {
+		size_t na = c->queue_alloc ? c->queue_alloc * 2 : 32;
+		struct item **q = reallocarray(c->queue, na, sizeof(*q));
+
+		if (!q) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		c->queue = q;
+		c->queue_alloc = na;
+	}
+	it->queued = true;
+	c->queue[c->nqueue++] = it;
+}
+
+static struct lp_sym *out_secsym(struct ctx *c, struct lp_sec *s)
+{
+	if (!s->secsym) {
+		s->secsym = lp_elf_add_sym(c->out, s->name, STT_SECTION, STB_LOCAL, s, 0, 0);
+		if (!s->secsym)
+			CTX_NOMEM(c, -ENOMEM);
+	}
+	return s->secsym;
+}
+
+static struct lp_sym *out_undef(struct ctx *c, const char *name)
+{
+	struct lp_sym *s = lp_elf_find_sym(c->out, name);
+
+	if (s && !s->sec)
+		return s;
+	s = lp_elf_add_sym(c->out, name, STT_NOTYPE, STB_GLOBAL, NULL, 0, 0);
+	if (!s)
+		CTX_NOMEM(c, -ENOMEM);
+	return s;
+}
+
+/* An undefined symbol standing for ORIG, a static of the original object. */
+static struct lp_sym *out_local_ref(struct ctx *c, struct item *orig)
+{
+	_cleanup_free_ char *name = NULL;
+	struct lp_sym *s;
+
+	if (asprintf(&name, "__tt_lp_local_%s_%s", c->hash, orig->sym->name) < 0) {
+		CTX_NOMEM(c, -ENOMEM);
+		return NULL;
+	}
+	s = lp_elf_find_sym(c->out, name);
+	if (s)
+		return s;
+	s = out_undef(c, name);
+	if (s) {
+		long pos = -1;
+
+		if (c->syms) {
+			const char **anchors = calloc(c->o.nitems + 1, sizeof(*anchors));
+			size_t na = 0;
+			int r;
+
+			if (!anchors) {
+				CTX_NOMEM(c, -ENOMEM);
+				return s;
+			}
+			for (size_t i = 0; i < c->o.nitems; i++)
+				anchors[na++] = c->o.items[i].sym->name;
+			r = lp_symtab_sympos(c->syms, orig->sym->name, orig->func,
+					     c->o.e->file, anchors, na, &pos);
+			free(anchors);
+			if (r == -ENOENT)
+				refuse(c, "static %s '%s' is not in the kernel's symbol table "
+					  "(inlined there?)", orig->func ? "function" : "variable",
+				       orig->sym->name);
+			else if (r == -ENOTUNIQ)
+				refuse(c, "static %s '%s' is ambiguous in the kernel's symbol table; "
+					  "give the debug vmlinux", orig->func ? "function" : "variable",
+				       orig->sym->name);
+			else if (r < 0)
+				CTX_NOMEM(c, r);
+		}
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "local %s %s %s %ld\n", name,
+					 orig->sym->name, orig->func ? "func" : "object", pos));
+	}
+	return s;
+}
+
+static int64_t str_include(struct ctx *c, struct lp_sec *s, struct str *st)
+{
+	struct secinfo *si = s->priv;
+
+	if (st->out_off >= 0)
+		return st->out_off;
+	if (!si->out) {
+		si->out = lp_elf_add_sec(c->out, s->name, SHT_PROGBITS, s->flags, s->align);
+		if (!si->out) {
+			CTX_NOMEM(c, -ENOMEM);
+			return 0;
+		}
+		si->out->entsize = s->entsize;
+	}
+	st->out_off = lp_sec_append(si->out, s->data + st->start, st->len, s->align);
+	if (st->out_off < 0) {
+		CTX_NOMEM(c, (int)st->out_off);
+		return 0;
+	}
+	{
+		_cleanup_free_ char *esc = NULL;
+		size_t n = MIN(st->len ? st->len - 1 : 0, (uint64_t)60);
+
+		esc = strndup((const char *)s->data + st->start, n);
+		for (char *q = esc; q && *q; q++)
+			if (!isprint((unsigned char)*q) || *q == '"')
+				*q = '?';
+		CTX_NOMEM(c, vec_addf(&c->included, "string \"%s%s\"", strempty(esc),
+				      st->len - 1 > n ? "..." : ""));
+	}
+	return st->out_off;
+}
+
+static void copy_relas(struct ctx *c, struct lp_sec *from, uint64_t start, uint64_t size,
+		       struct lp_sec *to, uint64_t to_off);
+static void copy_relas_skip(struct ctx *c, struct lp_sec *from, uint64_t start, uint64_t size,
+			    struct lp_sec *to, uint64_t to_off, uint64_t skip);
+
+static struct lp_sec *whole_include(struct ctx *c, struct lp_sec *s)
+{
+	struct secinfo *si = s->priv;
+
+	if (si->whole)
+		return si->out;
+	si->whole = true;
+	si->out = lp_elf_add_sec(c->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP, s->align);
+	if (!si->out) {
+		CTX_NOMEM(c, -ENOMEM);
+		return NULL;
+	}
+	si->out->entsize = s->entsize;
+	CTX_NOMEM(c, append_err(lp_sec_append(si->out, s->type == SHT_NOBITS ? NULL : s->data,
+					       s->size, 1)));
+	CTX_NOMEM(c, vec_addf(&c->included, "section %s (%llu bytes)", s->name,
+			      (unsigned long long)s->size));
+	if (s->flags & SHF_WRITE)
+		CTX_NOMEM(c, vec_addf(&c->warnings,
+				      "unnamed writable data in %s is copied: its state is not "
+				      "shared with the running kernel", s->name));
+	copy_relas(c, s, 0, s->size, si->out, 0);
+	return si->out;
+}
+
+/* Emits a relocation at TO+OFF equivalent to R of FROM. */
+static void emit_rela(struct ctx *c, struct lp_sec *from, const struct lp_rela *r,
+		      struct lp_sec *to, uint64_t off)
+{
+	struct target t = resolve(from, r);
+	struct lp_sym *sym = NULL;
+	int64_t addend = 0;
+
+	switch (t.kind) {
+	case T_UNDEF:
+		sym = out_undef(c, t.sym->name);
+		addend = r->addend;
+		break;
+	case T_STR:
+		addend = str_include(c, t.sec, t.str) + (t.abs - (int64_t)t.str->start);
+		if (!((struct secinfo *)t.sec->priv)->out)
+			return;
+		sym = out_secsym(c, ((struct secinfo *)t.sec->priv)->out);
+		break;
+	case T_ANON: {
+		struct secinfo *si = t.sec->priv;
+
+		if (si->kind == SK_STRINGS || si->kind == SK_DATA || si->kind == SK_TEXT ||
+		    si->kind == SK_COPYDATA) {
+			struct lp_sec *w = whole_include(c, t.sec);
+
+			if (!w)
+				return;
+			sym = out_secsym(c, w);
+			addend = t.abs;
+		} else {
+			refuse(c, "reference to %s+%lld cannot be carried", t.sec->name,
+			       (long long)t.abs);
+			return;
+		}
+		break;
+	}
+	case T_ITEM: {
+		struct item *it = t.item;
+		struct secinfo *si = it->sec->priv;
+
+		if (si->whole) {
+			sym = out_secsym(c, si->out);
+			addend = t.abs;
+			break;
+		}
+		if (it->queued || it->status != ST_SAME || si->kind == SK_COPYDATA) {
+			enqueue(c, it);
+			if (!it->out) {
+				/* placed when dequeued: point at its symbol, fixed up below */
+				if (!it->out_sym) {
+					it->out_sym = lp_elf_add_sym(c->out, it->sym->name,
+								     it->sym->type, STB_LOCAL, NULL, 0,
+								     it->size);
+					if (!it->out_sym) {
+						CTX_NOMEM(c, -ENOMEM);
+						return;
+					}
+				}
+			}
+			sym = it->out_sym;
+			addend = t.abs - (int64_t)it->start;
+			break;
+		}
+		/* an unchanged function or an existing variable: the running kernel's */
+		if (it->twin->sym->bind == STB_LOCAL)
+			sym = out_local_ref(c, it->twin);
+		else
+			sym = out_undef(c, it->twin->sym->name);
+		addend = t.abs - (int64_t)it->start;
+		if (!it->func && it->static_local && it->twin &&
+		    !streq(it->twin->sym->name, it->sym->name))
+			CTX_NOMEM(c, vec_addf(&c->warnings,
+					      "static local '%s' is the original's '%s': its "
+					      "state is shared, not copied", it->sym->name,
+					      it->twin->sym->name));
+		break;
+	}
+	}
+	if (!sym)
+		return;
+	CTX_NOMEM(c, lp_sec_add_rela(c->out, to, off, r->type, sym, addend));
+}
+
+static void copy_relas_skip(struct ctx *c, struct lp_sec *from, uint64_t start, uint64_t size,
+			    struct lp_sec *to, uint64_t to_off, uint64_t skip)
+{
+	struct lp_rela *r;
+	size_t n = relas_in(from, start, size, &r);
+
+	for (size_t i = 0; i < n && !c->err; i++)
+		if (r[i].offset != skip)
+			emit_rela(c, from, &r[i], to, r[i].offset - start + to_off);
+}
+
+static void copy_relas(struct ctx *c, struct lp_sec *from, uint64_t start, uint64_t size,
+		       struct lp_sec *to, uint64_t to_off)
+{
+	copy_relas_skip(c, from, start, size, to, to_off, UINT64_MAX);
+}
+
+static void place_item(struct ctx *c, struct item *it)
+{
+	struct lp_sec *s;
+	int64_t off;
+
+	it->included = true;
+	s = lp_elf_add_sec(c->out, it->sec->name, it->sec->type,
+			   it->sec->flags & ~(uint64_t)SHF_GROUP, it->sec->align);
+	if (!s) {
+		CTX_NOMEM(c, -ENOMEM);
+		return;
+	}
+	s->entsize = it->sec->entsize;
+	off = lp_sec_append(s, it->sec->type == SHT_NOBITS ? NULL : it->sec->data + it->start,
+			    it->size, 1);
+	if (off < 0) {
+		CTX_NOMEM(c, (int)off);
+		return;
+	}
+	it->out = s;
+	it->out_off = (uint64_t)off;
+	if (!it->out_sym) {
+		it->out_sym = lp_elf_add_sym(c->out, it->sym->name, it->sym->type, STB_LOCAL, s, 0,
+					     it->size);
+		if (!it->out_sym) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+	}
+	it->out_sym->sec = s;
+	it->out_sym->value = 0;
+	/* new global functions stay global so other parts of the patch can call them */
+	it->out_sym->bind = it->status == ST_NEW ? it->sym->bind : STB_LOCAL;
+	if (it->out_sym->bind == STB_WEAK)
+		it->out_sym->bind = STB_GLOBAL;
+	copy_relas(c, it->sec, it->start, it->size, s, 0);
+	if (it->func && it->twin && it->status == ST_CHANGED && !it->parent) {
+		/* a global alias the module's klp_func can name */
+		_cleanup_free_ char *alias = NULL;
+		struct lp_sym *a;
+
+		if (asprintf(&alias, "__tt_lp_new_%s_%s", c->hash, it->twin->sym->name) < 0) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		a = lp_elf_add_sym(c->out, alias, STT_FUNC, STB_GLOBAL, s, 0, it->size);
+		if (!a) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		a->other = STV_HIDDEN;
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "func %s %s %s\n", alias,
+					 it->twin->sym->name, it->sym->name));
+	} else if (!it->func) {
+		CTX_NOMEM(c, vec_addf(&c->included, "%s %s (%llu bytes)",
+				      it->status == ST_NEW ? "new data" : "changed read-only data",
+				      it->sym->name, (unsigned long long)it->size));
+		if (it->status == ST_NEW && it->static_local)
+			CTX_NOMEM(c, vec_addf(&c->warnings,
+					      "static local '%s' has no counterpart in the "
+					      "original: the new code starts with fresh state",
+					      it->sym->name));
+	} else if (it->status == ST_NEW) {
+		CTX_NOMEM(c, vec_addf(&c->included, "new function %s", it->sym->name));
+	} else if (it->parent) {
+		CTX_NOMEM(c, vec_addf(&c->included, "cold part %s", it->sym->name));
+	}
+}
+
+static void drain(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nqueue && !c->err; i++)
+		if (!c->queue[i]->included)
+			place_item(c, c->queue[i]);
+}
+
+static void carry_specials(struct ctx *c)
+{
+	struct lp_elf *pe = c->p.e;
+	struct lp_sec *orc = lp_elf_find_sec(pe, ".orc_unwind");
+	struct lp_sec *alt_out = NULL, *orc_out = NULL;
+
+	for (size_t i = 0; i < pe->nsecs && !c->err; i++) {
+		struct lp_sec *s = pe->secs[i];
+		struct secinfo *si = s->priv;
+		const struct special *sp = si->special;
+		size_t kept = 0;
+
+		if (si->kind != SK_SPECIAL || s->type == SHT_NOBITS)
+			continue;
+		for (uint64_t off = 0; off + sp->entsize <= s->size; off += sp->entsize) {
+			struct item *owner = special_owner(s, off);
+			int64_t at;
+
+			if (!owner || !owner->included)
+				continue;
+			if (!si->out) {
+				si->out = lp_elf_add_sec(c->out, s->name, s->type,
+							 s->flags & ~(uint64_t)SHF_GROUP, s->align);
+				if (!si->out) {
+					CTX_NOMEM(c, -ENOMEM);
+					return;
+				}
+				si->out->entsize = s->entsize;
+			}
+			at = lp_sec_append(si->out, s->data + off, sp->entsize, 1);
+			if (at < 0) {
+				CTX_NOMEM(c, (int)at);
+				return;
+			}
+			copy_relas_skip(c, s, off, sp->entsize, si->out, (uint64_t)at,
+					streq(s->name, ".altinstructions") ? off + 4 : UINT64_MAX);
+			kept++;
+			if (streq(s->name, ".orc_unwind_ip")) {
+				uint64_t idx = off / 4;
+
+				if (!orc || orc->type == SHT_NOBITS || (idx + 1) * 6 > orc->size) {
+					refuse(c, "%s has no matching .orc_unwind entry",
+					       s->name);
+					continue;
+				}
+				if (!orc_out) {
+					orc_out = lp_elf_add_sec(c->out, ".orc_unwind", orc->type,
+								 orc->flags, orc->align);
+					if (!orc_out) {
+						CTX_NOMEM(c, -ENOMEM);
+						return;
+					}
+					orc_out->entsize = orc->entsize;
+				}
+				CTX_NOMEM(c, append_err(lp_sec_append(orc_out, orc->data + idx * 6,
+								       6, 1)));
+			}
+			if (streq(s->name, ".altinstructions")) {
+				struct lp_sec *repl = lp_elf_find_sec(pe, ".altinstr_replacement");
+				struct lp_rela *r;
+				uint8_t len = s->data[off + 11];
+				struct target t;
+				int64_t ro;
+
+				if (relas_in(s, off + 4, 4, &r) != 1) {
+					refuse(c, ".altinstructions entry of '%s' has no replacement "
+						  "relocation", owner->sym->name);
+					continue;
+				}
+				t = resolve(s, r);
+				if (!repl || t.sec != repl || t.abs < 0 ||
+				    (uint64_t)t.abs + len > repl->size) {
+					refuse(c, ".altinstructions entry of '%s' points outside "
+						  ".altinstr_replacement", owner->sym->name);
+					continue;
+				}
+				if (!alt_out) {
+					alt_out = lp_elf_add_sec(c->out, repl->name, repl->type,
+								 repl->flags, repl->align);
+					if (!alt_out) {
+						CTX_NOMEM(c, -ENOMEM);
+						return;
+					}
+				}
+				ro = lp_sec_append(alt_out, repl->data + t.abs, len, 1);
+				if (ro < 0) {
+					CTX_NOMEM(c, (int)ro);
+					return;
+				}
+				copy_relas(c, repl, (uint64_t)t.abs, len, alt_out, (uint64_t)ro);
+				/* the entry's replacement is the copy */
+				if (out_secsym(c, alt_out))
+					CTX_NOMEM(c, lp_sec_add_rela(c->out, si->out, (uint64_t)at + 4,
+								     r->type, alt_out->secsym,
+								     ro + (r->addend - t.abs)));
+			}
+		}
+		if (kept)
+			CTX_NOMEM(c, vec_addf(&c->special, "%s: %zu entr%s", s->name, kept,
+					      kept == 1 ? "y" : "ies"));
+		drain(c); /* strings of __bug_table entries, replacement targets */
+	}
+}
+
+/* ---- report ---- */
+
+void lp_diff_report_free(struct lp_diff_report *r)
+{
+	if (!r)
+		return;
+	free(r->file);
+	for (size_t i = 0; i < r->nfuncs; i++) {
+		free(r->funcs[i].name);
+		free(r->funcs[i].orig_name);
+	}
+	free(r->funcs);
+	for (size_t i = 0; i < r->nincluded; i++)
+		free(r->included[i]);
+	free(r->included);
+	for (size_t i = 0; i < r->nspecial; i++)
+		free(r->special[i]);
+	free(r->special);
+	for (size_t i = 0; i < r->nrefusals; i++)
+		free(r->refusals[i]);
+	free(r->refusals);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	free(r);
+}
+
+static json_t *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *lp_diff_report_to_json(const struct lp_diff_report *r, int result)
+{
+	json_t *j = json_object(), *funcs = json_array();
+	const char *res = result == LP_DIFF_WRITTEN	? "written"
+			  : result == LP_DIFF_UNSAFE	? "unsafe"
+			  : result == LP_DIFF_NOCHANGE ? "nochange"
+							: "error";
+
+	if (!j || !funcs) {
+		json_decref(j);
+		json_decref(funcs);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->nfuncs; i++) {
+		const struct lp_diff_func *f = &r->funcs[i];
+
+		json_array_append_new(
+			funcs, json_pack("{s:s, s:o, s:s, s:I}", "name", f->name, "orig_name",
+					 f->orig_name ? json_string(f->orig_name) : json_null(),
+					 "kind", f->kind == LP_FUNC_NEW ? "new" : "changed",
+					 "sympos", (json_int_t)f->sympos));
+	}
+	json_object_set_new(j, "file", r->file ? json_string(r->file) : json_null());
+	json_object_set_new(j, "result", json_string(res));
+	json_object_set_new(j, "functions", funcs);
+	json_object_set_new(j, "included", strings_json(r->included, r->nincluded));
+	json_object_set_new(j, "special", strings_json(r->special, r->nspecial));
+	json_object_set_new(j, "refusals", strings_json(r->refusals, r->nrefusals));
+	json_object_set_new(j, "warnings", strings_json(r->warnings, r->nwarnings));
+	return j;
+}
+
+static struct lp_diff_report *make_report(struct ctx *c)
+{
+	struct lp_diff_report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->file = c->p.e->file ? strdup(c->p.e->file) : NULL;
+	r->funcs = calloc(c->p.nitems ? c->p.nitems : 1, sizeof(*r->funcs));
+	if (!r->funcs) {
+		lp_diff_report_free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->p.nitems; i++) {
+		struct item *it = &c->p.items[i];
+		struct lp_diff_func *f;
+
+		if (!it->func || it->parent || it->status == ST_SAME)
+			continue;
+		if (it->status == ST_NEW && c->out && !it->included)
+			continue; /* a new function nothing calls */
+		f = &r->funcs[r->nfuncs++];
+		f->name = strdup(it->sym->name);
+		f->orig_name = it->twin ? strdup(it->twin->sym->name) : NULL;
+		f->kind = it->status == ST_NEW ? LP_FUNC_NEW : LP_FUNC_CHANGED;
+		f->sympos = -1;
+		if (it->twin && c->syms) {
+			const char **anchors = calloc(c->o.nitems + 1, sizeof(*anchors));
+			long pos;
+
+			for (size_t k = 0; anchors && k < c->o.nitems; k++)
+				anchors[k] = c->o.items[k].sym->name;
+			if (anchors && lp_symtab_sympos(c->syms, it->twin->sym->name, true,
+							c->o.e->file, anchors, c->o.nitems,
+							&pos) >= 0)
+				f->sympos = pos;
+			free(anchors);
+		}
+	}
+#define MOVE(field, from)                                                                          \
+	do {                                                                                       \
+		r->field = c->from.v;                                                              \
+		r->n##field = c->from.n;                                                           \
+		c->from = (struct vec){};                                                          \
+	} while (0)
+	MOVE(included, included);
+	MOVE(special, special);
+	MOVE(refusals, refusals);
+	MOVE(warnings, warnings);
+#undef MOVE
+	return r;
+}
+
+/* ---- driver ---- */
+
+static int do_diff(struct ctx *c, const char *out_o)
+{
+	bool any = false;
+	uint32_t h = 2166136261u;
+	int r;
+
+	sort_relas(c->o.e);
+	sort_relas(c->p.e);
+	r = side_init(&c->o, c->o.e);
+	if (r >= 0)
+		r = side_init(&c->p, c->p.e);
+	if (r < 0)
+		return r;
+	correlate(c);
+	compare(c);
+	compare_groups(c);
+	if (c->err)
+		return c->err;
+
+	h = fnv1a(h, strempty(c->o.e->file));
+	for (size_t i = 0; i < c->o.nitems; i++)
+		if (c->o.items[i].sym->bind != STB_LOCAL)
+			h = fnv1a(h, c->o.items[i].sym->name);
+	snprintf(c->hash, sizeof(c->hash), "%08x", h);
+
+	for (size_t i = 0; i < c->p.nitems; i++) {
+		struct item *it = &c->p.items[i];
+
+		if (it->func && it->status == ST_CHANGED)
+			any = true;
+		/* a changed read-only object that no changed function uses changes nothing */
+	}
+	if (c->refusals.n)
+		return LP_DIFF_UNSAFE;
+	if (!any) {
+		/* new functions nothing calls are not a functional change either */
+		for (size_t i = 0; i < c->p.nitems; i++)
+			if (c->p.items[i].status == ST_CHANGED && !c->p.items[i].func)
+				CTX_NOMEM(c, vec_addf(&c->warnings,
+						      "read-only '%s' changed but no function "
+						      "using it did", c->p.items[i].sym->name));
+		return LP_DIFF_NOCHANGE;
+	}
+
+	c->out = lp_elf_new();
+	if (!c->out)
+		return -ENOMEM;
+	CTX_NOMEM(c, strbuf_addf(&c->metabuf, "tuxtape-livepatch 1\nfile %s\nhash %s\n",
+				 strempty(c->o.e->file), c->hash));
+	if (c->o.e->file &&
+	    !lp_elf_add_sym(c->out, c->o.e->file, STT_FILE, STB_LOCAL, NULL, 0, 0))
+		return -ENOMEM;
+	if (c->out->nsyms)
+		c->out->syms[0]->shndx = SHN_ABS;
+	for (size_t i = 0; i < c->p.nitems; i++) {
+		struct item *it = &c->p.items[i];
+
+		if (it->func && it->status == ST_CHANGED && !it->parent) {
+			enqueue(c, it);
+			/* the cold parts go with their parent */
+			for (size_t k = 0; k < c->p.nitems; k++)
+				if (c->p.items[k].parent == it)
+					enqueue(c, &c->p.items[k]);
+		}
+	}
+	drain(c);
+	carry_specials(c);
+	if (c->err)
+		return c->err;
+	if (c->refusals.n)
+		return LP_DIFF_UNSAFE;
+	/* anchors: the original's symbols, to place its statics in kallsyms without vmlinux */
+	for (size_t i = 0; i < c->o.nitems; i++)
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "anchor %s %s\n",
+					 c->o.items[i].func ? "func" : "object",
+					 c->o.items[i].sym->name));
+	{
+		struct lp_sec *m = lp_elf_add_sec(c->out, ".tuxtape.lp", SHT_PROGBITS, 0, 1);
+
+		if (!m)
+			return -ENOMEM;
+		CTX_NOMEM(c, append_err(lp_sec_append(m, strbuf_str(&c->metabuf), c->metabuf.len,
+						       1)));
+	}
+	if (c->err)
+		return c->err;
+	if (out_o) {
+		r = lp_elf_write(c->out, out_o);
+		if (r < 0)
+			return r;
+	}
+	return LP_DIFF_WRITTEN;
+}
+
+int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
+		const struct lp_symtab *syms, const char *out_o,
+		struct lp_diff_report **ret_report)
+{
+	struct ctx c = { .syms = syms, .metabuf = STRBUF_INIT };
+	struct lp_diff_report *rep = NULL;
+	int r;
+
+	r = lp_elf_parse(orig, orig_len, &c.o.e);
+	if (r >= 0)
+		r = lp_elf_parse(patched, patched_len, &c.p.e);
+	if (r >= 0)
+		r = do_diff(&c, out_o);
+	if (r >= 0) {
+		rep = make_report(&c);
+		if (!rep)
+			r = -ENOMEM;
+	}
+	side_release(&c.o);
+	side_release(&c.p);
+	lp_elf_free(c.o.e);
+	lp_elf_free(c.p.e);
+	lp_elf_free(c.out);
+	free(c.queue);
+	vec_release(&c.included);
+	vec_release(&c.special);
+	vec_release(&c.refusals);
+	vec_release(&c.warnings);
+	vec_release(&c.locals);
+	vec_release(&c.meta);
+	strbuf_release(&c.metabuf);
+	if (r < 0)
+		return r;
+	*ret_report = rep;
+	return r;
+}
+
+int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *syms,
+	    const char *out_o, struct lp_diff_report **ret_report)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	size_t alen, blen;
+	int r;
+
+	r = read_file_capped(orig_o, LP_ELF_MAX_SIZE, &a, &alen);
+	if (r < 0)
+		return r;
+	r = read_file_capped(patched_o, LP_ELF_MAX_SIZE, &b, &blen);
+	if (r < 0)
+		return r;
+	return lp_diff_mem(a, alen, b, blen, syms, out_o, ret_report);
+}

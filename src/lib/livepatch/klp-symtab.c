@@ -1,0 +1,425 @@
+/*
+ * The target kernel's symbols: kallsyms/System.map (for livepatch symbol positions),
+ * a debug vmlinux's STT_FILE ordering (to tie a static to its file), Module.symvers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "livepatch/elf.h"
+#include "livepatch/klp.h"
+#include "strbuf.h"
+
+#define SYMTAB_MAX_FILE (256u << 20)
+
+struct ksym {
+	uint64_t addr;
+	char type;
+	uint32_t name;   /* offset in names */
+	uint32_t next;   /* next entry with the same hash bucket, +1; 0 ends */
+	uint32_t file;   /* from the debug vmlinux: index+1 in files, 0 unknown */
+};
+
+struct lp_symtab {
+	char *names;
+	size_t names_len, names_alloc;
+	struct ksym *syms;
+	size_t nsyms, syms_alloc;
+	uint32_t *buckets; /* index+1 of the first entry */
+	size_t nbuckets;
+	char **files;      /* STT_FILE names of the debug vmlinux, in symtab order */
+	size_t nfiles;
+	bool have_files;
+};
+
+static uint32_t hash_name(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int add_name(struct lp_symtab *st, const char *s, size_t n, uint32_t *ret)
+{
+	if (st->names_len + n + 1 > st->names_alloc) {
+		size_t na = st->names_alloc ? st->names_alloc * 2 : 65536;
+		char *p;
+
+		while (na < st->names_len + n + 1)
+			na *= 2;
+		if (na > UINT32_MAX)
+			return -E2BIG;
+		p = realloc(st->names, na);
+		if (!p)
+			return -ENOMEM;
+		st->names = p;
+		st->names_alloc = na;
+	}
+	memcpy(st->names + st->names_len, s, n);
+	st->names[st->names_len + n] = '\0';
+	*ret = (uint32_t)st->names_len;
+	st->names_len += n + 1;
+	return 0;
+}
+
+static int build_index(struct lp_symtab *st)
+{
+	st->nbuckets = 1;
+	while (st->nbuckets < st->nsyms * 2)
+		st->nbuckets *= 2;
+	free(st->buckets);
+	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
+	if (!st->buckets)
+		return -ENOMEM;
+	/* insert backwards so each chain is in file order */
+	for (size_t i = st->nsyms; i-- > 0;) {
+		uint32_t b = hash_name(st->names + st->syms[i].name) & (st->nbuckets - 1);
+
+		st->syms[i].next = st->buckets[b];
+		st->buckets[b] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+int lp_symtab_parse(const char *buf, size_t len, struct lp_symtab **ret)
+{
+	_cleanup_(lp_symtab_freep) struct lp_symtab *st = calloc(1, sizeof(*st));
+	const char *p = buf, *end = buf + len;
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *q, *name;
+		uint64_t addr = 0;
+		char type;
+		size_t nlen;
+
+		if (!eol)
+			eol = end;
+		q = p;
+		for (; q < eol && isxdigit((unsigned char)*q); q++)
+			addr = addr * 16 + (uint64_t)(isdigit((unsigned char)*q) ? *q - '0'
+								  : (tolower(*q) - 'a' + 10));
+		if (q == p || q + 3 > eol || *q != ' ' || q[2] != ' ') {
+			p = eol + 1;
+			continue; /* not a symbol line */
+		}
+		type = q[1];
+		name = q + 3;
+		for (nlen = 0; name + nlen < eol && name[nlen] != '\t' && name[nlen] != ' ' &&
+			       name[nlen] != '\r';
+		     nlen++)
+			;
+		/* "name\t[module]": module symbols do not count for vmlinux positions */
+		if (memchr(name + nlen, '[', (size_t)(eol - name - nlen)) || nlen == 0 ||
+		    nlen >= 512) {
+			p = eol + 1;
+			continue;
+		}
+		if (st->nsyms == st->syms_alloc) {
+			size_t na = st->syms_alloc ? st->syms_alloc * 2 : 4096;
+			struct ksym *ns = reallocarray(st->syms, na, sizeof(*ns));
+
+			if (!ns)
+				return -ENOMEM;
+			st->syms = ns;
+			st->syms_alloc = na;
+		}
+		struct ksym *k = &st->syms[st->nsyms];
+		*k = (struct ksym){ .addr = addr, .type = type };
+		r = add_name(st, name, nlen, &k->name);
+		if (r < 0)
+			return r;
+		st->nsyms++;
+		p = eol + 1;
+	}
+	if (!st->nsyms)
+		return -EBADMSG;
+	r = build_index(st);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(st);
+	return 0;
+}
+
+int lp_symtab_load(const char *path, struct lp_symtab **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = read_file_capped(path, SYMTAB_MAX_FILE, &buf, &len);
+	if (r < 0)
+		return r;
+	return lp_symtab_parse(buf, len, ret);
+}
+
+void lp_symtab_free(struct lp_symtab *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->nfiles; i++)
+		free(st->files[i]);
+	free(st->files);
+	free(st->names);
+	free(st->syms);
+	free(st->buckets);
+	free(st);
+}
+
+/* Calls back over the entries named NAME, in file order. */
+#define FOR_EACH_NAMED(st, nm, k)                                                                  \
+	for (uint32_t _i = (st)->buckets[hash_name(nm) & ((st)->nbuckets - 1)]; _i;               \
+	     _i = (st)->syms[_i - 1].next)                                                        \
+		if ((k = &(st)->syms[_i - 1]), streq((st)->names + k->name, nm))
+
+size_t lp_symtab_count(const struct lp_symtab *st, const char *name)
+{
+	struct ksym *k;
+	size_t n = 0;
+
+	FOR_EACH_NAMED(st, name, k)
+	n++;
+	return n;
+}
+
+static bool is_text_type(char t)
+{
+	return t == 't' || t == 'T' || t == 'w' || t == 'W';
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+
+	return s ? s + 1 : strempty(path);
+}
+
+int lp_symtab_add_vmlinux(struct lp_symtab *st, const char *vmlinux)
+{
+	_cleanup_close_ int fd = -1;
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	int r = -EBADMSG;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	fd = open(vmlinux, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EBADMSG;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		uint32_t cur = 0;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			goto out;
+		for (size_t i = 1; i < d->d_size / sizeof(Elf64_Sym); i++) {
+			GElf_Sym sym;
+			const char *name;
+			struct ksym *k;
+
+			if (!gelf_getsym(d, (int)i, &sym))
+				goto out;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name)
+				goto out;
+			if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+				char **nf = reallocarray(st->files, st->nfiles + 1, sizeof(*nf));
+
+				if (!nf) {
+					r = -ENOMEM;
+					goto out;
+				}
+				st->files = nf;
+				st->files[st->nfiles] = strdup(name);
+				if (!st->files[st->nfiles]) {
+					r = -ENOMEM;
+					goto out;
+				}
+				cur = (uint32_t)++st->nfiles;
+				continue;
+			}
+			if (GELF_ST_BIND(sym.st_info) != STB_LOCAL || !cur || !*name)
+				continue;
+			/* tie the kallsyms entry at this address with this name to the file */
+			FOR_EACH_NAMED(st, name, k)
+			if (k->addr == sym.st_value && !k->file)
+				k->file = cur;
+		}
+		st->have_files = true;
+		r = 0;
+		break;
+	}
+out:
+	elf_end(elf);
+	return r;
+}
+
+int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text,
+		     const char *file, const char *const *anchors, size_t nanchors,
+		     long *ret_pos)
+{
+	struct ksym *k, *pick = NULL;
+	size_t n = 0, idx = 0, pick_idx = 0, inside = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	FOR_EACH_NAMED(st, name, k)
+	n++;
+	if (n == 0)
+		return -ENOENT;
+	if (n == 1) {
+		*ret_pos = 0;
+		return 0;
+	}
+	if (st->have_files && file) {
+		FOR_EACH_NAMED(st, name, k)
+		{
+			idx++;
+			if (k->file && streq(base_name(st->files[k->file - 1]), base_name(file))) {
+				if (pick && pick->file != k->file)
+					goto proximity; /* two files of that name: use the anchors */
+				pick = k;
+				pick_idx = idx;
+			}
+		}
+		if (pick) {
+			*ret_pos = (long)pick_idx;
+			return 0;
+		}
+	}
+proximity:
+	/* the span of this object's symbols that are unique in the kernel, same kind */
+	for (size_t i = 0; i < nanchors; i++) {
+		struct ksym *a = NULL, *x;
+		size_t c = 0;
+
+		if (streq(anchors[i], name))
+			continue;
+		FOR_EACH_NAMED(st, anchors[i], x)
+		{
+			a = x;
+			c++;
+		}
+		if (c != 1 || is_text_type(a->type) != is_text)
+			continue;
+		if (!is_text && tolower(a->type) != 'd' && tolower(a->type) != 'b' &&
+		    tolower(a->type) != 'r')
+			continue;
+		lo = MIN(lo, a->addr);
+		hi = MAX(hi, a->addr);
+	}
+	if (lo > hi)
+		return -ENOTUNIQ;
+	/*
+	 * A translation unit's symbols are contiguous per kind in vmlinux: the candidate
+	 * inside, or clearly nearest to, the span of the file's unique symbols is the one.
+	 */
+	{
+		uint64_t best = UINT64_MAX, second = UINT64_MAX;
+
+		idx = 0;
+		pick = NULL;
+		FOR_EACH_NAMED(st, name, k)
+		{
+			uint64_t d;
+
+			idx++;
+			if (is_text_type(k->type) != is_text)
+				continue;
+			d = k->addr < lo ? lo - k->addr : k->addr > hi ? k->addr - hi : 0;
+			if (d < best) {
+				second = best;
+				best = d;
+				pick = k;
+				pick_idx = idx;
+			} else if (d < second) {
+				second = d;
+			}
+		}
+		(void)inside;
+		if (!pick || (second != UINT64_MAX && (best == second || second / 4 <= best)))
+			return -ENOTUNIQ;
+	}
+	*ret_pos = (long)pick_idx;
+	return 0;
+}
+
+/* ---- Module.symvers ---- */
+
+struct lp_exports {
+	struct lp_symtab *names; /* reuses the hashed name table */
+};
+
+int lp_exports_load(const char *path, struct lp_exports **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ struct lp_exports *ex = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	size_t len;
+	int r;
+
+	r = read_file_capped(path, SYMTAB_MAX_FILE, &buf, &len);
+	if (r < 0)
+		return r;
+	/* "CRC\tNAME\tMODULE\tTYPE[\tNS]" -> "0 T NAME" lines for the symbol table parser */
+	for (char *p = buf, *eol; p < buf + len; p = eol + 1) {
+		char *t1, *t2;
+
+		eol = memchr(p, '\n', (size_t)(buf + len - p));
+		if (!eol)
+			eol = buf + len;
+		t1 = memchr(p, '\t', (size_t)(eol - p));
+		if (!t1)
+			continue;
+		t2 = memchr(t1 + 1, '\t', (size_t)(eol - t1 - 1));
+		if (!t2)
+			continue;
+		if (strbuf_adds(&sb, "0 T ") < 0 || strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
+		    strbuf_addch(&sb, '\n') < 0) {
+			strbuf_release(&sb);
+			return -ENOMEM;
+		}
+	}
+	ex = calloc(1, sizeof(*ex));
+	if (!ex) {
+		strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	r = lp_symtab_parse(strbuf_str(&sb), sb.len, &ex->names);
+	strbuf_release(&sb);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(ex);
+	return 0;
+}
+
+bool lp_exports_has(const struct lp_exports *ex, const char *name)
+{
+	return ex && lp_symtab_count(ex->names, name) > 0;
+}
+
+void lp_exports_free(struct lp_exports *ex)
+{
+	if (!ex)
+		return;
+	lp_symtab_free(ex->names);
+	free(ex);
+}
