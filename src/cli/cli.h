@@ -55,6 +55,7 @@ int cli_exit(int r);
 /* Parses a double / an unsigned, with an error naming OPT. */
 int cli_parse_double(struct cli *cli, const char *opt, const char *s, double *ret);
 
+int cmd_cve_enrich(struct cli *cli, int argc, char **argv);
 extern const struct cmd cmd_cve_table[];
 extern const struct cmd cmd_kernel_table[];
 extern const struct cmd cmd_livepatch_table[];

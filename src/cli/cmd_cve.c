@@ -361,6 +361,7 @@ static int cmd_cve_stats(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_cve_table[] = {
 	{ "sync", cmd_cve_sync, NULL, "[--repo URL|PATH] [--rev REV] [--offline] [--full]",
 	  "clone or fetch the kernel CNA's vulns repository and update the database" },
+	{ "enrich", cmd_cve_enrich, NULL, "[--nvd] [--kev FILE|URL] [--epss FILE|URL] ...", "add NVD scores, CISA KEV and FIRST EPSS data" },
 	{ "list", cmd_cve_list, NULL,
 	  "[--min-score X] [--since DATE] [--file GLOB] [--kev] [--state S] [-n N]",
 	  "list CVEs by priority" },
