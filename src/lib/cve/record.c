@@ -1,12 +1,12 @@
 /* Parsers for the files of one kernel CNA CVE record, with errors that name file and field. */
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cve/record.h"
+#include "json/jscan.h"
 #include "macro.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -132,217 +132,6 @@ static void *grow(void *arr, size_t n, size_t sz)
 		_p ? &(arr)[(n)++] : NULL;                                                         \
 	})
 
-/* Typed access to JSON members with errors that carry a dotted path. */
-struct jctx {
-	const char *name;
-	char **ret_error;
-};
-
-static int jerr_type(struct jctx *c, const char *path, const char *want)
-{
-	return set_error(c->ret_error, "%s: field '%s': expected %s", c->name, path, want);
-}
-
-/* Optional string member; a present non-string is an error. */
-static int jstr(struct jctx *c, json_t *obj, const char *key, const char *path, char **ret)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v || json_is_null(v)) {
-		*ret = NULL;
-		return 0;
-	}
-	if (!json_is_string(v))
-		return jerr_type(c, path, "a string");
-	*ret = strndup(json_string_value(v), json_string_length(v));
-	return *ret ? 0 : -ENOMEM;
-}
-
-static json_t *jobj(struct jctx *c, json_t *obj, const char *key, const char *path, bool required,
-		    int *r)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*r = 0;
-	if (!v) {
-		if (required)
-			*r = set_error(c->ret_error, "%s: field '%s' is missing", c->name, path);
-		return NULL;
-	}
-	if (!json_is_object(v)) {
-		*r = jerr_type(c, path, "an object");
-		return NULL;
-	}
-	return v;
-}
-
-static json_t *jarr(struct jctx *c, json_t *obj, const char *key, const char *path, int *r)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*r = 0;
-	if (!v || json_is_null(v))
-		return NULL;
-	if (!json_is_array(v)) {
-		*r = jerr_type(c, path, "an array");
-		return NULL;
-	}
-	return v;
-}
-
-static int parse_descriptions(struct jctx *c, struct cve_record *rec, json_t *cna)
-{
-	static const char *const keys[] = { "descriptions", "rejectedReasons" };
-	int r;
-
-	for (size_t k = 0; k < ARRAY_SIZE(keys) && !rec->description; k++) {
-		json_t *arr = jarr(c, cna, keys[k], keys[k], &r), *d;
-		size_t i;
-
-		if (r < 0)
-			return r;
-		json_array_foreach(arr, i, d) {
-			char path[64];
-			_cleanup_free_ char *lang = NULL;
-			char *value = NULL;
-
-			snprintf(path, sizeof(path), "containers.cna.%s[%zu]", keys[k], i);
-			if (!json_is_object(d))
-				return jerr_type(c, path, "an object");
-			snprintf(path, sizeof(path), "containers.cna.%s[%zu].lang", keys[k], i);
-			r = jstr(c, d, "lang", path, &lang);
-			if (r < 0)
-				return r;
-			snprintf(path, sizeof(path), "containers.cna.%s[%zu].value", keys[k], i);
-			r = jstr(c, d, "value", path, &value);
-			if (r < 0)
-				return r;
-			if (!value)
-				continue;
-			/* English first; otherwise the first description given. */
-			if (!rec->description || (lang && startswith(lang, "en"))) {
-				free(rec->description);
-				rec->description = value;
-				if (lang && startswith(lang, "en"))
-					break;
-			} else {
-				free(value);
-			}
-		}
-	}
-	return 0;
-}
-
-static int parse_affected(struct jctx *c, struct cve_record *rec, json_t *cna)
-{
-	json_t *arr, *a;
-	size_t i;
-	int r;
-
-	arr = jarr(c, cna, "affected", "containers.cna.affected", &r);
-	if (r < 0 || !arr)
-		return r;
-	rec->affected_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!rec->affected_json)
-		return -ENOMEM;
-	json_array_foreach(arr, i, a) {
-		struct cve_affected_entry *e;
-		json_t *files, *versions, *f, *v;
-		char path[96];
-		size_t j;
-
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu]", i);
-		if (!json_is_object(a))
-			return jerr_type(c, path, "an object");
-		e = PUSH(rec->entries, rec->n_entries);
-		if (!e)
-			return -ENOMEM;
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].product", i);
-		if ((r = jstr(c, a, "product", path, &e->product)) < 0)
-			return r;
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].vendor", i);
-		if ((r = jstr(c, a, "vendor", path, &e->vendor)) < 0)
-			return r;
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].repo", i);
-		if ((r = jstr(c, a, "repo", path, &e->repo)) < 0)
-			return r;
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].defaultStatus", i);
-		if ((r = jstr(c, a, "defaultStatus", path, &e->default_status)) < 0)
-			return r;
-
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].programFiles", i);
-		files = jarr(c, a, "programFiles", path, &r);
-		if (r < 0)
-			return r;
-		json_array_foreach(files, j, f) {
-			bool dup = false;
-			char **slot;
-
-			if (!json_is_string(f)) {
-				snprintf(path, sizeof(path),
-					 "containers.cna.affected[%zu].programFiles[%zu]", i, j);
-				return jerr_type(c, path, "a string");
-			}
-			/* Every entry repeats the same files; keep each path once. */
-			for (size_t k = 0; k < rec->n_files && !dup; k++)
-				dup = streq(rec->files[k], json_string_value(f));
-			if (dup)
-				continue;
-			slot = PUSH(rec->files, rec->n_files);
-			if (!slot || !(*slot = strdup(json_string_value(f))))
-				return -ENOMEM;
-		}
-
-		snprintf(path, sizeof(path), "containers.cna.affected[%zu].versions", i);
-		versions = jarr(c, a, "versions", path, &r);
-		if (r < 0)
-			return r;
-		json_array_foreach(versions, j, v) {
-			struct cve_range *rg;
-			char vpath[128];
-
-			snprintf(vpath, sizeof(vpath), "containers.cna.affected[%zu].versions[%zu]", i,
-				 j);
-			if (!json_is_object(v))
-				return jerr_type(c, vpath, "an object");
-			rg = PUSH(rec->ranges, rec->n_ranges);
-			if (!rg)
-				return -ENOMEM;
-			rg->entry = (int)i;
-			rg->seq = (int)j;
-#define RANGE_FIELD(key, dst)                                                                      \
-	do {                                                                                       \
-		snprintf(vpath, sizeof(vpath), "containers.cna.affected[%zu].versions[%zu].%s", i, \
-			 j, key);                                                                  \
-		if ((r = jstr(c, v, key, vpath, &rg->dst)) < 0)                                    \
-			return r;                                                                  \
-	} while (0)
-			RANGE_FIELD("version", version);
-			RANGE_FIELD("lessThan", less_than);
-			RANGE_FIELD("lessThanOrEqual", less_than_or_equal);
-			RANGE_FIELD("status", status);
-			RANGE_FIELD("versionType", version_type);
-#undef RANGE_FIELD
-			if (!rg->version) {
-				snprintf(vpath, sizeof(vpath),
-					 "containers.cna.affected[%zu].versions[%zu].version", i, j);
-				return set_error(c->ret_error, "%s: field '%s' is missing", c->name,
-						 vpath);
-			}
-		}
-	}
-	/* Entries may have moved while growing: point ranges at their entry's strings now. */
-	for (size_t k = 0; k < rec->n_ranges; k++) {
-		struct cve_affected_entry *e = &rec->entries[rec->ranges[k].entry];
-
-		rec->ranges[k].product = e->product;
-		rec->ranges[k].vendor = e->vendor;
-		rec->ranges[k].repo = e->repo;
-		rec->ranges[k].default_status = e->default_status;
-	}
-	return 0;
-}
-
 static struct cve_cvss *cvss_for_version(struct cve_record *rec, const char *version)
 {
 	for (size_t i = 0; i < rec->n_cvss; i++)
@@ -351,173 +140,665 @@ static struct cve_cvss *cvss_for_version(struct cve_record *rec, const char *ver
 	return NULL;
 }
 
-static int parse_metrics(struct jctx *c, struct cve_record *rec, json_t *cna)
+/*
+ * The JSON record is read in one pass with the jscan pull scanner: no document tree, and the
+ * only allocations are the strings the record keeps. Keys may come in any order; members we
+ * do not use are skipped (and validated). Errors name the field by the scanner's path.
+ */
+struct rparse {
+	struct jscan s;
+	struct cve_record *rec;
+	const char *name;
+	char **ret_error;
+	bool reported; /* *ret_error was set here, not left for the scanner's error */
+
+	/* Owned until the end of the parse. */
+	char *id, *id_50; /* cveId and the 5.0 spelling cveID */
+	char *desc, *rejected_reason;
+	bool have_meta, have_containers, have_cna;
+};
+
+static void rparse_release(struct rparse *c)
 {
-	static const struct {
-		const char *key, *version;
-	} kinds[] = { { "cvssV4_0", "4.0" }, { "cvssV3_1", "3.1" }, { "cvssV3_0", "3.0" } };
-	json_t *arr, *m;
-	size_t i;
+	free(c->id);
+	free(c->id_50);
+	free(c->desc);
+	free(c->rejected_reason);
+}
+
+/* "NAME: field 'PATH[.SUB]'" followed by the formatted rest, PATH being where the scanner is. */
+static int field_error(struct rparse *c, const char *sub, const char *fmt, ...) _printf_(3, 4);
+static int field_error(struct rparse *c, const char *sub, const char *fmt, ...)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	size_t mark;
+	va_list ap;
 	int r;
 
-	arr = jarr(c, cna, "metrics", "containers.cna.metrics", &r);
-	if (r < 0 || !arr)
+	c->reported = true;
+	if (!c->ret_error)
+		return -EBADMSG;
+	r = strbuf_addf(&sb, "%s: field '", c->name);
+	mark = sb.len;
+	if (r >= 0)
+		r = jscan_path(&c->s, &sb);
+	if (r >= 0 && sub)
+		r = strbuf_addf(&sb, "%s%s", sb.len > mark ? "." : "", sub);
+	if (r >= 0)
+		r = strbuf_addch(&sb, '\'');
+	if (r >= 0) {
+		va_start(ap, fmt);
+		r = strbuf_vaddf(&sb, fmt, ap);
+		va_end(ap);
+	}
+	if (r < 0)
 		return r;
-	json_array_foreach(arr, i, m) {
-		char path[96];
+	*c->ret_error = strbuf_detach(&sb);
+	return -EBADMSG;
+}
 
-		snprintf(path, sizeof(path), "containers.cna.metrics[%zu]", i);
-		if (!json_is_object(m))
-			return jerr_type(c, path, "an object");
-		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
-			json_t *o, *score;
-			struct cve_cvss *cv;
+/* The message for an error the scanner found. */
+static int scan_error(struct rparse *c)
+{
+	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
+	int line, column;
 
-			snprintf(path, sizeof(path), "containers.cna.metrics[%zu].%s", i,
-				 kinds[k].key);
-			o = jobj(c, m, kinds[k].key, path, false, &r);
+	if (c->s.error == JSCAN_EUTF8) {
+		if (jscan_path(&c->s, &path) < 0)
+			return -ENOMEM;
+		if (path.len)
+			return set_error(c->ret_error, "%s: field '%s': invalid UTF-8", c->name,
+					 path.buf);
+	}
+	jscan_error_location(&c->s, &line, &column);
+	return set_error(c->ret_error, "%s: invalid JSON at line %d, column %d: %s", c->name, line,
+			 column, c->s.msg);
+}
+
+static const char *const type_names[] = {
+	[JSCAN_OBJECT] = "an object", [JSCAN_ARRAY] = "an array", [JSCAN_STRING] = "a string",
+	[JSCAN_NUMBER] = "a number",
+};
+
+/* Checks the type of the next value: 1 if it is T, 0 if it is null and NULL_OK (consumed). */
+static int expect(struct rparse *c, int t, bool null_ok)
+{
+	int got = jscan_peek(&c->s);
+
+	if (got == t)
+		return 1;
+	if (got < 0)
+		return got;
+	if (got == JSCAN_NULL && null_ok)
+		return jscan_null(&c->s) < 0 ? -EBADMSG : 0;
+	return field_error(c, NULL, ": expected %s", type_names[t]);
+}
+
+/* Reads an optional string: 1 with *ret, 0 for null. */
+static int read_span(struct rparse *c, struct jscan_str *ret)
+{
+	int r = expect(c, JSCAN_STRING, true);
+
+	if (r <= 0)
+		return r;
+	r = jscan_string(&c->s, ret);
+	if (r < 0)
+		return r;
+	if (ret->has_nul)
+		return field_error(c, NULL, ": contains \\u0000");
+	return 1;
+}
+
+static int dup_span(const struct jscan_str *str, char **dst)
+{
+	char *v;
+	int r = jscan_str_dup(str, &v);
+
+	if (r < 0)
+		return r;
+	free(*dst);
+	*dst = v;
+	return 0;
+}
+
+/* An optional string member into *DST (left NULL for null). */
+static int read_str(struct rparse *c, char **dst)
+{
+	struct jscan_str str;
+	int r = read_span(c, &str);
+
+	return r <= 0 ? r : dup_span(&str, dst);
+}
+
+struct key {
+	const char *s;
+	size_t len;
+};
+#define KEY(s) { s, sizeof(s) - 1 }
+
+/* Index of KEY in KEYS, N for a key we do not use; a used key seen twice is an error. */
+static int lookup(struct rparse *c, const struct jscan_str *key, const struct key *keys, size_t n,
+		  uint32_t *seen)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool eq = key->escaped ? jscan_str_eq(key, keys[i].s)
+				       : key->len == keys[i].len &&
+						 memcmp(key->ptr, keys[i].s, key->len) == 0;
+
+		if (!eq)
+			continue;
+		if (*seen & 1u << i)
+			return field_error(c, NULL, ": duplicate key");
+		*seen |= 1u << i;
+		return (int)i;
+	}
+	return (int)n;
+}
+
+/* Calls BODY for each member of the object that is the next value (which must be one). */
+#define FOR_MEMBERS(c, keys, k, r)                                                                 \
+	for (uint32_t _seen = 0, _once = ((r) = jscan_object_begin(&(c)->s)) >= 0;                 \
+	     _once && (r) >= 0 &&                                                                  \
+	     ((r) = jscan_object_next(&(c)->s, &(k))) > 0 &&                                       \
+	     ((r) = lookup(c, &(k), keys, ARRAY_SIZE(keys), &_seen)) >= 0;)
+
+static bool lang_is_english(const struct jscan_str *lang)
+{
+	_cleanup_free_ char *s = NULL;
+
+	if (!lang->escaped)
+		return lang->len >= 2 && lang->ptr[0] == 'e' && lang->ptr[1] == 'n';
+	return jscan_str_dup(lang, &s) == 0 && startswith(s, "en");
+}
+
+/* descriptions[] or rejectedReasons[]: English first, otherwise the first one given. */
+static int parse_descriptions(struct rparse *c, char **ret)
+{
+	static const struct key keys[] = { KEY("lang"), KEY("value") };
+	bool english = false;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		struct jscan_str k, lang, value;
+		bool has_lang = false, has_value = false;
+
+		if (english) {
+			r = jscan_skip(&c->s);
+			continue;
+		}
+		r = expect(c, JSCAN_OBJECT, false);
+		if (r < 0)
+			return r;
+		FOR_MEMBERS(c, keys, k, r) {
+			switch (r) {
+			case 0:
+				has_lang = (r = read_span(c, &lang)) > 0;
+				break;
+			case 1:
+				has_value = (r = read_span(c, &value)) > 0;
+				break;
+			default:
+				r = jscan_skip(&c->s);
+			}
 			if (r < 0)
 				return r;
-			if (!o)
-				continue;
-			if (cvss_for_version(rec, kinds[k].version))
-				continue; /* the first one given wins */
-			cv = PUSH(rec->cvss, rec->n_cvss);
-			if (!cv || !(cv->version = strdup(kinds[k].version)))
-				return -ENOMEM;
-			snprintf(path, sizeof(path), "containers.cna.metrics[%zu].%s.vectorString",
-				 i, kinds[k].key);
-			if ((r = jstr(c, o, "vectorString", path, &cv->vector)) < 0)
-				return r;
-			if (!cv->vector)
-				return set_error(c->ret_error, "%s: field '%s' is missing", c->name,
-						 path);
-			snprintf(path, sizeof(path), "containers.cna.metrics[%zu].%s.baseScore", i,
-				 kinds[k].key);
-			score = json_object_get(o, "baseScore");
-			if (score && !json_is_null(score)) {
-				if (!json_is_number(score))
-					return jerr_type(c, path, "a number");
-				cv->base_score = json_number_value(score);
-				cv->has_base_score = true;
-				if (cv->base_score < 0 || cv->base_score > 10)
-					return set_error(c->ret_error,
-							 "%s: field '%s': %.1f is outside 0-10",
-							 c->name, path, cv->base_score);
-			}
-			snprintf(path, sizeof(path), "containers.cna.metrics[%zu].%s.baseSeverity",
-				 i, kinds[k].key);
-			if ((r = jstr(c, o, "baseSeverity", path, &cv->severity)) < 0)
+		}
+		if (r < 0 || !has_value)
+			continue;
+		english = has_lang && lang_is_english(&lang);
+		if (!*ret || english)
+			r = dup_span(&value, ret);
+	}
+	return r;
+}
+
+static int parse_program_files(struct rparse *c)
+{
+	struct cve_record *rec = c->rec;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		_cleanup_free_ char *f = NULL;
+		struct jscan_str str;
+		bool dup = false;
+		char **slot;
+
+		if ((r = expect(c, JSCAN_STRING, false)) < 0 || (r = read_span(c, &str)) < 0)
+			return r;
+		/* Every entry repeats the same files; keep each path once. */
+		if (str.escaped && (r = dup_span(&str, &f)) < 0)
+			return r;
+		for (size_t k = 0; k < rec->n_files && !dup; k++)
+			dup = f ? streq(rec->files[k], f)
+				: strncmp(rec->files[k], str.ptr, str.len) == 0 &&
+					  rec->files[k][str.len] == '\0';
+		if (dup)
+			continue;
+		if (!f && (r = dup_span(&str, &f)) < 0)
+			return r;
+		slot = PUSH(rec->files, rec->n_files);
+		if (!slot)
+			return -ENOMEM;
+		*slot = TAKE_PTR(f);
+	}
+	return r;
+}
+
+static int parse_versions(struct rparse *c, int entry)
+{
+	static const struct key keys[] = { KEY("version"), KEY("lessThan"),
+					   KEY("lessThanOrEqual"), KEY("status"),
+					   KEY("versionType") };
+	struct cve_record *rec = c->rec;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		struct cve_range *rg;
+		struct jscan_str k;
+
+		r = expect(c, JSCAN_OBJECT, false);
+		if (r < 0)
+			return r;
+		rg = PUSH(rec->ranges, rec->n_ranges);
+		if (!rg)
+			return -ENOMEM;
+		rg->entry = entry;
+		rg->seq = (int)jscan_index(&c->s);
+		FOR_MEMBERS(c, keys, k, r) {
+			char **dst[] = { &rg->version, &rg->less_than, &rg->less_than_or_equal,
+					 &rg->status, &rg->version_type };
+
+			r = r < (int)ARRAY_SIZE(dst) ? read_str(c, dst[r]) : jscan_skip(&c->s);
+			if (r < 0)
 				return r;
 		}
+		if (r < 0)
+			return r;
+		if (!rg->version)
+			return field_error(c, "version", " is missing");
+	}
+	return r;
+}
+
+static int parse_affected(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("product"), KEY("vendor"), KEY("repo"),
+					   KEY("defaultStatus"), KEY("programFiles"),
+					   KEY("versions") };
+	struct cve_record *rec = c->rec;
+	const char *start;
+	size_t len;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	start = jscan_pos(&c->s);
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		struct cve_affected_entry *e;
+		int entry = (int)jscan_index(&c->s);
+		struct jscan_str k;
+
+		r = expect(c, JSCAN_OBJECT, false);
+		if (r < 0)
+			return r;
+		e = PUSH(rec->entries, rec->n_entries);
+		if (!e)
+			return -ENOMEM;
+		FOR_MEMBERS(c, keys, k, r) {
+			char **dst[] = { &e->product, &e->vendor, &e->repo, &e->default_status };
+
+			if (r < (int)ARRAY_SIZE(dst))
+				r = read_str(c, dst[r]);
+			else if (r == 4)
+				r = parse_program_files(c);
+			else if (r == 5)
+				r = parse_versions(c, entry);
+			else
+				r = jscan_skip(&c->s);
+			if (r < 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+
+	/* Kept verbatim but for insignificant whitespace: the span is valid JSON already. */
+	len = (size_t)(jscan_pos(&c->s) - start);
+	free(rec->affected_json);
+	rec->affected_json = malloc(len + 1);
+	if (!rec->affected_json)
+		return -ENOMEM;
+	jscan_minify(start, len, rec->affected_json);
+
+	/* Entries may have moved while growing: point ranges at their entry's strings now. */
+	for (size_t i = 0; i < rec->n_ranges; i++) {
+		struct cve_affected_entry *e = &rec->entries[rec->ranges[i].entry];
+
+		rec->ranges[i].product = e->product;
+		rec->ranges[i].vendor = e->vendor;
+		rec->ranges[i].repo = e->repo;
+		rec->ranges[i].default_status = e->default_status;
 	}
 	return 0;
 }
 
-static int parse_references(struct jctx *c, struct cve_record *rec, json_t *cna)
+static const struct key cvss_keys[] = { KEY("cvssV4_0"), KEY("cvssV3_1"), KEY("cvssV3_0") };
+static const char *const cvss_versions[] = { "4.0", "3.1", "3.0" };
+
+static int parse_cvss_object(struct rparse *c, int kind)
 {
-	json_t *arr, *ref;
-	size_t i;
+	static const struct key keys[] = { KEY("vectorString"), KEY("baseScore"),
+					   KEY("baseSeverity") };
+	struct cve_record *rec = c->rec;
+	struct jscan_str k;
+	struct cve_cvss *cv;
 	int r;
 
-	arr = jarr(c, cna, "references", "containers.cna.references", &r);
-	if (r < 0 || !arr)
+	cv = PUSH(rec->cvss, rec->n_cvss);
+	if (!cv || !(cv->version = strdup(cvss_versions[kind])))
+		return -ENOMEM;
+	FOR_MEMBERS(c, keys, k, r) {
+		switch (r) {
+		case 0:
+			r = read_str(c, &cv->vector);
+			break;
+		case 1:
+			r = expect(c, JSCAN_NUMBER, true);
+			if (r <= 0)
+				break;
+			r = jscan_number(&c->s, &cv->base_score);
+			if (r < 0)
+				break;
+			cv->has_base_score = true;
+			if (cv->base_score < 0 || cv->base_score > 10)
+				r = field_error(c, NULL, ": %.1f is outside 0-10", cv->base_score);
+			break;
+		case 2:
+			r = read_str(c, &cv->severity);
+			break;
+		default:
+			r = jscan_skip(&c->s);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
 		return r;
-	json_array_foreach(arr, i, ref) {
-		char path[64];
-		char *url = NULL, **slot;
+	if (!cv->vector)
+		return field_error(c, "vectorString", " is missing");
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "containers.cna.references[%zu].url", i);
-		if (!json_is_object(ref))
-			return jerr_type(c, path, "an object");
-		if ((r = jstr(c, ref, "url", path, &url)) < 0)
+static int cvss_rank(const struct cve_cvss *cv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cvss_versions); i++)
+		if (streq(cv->version, cvss_versions[i]))
+			return (int)i;
+	return (int)ARRAY_SIZE(cvss_versions);
+}
+
+static int parse_metrics(struct rparse *c)
+{
+	struct cve_record *rec = c->rec;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		size_t first = rec->n_cvss;
+		struct jscan_str k;
+
+		r = expect(c, JSCAN_OBJECT, false);
+		if (r < 0)
+			return r;
+		FOR_MEMBERS(c, cvss_keys, k, r) {
+			int kind = r;
+
+			if (kind == (int)ARRAY_SIZE(cvss_keys))
+				r = jscan_skip(&c->s);
+			else if ((r = expect(c, JSCAN_OBJECT, false)) >= 0)
+				/* the first one given for a version wins */
+				r = cvss_for_version(rec, cvss_versions[kind])
+					    ? jscan_skip(&c->s)
+					    : parse_cvss_object(c, kind);
+			if (r < 0)
+				return r;
+		}
+		if (r < 0)
+			return r;
+		/* Within one metrics[] element, in the order 4.0, 3.1, 3.0 whatever the keys'. */
+		for (size_t i = first + 1; i < rec->n_cvss; i++)
+			for (size_t j = i; j > first && cvss_rank(&rec->cvss[j - 1]) >
+							       cvss_rank(&rec->cvss[j]);
+			     j--) {
+				struct cve_cvss t = rec->cvss[j];
+
+				rec->cvss[j] = rec->cvss[j - 1];
+				rec->cvss[j - 1] = t;
+			}
+	}
+	return r;
+}
+
+static int parse_references(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("url") };
+	struct cve_record *rec = c->rec;
+	int r;
+
+	r = expect(c, JSCAN_ARRAY, true);
+	if (r <= 0)
+		return r;
+	r = jscan_array_begin(&c->s);
+	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
+		_cleanup_free_ char *url = NULL;
+		struct jscan_str k;
+		char **slot;
+
+		r = expect(c, JSCAN_OBJECT, false);
+		if (r < 0)
+			return r;
+		FOR_MEMBERS(c, keys, k, r) {
+			r = r == 0 ? read_str(c, &url) : jscan_skip(&c->s);
+			if (r < 0)
+				return r;
+		}
+		if (r < 0)
 			return r;
 		if (!url)
 			continue;
 		slot = PUSH(rec->references, rec->n_references);
-		if (!slot) {
-			free(url);
+		if (!slot)
 			return -ENOMEM;
-		}
-		*slot = url;
+		*slot = TAKE_PTR(url);
 	}
-	return 0;
+	return r;
+}
+
+static int parse_cna(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("title"),    KEY("descriptions"),
+					   KEY("rejectedReasons"), KEY("affected"),
+					   KEY("metrics"),  KEY("references") };
+	struct jscan_str k;
+	int r;
+
+	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
+		return r;
+	FOR_MEMBERS(c, keys, k, r) {
+		switch (r) {
+		case 0:
+			r = read_str(c, &c->rec->title);
+			break;
+		case 1:
+			r = parse_descriptions(c, &c->desc);
+			break;
+		case 2:
+			r = parse_descriptions(c, &c->rejected_reason);
+			break;
+		case 3:
+			r = parse_affected(c);
+			break;
+		case 4:
+			r = parse_metrics(c);
+			break;
+		case 5:
+			r = parse_references(c);
+			break;
+		default:
+			r = jscan_skip(&c->s);
+		}
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+static int parse_containers(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("cna") };
+	struct jscan_str k;
+	int r;
+
+	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
+		return r;
+	FOR_MEMBERS(c, keys, k, r) {
+		if (r == 0) {
+			c->have_cna = true;
+			r = parse_cna(c);
+		} else {
+			r = jscan_skip(&c->s);
+		}
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+static int parse_metadata(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("cveId"), KEY("cveID"), KEY("datePublished") };
+	struct jscan_str k;
+	int r;
+
+	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
+		return r;
+	FOR_MEMBERS(c, keys, k, r) {
+		switch (r) {
+		case 0:
+			r = read_str(c, &c->id);
+			break;
+		case 1:
+			r = read_str(c, &c->id_50);
+			break;
+		case 2:
+			r = read_str(c, &c->rec->published);
+			break;
+		default:
+			r = jscan_skip(&c->s);
+		}
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+static int parse_root(struct rparse *c)
+{
+	static const struct key keys[] = { KEY("dataVersion"), KEY("cveMetadata"),
+					   KEY("containers") };
+	struct jscan_str k;
+	int r;
+
+	r = jscan_peek(&c->s);
+	if (r < 0)
+		return r;
+	if (r != JSCAN_OBJECT) {
+		c->reported = true;
+		return set_error(c->ret_error, "%s: not a CVE record (top level is not an object)",
+				 c->name);
+	}
+	FOR_MEMBERS(c, keys, k, r) {
+		switch (r) {
+		case 0:
+			r = read_str(c, &c->rec->data_version);
+			break;
+		case 1:
+			c->have_meta = true;
+			r = parse_metadata(c);
+			break;
+		case 2:
+			c->have_containers = true;
+			r = parse_containers(c);
+			break;
+		default:
+			r = jscan_skip(&c->s);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return jscan_finish(&c->s);
 }
 
 int cve_record_parse_json(struct cve_record *rec, const char *name, const char *buf, size_t len,
 			  char **ret_error)
 {
-	struct jctx c = { name, ret_error };
-	json_t *root, *meta, *containers, *cna;
-	_cleanup_free_ char *id = NULL;
-	json_error_t jerr;
+	_cleanup_(rparse_release) struct rparse c = {
+		.rec = rec, .name = name, .ret_error = ret_error,
+	};
+	const char *id;
 	int r;
 
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return set_error(ret_error, "%s: invalid JSON at line %d, column %d: %s", name,
-				 jerr.line, jerr.column, jerr.text);
-	if (!json_is_object(root)) {
-		r = set_error(ret_error, "%s: not a CVE record (top level is not an object)", name);
-		goto out;
-	}
-	meta = jobj(&c, root, "cveMetadata", "cveMetadata", true, &r);
+	jscan_init(&c.s, buf, len);
+	r = parse_root(&c);
 	if (r < 0)
-		goto out;
-	r = jstr(&c, meta, "cveId", "cveMetadata.cveId", &id);
-	if (r < 0)
-		goto out;
-	if (!id) {
-		/* CVE JSON 5.0 records of the kernel CNA spell it cveID. */
-		r = jstr(&c, meta, "cveID", "cveMetadata.cveID", &id);
-		if (r < 0)
-			goto out;
-	}
-	if (!id) {
-		r = set_error(ret_error, "%s: field 'cveMetadata.cveId' is missing", name);
-		goto out;
-	}
-	if (!cve_id_valid(id, NULL)) {
-		r = set_error(ret_error, "%s: field 'cveMetadata.cveId': '%s' is not a CVE id",
-			      name, id);
-		goto out;
-	}
-	if (rec->id && !streq(rec->id, id)) {
-		r = set_error(ret_error, "%s: field 'cveMetadata.cveId': '%s' does not match the file name",
-			      name, id);
-		goto out;
-	}
-	if (!rec->id)
-		rec->id = TAKE_PTR(id);
-	r = jstr(&c, meta, "datePublished", "cveMetadata.datePublished", &rec->published);
-	if (r < 0)
-		goto out;
-	r = jstr(&c, root, "dataVersion", "dataVersion", &rec->data_version);
-	if (r < 0)
-		goto out;
+		return r == -EBADMSG && !c.reported ? scan_error(&c) : r;
 
-	containers = jobj(&c, root, "containers", "containers", true, &r);
-	if (r < 0)
-		goto out;
-	cna = jobj(&c, containers, "cna", "containers.cna", true, &r);
-	if (r < 0)
-		goto out;
-	r = jstr(&c, cna, "title", "containers.cna.title", &rec->title);
-	if (r < 0)
-		goto out;
-	r = parse_descriptions(&c, rec, cna);
-	if (r < 0)
-		goto out;
-	r = parse_affected(&c, rec, cna);
-	if (r < 0)
-		goto out;
-	r = parse_metrics(&c, rec, cna);
-	if (r < 0)
-		goto out;
-	r = parse_references(&c, rec, cna);
-out:
-	json_decref(root);
-	return r;
+	if (!c.have_meta)
+		return set_error(ret_error, "%s: field 'cveMetadata' is missing", name);
+	/* CVE JSON 5.0 records of the kernel CNA spell it cveID. */
+	id = c.id ? c.id : c.id_50;
+	if (!id)
+		return set_error(ret_error, "%s: field 'cveMetadata.cveId' is missing", name);
+	if (!cve_id_valid(id, NULL))
+		return set_error(ret_error, "%s: field 'cveMetadata.cveId': '%.*s' is not a CVE id",
+				 name, 80, id);
+	if (rec->id && !streq(rec->id, id))
+		return set_error(ret_error,
+				 "%s: field 'cveMetadata.cveId': '%.*s' does not match the file name",
+				 name, 80, id);
+	if (!rec->id)
+		rec->id = strdup(id);
+	if (!rec->id)
+		return -ENOMEM;
+	if (!c.have_containers)
+		return set_error(ret_error, "%s: field 'containers' is missing", name);
+	if (!c.have_cna)
+		return set_error(ret_error, "%s: field 'containers.cna' is missing", name);
+	/* English descriptions first, then the reasons a rejected record gives. */
+	if (!rec->description)
+		rec->description = c.desc ? TAKE_PTR(c.desc) : TAKE_PTR(c.rejected_reason);
+	return 0;
 }
 
 /* A cursor over the lines of a buffer; *line is not NUL-terminated. */
