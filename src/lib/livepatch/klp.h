@@ -85,11 +85,6 @@ int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symt
 		    const char *kbuild_dir, const char *name, bool replace, const char *out_ko,
 		    struct lp_module_report **ret_report);
 
-/*
- * The post-link step alone: rewrites the linked module KO in place. LOCALS_OF maps the
- * module's undefined symbols to the original static symbols (from the .tuxtape.lp
- * sections); exported symbols stay undefined.
- */
 void lp_module_report_free(struct lp_module_report *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_module_report *, lp_module_report_free);
 json_t *lp_module_report_to_json(const struct lp_module_report *r, int result);
