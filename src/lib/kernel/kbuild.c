@@ -830,6 +830,11 @@ static int set_base_vars(struct kbuild *kb, const char *abs_root, const char *ar
 		r = kmake_set(km, "SHELL", "/bin/sh", KMAKE_ORIGIN_DEFAULT, false);
 	if (r >= 0)
 		r = kmake_set(km, "MAKECMDGOALS", "", KMAKE_ORIGIN_DEFAULT, false);
+	/* The top-level Makefile sets these for an in-tree build; defaults for other trees. */
+	if (r >= 0)
+		r = kmake_set(km, "srctree", ".", KMAKE_ORIGIN_DEFAULT, true);
+	if (r >= 0)
+		r = kmake_set(km, "objtree", ".", KMAKE_ORIGIN_DEFAULT, true);
 	/* The configuration, as include/config/auto.conf would give it. */
 	for (size_t i = 0; i < kconfig_count(kc) && r >= 0; i++) {
 		const char *name, *value;

@@ -1976,7 +1976,16 @@ static int report_rule(struct kmake *km, const char *s, size_t op_s, size_t op_e
 	km->last_taint = saved;
 	if (r < 0)
 		return r;
-	km->rule_fn(tg, pre, recipe_follows, km->rule_userdata);
+	{
+		const char *a = tg, *b = pre;
+		size_t al = strlen(a), bl = strlen(b);
+
+		trim(&a, &al);
+		trim(&b, &bl);
+		tg[a - tg + (ptrdiff_t)al] = '\0';
+		pre[b - pre + (ptrdiff_t)bl] = '\0';
+		km->rule_fn(a, b, recipe_follows, km->rule_userdata);
+	}
 	return 0;
 }
 
