@@ -61,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (p.v[i].n_m > 3 || (p.v[i].bad && p.v[i].n_m))
 				abort();
 			for (size_t j = 0; j < p.v[i].n_m; j++)
-				if (!p.v[i].m[j].vector || !(p.v[i].m[j].base_score >= 0 &&
-							     p.v[i].m[j].base_score <= 10))
+				if (!p.v[i].m[j].vector ||
+				    !(p.v[i].m[j].base_score >= 0 && p.v[i].m[j].base_score <= 10))
 					abort();
 		}
 		tt_nvd_page_release(&p);

@@ -107,15 +107,15 @@ static void summary(struct cli *cli, const char *what, const char *src,
 int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kev", required_argument, NULL, OPT_KEV },
-		{ "epss", required_argument, NULL, OPT_EPSS },
-		{ "nvd", no_argument, NULL, OPT_NVD },
-		{ "nvd-api-key", required_argument, NULL, OPT_NVD_KEY },
-		{ "nvd-url", required_argument, NULL, OPT_NVD_URL },
-		{ "nvd-feed", required_argument, NULL, OPT_NVD_FEED },
-		{ "nvd-max-age", required_argument, NULL, OPT_NVD_MAX_AGE },
-		{ "nvd-bulk", no_argument, NULL, OPT_NVD_BULK },
-		{ "nvd-page-size", required_argument, NULL, OPT_NVD_PAGE },
+		{"kev", required_argument, NULL, OPT_KEV},
+		{"epss", required_argument, NULL, OPT_EPSS},
+		{"nvd", no_argument, NULL, OPT_NVD},
+		{"nvd-api-key", required_argument, NULL, OPT_NVD_KEY},
+		{"nvd-url", required_argument, NULL, OPT_NVD_URL},
+		{"nvd-feed", required_argument, NULL, OPT_NVD_FEED},
+		{"nvd-max-age", required_argument, NULL, OPT_NVD_MAX_AGE},
+		{"nvd-bulk", no_argument, NULL, OPT_NVD_BULK},
+		{"nvd-page-size", required_argument, NULL, OPT_NVD_PAGE},
 		CLI_HELP_OPTION,
 		{},
 	};
@@ -169,7 +169,8 @@ int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 			if (parse_uint(cli, "--nvd-page-size", optarg, 1, &nvd.page_size))
 				return EXIT_USAGE;
 			if (nvd.page_size > 2000)
-				return cli_usage_error(cli, "--nvd-page-size: NVD allows at most 2000");
+				return cli_usage_error(cli,
+						       "--nvd-page-size: NVD allows at most 2000");
 			break;
 		case 'h':
 			return cli_help(cli, enrich_options);
@@ -180,7 +181,8 @@ int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	if (!kev && !epss && !want_nvd && !n_feeds)
-		return cli_usage_error(cli, "nothing to do: give --kev, --epss, --nvd or --nvd-feed");
+		return cli_usage_error(cli,
+				       "nothing to do: give --kev, --epss, --nvd or --nvd-feed");
 	if (!nvd.api_key) {
 		const char *k = getenv("NVD_API_KEY");
 
@@ -240,10 +242,11 @@ int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 		partial |= st.skipped > 0;
 		if (!cli->json && !cli->quiet)
 			fprintf(stderr,
-				"nvd: %s%zu CVEs due, %zu scores stored, %zu unscored by NVD, %zu not in "
+				"nvd: %s%zu CVEs due, %zu scores stored, %zu unscored by NVD, %zu "
+				"not in "
 				"NVD, %zu skipped, %u requests%s\n",
-				r < 0 ? "stopped (run again to resume): " : "", st.pending, st.stored,
-				st.unscored, st.missing, st.skipped, st.requests,
+				r < 0 ? "stopped (run again to resume): " : "", st.pending,
+				st.stored, st.unscored, st.missing, st.skipped, st.requests,
 				nvd.api_key ? " (with API key)" : "");
 		j = stats_json(&st, r);
 		json_object_set_new(j, "due", json_integer((json_int_t)st.pending));

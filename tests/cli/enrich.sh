@@ -84,6 +84,8 @@ expect "epss 1086" "$(q "SELECT epss||' '||percentile||' '||date FROM epss WHERE
     "0.84719 0.99287 2025-05-01"
 expect "nvd rows" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||':'||version||':'||base_score||':'||severity x FROM cve_cvss WHERE source='nvd' ORDER BY 1)")" \
     "CVE-2024-1086:3.1:7.8:HIGH,CVE-2024-53104:3.1:7.8:HIGH,CVE-2024-53104:4.0:8.5:HIGH"
+expect "computed scores" "$(q "SELECT group_concat(computed_score) FROM (SELECT computed_score FROM cve_cvss WHERE source='nvd' ORDER BY cve_id, version)")" \
+    "7.8,7.8,8.5"
 expect "nvd state" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||'='||status x FROM nvd_state ORDER BY 1)")" \
     "CVE-2024-1086=scored,CVE-2024-26581=missing,CVE-2024-50264=unscored,CVE-2024-53104=scored"
 expect "nvd requests" "$(requests 'GET /nvd?cveId=')" 4

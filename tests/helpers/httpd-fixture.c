@@ -87,8 +87,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	ret = MHD_queue_response(c, code, r);
@@ -201,7 +201,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		}
 		n = 0;
 		if (sscanf(rest, "/slow/%u/%n", &a, &n) == 1 && n) {
-			struct timespec ts = { a / 1000, (long)(a % 1000) * 1000000 };
+			struct timespec ts = {a / 1000, (long)(a % 1000) * 1000000};
 
 			rest += n - 1;
 			nanosleep(&ts, NULL);
@@ -260,11 +260,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
 
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-					     MHD_USE_ERROR_LOG,
+		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+					     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
 				     0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
 	}

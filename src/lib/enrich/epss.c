@@ -62,7 +62,7 @@ static size_t split(struct slice line, struct slice *f, size_t max)
 
 		if (n == max)
 			return max + 1;
-		f[n++] = trim((struct slice){ p, (size_t)(e - p) });
+		f[n++] = trim((struct slice){p, (size_t)(e - p)});
 		if (!c)
 			return n;
 		p = c + 1;
@@ -95,7 +95,7 @@ static int parse_prob(struct slice s, double *ret)
 static int parse_meta(struct slice line, struct tt_epss_list *l)
 {
 	struct slice f[8];
-	size_t n = split((struct slice){ line.p + 1, line.len - 1 }, f, ARRAY_SIZE(f));
+	size_t n = split((struct slice){line.p + 1, line.len - 1}, f, ARRAY_SIZE(f));
 
 	for (size_t i = 0; i < MIN(n, ARRAY_SIZE(f)); i++) {
 		const char *colon = memchr(f[i].p, ':', f[i].len);
@@ -104,8 +104,8 @@ static int parse_meta(struct slice line, struct tt_epss_list *l)
 
 		if (!colon)
 			continue;
-		k = trim((struct slice){ f[i].p, (size_t)(colon - f[i].p) });
-		v = trim((struct slice){ colon + 1, f[i].len - (size_t)(colon + 1 - f[i].p) });
+		k = trim((struct slice){f[i].p, (size_t)(colon - f[i].p)});
+		v = trim((struct slice){colon + 1, f[i].len - (size_t)(colon + 1 - f[i].p)});
 		if (v.len > 64 || memchr(v.p, '\0', v.len))
 			continue;
 		if (slice_eq(k, "model_version"))
@@ -135,7 +135,7 @@ int tt_epss_parse(const char *buf, size_t len, const char *origin, struct tt_eps
 		p += 3;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct slice line = trim((struct slice){ p, (size_t)((nl ? nl : end) - p) });
+		struct slice line = trim((struct slice){p, (size_t)((nl ? nl : end) - p)});
 		size_t n;
 
 		p = nl ? nl + 1 : end;
@@ -143,7 +143,8 @@ int tt_epss_parse(const char *buf, size_t len, const char *origin, struct tt_eps
 		if (line.len == 0)
 			continue;
 		if (memchr(line.p, '\0', line.len))
-			return log_error_errno(-EBADMSG, "'%s': line %zu: NUL byte", origin, lineno);
+			return log_error_errno(-EBADMSG, "'%s': line %zu: NUL byte", origin,
+					       lineno);
 		if (line.p[0] == '#') {
 			if (!header) {
 				int r = parse_meta(line, &l);
@@ -167,17 +168,20 @@ int tt_epss_parse(const char *buf, size_t len, const char *origin, struct tt_eps
 					col_pct = (ssize_t)i;
 			}
 			if (col_cve < 0 || col_epss < 0)
-				return log_error_errno(-EBADMSG,
-						       "'%s': line %zu: expected a 'cve,epss,percentile' "
-						       "header", origin, lineno);
+				return log_error_errno(
+					-EBADMSG,
+					"'%s': line %zu: expected a 'cve,epss,percentile' "
+					"header",
+					origin, lineno);
 			ncols = n;
 			header = true;
 			continue;
 		}
 		if (n != ncols)
-			return log_error_errno(-EBADMSG, "'%s': line %zu: expected %zu fields, found %s%zu",
-					       origin, lineno, ncols, n > ARRAY_SIZE(f) ? "more than " : "",
-					       MIN(n, ARRAY_SIZE(f)));
+			return log_error_errno(
+				-EBADMSG, "'%s': line %zu: expected %zu fields, found %s%zu",
+				origin, lineno, ncols, n > ARRAY_SIZE(f) ? "more than " : "",
+				MIN(n, ARRAY_SIZE(f)));
 		if (l.n == alloc) {
 			size_t na = alloc ? alloc * 2 : 1024;
 			struct tt_epss_entry *v = realloc(l.v, na * sizeof(*v));
@@ -192,16 +196,19 @@ int tt_epss_parse(const char *buf, size_t len, const char *origin, struct tt_eps
 			struct slice id = f[col_cve];
 
 			if (!tt_cve_id_valid(id.p, id.len))
-				return log_error_errno(-EBADMSG, "'%s': line %zu: cve: '%.*s' is not a CVE id",
-						       origin, lineno, SHOW(id));
+				return log_error_errno(
+					-EBADMSG, "'%s': line %zu: cve: '%.*s' is not a CVE id",
+					origin, lineno, SHOW(id));
 			if (parse_prob(f[col_epss], &e->epss) < 0)
-				return log_error_errno(-EBADMSG,
-						       "'%s': line %zu: epss: '%.*s' is not a number in [0, 1]",
-						       origin, lineno, SHOW(f[col_epss]));
+				return log_error_errno(
+					-EBADMSG,
+					"'%s': line %zu: epss: '%.*s' is not a number in [0, 1]",
+					origin, lineno, SHOW(f[col_epss]));
 			e->percentile = NAN;
 			if (col_pct >= 0 && parse_prob(f[col_pct], &e->percentile) < 0)
 				return log_error_errno(-EBADMSG,
-						       "'%s': line %zu: percentile: '%.*s' is not a number in [0, 1]",
+						       "'%s': line %zu: percentile: '%.*s' is not "
+						       "a number in [0, 1]",
 						       origin, lineno, SHOW(f[col_pct]));
 			e->cve_id = strndup(id.p, id.len);
 			if (!e->cve_id)
@@ -210,7 +217,8 @@ int tt_epss_parse(const char *buf, size_t len, const char *origin, struct tt_eps
 		}
 	}
 	if (!header)
-		return log_error_errno(-EBADMSG, "'%s': no 'cve,epss,percentile' header line", origin);
+		return log_error_errno(-EBADMSG, "'%s': no 'cve,epss,percentile' header line",
+				       origin);
 	*ret = l;
 	l = (struct tt_epss_list){};
 	return 0;
@@ -230,8 +238,10 @@ int tt_epss_store(struct tt_store *s, const struct tt_epss_list *l, struct tt_en
 	r = tt_store_prepare(s, "SELECT 1 FROM cve WHERE id = ?1", &has);
 	if (r < 0)
 		goto fail;
-	r = tt_store_prepare(s, "INSERT OR REPLACE INTO epss(cve_id, epss, percentile, date)"
-				" VALUES (?1, ?2, ?3, ?4)", &ins);
+	r = tt_store_prepare(s,
+			     "INSERT OR REPLACE INTO epss(cve_id, epss, percentile, date)"
+			     " VALUES (?1, ?2, ?3, ?4)",
+			     &ins);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < l->n; i++) {

@@ -81,7 +81,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
 
 /* One attempt. Returns 0 with *status set (any HTTP status), or a negative errno. */
 static int http_attempt(CURL *h, const char *url, const struct tt_http_opts *o, struct sink *k,
-			struct curl_slist *hdrs, long *status, uint64_t *retry_after_s, CURLcode *cc)
+			struct curl_slist *hdrs, long *status, uint64_t *retry_after_s,
+			CURLcode *cc)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_off_t ra = -1;
@@ -98,10 +99,12 @@ static int http_attempt(CURL *h, const char *url, const struct tt_http_opts *o, 
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tuxtape/" TUXTAPE_VERSION);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s ? o->connect_timeout_s : 30L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+			 o->connect_timeout_s ? o->connect_timeout_s : 30L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s ? o->timeout_s : 900L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s ? o->low_speed_time_s : 60L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+			 o->low_speed_time_s ? o->low_speed_time_s : 60L);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, k);
@@ -195,8 +198,9 @@ int tt_http_get(const char *url, const struct tt_http_opts *o, struct tt_http_re
 			log_warn("'%s': HTTP %ld, retrying in %.1f s (%u/%u)", url, status,
 				 (double)wait / 1000, attempt, o->max_retries);
 		else
-			log_warn("'%s': %s, retrying in %.1f s (%u/%u)", url, curl_easy_strerror(cc),
-				 (double)wait / 1000, attempt, o->max_retries);
+			log_warn("'%s': %s, retrying in %.1f s (%u/%u)", url,
+				 curl_easy_strerror(cc), (double)wait / 1000, attempt,
+				 o->max_retries);
 		sleep(wait, o->userdata);
 	}
 

@@ -6,14 +6,14 @@
 #include <stdint.h>
 
 struct tt_http_opts {
-	size_t max_size;          /* body cap in bytes; larger bodies fail with -EFBIG */
-	long connect_timeout_s;   /* 0: 30 */
-	long timeout_s;           /* the whole transfer; 0: 900 */
-	long low_speed_time_s;    /* abort below 1 byte/s for this long; 0: 60 */
-	unsigned max_retries;     /* retries after the first attempt */
-	unsigned retry_base_ms;   /* first back-off, doubled per retry; 0: 2000 */
-	unsigned retry_max_ms;    /* cap on one wait, Retry-After included; 0: 120000 */
-	bool retry_403;           /* NVD answers 403 when a client is over its rate limit */
+	size_t max_size;	    /* body cap in bytes; larger bodies fail with -EFBIG */
+	long connect_timeout_s;	    /* 0: 30 */
+	long timeout_s;		    /* the whole transfer; 0: 900 */
+	long low_speed_time_s;	    /* abort below 1 byte/s for this long; 0: 60 */
+	unsigned max_retries;	    /* retries after the first attempt */
+	unsigned retry_base_ms;	    /* first back-off, doubled per retry; 0: 2000 */
+	unsigned retry_max_ms;	    /* cap on one wait, Retry-After included; 0: 120000 */
+	bool retry_403;		    /* NVD answers 403 when a client is over its rate limit */
 	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
 	/* Called before every attempt (retries too), e.g. to take a rate-limit slot. */
 	void (*before_attempt)(void *userdata);

@@ -49,7 +49,6 @@ static void kev_list_releasep(struct tt_kev_list *l)
 	tt_kev_list_release(l);
 }
 
-
 /* An optional string member: absent or null gives NULL; another type is an error. */
 static int opt_string(json_t *obj, const char *key, const char *origin, const char *where,
 		      char **ret)
@@ -97,16 +96,18 @@ int tt_kev_parse(const char *buf, size_t len, const char *origin, struct tt_kev_
 		char where[48];
 
 		if (!json_is_object(o))
-			return log_error_errno(-EBADMSG, "'%s': vulnerabilities[%zu]: expected an object",
+			return log_error_errno(-EBADMSG,
+					       "'%s': vulnerabilities[%zu]: expected an object",
 					       origin, i);
 		id = json_object_get(o, "cveID");
 		if (!json_is_string(id))
-			return log_error_errno(-EBADMSG, "'%s': vulnerabilities[%zu].cveID: %s", origin,
-					       i, id ? "expected a string" : "missing");
+			return log_error_errno(-EBADMSG, "'%s': vulnerabilities[%zu].cveID: %s",
+					       origin, i, id ? "expected a string" : "missing");
 		if (!tt_cve_id_valid(json_string_value(id), json_string_length(id)))
-			return log_error_errno(-EBADMSG,
-					       "'%s': vulnerabilities[%zu].cveID: '%.40s' is not a CVE id",
-					       origin, i, json_string_value(id));
+			return log_error_errno(
+				-EBADMSG,
+				"'%s': vulnerabilities[%zu].cveID: '%.40s' is not a CVE id", origin,
+				i, json_string_value(id));
 		snprintf(where, sizeof(where), "vulnerabilities[%zu].", i);
 		l.n++; /* from here the entry is released with the list, half-built or not */
 		e->cve_id = strdup(json_string_value(id));
@@ -140,10 +141,11 @@ int tt_kev_store(struct tt_store *s, const struct tt_kev_list *l, struct tt_enri
 	r = tt_store_prepare(s, "SELECT 1 FROM cve WHERE id = ?1", &has);
 	if (r < 0)
 		goto fail;
-	r = tt_store_prepare(s,
-			     "INSERT OR REPLACE INTO kev(cve_id, date_added, due_date, vendor_project,"
-			     " product, name, known_ransomware) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-			     &ins);
+	r = tt_store_prepare(
+		s,
+		"INSERT OR REPLACE INTO kev(cve_id, date_added, due_date, vendor_project,"
+		" product, name, known_ransomware) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		&ins);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < l->n; i++) {

@@ -6,26 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enrich/nvd.h"
-/* The CVSS calculator is another module of this library; tolerate a tree without it yet. */
-#if __has_include("cve/cvss.h")
 #include "cve/cvss.h"
-#define HAVE_CVSS 1
-#endif
+#include "enrich/nvd.h"
 #include "enrich/source.h"
 #include "log.h"
 #include "store/store.h"
 #include "strbuf.h"
 #include "banned.h"
 
-
 /* The metric arrays tuxtape keeps, newest CVSS version first. */
 static const struct {
 	const char *key, *version;
 } metric_keys[] = {
-	{ "cvssMetricV40", "4.0" },
-	{ "cvssMetricV31", "3.1" },
-	{ "cvssMetricV30", "3.0" },
+	{"cvssMetricV40", "4.0"},
+	{"cvssMetricV31", "3.1"},
+	{"cvssMetricV30", "3.0"},
 };
 
 void tt_iso_time(time_t t, char buf[static 21])
@@ -167,8 +162,8 @@ static int parse_record(json_t *cve, const char *origin, size_t idx, struct tt_n
 			return r;
 		if (r == -EBADMSG) {
 			metric_release(&c->m[c->n_m]);
-			log_warn("'%s': vulnerabilities[%zu].cve.metrics.%s: %s; skipping %s", origin,
-				 idx, metric_keys[k].key, why, c->id);
+			log_warn("'%s': vulnerabilities[%zu].cve.metrics.%s: %s; skipping %s",
+				 origin, idx, metric_keys[k].key, why, c->id);
 			c->bad = true;
 			for (size_t j = 0; j < c->n_m; j++)
 				metric_release(&c->m[j]);
@@ -212,14 +207,16 @@ int tt_nvd_parse(const char *buf, size_t len, const char *origin, struct tt_nvd_
 		struct tt_nvd_cve *c = &p.v[p.n];
 
 		if (!json_is_object(o))
-			return log_error_errno(-EBADMSG, "'%s': vulnerabilities[%zu]: expected an object",
+			return log_error_errno(-EBADMSG,
+					       "'%s': vulnerabilities[%zu]: expected an object",
 					       origin, i);
 		cve = json_object_get(o, "cve");
 		id = json_object_get(cve, "id");
 		if (!json_is_object(cve) || !json_is_string(id) ||
 		    !tt_cve_id_valid(json_string_value(id), json_string_length(id))) {
-			log_warn("'%s': vulnerabilities[%zu].cve.id: %s; skipping the record", origin,
-				 i, json_is_object(cve) ? "missing or not a CVE id" : "no cve object");
+			log_warn("'%s': vulnerabilities[%zu].cve.id: %s; skipping the record",
+				 origin, i,
+				 json_is_object(cve) ? "missing or not a CVE id" : "no cve object");
 			p.skipped++;
 			continue;
 		}
@@ -242,10 +239,11 @@ static int nvd_wanted(struct tt_store *s, const char *cve_id, bool *ret)
 	sqlite3_stmt *st;
 	int r;
 
-	r = tt_store_prepare(s,
-			     "SELECT 1 FROM cve c WHERE c.id = ?1 AND c.state = 'published' AND NOT "
-			     "EXISTS (SELECT 1 FROM cve_cvss x WHERE x.cve_id = c.id AND x.source = 'cna')",
-			     &st);
+	r = tt_store_prepare(
+		s,
+		"SELECT 1 FROM cve c WHERE c.id = ?1 AND c.state = 'published' AND NOT "
+		"EXISTS (SELECT 1 FROM cve_cvss x WHERE x.cve_id = c.id AND x.source = 'cna')",
+		&st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, cve_id, -1, SQLITE_STATIC);
@@ -257,18 +255,16 @@ static int nvd_wanted(struct tt_store *s, const char *cve_id, bool *ret)
 	return 0;
 }
 
-/* tuxtape's own score of VECTOR, or NULL when it cannot compute one. */
+/* tuxtape's own score of VECTOR, or NULL when the vector does not parse (NVD's text is kept
+ * as NVD gave it either way). */
 static void bind_computed(sqlite3_stmt *st, int col, const char *vector)
 {
-#ifdef HAVE_CVSS
 	struct cvss_score sc;
 
-	if (cvss_compute(vector, &sc, NULL) == 0) {
+	if (cvss_compute(vector, &sc, NULL) == 0)
 		sqlite3_bind_double(st, col, sc.base_score);
-		return;
-	}
-#endif
-	sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_null(st, col);
 }
 
 static int step_done(struct tt_store *s, sqlite3_stmt *st, const char *what)
@@ -287,11 +283,12 @@ int tt_nvd_store_page(struct tt_store *s, const struct tt_nvd_page *p, const cha
 
 	if ((r = tt_store_prepare(s, "DELETE FROM cve_cvss WHERE cve_id = ?1 AND source = 'nvd'",
 				  &del)) < 0 ||
-	    (r = tt_store_prepare(s,
-				  "INSERT INTO cve_cvss(cve_id, source, version, vector, base_score,"
-				  " computed_score, severity, rationale)"
-				  " VALUES (?1, 'nvd', ?2, ?3, ?4, ?7, ?5, ?6)",
-				  &ins)) < 0 ||
+	    (r = tt_store_prepare(
+		     s,
+		     "INSERT INTO cve_cvss(cve_id, source, version, vector, base_score,"
+		     " computed_score, severity, rationale)"
+		     " VALUES (?1, 'nvd', ?2, ?3, ?4, ?7, ?5, ?6)",
+		     &ins)) < 0 ||
 	    (r = tt_store_prepare(s,
 				  "INSERT OR REPLACE INTO nvd_state(cve_id, fetched_at, status)"
 				  " VALUES (?1, ?2, ?3)",
@@ -321,11 +318,11 @@ int tt_nvd_store_page(struct tt_store *s, const struct tt_nvd_page *p, const cha
 				return r;
 			for (size_t j = 0; j < c->n_m; j++) {
 				const struct tt_nvd_metric *m = &c->m[j];
-				_cleanup_free_ char *why = strdup_printf(
-					"NVD %s metric from %s%s%s%s", m->version,
-					m->source ? m->source : "an unnamed source",
-					m->type ? " (" : "", m->type ? m->type : "",
-					m->type ? ")" : "");
+				_cleanup_free_ char *why =
+					strdup_printf("NVD %s metric from %s%s%s%s", m->version,
+						      m->source ? m->source : "an unnamed source",
+						      m->type ? " (" : "", m->type ? m->type : "",
+						      m->type ? ")" : "");
 
 				if (!why)
 					return -ENOMEM;

@@ -23,8 +23,8 @@ struct tt_nvd_metric {
 	char *vector;
 	double base_score;
 	char *severity; /* may be NULL */
-	char *source;   /* who scored it: "nvd@nist.gov", a CNA's or ADP's id */
-	char *type;     /* "Primary" / "Secondary"; may be NULL */
+	char *source;	/* who scored it: "nvd@nist.gov", a CNA's or ADP's id */
+	char *type;	/* "Primary" / "Secondary"; may be NULL */
 };
 
 struct tt_nvd_cve {
@@ -63,18 +63,18 @@ int tt_nvd_store_page(struct tt_store *s, const struct tt_nvd_page *p, const cha
 int tt_nvd_import_feed(struct tt_store *s, const char *path, struct tt_enrich_stats *stats);
 
 struct tt_nvd_opts {
-	const char *url;          /* NULL: TT_NVD_URL */
-	const char *api_key;      /* NULL: none (and the lower rate limit) */
-	const char *source_id;    /* NULL: TT_NVD_KERNEL_SOURCE */
-	unsigned per_cve_max;     /* at most this many due CVEs are asked one by one; 0: 20 */
-	bool force_bulk;          /* a bulk pass even when few CVEs are due */
-	unsigned page_size;       /* resultsPerPage of bulk passes; 0: 2000 (NVD's maximum) */
-	unsigned max_age_h;       /* re-ask CVEs NVD had not scored after this; 0: 24 */
-	unsigned window_max;      /* requests per window; 0: 5 without a key, 50 with one */
-	uint64_t window_ms;       /* 0: 30000 */
-	unsigned max_retries;     /* 0: 5 */
-	unsigned retry_base_ms;   /* 0: 6000 */
-	long timeout_s;           /* one request, and the stall limit; 0: 600 and 60 */
+	const char *url;	/* NULL: TT_NVD_URL */
+	const char *api_key;	/* NULL: none (and the lower rate limit) */
+	const char *source_id;	/* NULL: TT_NVD_KERNEL_SOURCE */
+	unsigned per_cve_max;	/* at most this many due CVEs are asked one by one; 0: 20 */
+	bool force_bulk;	/* a bulk pass even when few CVEs are due */
+	unsigned page_size;	/* resultsPerPage of bulk passes; 0: 2000 (NVD's maximum) */
+	unsigned max_age_h;	/* re-ask CVEs NVD had not scored after this; 0: 24 */
+	unsigned window_max;	/* requests per window; 0: 5 without a key, 50 with one */
+	uint64_t window_ms;	/* 0: 30000 */
+	unsigned max_retries;	/* 0: 5 */
+	unsigned retry_base_ms; /* 0: 6000 */
+	long timeout_s;		/* one request, and the stall limit; 0: 600 and 60 */
 	/* Clock and sleep for rate limiting and back-off; NULL: real ones. */
 	uint64_t (*now_ms)(void *userdata);
 	void (*sleep_ms)(uint64_t ms, void *userdata);

@@ -91,15 +91,16 @@ static int due_cves(struct fetch *f, const char *cutoff, struct idlist *ret)
 	sqlite3_stmt *st;
 	int r;
 
-	r = tt_store_prepare(f->s,
-			     "SELECT c.id, n.cve_id IS NULL FROM cve c"
-			     " LEFT JOIN nvd_state n ON n.cve_id = c.id"
-			     " WHERE c.state = 'published'"
-			     " AND NOT EXISTS (SELECT 1 FROM cve_cvss x"
-			     "                 WHERE x.cve_id = c.id AND x.source = 'cna')"
-			     " AND (n.cve_id IS NULL OR (n.status <> 'scored' AND n.fetched_at < ?1))"
-			     " ORDER BY c.id",
-			     &st);
+	r = tt_store_prepare(
+		f->s,
+		"SELECT c.id, n.cve_id IS NULL FROM cve c"
+		" LEFT JOIN nvd_state n ON n.cve_id = c.id"
+		" WHERE c.state = 'published'"
+		" AND NOT EXISTS (SELECT 1 FROM cve_cvss x"
+		"                 WHERE x.cve_id = c.id AND x.source = 'cna')"
+		" AND (n.cve_id IS NULL OR (n.status <> 'scored' AND n.fetched_at < ?1))"
+		" ORDER BY c.id",
+		&st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
@@ -163,10 +164,11 @@ static int touch_state(struct fetch *f, const char *id, const char *when)
 	sqlite3_stmt *st;
 	int r;
 
-	r = tt_store_prepare(f->s,
-			     "INSERT INTO nvd_state(cve_id, fetched_at, status) VALUES (?1, ?2, 'missing')"
-			     " ON CONFLICT(cve_id) DO UPDATE SET fetched_at = excluded.fetched_at",
-			     &st);
+	r = tt_store_prepare(
+		f->s,
+		"INSERT INTO nvd_state(cve_id, fetched_at, status) VALUES (?1, ?2, 'missing')"
+		" ON CONFLICT(cve_id) DO UPDATE SET fetched_at = excluded.fetched_at",
+		&st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -391,7 +393,7 @@ static int bulk_pass(struct fetch *f, unsigned long idx, const char *window, con
 int tt_nvd_fetch(struct tt_store *s, const struct tt_nvd_opts *o, struct tt_enrich_stats *stats)
 {
 	_cleanup_free_ char *window = NULL, *started = NULL;
-	struct fetch f = { .s = s, .o = o, .stats = stats };
+	struct fetch f = {.s = s, .o = o, .stats = stats};
 	char now[21], cutoff[21];
 	unsigned long next = 0;
 	bool resume = false;
@@ -400,7 +402,10 @@ int tt_nvd_fetch(struct tt_store *s, const struct tt_nvd_opts *o, struct tt_enri
 
 	f.base = o->url ? o->url : TT_NVD_URL;
 	f.sep = strchr(f.base, '?') ? '&' : '?';
-	r = tt_ratelimit_init(&f.rl, o->window_max ? o->window_max : o->api_key ? 50 : 5,
+	r = tt_ratelimit_init(&f.rl,
+			      o->window_max ? o->window_max
+			      : o->api_key  ? 50
+					    : 5,
 			      o->window_ms ? o->window_ms : 30000);
 	if (r < 0)
 		return r;
@@ -478,13 +483,14 @@ int tt_nvd_fetch(struct tt_store *s, const struct tt_nvd_opts *o, struct tt_enri
 		if (lt > 0 && t - lt < MAX_WINDOW_S && due.never <= per_cve_max) {
 			_cleanup_free_ char *a = nvd_date(lt), *b = nvd_date(t);
 
-			window = a && b ? strdup_printf("&lastModStartDate=%s&lastModEndDate=%s", a, b)
+			window = a && b ? strdup_printf("&lastModStartDate=%s&lastModEndDate=%s", a,
+							b)
 					: NULL;
 		} else {
 			window = strdup("");
 		}
-		log_info("NVD: %zu CVEs due, %s bulk pass", due.n, *strempty(window) ? "incremental"
-										 : "full");
+		log_info("NVD: %zu CVEs due, %s bulk pass", due.n,
+			 *strempty(window) ? "incremental" : "full");
 		idlist_release(&due);
 		if (r < 0)
 			goto out;
@@ -497,7 +503,8 @@ int tt_nvd_fetch(struct tt_store *s, const struct tt_nvd_opts *o, struct tt_enri
 			goto out;
 		if ((r = tt_store_meta_set(s, META_STARTED, started)) < 0 ||
 		    (r = tt_store_meta_set(s, META_WINDOW, window)) < 0 ||
-		    (r = tt_store_meta_set(s, META_NEXT, "0")) < 0 || (r = tt_store_commit(s)) < 0) {
+		    (r = tt_store_meta_set(s, META_NEXT, "0")) < 0 ||
+		    (r = tt_store_commit(s)) < 0) {
 			tt_store_rollback(s);
 			goto out;
 		}

@@ -17,7 +17,8 @@ uint64_t tt_clock_ms(void *userdata)
 
 void tt_sleep_ms(uint64_t ms, void *userdata)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	(void)userdata;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -26,7 +27,7 @@ void tt_sleep_ms(uint64_t ms, void *userdata)
 
 int tt_ratelimit_init(struct tt_ratelimit *rl, unsigned max, uint64_t window_ms)
 {
-	*rl = (struct tt_ratelimit){ .max = max, .window_ms = window_ms };
+	*rl = (struct tt_ratelimit){.max = max, .window_ms = window_ms};
 	if (max) {
 		rl->stamps = calloc(max, sizeof(*rl->stamps));
 		if (!rl->stamps)
@@ -59,7 +60,8 @@ uint64_t tt_ratelimit_acquire(struct tt_ratelimit *rl)
 			waited = oldest + rl->window_ms - t;
 			sleep(waited, rl->userdata);
 			t = now(rl->userdata);
-			if (t < oldest + rl->window_ms) /* a clock that did not move: trust the sleep */
+			if (t <
+			    oldest + rl->window_ms) /* a clock that did not move: trust the sleep */
 				t = oldest + rl->window_ms;
 		}
 		rl->stamps[rl->head] = t;

@@ -4,15 +4,15 @@
 #include <stdint.h>
 
 struct tt_ratelimit {
-	unsigned max;       /* requests allowed per window; 0 = unlimited */
+	unsigned max; /* requests allowed per window; 0 = unlimited */
 	uint64_t window_ms;
-	uint64_t *stamps;   /* ring of the times of the last MAX requests */
+	uint64_t *stamps; /* ring of the times of the last MAX requests */
 	unsigned n, head;
 	/* Clock and sleep; NULL means CLOCK_MONOTONIC and nanosleep(2). Tests pass fakes. */
 	uint64_t (*now_ms)(void *userdata);
 	void (*sleep_ms)(uint64_t ms, void *userdata);
 	void *userdata;
-	uint64_t slept_ms;  /* total time spent waiting, for the summary */
+	uint64_t slept_ms; /* total time spent waiting, for the summary */
 };
 
 int tt_ratelimit_init(struct tt_ratelimit *rl, unsigned max, uint64_t window_ms);

@@ -53,7 +53,8 @@ int tt_gunzip(const void *in, size_t len, size_t max, char **ret_buf, size_t *re
 		if (zr == Z_STREAM_END) {
 			size_t used = (size_t)(z.next_in - (const Bytef *)in);
 
-			/* Concatenated members are valid gzip; trailing zero padding is tolerated. */
+			/* Concatenated members are valid gzip; trailing zero padding is tolerated.
+			 */
 			if (used < len && ((const unsigned char *)in)[used] == 0x1f) {
 				if (inflateReset(&z) != Z_OK) {
 					r = -EBADMSG;
@@ -123,8 +124,8 @@ int tt_source_load(const char *src, size_t max, const struct tt_http_opts *http,
 
 		r = tt_gunzip(raw, len, max, &out, &outlen);
 		if (r == -EFBIG)
-			return log_error_errno(r, "'%s': decompresses to more than the %zu-byte limit",
-					       src, max);
+			return log_error_errno(
+				r, "'%s': decompresses to more than the %zu-byte limit", src, max);
 		if (r < 0)
 			return log_error_errno(r, "'%s': corrupt gzip data", src);
 		free(raw);
