@@ -165,6 +165,15 @@ expect "resumed pages" "$(requests 'GET /nvd-bulk?sourceIdentifier=')" 2
 expect "bulk state" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||'='||status x FROM nvd_state ORDER BY 1)")" \
     "CVE-2023-52434=error,CVE-2024-1086=scored,CVE-2024-26581=missing,CVE-2024-50264=unscored,CVE-2024-53104=scored"
 expect "bulk rows" "$(q "SELECT count(*) FROM cve_cvss WHERE source='nvd'")" 3
+# The next pass is incremental (by lastModified since the last one); a CVE never asked
+# about that it does not mention is then asked about on its own.
+q "INSERT INTO cve(id, state, path, read_commit) VALUES
+    ('CVE-2024-50265', 'published', 'cve/published/2024/CVE-2024-50265.json', 'c0')"
+cp "$FIX/nvd/CVE-2024-26581.json" "$www/nvd-bulk/CVE-2024-50265.json"
+expect_rc 4 t --db "$db" cve enrich --nvd --nvd-bulk --nvd-page-size 2 --nvd-url "$U/nvd-bulk"
+expect "incremental pages" "$(grep -c 'GET /nvd-bulk?sourceIdentifier=.*&lastModStartDate=20[0-9-]*T[0-9:]*.000+00:00&lastModEndDate=' "$tmp/http.log")" 3
+expect "never-asked CVE asked alone" "$(requests 'GET /nvd-bulk?cveId=CVE-2024-50265')" 1
+expect "its state" "$(q "SELECT status FROM nvd_state WHERE cve_id = 'CVE-2024-50265'")" missing
 
 ## A local NVD feed, gzip-compressed; the bad record is skipped (exit 4), the rest stored.
 newdb feed
