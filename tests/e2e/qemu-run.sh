@@ -158,7 +158,7 @@ check_expect() {
 				fail=1
 			fi
 			;;
-		cmd | warning) ;;
+		cmd | warning | exit) ;;
 		*) echo "qemu-run: FAIL: unknown key '$key' in $exp" >&2; fail=1 ;;
 		esac
 	done < "$exp"
