@@ -1065,10 +1065,6 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 	r = tt_store_meta_get(s, "vulns_url", &stored_url);
 	if (r < 0)
 		goto out;
-	r = normalise_url(opts->repo ? opts->repo : stored_url ? stored_url : CVE_SYNC_DEFAULT_URL,
-			  &url);
-	if (r < 0)
-		goto out;
 	if (opts->mirror_dir) {
 		mirror = strdup(opts->mirror_dir);
 	} else {
@@ -1081,6 +1077,24 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 		r = -ENOMEM;
 		goto out;
 	}
+	/* --repo, else the URL synced last, else the mirror's own, else the kernel CNA's. */
+	if (opts->repo || stored_url) {
+		r = normalise_url(opts->repo ? opts->repo : stored_url, &url);
+	} else {
+		git_repository *m = NULL;
+		git_remote *origin = NULL;
+
+		if (git_repository_open_bare(&m, mirror) == 0 &&
+		    git_remote_lookup(&origin, m, "origin") == 0 && git_remote_url(origin))
+			url = strdup(git_remote_url(origin));
+		else
+			url = strdup(CVE_SYNC_DEFAULT_URL);
+		git_remote_free(origin);
+		git_repository_free(m);
+		r = url ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		goto out;
 	c.mirror = mirror;
 	r = mirror_open(mirror, url, opts->offline, &c.rd.repo);
 	if (r < 0)
