@@ -295,12 +295,24 @@ static int lookup(struct rparse *c, const struct jscan_str *key, const struct ke
 	return (int)n;
 }
 
-/* Calls BODY for each member of the object that is the next value (which must be one). */
-#define FOR_MEMBERS(c, keys, k, r)                                                                 \
-	for (uint32_t _seen = 0, _once = ((r) = jscan_object_begin(&(c)->s)) >= 0;                 \
-	     _once && (r) >= 0 &&                                                                  \
-	     ((r) = jscan_object_next(&(c)->s, &(k))) > 0 &&                                       \
-	     ((r) = lookup(c, &(k), keys, ARRAY_SIZE(keys), &_seen)) >= 0;)
+/*
+ * Reads the next member's key of the object being read: 1 with *ret_key its index in KEYS (N
+ * for a key we do not use), 0 after the last member.
+ */
+static int next_key(struct rparse *c, const struct key *keys, size_t n, uint32_t *seen,
+		    int *ret_key)
+{
+	struct jscan_str k;
+	int r = jscan_object_next(&c->s, &k);
+
+	if (r <= 0)
+		return r;
+	r = lookup(c, &k, keys, n, seen);
+	if (r < 0)
+		return r;
+	*ret_key = r;
+	return 1;
+}
 
 static bool lang_is_english(const struct jscan_str *lang)
 {
@@ -323,7 +335,9 @@ static int parse_descriptions(struct rparse *c, char **ret)
 		return r;
 	r = jscan_array_begin(&c->s);
 	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
-		struct jscan_str k, lang, value;
+		struct jscan_str lang, value;
+		uint32_t seen = 0;
+		int key = 0;
 		bool has_lang = false, has_value = false;
 
 		if (english) {
@@ -333,8 +347,9 @@ static int parse_descriptions(struct rparse *c, char **ret)
 		r = expect(c, JSCAN_OBJECT, false);
 		if (r < 0)
 			return r;
-		FOR_MEMBERS(c, keys, k, r) {
-			switch (r) {
+		r = jscan_object_begin(&c->s);
+		while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+			switch (key) {
 			case 0:
 				has_lang = (r = read_span(c, &lang)) > 0;
 				break;
@@ -379,7 +394,7 @@ static int parse_program_files(struct rparse *c)
 		for (size_t k = 0; k < rec->n_files && !dup; k++)
 			dup = f ? streq(rec->files[k], f)
 				: strncmp(rec->files[k], str.ptr, str.len) == 0 &&
-					  rec->files[k][str.len] == '\0';
+					      rec->files[k][str.len] == '\0';
 		if (dup)
 			continue;
 		if (!f && (r = dup_span(&str, &f)) < 0)
@@ -406,7 +421,8 @@ static int parse_versions(struct rparse *c, int entry)
 	r = jscan_array_begin(&c->s);
 	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
 		struct cve_range *rg;
-		struct jscan_str k;
+		uint32_t seen = 0;
+		int key = 0;
 
 		r = expect(c, JSCAN_OBJECT, false);
 		if (r < 0)
@@ -416,11 +432,12 @@ static int parse_versions(struct rparse *c, int entry)
 			return -ENOMEM;
 		rg->entry = entry;
 		rg->seq = (int)jscan_index(&c->s);
-		FOR_MEMBERS(c, keys, k, r) {
+		r = jscan_object_begin(&c->s);
+		while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
 			char **dst[] = { &rg->version, &rg->less_than, &rg->less_than_or_equal,
 					 &rg->status, &rg->version_type };
 
-			r = r < (int)ARRAY_SIZE(dst) ? read_str(c, dst[r]) : jscan_skip(&c->s);
+			r = key < (int)ARRAY_SIZE(dst) ? read_str(c, dst[key]) : jscan_skip(&c->s);
 			if (r < 0)
 				return r;
 		}
@@ -450,7 +467,8 @@ static int parse_affected(struct rparse *c)
 	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
 		struct cve_affected_entry *e;
 		int entry = (int)jscan_index(&c->s);
-		struct jscan_str k;
+		uint32_t seen = 0;
+		int key = 0;
 
 		r = expect(c, JSCAN_OBJECT, false);
 		if (r < 0)
@@ -458,14 +476,15 @@ static int parse_affected(struct rparse *c)
 		e = PUSH(rec->entries, rec->n_entries);
 		if (!e)
 			return -ENOMEM;
-		FOR_MEMBERS(c, keys, k, r) {
+		r = jscan_object_begin(&c->s);
+		while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
 			char **dst[] = { &e->product, &e->vendor, &e->repo, &e->default_status };
 
-			if (r < (int)ARRAY_SIZE(dst))
-				r = read_str(c, dst[r]);
-			else if (r == 4)
+			if (key < (int)ARRAY_SIZE(dst))
+				r = read_str(c, dst[key]);
+			else if (key == 4)
 				r = parse_program_files(c);
-			else if (r == 5)
+			else if (key == 5)
 				r = parse_versions(c, entry);
 			else
 				r = jscan_skip(&c->s);
@@ -506,15 +525,17 @@ static int parse_cvss_object(struct rparse *c, int kind)
 	static const struct key keys[] = { KEY("vectorString"), KEY("baseScore"),
 					   KEY("baseSeverity") };
 	struct cve_record *rec = c->rec;
-	struct jscan_str k;
+	uint32_t seen = 0;
+	int key = 0;
 	struct cve_cvss *cv;
 	int r;
 
 	cv = PUSH(rec->cvss, rec->n_cvss);
 	if (!cv || !(cv->version = strdup(cvss_versions[kind])))
 		return -ENOMEM;
-	FOR_MEMBERS(c, keys, k, r) {
-		switch (r) {
+	r = jscan_object_begin(&c->s);
+	while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+		switch (key) {
 		case 0:
 			r = read_str(c, &cv->vector);
 			break;
@@ -564,21 +585,22 @@ static int parse_metrics(struct rparse *c)
 	r = jscan_array_begin(&c->s);
 	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
 		size_t first = rec->n_cvss;
-		struct jscan_str k;
+		uint32_t seen = 0;
+		int key = 0;
 
 		r = expect(c, JSCAN_OBJECT, false);
 		if (r < 0)
 			return r;
-		FOR_MEMBERS(c, cvss_keys, k, r) {
-			int kind = r;
-
-			if (kind == (int)ARRAY_SIZE(cvss_keys))
+		r = jscan_object_begin(&c->s);
+		while (r >= 0 &&
+		       (r = next_key(c, cvss_keys, ARRAY_SIZE(cvss_keys), &seen, &key)) > 0) {
+			if (key == (int)ARRAY_SIZE(cvss_keys))
 				r = jscan_skip(&c->s);
 			else if ((r = expect(c, JSCAN_OBJECT, false)) >= 0)
 				/* the first one given for a version wins */
-				r = cvss_for_version(rec, cvss_versions[kind])
+				r = cvss_for_version(rec, cvss_versions[key])
 					    ? jscan_skip(&c->s)
-					    : parse_cvss_object(c, kind);
+					    : parse_cvss_object(c, key);
 			if (r < 0)
 				return r;
 		}
@@ -586,8 +608,8 @@ static int parse_metrics(struct rparse *c)
 			return r;
 		/* Within one metrics[] element, in the order 4.0, 3.1, 3.0 whatever the keys'. */
 		for (size_t i = first + 1; i < rec->n_cvss; i++)
-			for (size_t j = i; j > first && cvss_rank(&rec->cvss[j - 1]) >
-							       cvss_rank(&rec->cvss[j]);
+			for (size_t j = i;
+			     j > first && cvss_rank(&rec->cvss[j - 1]) > cvss_rank(&rec->cvss[j]);
 			     j--) {
 				struct cve_cvss t = rec->cvss[j];
 
@@ -610,14 +632,16 @@ static int parse_references(struct rparse *c)
 	r = jscan_array_begin(&c->s);
 	while (r >= 0 && (r = jscan_array_next(&c->s)) > 0) {
 		_cleanup_free_ char *url = NULL;
-		struct jscan_str k;
+		uint32_t seen = 0;
+		int key = 0;
 		char **slot;
 
 		r = expect(c, JSCAN_OBJECT, false);
 		if (r < 0)
 			return r;
-		FOR_MEMBERS(c, keys, k, r) {
-			r = r == 0 ? read_str(c, &url) : jscan_skip(&c->s);
+		r = jscan_object_begin(&c->s);
+		while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+			r = key == 0 ? read_str(c, &url) : jscan_skip(&c->s);
 			if (r < 0)
 				return r;
 		}
@@ -638,13 +662,15 @@ static int parse_cna(struct rparse *c)
 	static const struct key keys[] = { KEY("title"),    KEY("descriptions"),
 					   KEY("rejectedReasons"), KEY("affected"),
 					   KEY("metrics"),  KEY("references") };
-	struct jscan_str k;
+	uint32_t seen = 0;
+	int key = 0;
 	int r;
 
 	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
 		return r;
-	FOR_MEMBERS(c, keys, k, r) {
-		switch (r) {
+	r = jscan_object_begin(&c->s);
+	while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+		switch (key) {
 		case 0:
 			r = read_str(c, &c->rec->title);
 			break;
@@ -675,13 +701,15 @@ static int parse_cna(struct rparse *c)
 static int parse_containers(struct rparse *c)
 {
 	static const struct key keys[] = { KEY("cna") };
-	struct jscan_str k;
+	uint32_t seen = 0;
+	int key = 0;
 	int r;
 
 	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
 		return r;
-	FOR_MEMBERS(c, keys, k, r) {
-		if (r == 0) {
+	r = jscan_object_begin(&c->s);
+	while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+		if (key == 0) {
 			c->have_cna = true;
 			r = parse_cna(c);
 		} else {
@@ -696,13 +724,15 @@ static int parse_containers(struct rparse *c)
 static int parse_metadata(struct rparse *c)
 {
 	static const struct key keys[] = { KEY("cveId"), KEY("cveID"), KEY("datePublished") };
-	struct jscan_str k;
+	uint32_t seen = 0;
+	int key = 0;
 	int r;
 
 	if ((r = expect(c, JSCAN_OBJECT, false)) < 0)
 		return r;
-	FOR_MEMBERS(c, keys, k, r) {
-		switch (r) {
+	r = jscan_object_begin(&c->s);
+	while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+		switch (key) {
 		case 0:
 			r = read_str(c, &c->id);
 			break;
@@ -725,7 +755,8 @@ static int parse_root(struct rparse *c)
 {
 	static const struct key keys[] = { KEY("dataVersion"), KEY("cveMetadata"),
 					   KEY("containers") };
-	struct jscan_str k;
+	uint32_t seen = 0;
+	int key = 0;
 	int r;
 
 	r = jscan_peek(&c->s);
@@ -736,8 +767,9 @@ static int parse_root(struct rparse *c)
 		return set_error(c->ret_error, "%s: not a CVE record (top level is not an object)",
 				 c->name);
 	}
-	FOR_MEMBERS(c, keys, k, r) {
-		switch (r) {
+	r = jscan_object_begin(&c->s);
+	while (r >= 0 && (r = next_key(c, keys, ARRAY_SIZE(keys), &seen, &key)) > 0) {
+		switch (key) {
 		case 0:
 			r = read_str(c, &c->rec->data_version);
 			break;

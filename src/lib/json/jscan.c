@@ -17,7 +17,10 @@ static const uint8_t str_plain[256] = {
 };
 
 static const uint8_t json_ws[256] = {
-	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+	[' '] = 1,
+	['\t'] = 1,
+	['\n'] = 1,
+	['\r'] = 1,
 };
 
 static inline const char *skip_ws(const char *p, const char *end)
@@ -259,7 +262,14 @@ static const char *scan_escape(struct jscan *s, const char *p, bool *nul)
 		return NULL;
 	}
 	switch (p[1]) {
-	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
 		return p + 2;
 	case 'u':
 		break;
@@ -566,14 +576,26 @@ long jscan_str_unescape(const struct jscan_str *str, char *dst)
 			return -EILSEQ;
 		p = bs + 2;
 		switch (bs[1]) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			*o++ = bs[1];
 			continue;
-		case 'b': *o++ = '\b'; continue;
-		case 'f': *o++ = '\f'; continue;
-		case 'n': *o++ = '\n'; continue;
-		case 'r': *o++ = '\r'; continue;
-		case 't': *o++ = '\t'; continue;
+		case 'b':
+			*o++ = '\b';
+			continue;
+		case 'f':
+			*o++ = '\f';
+			continue;
+		case 'n':
+			*o++ = '\n';
+			continue;
+		case 'r':
+			*o++ = '\r';
+			continue;
+		case 't':
+			*o++ = '\t';
+			continue;
 		case 'u':
 			break;
 		default:
@@ -657,6 +679,7 @@ bool jscan_str_eq(const struct jscan_str *str, const char *lit)
 
 int jscan_path(const struct jscan *s, struct strbuf *sb)
 {
+	size_t start = sb->len;
 	int r = 0;
 
 	for (int i = 0; i < s->depth && r >= 0; i++) {
@@ -669,7 +692,7 @@ int jscan_path(const struct jscan *s, struct strbuf *sb)
 			/* Keys are untrusted: a long one is cut. */
 			int n = (int)MIN(l->key_len, 100u);
 
-			r = strbuf_addf(sb, "%s%.*s%s", sb->len ? "." : "", n, l->key,
+			r = strbuf_addf(sb, "%s%.*s%s", sb->len > start ? "." : "", n, l->key,
 					l->key_len > 100 ? "..." : "");
 		}
 	}

@@ -26,9 +26,9 @@ enum jscan_type {
 
 enum jscan_error {
 	JSCAN_OK = 0,
-	JSCAN_ESYNTAX,   /* malformed JSON: see msg and the position */
-	JSCAN_EUTF8,     /* bytes of a string that are not UTF-8 */
-	JSCAN_EDEPTH,    /* nested deeper than JSCAN_MAX_DEPTH */
+	JSCAN_ESYNTAX, /* malformed JSON: see msg and the position */
+	JSCAN_EUTF8,   /* bytes of a string that are not UTF-8 */
+	JSCAN_EDEPTH,  /* nested deeper than JSCAN_MAX_DEPTH */
 };
 
 /* A string as it appears in the buffer, between its quotes. */
@@ -42,9 +42,9 @@ struct jscan_str {
 struct jscan_level {
 	const char *key; /* raw key span of the current member, NULL while none (objects) */
 	uint32_t key_len;
-	uint32_t index;  /* current element (arrays) */
+	uint32_t index; /* current element (arrays) */
 	bool is_array;
-	bool first;      /* no member/element read yet */
+	bool first; /* no member/element read yet */
 };
 
 struct jscan {
@@ -54,7 +54,7 @@ struct jscan {
 
 	enum jscan_error error;
 	const char *error_pos; /* the offending byte */
-	char msg[96];          /* what was wrong, for JSCAN_ESYNTAX and JSCAN_EDEPTH */
+	char msg[96];	       /* what was wrong, for JSCAN_ESYNTAX and JSCAN_EDEPTH */
 	int error_depth;       /* levels of path[] that name the place of the error */
 };
 
