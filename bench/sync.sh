@@ -13,15 +13,17 @@ git clone -q "$BUNDLE" "$W/vulns"
 
 run() { # run LABEL ARGS... : wall seconds and peak RSS of one tuxtape run
     label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$W/time" "$T" -q "$@" || true
-    read -r secs kb <<EOF2
+    /usr/bin/time -f "%e %M %U %S" -o "$W/time" "$T" -q "$@" || true
+    read -r secs kb us ss <<EOF2
 $(tail -n 1 "$W/time")
 EOF2
-    printf '%-44s %6.2f s  peak RSS %4d MiB\n' "$label" "$secs" $((kb / 1024))
+    printf '%-44s %6.2f s  (cpu %5.2f s)  peak RSS %4d MiB\n' "$label" "$secs" \
+        "$(echo "$us + $ss" | bc)" $((kb / 1024))
 }
 
 # Clone once (not timed with the sync): the mirror's first fetch depends on the network.
 "$T" -q --db "$W/seed/t.db" cve sync --repo "$W/vulns" --rev 518d67ad
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only meaningful on an idle machine)"
 echo "tuxtape cve sync on $(nproc) cores, $(git -C "$W/vulns" ls-tree -r 4b7dbd40 --name-only | grep -c '\.json$') records at 4b7dbd40"
 for i in 1 2 3; do
     rm -f "$W/seed/t.db"*
