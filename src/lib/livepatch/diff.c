@@ -334,6 +334,7 @@ static int side_init(struct side *sd, struct lp_elf *e)
 		if (s->value > s->sec->size || s->size > s->sec->size - s->value)
 			return -EBADMSG;
 		it = &sd->items[n++];
+		sd->nitems = n; /* so that side_release() frees what was made on failure */
 		it->sym = s;
 		it->sec = s->sec;
 		it->start = s->value;

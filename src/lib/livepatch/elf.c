@@ -549,7 +549,7 @@ int lp_elf_write(struct lp_elf *e, const char *path)
 	Elf64_Rela **relbufs = NULL;
 	Elf_Scn **scns = NULL;
 	_cleanup_free_ char *tmp = NULL;
-	size_t nsym = 0, firstglobal, symtab_idx, strtab_idx, shstr_idx;
+	size_t nsym = 0, firstglobal = 1, symtab_idx, strtab_idx, shstr_idx;
 	Elf *elf = NULL;
 	int fd = -1, r;
 	GElf_Ehdr eh;
