@@ -152,9 +152,10 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 			kernel_fileset_compare(main_set, ref, sfx, &d);
 			json_object_set_new(
 				j, "compare",
-				json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:o, s:o}", "reference",
+				json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:o}", "reference",
 					  kernel_fileset_method(ref), "got", (json_int_t)d.got,
 					  "want", (json_int_t)d.want, "common", (json_int_t)d.common,
+					  "same_kind", (json_int_t)d.same_kind,
 					  "precision", d.precision, "recall", d.recall, "extra",
 					  diff_json(main_set, ref, sfx), "missing",
 					  diff_json(ref, main_set, sfx)));
@@ -173,6 +174,7 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 		printf("%s vs %s: %zu files vs %zu, %zu in common\n", kernel_fileset_method(main_set),
 		       kernel_fileset_method(ref), d.got, d.want, d.common);
 		printf("precision %.4f%%\nrecall %.4f%%\n", 100.0 * d.precision, 100.0 * d.recall);
+		printf("same builtin/module kind: %zu of %zu\n", d.same_kind, d.common);
 	} else {
 		print_set(main_set, sfx);
 	}

@@ -89,8 +89,10 @@ int kernel_fileset_finish(struct kernel_fileset *fs)
 {
 	size_t o = 0;
 
-	if (fs->sorted)
+	if (fs->sorted || fs->n == 0) {
+		fs->sorted = true;
 		return 0;
+	}
 	qsort(fs->f, fs->n, sizeof(*fs->f), cmp_file);
 	for (size_t i = 0; i < fs->n; i++) {
 		if (o > 0 && streq(fs->f[o - 1].path, fs->f[i].path)) {
@@ -124,7 +126,7 @@ static int cmp_path_key(const void *key, const void *elem)
 
 const struct kernel_file *kernel_fileset_find(const struct kernel_fileset *fs, const char *path)
 {
-	if (!fs || !fs->sorted)
+	if (!fs || !fs->sorted || fs->n == 0)
 		return NULL;
 	return bsearch(path, fs->f, fs->n, sizeof(*fs->f), cmp_path_key);
 }
@@ -211,9 +213,14 @@ void kernel_fileset_compare(const struct kernel_fileset *got, const struct kerne
 	for (size_t i = 0; i < got->n; i++) {
 		if (!kernel_path_has_suffix(got->f[i].path, suffixes))
 			continue;
+		const struct kernel_file *w = kernel_fileset_find(want, got->f[i].path);
+
 		d.got++;
-		if (kernel_fileset_find(want, got->f[i].path))
+		if (w) {
 			d.common++;
+			if (w->kind == got->f[i].kind)
+				d.same_kind++;
+		}
 	}
 	for (size_t i = 0; i < want->n; i++)
 		if (kernel_path_has_suffix(want->f[i].path, suffixes))

@@ -85,6 +85,7 @@ json_t *kernel_fileset_to_json(const struct kernel_fileset *fs);
  */
 struct kernel_fileset_diff {
 	size_t got, want, common;
+	size_t same_kind; /* of the common files, those both call builtin, module or both */
 	double precision, recall;
 };
 void kernel_fileset_compare(const struct kernel_fileset *got, const struct kernel_fileset *want,

@@ -417,7 +417,7 @@ static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool mo
 		    const char *makefile, struct kmake_taint *taint)
 {
 	static const char *const sfx[] = { "-objs", "-y", "-m", "-" };
-	size_t l = strlen(obj), nparts = 0;
+	size_t l = strlen(obj);
 	_cleanup_free_ char *base = strndup(obj, l - 2);
 	char **parts[4] = {};
 	bool composite = false;
@@ -436,11 +436,8 @@ static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool mo
 			break;
 		}
 		r = expand_words(kb, e, &parts[i], &n, taint);
-		if (r >= 0 && n > 0) {
+		if (r >= 0 && n > 0)
 			composite = true;
-			if (i < 2 || (i == 2 && module))
-				nparts += n;
-		}
 	}
 	if (r >= 0 && !composite) {
 		_cleanup_free_ char *p = join_rel(dir, obj), *how = NULL;

@@ -163,7 +163,8 @@ int kconfig_parse(const char *name, const char *text, size_t len, struct kconfig
 		log_error("'%s' is not a kernel config: no CONFIG_ lines", name);
 		return -EINVAL;
 	}
-	qsort(kc->e, kc->n, sizeof(*kc->e), cmp_entry);
+	if (kc->n)
+		qsort(kc->e, kc->n, sizeof(*kc->e), cmp_entry);
 	/* Keep the last of duplicates and drop "=n", which means unset. */
 	size_t o = 0;
 
@@ -211,6 +212,8 @@ const char *kconfig_get(const struct kconfig *kc, const char *name)
 			return NULL;
 		name = tmp;
 	}
+	if (!kc->n)
+		return NULL;
 	e = bsearch(name, kc->e, kc->n, sizeof(*kc->e), cmp_key);
 	return e ? e->value : NULL;
 }

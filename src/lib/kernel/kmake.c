@@ -248,7 +248,7 @@ static void taint_eval(struct kmake *km, const struct kmake_taint *t)
 
 /* ---- files ---- */
 
-static int parse_lines(char *src, size_t len, struct kfile *f)
+static int parse_lines(const char *src, size_t len, struct kfile *f)
 {
 	size_t alloc = 0, i = 0;
 	unsigned lineno = 1;
@@ -2286,6 +2286,21 @@ static int eval_text(struct kmake *km, const char *text)
 			f.lines[i].lineno = line;
 		r = eval_lines(km, file ? file : "<eval>", f.lines, f.n);
 	}
+	free(f.data);
+	free(f.lines);
+	return r;
+}
+
+int kmake_eval_buffer(struct kmake *km, const char *name, const char *text, size_t len)
+{
+	struct kfile f = {};
+	int r;
+
+	if (len > KMAKE_FILE_MAX)
+		return -EFBIG;
+	r = parse_lines(text, len, &f);
+	if (r >= 0)
+		r = eval_lines(km, name, f.lines, f.n);
 	free(f.data);
 	free(f.lines);
 	return r;

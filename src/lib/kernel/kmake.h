@@ -54,6 +54,9 @@ const char *kmake_raw(struct kmake *km, const char *name);
  */
 int kmake_eval_file(struct kmake *km, const char *path, bool missing_ok);
 
+/* Evaluates TEXT (LEN bytes, need not be NUL-terminated) as a makefile named NAME. */
+int kmake_eval_buffer(struct kmake *km, const char *name, const char *text, size_t len);
+
 /* Expands TEXT; *RET_TAINT (optional) tells if anything could not be evaluated. */
 int kmake_expand(struct kmake *km, const char *text, char **ret, struct kmake_taint *ret_taint);
 

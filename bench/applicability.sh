@@ -1,0 +1,50 @@
+#!/bin/bash
+# Applicability benchmarks on Debian's kernel. Prints its figures; asserts nothing.
+# Needs: apt-get install linux-source-6.1 linux-image-amd64
+set -euo pipefail
+
+TUXTAPE=${TUXTAPE:-$(dirname "$0")/../build/src/cli/tuxtape}
+TARBALL=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+CONFIG=${CONFIG:-$(ls /boot/config-6.1.0-*-amd64 2>/dev/null | sort -V | tail -1)}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tuxtape-bench
+RUNS=${RUNS:-5}
+
+if [ ! -f "$TARBALL" ] || [ -z "$CONFIG" ]; then
+	echo "needs linux-source-6.1 and linux-image-amd64: apt-get install linux-source-6.1 linux-image-amd64" >&2
+	exit 1
+fi
+SRC="$CACHE/linux-source-6.1"
+stamp="$(stat -c '%s %Y' "$TARBALL")"
+if [ ! -f "$CACHE/source.stamp" ] || [ "$(cat "$CACHE/source.stamp")" != "$stamp" ]; then
+	mkdir -p "$CACHE"
+	rm -rf "$SRC"
+	tar -C "$CACHE" -xJf "$TARBALL"
+	echo "$stamp" >"$CACHE/source.stamp"
+fi
+
+## Static Kbuild evaluation: which files Debian's config compiles, without building.
+echo "static evaluation: tuxtape kernel eval --source $SRC --config $CONFIG"
+echo "machine: $(nproc) cores, $(uname -r)"
+# One untimed run warms the page cache, as a service evaluating many kernels would have it.
+"$TUXTAPE" -q kernel eval --source "$SRC" --config "$CONFIG" >/dev/null
+times=()
+for _ in $(seq "$RUNS"); do
+	t0=$(date +%s.%N)
+	"$TUXTAPE" -q kernel eval --source "$SRC" --config "$CONFIG" >/dev/null
+	t1=$(date +%s.%N)
+	times+=("$(echo "$t1 - $t0" | bc -l)")
+done
+printf '%s\n' "${times[@]}" | sort -n | awk -v runs="$RUNS" '
+	{ t[NR] = $1 }
+	END { printf "static evaluation wall time over %d runs: min %.3f s, median %.3f s, max %.3f s\n",
+	      runs, t[1], t[int((NR + 1) / 2)], t[NR] }'
+"$TUXTAPE" kernel eval --source "$SRC" --config "$CONFIG" 2>&1 >/dev/null | grep '^static evaluation'
+# cold cache: only when allowed to drop the page cache (root)
+if [ "${COLD:-0}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	t0=$(date +%s.%N)
+	"$TUXTAPE" -q kernel eval --source "$SRC" --config "$CONFIG" >/dev/null
+	t1=$(date +%s.%N)
+	echo "static evaluation, cold page cache: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
+fi
