@@ -349,6 +349,9 @@ static void test_bad_values(void **state)
 			 "t.json: invalid JSON at line 3, column 96: number out of range");
 	expect_cna_error("\"title\": \"a\\u0000b\"",
 			 "t.json: field 'containers.cna.title': contains \\u0000");
+	/* anywhere: affected_json must stay loadable by jansson */
+	expect_cna_error("\"affected\": [{\"x\\u0000\": 1}]",
+			 "t.json: field 'containers.cna.affected[0]': contains \\u0000");
 }
 
 static void test_utf8(void **state)

@@ -203,12 +203,13 @@ static int scan_error(struct rparse *c)
 	_cleanup_strbuf_ struct strbuf path = STRBUF_INIT;
 	int line, column;
 
-	if (c->s.error == JSCAN_EUTF8) {
+	if (c->s.error == JSCAN_EUTF8 || c->s.error == JSCAN_ENUL) {
 		if (jscan_path(&c->s, &path) < 0)
 			return -ENOMEM;
 		if (path.len)
-			return set_error(c->ret_error, "%s: field '%s': invalid UTF-8", c->name,
-					 path.buf);
+			return set_error(c->ret_error, "%s: field '%s': %s", c->name, path.buf,
+					 c->s.error == JSCAN_EUTF8 ? "invalid UTF-8"
+								   : "contains \\u0000");
 	}
 	jscan_error_location(&c->s, &line, &column);
 	return set_error(c->ret_error, "%s: invalid JSON at line %d, column %d: %s", c->name, line,
@@ -242,11 +243,7 @@ static int read_span(struct rparse *c, struct jscan_str *ret)
 	if (r <= 0)
 		return r;
 	r = jscan_string(&c->s, ret);
-	if (r < 0)
-		return r;
-	if (ret->has_nul)
-		return field_error(c, NULL, ": contains \\u0000");
-	return 1;
+	return r < 0 ? r : 1;
 }
 
 static int dup_span(const struct jscan_str *str, char **dst)
@@ -802,6 +799,9 @@ int cve_record_parse_json(struct cve_record *rec, const char *name, const char *
 	int r;
 
 	jscan_init(&c.s, buf, len);
+	/* Strings become C strings, and affected_json goes to jansson, which refuses \u0000
+	 * (as it refused it in the whole record before). */
+	c.s.reject_nul = true;
 	r = parse_root(&c);
 	if (r < 0)
 		return r == -EBADMSG && !c.reported ? scan_error(&c) : r;

@@ -72,6 +72,7 @@ void jscan_init(struct jscan *s, const char *buf, size_t len)
 	s->buf = buf;
 	s->end = buf + len;
 	s->p = skip_ws(buf, s->end);
+	s->reject_nul = false;
 	s->depth = 0;
 	s->error = JSCAN_OK;
 	s->error_pos = NULL;
@@ -283,8 +284,13 @@ static const char *scan_escape(struct jscan *s, const char *p, bool *nul)
 		fail_at(s, p, JSCAN_ESYNTAX, "invalid \\u escape");
 		return NULL;
 	}
-	if (u == 0)
+	if (u == 0) {
+		if (s->reject_nul) {
+			fail_at(s, p, JSCAN_ENUL, "\\u0000 in a string");
+			return NULL;
+		}
 		*nul = true;
+	}
 	if (u >= 0xdc00 && u <= 0xdfff) {
 		fail_at(s, p, JSCAN_ESYNTAX, "lone surrogate '\\u%04lX'", u);
 		return NULL;

@@ -29,6 +29,7 @@ enum jscan_error {
 	JSCAN_ESYNTAX, /* malformed JSON: see msg and the position */
 	JSCAN_EUTF8,   /* bytes of a string that are not UTF-8 */
 	JSCAN_EDEPTH,  /* nested deeper than JSCAN_MAX_DEPTH */
+	JSCAN_ENUL,    /* \u0000 in a string while reject_nul is set */
 };
 
 /* A string as it appears in the buffer, between its quotes. */
@@ -49,13 +50,13 @@ struct jscan_level {
 
 struct jscan {
 	const char *buf, *p, *end;
-	int depth; /* levels in use in path[] */
+	bool reject_nul; /* set after jscan_init(): \u0000 anywhere is an error (JSCAN_ENUL) */
+	int depth;	 /* levels in use in path[] */
 	struct jscan_level path[JSCAN_MAX_DEPTH];
 
 	enum jscan_error error;
 	const char *error_pos; /* the offending byte */
-	char msg[96];	       /* what was wrong, for JSCAN_ESYNTAX and JSCAN_EDEPTH */
-	int error_depth;       /* levels of path[] that name the place of the error */
+	char msg[96];	       /* what was wrong, in words */
 };
 
 void jscan_init(struct jscan *s, const char *buf, size_t len);
