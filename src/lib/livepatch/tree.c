@@ -375,8 +375,48 @@ static int copy_source_dir(const char *src, const char *dir, const char *log)
 	return 0;
 }
 
-static int tree_key(const struct lp_tree_opts *o, const char *config_text, const char *release,
-		    const char *cc, char **ret)
+/*
+ * The tarball's SHA-256, remembered in TREES/.sum-* under its path, size, inode and mtime:
+ * hashing 140 MB on every warm run would cost more than the rest of the lookup.
+ */
+static int tarball_sum(const char *tarball, const char *trees, char ret[static 65])
+{
+	crypto_hash_sha256_state h;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char statkey[crypto_hash_sha256_BYTES * 2 + 1], real[PATH_MAX];
+	_cleanup_free_ char *memo = NULL, *buf = NULL, *id = NULL;
+	struct stat st;
+	int r;
+
+	if (!realpath(tarball, real) || stat(real, &st) < 0)
+		return negative_errno();
+	id = strdup_printf("%s\n%lld\n%llu\n%lld.%09ld", real, (long long)st.st_size,
+			   (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+			   st.st_mtim.tv_nsec);
+	if (!id)
+		return -ENOMEM;
+	crypto_hash_sha256((unsigned char *)digest, (const unsigned char *)id, strlen(id));
+	sodium_bin2hex(statkey, sizeof(statkey), digest, sizeof(digest));
+	statkey[32] = '\0';
+	memo = strdup_printf("%s/.sum-%s", trees, statkey);
+	if (!memo)
+		return -ENOMEM;
+	if (read_file_capped(memo, 128, &buf, NULL) == 0 && strlen(buf) == 64) {
+		memcpy(ret, buf, 65);
+		return 0;
+	}
+	crypto_hash_sha256_init(&h);
+	r = hash_file(&h, real);
+	if (r < 0)
+		return r;
+	crypto_hash_sha256_final(&h, digest);
+	sodium_bin2hex(ret, 65, digest, sizeof(digest));
+	(void)write_file_atomic(memo, ret, 64, 0644); /* only an optimisation */
+	return 0;
+}
+
+static int tree_key(const struct lp_tree_opts *o, const char *trees, const char *config_text,
+		    const char *release, const char *cc, char **ret)
 {
 	crypto_hash_sha256_state h;
 	unsigned char digest[crypto_hash_sha256_BYTES];
@@ -389,11 +429,13 @@ static int tree_key(const struct lp_tree_opts *o, const char *config_text, const
 	hash_str(&h, "release", release);
 	hash_str(&h, "cc", cc);
 	if (o->source_tarball) {
-		hash_str(&h, "tarball", "");
-		r = hash_file(&h, o->source_tarball);
+		char sum[crypto_hash_sha256_BYTES * 2 + 1];
+
+		r = tarball_sum(o->source_tarball, trees, sum);
 		if (r < 0)
 			return log_error_errno(r, "cannot read '%s': %s", o->source_tarball,
 					       strerror(-r));
+		hash_str(&h, "tarball", sum);
 	} else {
 		char real[PATH_MAX];
 
@@ -449,6 +491,8 @@ int lp_tree_prepare(const struct lp_tree_opts *o, struct lp_tree **ret)
 	_cleanup_(lp_tree_freep) struct lp_tree *t = NULL;
 	_cleanup_free_ char *config_text = NULL, *cache = NULL, *trees = NULL, *link = NULL;
 	_cleanup_free_ char *work = NULL, *work_name = NULL, *tmplink = NULL, *stamp = NULL;
+	_cleanup_free_ char *lockpath = NULL;
+	_cleanup_close_ int lock = -1;
 	char real[PATH_MAX];
 	double t0 = now_seconds();
 	long ncpu;
@@ -477,10 +521,6 @@ int lp_tree_prepare(const struct lp_tree_opts *o, struct lp_tree **ret)
 		if (r < 0)
 			return r;
 	}
-	r = tree_key(o, config_text, t->release, t->cc, &t->key);
-	if (r < 0)
-		return r;
-
 	if (o->cache_dir) {
 		cache = strdup(o->cache_dir);
 		r = cache ? 0 : -ENOMEM;
@@ -490,14 +530,34 @@ int lp_tree_prepare(const struct lp_tree_opts *o, struct lp_tree **ret)
 	if (r < 0)
 		return r;
 	trees = path_join(cache, "trees");
-	link = trees ? path_join(trees, t->key) : NULL;
-	if (!link)
+	if (!trees)
 		return -ENOMEM;
 	r = mkdir_p(trees, 0755);
 	if (r < 0)
 		return log_error_errno(r, "cannot create '%s': %s", trees, strerror(-r));
+	r = tree_key(o, trees, config_text, t->release, t->cc, &t->key);
+	if (r < 0)
+		return r;
+	link = path_join(trees, t->key);
+	if (!link)
+		return -ENOMEM;
 
-	/* trees/KEY is a symlink to the directory holding the finished tree. */
+	/*
+	 * trees/KEY is a symlink to the directory holding the finished tree. Preparing is
+	 * serialised per key, so parallel runs wait for one preparation instead of each doing
+	 * their own; the lock dies with its process.
+	 */
+	lockpath = strdup_printf("%s.lock", link);
+	if (!lockpath)
+		return -ENOMEM;
+	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0)
+		return log_error_errno(negative_errno(), "cannot open '%s': %m", lockpath);
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		log_info("waiting for another tuxtape preparing the same tree");
+		if (flock(lock, LOCK_EX) < 0)
+			return negative_errno();
+	}
 	if (realpath(link, real)) {
 		t->path = path_join(real, "linux");
 		t->log = path_join(real, "build.log");

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs one test patch of tests/livepatch/patches through `tuxtape livepatch build` and, when
+# a module is expected, through the qemu harness: livepatch-test.sh NAME
+# (NAME.patch + NAME.expect; the expectation's "exit: N" is the build's expected status).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+name=$1
+patches=$here/../livepatch/patches
+: "${TUXTAPE:?TUXTAPE must name the tuxtape binary}"
+. "$here"/lp-env.sh
+
+exp=$patches/$name.expect
+want_exit=$(sed -n 's/^exit: *//p' "$exp")
+want_exit=${want_exit:-0}
+
+# The symbol table: /proc/kallsyms of the target kernel booted in qemu, cached per image.
+syms=$("$here"/qemu-run.sh --kver "$KVER" kallsyms-cached) || { echo "FAIL: no kallsyms dump" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tt-lp-$name.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+set +e
+"$TUXTAPE" --json livepatch build --patch "$patches/$name.patch" --source-tarball "$TARBALL" \
+	--config "$CONFIG" --symbols "$syms" --kbuild "$KBUILD" -o "$work/$name.ko" \
+	> "$work"/build.json 2> "$work"/build.err
+rc=$?
+set -e
+cat "$work"/build.json
+if [ "$rc" != "$want_exit" ]; then
+	cat "$work"/build.err >&2
+	echo "FAIL: tuxtape livepatch build exited $rc, expected $want_exit" >&2
+	exit 1
+fi
+if [ "$want_exit" != 0 ]; then
+	echo "PASS: $name refused with exit $rc as expected"
+	exit 0
+fi
+exec "$here"/qemu-run.sh --kver "$KVER" livepatch "$work/$name.ko" "$exp"
