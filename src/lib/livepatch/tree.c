@@ -1001,13 +1001,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool in_sorted(char **set, size_t n, const char *s)
+static const char *in_sorted(char **set, size_t n, const char *s)
 {
-	return n && bsearch(&s, set, n, sizeof(*set), cmp_str);
+	char **hit = n ? bsearch(&s, set, n, sizeof(*set), cmp_str) : NULL;
+
+	return hit ? *hit : NULL;
 }
 
-/* Whether directive INC of the file at FPATH names one of the files in SET (sorted). */
-static bool include_hits(int tree_fd, const char *fpath, const char *inc, char **set, size_t nset)
+/* The file of SET (sorted) that directive INC of the file at FPATH names, or NULL. */
+static const char *include_hits(int tree_fd, const char *fpath, const char *inc, char **set,
+				size_t nset)
 {
 	static const char *const global_dirs[] = {"include", "arch/x86/include", "include/uapi",
 						  "arch/x86/include/uapi"};
@@ -1019,7 +1022,7 @@ static bool include_hits(int tree_fd, const char *fpath, const char *inc, char *
 		_cleanup_free_ char *local = NULL;
 
 		if (!dir)
-			return false;
+			return NULL;
 		if (slash)
 			*slash = '\0';
 		else
@@ -1030,11 +1033,12 @@ static bool include_hits(int tree_fd, const char *fpath, const char *inc, char *
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(global_dirs); i++) {
 		_cleanup_free_ char *cand = normalize_rel(global_dirs[i], name);
+		const char *hit = cand ? in_sorted(set, nset, cand) : NULL;
 
-		if (cand && in_sorted(set, nset, cand))
-			return true;
+		if (hit)
+			return hit;
 	}
-	return false;
+	return NULL;
 }
 
 static const char *base_name(const char *p)
@@ -1088,16 +1092,15 @@ static int find_includers(struct lp_tree *t, struct query_cache *qc, char **star
 			const char *hit = NULL;
 
 			for (size_t j = 0; j < f->n && !hit; j++) {
-				/* Cheap filter first: some frontier file must share the basename.
-				 */
+				/* Cheap filter first: a frontier file has the basename. */
 				bool maybe = false;
 
 				for (size_t k = 0; k < nfrontier && !maybe; k++)
 					maybe = streq(base_name(f->incs[j] + 1),
 						      base_name(frontier[k]));
-				if (maybe &&
-				    include_hits(tree_fd, f->path, f->incs[j], frontier, nfrontier))
-					hit = f->incs[j] + 1;
+				if (maybe)
+					hit = include_hits(tree_fd, f->path, f->incs[j], frontier,
+							   nfrontier);
 			}
 			if (!hit)
 				continue;
