@@ -564,7 +564,8 @@ static bool target_same(const struct target *a, const struct target *b)
 		if (b->item->twin != a->item)
 			return false;
 		/* a changed read-only object is copied: its users must use the copy */
-		return b->item->func || b->item->status == ST_SAME;
+		return b->item->func || b->item->status == ST_SAME ||
+		       (b->item->sec->flags & SHF_WRITE); /* refused on its own */
 	case T_STR:
 		return a->str->len == b->str->len &&
 		       memcmp(a->sec->data + a->str->start, b->sec->data + b->str->start,
