@@ -140,6 +140,7 @@ static void test_functions(void **state)
 	expect(km, "$($(n)-y)", "x");
 	expect(km, "$(value f)", "$(1)-$(2)");
 	expect(km, "$(join a b,1 2)", "a1 b2");
+	kmake_free(km);
 }
 
 static void test_wildcard_and_include(void **state)

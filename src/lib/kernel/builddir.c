@@ -4,7 +4,7 @@
  * each module's .mod file, and every object's source from the source_ line of its .cmd file.
  */
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +131,42 @@ static int add_obj(struct bd *bd, const char *obj, unsigned kind, const char *ho
 		log_debug("no .cmd file for '%s'", obj);
 	}
 	return kernel_fileset_add(bd->fs, rel, kind, generated, how);
+}
+
+/*
+ * Objects scripts/link-vmlinux.sh links besides vmlinux.a (6.1: .vmlinux.export.o and
+ * init/version-timestamp.o): those of its objs="${objs} X.o" lines that this build made.
+ */
+static int read_link_objects(struct bd *bd)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/scripts/link-vmlinux.sh", bd->srctree), *buf = NULL;
+	static const char key[] = "objs=\"${objs} ";
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	if (read_file_capped(p, 1u << 20, &buf, NULL) < 0)
+		return 0;
+	for (char *q = strstr(buf, key); q && r >= 0; q = strstr(q + 1, key)) {
+		char *o = q + strlen(key);
+		size_t n = strcspn(o, "\" \n");
+		_cleanup_free_ char *obj = strndup(o, n), *cmd = NULL;
+		const char *slash;
+
+		if (!obj)
+			return -ENOMEM;
+		if (n < 3 || !streq(obj + n - 2, ".o"))
+			continue;
+		slash = strrchr(obj, '/');
+		cmd = slash ? strdup_printf("%s/%.*s/.%s.cmd", bd->builddir, (int)(slash - obj), obj,
+					    slash + 1)
+			    : strdup_printf("%s/.%s.cmd", bd->builddir, obj);
+		if (!cmd)
+			return -ENOMEM;
+		if (exists(cmd))
+			r = add_obj(bd, obj, KERNEL_FILE_BUILTIN, "linked by scripts/link-vmlinux.sh");
+	}
+	return r;
 }
 
 static unsigned long parse_dec(const char *s, size_t len)
@@ -281,28 +317,51 @@ static int read_modules(struct bd *bd)
 	return 0;
 }
 
-static char **lib_archives;
-static size_t n_lib_archives;
-static size_t builddir_prefix;
-
-static int find_libs(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Reads every lib.a under DIR (relative to the build dir; "" for its top). */
+static int read_lib_archives(struct bd *bd, const char *rel, int depth)
 {
-	const char *base = path + ftw->base;
+	_cleanup_free_ char *abs = *rel ? strdup_printf("%s/%s", bd->builddir, rel)
+					: strdup(bd->builddir);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
 
-	if (type == FTW_D && base[0] == '.' && ftw->level > 0)
-		return FTW_SKIP_SUBTREE;
-	if (type == FTW_F && streq(base, "lib.a")) {
-		char **n = realloc(lib_archives, (n_lib_archives + 1) * sizeof(*n));
+	if (!abs)
+		return -ENOMEM;
+	if (depth > 32)
+		return 0;
+	d = opendir(abs);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && r >= 0) {
+		_cleanup_free_ char *child = NULL;
 
-		if (!n)
-			return FTW_STOP;
-		lib_archives = n;
-		lib_archives[n_lib_archives] = strdup(path + builddir_prefix + 1);
-		if (!lib_archives[n_lib_archives])
-			return FTW_STOP;
-		n_lib_archives++;
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN && !streq(de->d_name, "lib.a"))
+			continue;
+		child = *rel ? strdup_printf("%s/%s", rel, de->d_name) : strdup(de->d_name);
+		if (!child) {
+			r = -ENOMEM;
+			break;
+		}
+		if (streq(de->d_name, "lib.a")) {
+			r = read_archive(bd, child, 0);
+			continue;
+		}
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+			_cleanup_free_ char *full = strdup_printf("%s/%s", bd->builddir, child);
+
+			if (!full || lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+				continue;
+		}
+		if (streq(de->d_name, "source"))
+			continue; /* the O= build's link back to the tree */
+		r = read_lib_archives(bd, child, depth + 1);
 	}
-	return FTW_CONTINUE;
+	closedir(d);
+	return r;
 }
 
 int kernel_files_from_builddir(const char *builddir, const char *srctree,
@@ -349,17 +408,10 @@ int kernel_files_from_builddir(const char *builddir, const char *srctree,
 		return r;
 	r = read_archive(&bd, top, 0);
 	/* lib.a archives are compiled even when not all of them end up linked. */
-	builddir_prefix = strlen(absb);
-	if (r >= 0 && nftw(absb, find_libs, 32, FTW_PHYS | FTW_ACTIONRETVAL) < 0)
-		r = negative_errno();
-	for (size_t i = 0; i < n_lib_archives; i++) {
-		if (r >= 0)
-			r = read_archive(&bd, lib_archives[i], 0);
-		free(lib_archives[i]);
-	}
-	free(lib_archives);
-	lib_archives = NULL;
-	n_lib_archives = 0;
+	if (r >= 0)
+		r = read_lib_archives(&bd, "", 0);
+	if (r >= 0)
+		r = read_link_objects(&bd);
 	if (r >= 0)
 		r = read_modules(&bd);
 	if (r >= 0)
