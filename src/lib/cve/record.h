@@ -20,6 +20,8 @@ struct cve_cvss {
 	bool has_base_score;
 	char *severity;
 	char *rationale; /* from the .cvss file, NULL if none */
+	double computed_score; /* tuxtape's own calculation, when has_computed */
+	bool has_computed;
 };
 
 /* One element of affected[].versions[], with its entry's fields repeated. */

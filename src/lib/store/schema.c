@@ -20,7 +20,11 @@ const char *const tt_schema_migrations[] = {
 	"  path TEXT NOT NULL,"        /* the .json in the vulns repository */
 	"  read_commit TEXT NOT NULL," /* vulns commit the record was read at */
 	"  data_version TEXT,"
-	"  affected_json TEXT);"       /* the CNA 'affected' array, verbatim (compact) */
+	"  affected_json TEXT,"        /* the CNA 'affected' array, verbatim (compact) */
+	/* content hashes of each child table's rows, so a re-read record rewrites only the
+	 * parts that changed (most updates add a CVSS metric and nothing else) */
+	"  h_cvss INTEGER, h_files INTEGER, h_affected INTEGER, h_dyad INTEGER,"
+	"  h_commits INTEGER, h_refs INTEGER);"
 	"CREATE INDEX cve_state ON cve(state);"
 	"CREATE TABLE cve_cvss ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
@@ -35,7 +39,7 @@ const char *const tt_schema_migrations[] = {
 	"CREATE TABLE cve_file ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
 	"  path TEXT NOT NULL,"
-	"  PRIMARY KEY (cve_id, path));"
+	"  PRIMARY KEY (cve_id, path)) WITHOUT ROWID;"
 	"CREATE INDEX cve_file_path ON cve_file(path);"
 	"CREATE TABLE cve_affected ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
@@ -44,23 +48,23 @@ const char *const tt_schema_migrations[] = {
 	"  product TEXT, vendor TEXT, repo TEXT, default_status TEXT,"
 	"  version TEXT, less_than TEXT, less_than_or_equal TEXT,"
 	"  status TEXT, version_type TEXT,"
-	"  PRIMARY KEY (cve_id, entry, seq));"
+	"  PRIMARY KEY (cve_id, entry, seq)) WITHOUT ROWID;"
 	"CREATE TABLE cve_dyad ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
 	"  seq INTEGER NOT NULL,"
 	"  introduced_version TEXT NOT NULL, introduced_commit TEXT NOT NULL,"
 	"  fixed_version TEXT NOT NULL, fixed_commit TEXT NOT NULL,"
-	"  PRIMARY KEY (cve_id, seq));"
+	"  PRIMARY KEY (cve_id, seq)) WITHOUT ROWID;"
 	"CREATE TABLE cve_commit ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
 	"  kind TEXT NOT NULL CHECK (kind IN ('fix', 'vulnerable')),"
 	"  seq INTEGER NOT NULL,"
 	"  sha TEXT NOT NULL,"
-	"  PRIMARY KEY (cve_id, kind, seq));"
+	"  PRIMARY KEY (cve_id, kind, seq)) WITHOUT ROWID;"
 	"CREATE TABLE cve_reference ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
 	"  seq INTEGER NOT NULL, url TEXT NOT NULL,"
-	"  PRIMARY KEY (cve_id, seq));"
+	"  PRIMARY KEY (cve_id, seq)) WITHOUT ROWID;"
 	"CREATE TABLE sync_skipped ("  /* bad records, retried by every sync until they parse */
 	"  cve_id TEXT PRIMARY KEY,"
 	"  path TEXT NOT NULL,"
@@ -76,6 +80,36 @@ const char *const tt_schema_migrations[] = {
 	"  cve_id TEXT PRIMARY KEY,"
 	"  fetched_at TEXT NOT NULL,"
 	"  status TEXT NOT NULL);",
+	/* 2: kernel inventory, compiled files, verdicts */
+	"CREATE TABLE kernel ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  release TEXT NOT NULL,"       /* as uname -r says it */
+	"  version TEXT NOT NULL,"       /* the upstream version it maps to, e.g. 6.1.192 */
+	"  v_major INTEGER NOT NULL, v_minor INTEGER NOT NULL,"
+	"  v_patch INTEGER NOT NULL, v_rc INTEGER NOT NULL,"
+	"  mapping TEXT NOT NULL,"       /* the rule that mapped release to version */
+	"  proc_version TEXT, version_signature TEXT,"
+	"  arch TEXT NOT NULL,"
+	"  config_path TEXT, config TEXT NOT NULL," /* the .config, verbatim */
+	"  source TEXT, build_dir TEXT, debuginfo TEXT,"
+	"  files_method TEXT NOT NULL,"  /* 'debuginfo', 'builddir' or 'static' */
+	"  files_count INTEGER NOT NULL,"
+	"  added_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	"CREATE TABLE kernel_file ("
+	"  kernel_id INTEGER NOT NULL REFERENCES kernel(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"       /* KERNEL_FILE_BUILTIN 1 | KERNEL_FILE_MODULE 2 */
+	"  generated INTEGER NOT NULL,"
+	"  how TEXT,"
+	"  PRIMARY KEY (kernel_id, path)) WITHOUT ROWID;"
+	"CREATE TABLE verdict ("
+	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
+	"  kernel_id INTEGER NOT NULL REFERENCES kernel(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL CHECK (status IN ('affected', 'not-compiled', 'fixed', "
+	"    'not-affected', 'unknown')),"
+	"  reason TEXT NOT NULL,"
+	"  PRIMARY KEY (cve_id, kernel_id)) WITHOUT ROWID;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
