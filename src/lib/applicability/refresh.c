@@ -1,0 +1,507 @@
+/* Recomputing stored verdicts: kernels' file sets in memory, CVE rows in one ordered scan. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applicability/refresh.h"
+#include "log.h"
+#include "store/store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+struct kfile {
+	char *path;
+	unsigned kind;
+};
+
+struct kent {
+	int64_t id;
+	struct kernel_version v;
+	struct kfile *files;
+	size_t n_files;
+};
+
+static double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int kfile_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct kfile *)elem)->path);
+}
+
+static unsigned kent_compiled(void *userdata, const char *path)
+{
+	const struct kent *k = userdata;
+	const struct kfile *f = bsearch(path, k->files, k->n_files, sizeof(*f), kfile_cmp);
+
+	return f ? f->kind : 0;
+}
+
+static void kents_free(struct kent *ks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < ks[i].n_files; j++)
+			free(ks[i].files[j].path);
+		free(ks[i].files);
+	}
+	free(ks);
+}
+
+static int load_files(struct tt_store *s, struct kent *k)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	int r;
+
+	/* BINARY collation orders as strcmp does, which bsearch relies on. */
+	r = tt_store_prepare(s, "SELECT path, kind FROM kernel_file WHERE kernel_id = ?1 ORDER BY path",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, k->id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k->n_files == alloc) {
+			size_t na = alloc ? alloc * 2 : 4096;
+			struct kfile *p = realloc(k->files, na * sizeof(*p));
+
+			if (!p) {
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			k->files = p;
+			alloc = na;
+		}
+		k->files[k->n_files].path = strdup((const char *)sqlite3_column_text(st, 0));
+		k->files[k->n_files].kind = (unsigned)sqlite3_column_int(st, 1);
+		if (!k->files[k->n_files].path) {
+			sqlite3_reset(st);
+			return -ENOMEM;
+		}
+		k->n_files++;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading a kernel's files");
+}
+
+static int load_kernels(struct tt_store *s, int64_t only, struct kent **ret, size_t *ret_n)
+{
+	struct kent *ks = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "SELECT id, v_major, v_minor, v_patch, v_rc FROM kernel "
+			     "WHERE ?1 < 0 OR id = ?1 ORDER BY id",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, only);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct kent *p = realloc(ks, (n + 1) * sizeof(*p));
+
+		if (!p) {
+			sqlite3_reset(st);
+			kents_free(ks, n);
+			return -ENOMEM;
+		}
+		ks = p;
+		ks[n] = (struct kent){
+			.id = sqlite3_column_int64(st, 0),
+			.v = { (unsigned)sqlite3_column_int(st, 1), (unsigned)sqlite3_column_int(st, 2),
+			       (unsigned)sqlite3_column_int(st, 3), (unsigned)sqlite3_column_int(st, 4) },
+		};
+		n++;
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		kents_free(ks, n);
+		return tt_store_error(s, "reading the kernel inventory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = load_files(s, &ks[i]);
+		if (r < 0) {
+			kents_free(ks, n);
+			return r;
+		}
+	}
+	*ret = ks;
+	*ret_n = n;
+	return 0;
+}
+
+/* A cursor over rows ordered by cve_id, advanced in step with the CVE list. */
+struct cursor {
+	sqlite3_stmt *st;
+	bool row, done;
+};
+
+static int cursor_step(struct tt_store *s, struct cursor *c)
+{
+	int r = sqlite3_step(c->st);
+
+	if (r == SQLITE_ROW) {
+		c->row = true;
+		return 0;
+	}
+	c->row = false;
+	c->done = true;
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading CVE records");
+}
+
+/* Positions C on the first row of ID (skipping smaller ids); 1 when there is one. */
+static int cursor_seek(struct tt_store *s, struct cursor *c, const char *id)
+{
+	int r;
+
+	while (c->row) {
+		int cmp = strcmp((const char *)sqlite3_column_text(c->st, 0), id);
+
+		if (cmp == 0)
+			return 1;
+		if (cmp > 0)
+			return 0;
+		if ((r = cursor_step(s, c)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct cve_rows {
+	struct cve_dyad *dyads;
+	size_t n_dyads, a_dyads;
+	char **files;
+	size_t n_files, a_files;
+	struct cve_range *ranges;
+	size_t n_ranges;
+	char **range_strings; /* default_status per range, owned */
+};
+
+static void cve_rows_clear(struct cve_rows *c)
+{
+	for (size_t i = 0; i < c->n_dyads; i++) {
+		free(c->dyads[i].introduced_version);
+		free(c->dyads[i].introduced_commit);
+		free(c->dyads[i].fixed_version);
+		free(c->dyads[i].fixed_commit);
+	}
+	c->n_dyads = 0;
+	for (size_t i = 0; i < c->n_files; i++)
+		free(c->files[i]);
+	c->n_files = 0;
+	for (size_t i = 0; i < c->n_ranges; i++) {
+		struct cve_range *g = &c->ranges[i];
+
+		free(g->version);
+		free(g->less_than);
+		free(g->less_than_or_equal);
+		free(g->status);
+		free(g->version_type);
+		free(c->range_strings[i]);
+	}
+	free(c->ranges);
+	free(c->range_strings);
+	c->ranges = NULL;
+	c->range_strings = NULL;
+	c->n_ranges = 0;
+}
+
+static void cve_rows_release(struct cve_rows *c)
+{
+	cve_rows_clear(c);
+	free(c->dyads);
+	free(c->files);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? strdup(t) : NULL;
+}
+
+static int read_dyads(struct tt_store *s, struct cursor *c, const char *id, struct cve_rows *out)
+{
+	int r = cursor_seek(s, c, id);
+
+	while (r > 0) {
+		struct cve_dyad *d;
+
+		if (out->n_dyads == out->a_dyads) {
+			size_t na = out->a_dyads ? out->a_dyads * 2 : 32;
+			struct cve_dyad *p = realloc(out->dyads, na * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			out->dyads = p;
+			out->a_dyads = na;
+		}
+		d = &out->dyads[out->n_dyads++];
+		*d = (struct cve_dyad){ col_dup(c->st, 1), col_dup(c->st, 2), col_dup(c->st, 3),
+					col_dup(c->st, 4) };
+		if (!d->introduced_version || !d->fixed_version)
+			return -ENOMEM;
+		if ((r = cursor_step(s, c)) < 0)
+			return r;
+		r = cursor_seek(s, c, id);
+	}
+	return r;
+}
+
+static int read_files(struct tt_store *s, struct cursor *c, const char *id, struct cve_rows *out)
+{
+	int r = cursor_seek(s, c, id);
+
+	while (r > 0) {
+		if (out->n_files == out->a_files) {
+			size_t na = out->a_files ? out->a_files * 2 : 32;
+			char **p = realloc(out->files, na * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			out->files = p;
+			out->a_files = na;
+		}
+		if (!(out->files[out->n_files++] = col_dup(c->st, 1)))
+			return -ENOMEM;
+		if ((r = cursor_step(s, c)) < 0)
+			return r;
+		r = cursor_seek(s, c, id);
+	}
+	return r;
+}
+
+/* Records without dyads (few) fall back to their affected ranges, read one CVE at a time. */
+static int read_ranges(struct tt_store *s, const char *id, struct cve_rows *out)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "SELECT entry, seq, default_status, version, less_than, "
+			     "less_than_or_equal, status, version_type FROM cve_affected "
+			     "WHERE cve_id = ?1 ORDER BY entry, seq",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cve_range *g;
+
+		if (out->n_ranges == alloc) {
+			size_t na = alloc ? alloc * 2 : 16;
+			struct cve_range *p = realloc(out->ranges, na * sizeof(*p));
+			char **q = realloc(out->range_strings, na * sizeof(*q));
+
+			if (p)
+				out->ranges = p;
+			if (q)
+				out->range_strings = q;
+			if (!p || !q) {
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			alloc = na;
+		}
+		g = &out->ranges[out->n_ranges];
+		out->range_strings[out->n_ranges] = col_dup(st, 2);
+		*g = (struct cve_range){
+			.entry = sqlite3_column_int(st, 0),
+			.seq = sqlite3_column_int(st, 1),
+			.default_status = out->range_strings[out->n_ranges],
+			.version = col_dup(st, 3),
+			.less_than = col_dup(st, 4),
+			.less_than_or_equal = col_dup(st, 5),
+			.status = col_dup(st, 6),
+			.version_type = col_dup(st, 7),
+		};
+		out->n_ranges++;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading version ranges");
+}
+
+static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_report *rep)
+{
+	struct kent *ks = NULL;
+	size_t nk = 0;
+	struct cursor cid = {}, cdy = {}, cfi = {};
+	struct cve_rows rows = {};
+	struct strbuf reason = STRBUF_INIT;
+	sqlite3_stmt *del, *ins;
+	int r;
+
+	r = load_kernels(s, kernel_id, &ks, &nk);
+	if (r < 0)
+		return r;
+	rep->kernels = nk;
+	r = tt_store_prepare(s, "DELETE FROM verdict WHERE ?1 < 0 OR kernel_id = ?1", &del);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(del, 1, kernel_id);
+	r = sqlite3_step(del);
+	sqlite3_reset(del);
+	if (r != SQLITE_DONE) {
+		r = tt_store_error(s, "clearing verdicts");
+		goto out;
+	}
+	if (nk == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((r = tt_store_prepare(s, "SELECT id FROM cve WHERE state = 'published' ORDER BY id",
+				  &cid.st)) < 0 ||
+	    (r = tt_store_prepare(s,
+				  "SELECT cve_id, introduced_version, introduced_commit, "
+				  "fixed_version, fixed_commit FROM cve_dyad ORDER BY cve_id, seq",
+				  &cdy.st)) < 0 ||
+	    (r = tt_store_prepare(s, "SELECT cve_id, path FROM cve_file ORDER BY cve_id, path",
+				  &cfi.st)) < 0 ||
+	    (r = tt_store_prepare(s,
+				  "INSERT INTO verdict(cve_id, kernel_id, status, reason) "
+				  "VALUES (?1, ?2, ?3, ?4)",
+				  &ins)) < 0)
+		goto out;
+	if ((r = cursor_step(s, &cdy)) < 0 || (r = cursor_step(s, &cfi)) < 0)
+		goto out;
+
+	for (;;) {
+		const char *id;
+		struct verdict_cve vc;
+
+		if ((r = cursor_step(s, &cid)) < 0)
+			goto out;
+		if (!cid.row)
+			break;
+		id = (const char *)sqlite3_column_text(cid.st, 0);
+		cve_rows_clear(&rows);
+		if ((r = read_dyads(s, &cdy, id, &rows)) < 0 || (r = read_files(s, &cfi, id, &rows)) < 0)
+			goto out;
+		if (rows.n_dyads == 0 && (r = read_ranges(s, id, &rows)) < 0)
+			goto out;
+		vc = (struct verdict_cve){ rows.dyads, rows.n_dyads, rows.ranges, rows.n_ranges,
+					   rows.files, rows.n_files };
+		rep->cves++;
+		for (size_t i = 0; i < nk; i++) {
+			struct verdict_kernel vk = { ks[i].v, kent_compiled, &ks[i] };
+			enum verdict_status status;
+
+			strbuf_reset(&reason);
+			r = verdict_compute(&vc, &vk, &status, &reason);
+			if (r < 0)
+				goto out;
+			sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 2, ks[i].id);
+			sqlite3_bind_text(ins, 3, verdict_status_to_string(status), -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, strbuf_str(&reason), (int)reason.len, SQLITE_STATIC);
+			r = sqlite3_step(ins);
+			sqlite3_reset(ins);
+			if (r != SQLITE_DONE) {
+				r = tt_store_error(s, "storing verdicts");
+				goto out;
+			}
+			rep->verdicts++;
+			rep->by_status[status]++;
+		}
+	}
+	r = 0;
+out:
+	if (cid.st)
+		sqlite3_reset(cid.st);
+	if (cdy.st)
+		sqlite3_reset(cdy.st);
+	if (cfi.st)
+		sqlite3_reset(cfi.st);
+	cve_rows_release(&rows);
+	strbuf_release(&reason);
+	kents_free(ks, nk);
+	return r;
+}
+
+int verdicts_refresh(struct tt_store *s, int64_t kernel_id, struct verdicts_report *ret)
+{
+	struct verdicts_report rep = {};
+	bool own_tx = sqlite3_get_autocommit(tt_store_db(s)) != 0;
+	double t0 = now_seconds();
+	int r;
+
+	if (own_tx && (r = tt_store_begin(s)) < 0)
+		return r;
+	r = refresh_in_tx(s, kernel_id, &rep);
+	if (own_tx) {
+		if (r >= 0)
+			r = tt_store_commit(s);
+		if (r < 0)
+			tt_store_rollback(s);
+	}
+	if (r < 0)
+		return r;
+	rep.seconds = now_seconds() - t0;
+	if (ret)
+		*ret = rep;
+	return 0;
+}
+
+int verdicts_query_summary(struct tt_store *s, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *arr = json_array(), *cur = NULL;
+	int64_t cur_id = -1;
+	int r;
+
+	if (!arr)
+		return -ENOMEM;
+	r = tt_store_prepare(s,
+			     "SELECT k.id, k.name, k.release, k.version, v.status, count(v.cve_id) "
+			     "FROM kernel k LEFT JOIN verdict v ON v.kernel_id = k.id "
+			     "GROUP BY k.id, v.status ORDER BY k.name, v.status",
+			     &st);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *status = (const char *)sqlite3_column_text(st, 4);
+		json_int_t n = sqlite3_column_int64(st, 5);
+		json_t *counts;
+
+		if (!cur || id != cur_id) {
+			counts = json_object();
+			for (unsigned i = 0; i < _VERDICT_MAX; i++)
+				json_object_set_new(counts, verdict_status_to_string(i), json_integer(0));
+			cur = json_pack("{s:s s:s s:s s:o s:I}", "kernel",
+					(const char *)sqlite3_column_text(st, 1), "release",
+					(const char *)sqlite3_column_text(st, 2), "version",
+					(const char *)sqlite3_column_text(st, 3), "counts", counts,
+					"total", (json_int_t)0);
+			if (!cur) {
+				sqlite3_reset(st);
+				json_decref(arr);
+				return -ENOMEM;
+			}
+			json_array_append_new(arr, cur);
+			cur_id = id;
+		}
+		if (status) {
+			counts = json_object_get(cur, "counts");
+			json_object_set_new(counts, status, json_integer(n));
+			json_object_set_new(cur, "total",
+					    json_integer(json_integer_value(json_object_get(cur, "total")) + n));
+		}
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "summarising verdicts");
+	}
+	*ret = arr;
+	return 0;
+}

@@ -1,0 +1,553 @@
+/* The verdict of one CVE on one kernel: version logic from dyads or ranges, then file sets. */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "applicability/verdict.h"
+#include "kernel/fileset.h"
+#include "strbuf.h"
+#include "banned.h"
+
+static const char *const status_names[_VERDICT_MAX] = {
+	[VERDICT_AFFECTED] = "affected",	 [VERDICT_NOT_COMPILED] = "not-compiled",
+	[VERDICT_FIXED] = "fixed",		 [VERDICT_NOT_AFFECTED] = "not-affected",
+	[VERDICT_UNKNOWN] = "unknown",
+};
+
+const char *verdict_status_to_string(enum verdict_status s)
+{
+	return (unsigned)s < _VERDICT_MAX ? status_names[s] : NULL;
+}
+
+int verdict_status_from_string(const char *s, enum verdict_status *ret)
+{
+	for (unsigned i = 0; i < _VERDICT_MAX; i++)
+		if (s && streq(s, status_names[i])) {
+			*ret = (enum verdict_status)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* ---- versions as the records write them ---- */
+
+static bool read_num(const char **p, unsigned *ret)
+{
+	const char *s = *p;
+	unsigned v = 0;
+	int n = 0;
+
+	while (isdigit((unsigned char)*s)) {
+		if (++n > 6)
+			return false;
+		v = v * 10 + (unsigned)(*s++ - '0');
+	}
+	if (n == 0)
+		return false;
+	*p = s;
+	*ret = v;
+	return true;
+}
+
+int verdict_version_parse(const char *s, struct verdict_version *ret)
+{
+	struct verdict_version v = {};
+
+	if (!s)
+		return -EINVAL;
+	if (streq(s, "0")) {
+		*ret = v;
+		return 0;
+	}
+	for (;;) {
+		if (v.len == ARRAY_SIZE(v.n) || !read_num(&s, &v.n[v.len]))
+			return -EINVAL;
+		v.len++;
+		if (*s != '.')
+			break;
+		s++;
+	}
+	if (v.len < 2)
+		return -EINVAL;
+	if (startswith(s, "-rc")) {
+		s += 3;
+		if (!read_num(&s, &v.rc) || v.rc == 0)
+			return -EINVAL;
+	}
+	if (*s)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+void verdict_version_from_kernel(const struct kernel_version *k, struct verdict_version *ret)
+{
+	*ret = (struct verdict_version){ .n = { k->major, k->minor, k->patch }, .len = 3,
+					 .rc = k->rc };
+}
+
+int verdict_version_compare(const struct verdict_version *a, const struct verdict_version *b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(a->n); i++)
+		if (a->n[i] != b->n[i])
+			return a->n[i] < b->n[i] ? -1 : 1;
+	if (a->rc != b->rc) {
+		if (a->rc == 0)
+			return 1;
+		if (b->rc == 0)
+			return -1;
+		return a->rc < b->rc ? -1 : 1;
+	}
+	return 0;
+}
+
+/* 2.6 kernels had their stable branches one level down: 2.6.32.x. */
+static unsigned branch_depth(const struct verdict_version *v)
+{
+	return v->n[0] == 2 && v->n[1] == 6 ? 3 : 2;
+}
+
+bool verdict_version_same_branch(const struct verdict_version *a, const struct verdict_version *b)
+{
+	unsigned d = branch_depth(a);
+
+	if (a->len == 0 || b->len == 0 || d != branch_depth(b))
+		return false;
+	for (unsigned i = 0; i < d; i++)
+		if (a->n[i] != b->n[i])
+			return false;
+	return true;
+}
+
+bool verdict_version_is_mainline(const struct verdict_version *v)
+{
+	return v->len > 0 && v->rc == 0 && v->n[branch_depth(v)] == 0;
+}
+
+static void add_version(struct strbuf *sb, const struct verdict_version *v)
+{
+	unsigned len = v->len < 2 ? 2 : v->len;
+
+	if (v->len == 0) {
+		strbuf_adds(sb, "0");
+		return;
+	}
+	/* "6.5.0" reads as "6.5", as the kernel names its releases */
+	while (len > branch_depth(v) && v->n[len - 1] == 0)
+		len--;
+	for (unsigned i = 0; i < len; i++)
+		strbuf_addf(sb, "%s%u", i ? "." : "", v->n[i]);
+	if (v->rc)
+		strbuf_addf(sb, "-rc%u", v->rc);
+}
+
+static void add_branch(struct strbuf *sb, const struct verdict_version *v)
+{
+	unsigned d = branch_depth(v);
+
+	for (unsigned i = 0; i < d; i++)
+		strbuf_addf(sb, "%s%u", i ? "." : "", v->n[i]);
+}
+
+/* ---- the version logic from dyad pairs ---- */
+
+struct pair {
+	struct verdict_version iv, fv;
+	bool has_fix;
+};
+
+static int parse_pairs(const struct verdict_cve *cve, struct pair *pairs, struct strbuf *reason)
+{
+	for (size_t i = 0; i < cve->n_dyads; i++) {
+		const struct cve_dyad *d = &cve->dyads[i];
+
+		if (verdict_version_parse(d->introduced_version, &pairs[i].iv) < 0 ||
+		    verdict_version_parse(d->fixed_version, &pairs[i].fv) < 0) {
+			strbuf_addf(reason, "dyad %zu has a version that is not one: '%s:%s'", i + 1,
+				    strempty(d->introduced_version), strempty(d->fixed_version));
+			return -EBADMSG;
+		}
+		pairs[i].has_fix = pairs[i].fv.len > 0;
+	}
+	return 0;
+}
+
+static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_version *k,
+			    enum verdict_vstate *ret, struct strbuf *sb)
+{
+	struct pair stack[32], *pairs = stack, *vuln = NULL, *fixed = NULL, *later = NULL;
+	struct verdict_version mfix = {}, mintro = {};
+	bool has_mfix = false, has_mintro = false;
+	int r;
+
+	if (cve->n_dyads > ARRAY_SIZE(stack)) {
+		pairs = calloc(cve->n_dyads, sizeof(*pairs));
+		if (!pairs)
+			return -ENOMEM;
+	}
+	r = parse_pairs(cve, pairs, sb);
+	if (r < 0)
+		goto out;
+
+	/* A fix on the kernel's own branch decides. */
+	for (size_t i = 0; i < cve->n_dyads; i++) {
+		struct pair *p = &pairs[i];
+
+		if (!p->has_fix || !verdict_version_same_branch(&p->fv, k))
+			continue;
+		if (verdict_version_compare(k, &p->fv) >= 0) {
+			if (!fixed || verdict_version_compare(&p->fv, &fixed->fv) < 0)
+				fixed = p;
+		} else if (verdict_version_compare(k, &p->iv) >= 0) {
+			vuln = p;
+		} else if (!later || verdict_version_compare(&p->iv, &later->iv) < 0) {
+			later = p;
+		}
+	}
+	if (vuln) {
+		*ret = VERDICT_V_VULNERABLE;
+		add_version(sb, k);
+		strbuf_adds(sb, k->rc ? " precedes " : " is below ");
+		add_version(sb, &vuln->fv);
+		strbuf_adds(sb, ", the fix on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch; vulnerable since ");
+		add_version(sb, &vuln->iv);
+		goto out;
+	}
+	if (fixed) {
+		*ret = VERDICT_V_FIXED;
+		strbuf_adds(sb, "fixed in ");
+		add_version(sb, &fixed->fv);
+		strbuf_adds(sb, " on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch");
+		goto out;
+	}
+
+	/* A bug a stable backport brought to this branch, never fixed there. */
+	for (size_t i = 0; i < cve->n_dyads; i++) {
+		struct pair *p = &pairs[i];
+
+		if (p->has_fix || !verdict_version_same_branch(&p->iv, k) ||
+		    verdict_version_is_mainline(&p->iv) || verdict_version_compare(k, &p->iv) < 0)
+			continue;
+		*ret = VERDICT_V_VULNERABLE;
+		strbuf_adds(sb, "introduced in ");
+		add_version(sb, &p->iv);
+		strbuf_adds(sb, " by a stable backport; the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch has no fix");
+		goto out;
+	}
+	if (later) {
+		*ret = VERDICT_V_NOT_AFFECTED;
+		strbuf_adds(sb, "introduced on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch in ");
+		add_version(sb, &later->iv);
+		strbuf_adds(sb, ", after ");
+		add_version(sb, k);
+		goto out;
+	}
+
+	/* Mainline: where the bug arrived and where it was fixed. */
+	for (size_t i = 0; i < cve->n_dyads; i++) {
+		struct pair *p = &pairs[i];
+
+		if (p->has_fix && verdict_version_is_mainline(&p->fv) &&
+		    (!has_mfix || verdict_version_compare(&p->fv, &mfix) < 0)) {
+			mfix = p->fv;
+			has_mfix = true;
+		}
+		if ((p->iv.len == 0 || verdict_version_is_mainline(&p->iv)) &&
+		    (!has_mintro || verdict_version_compare(&p->iv, &mintro) < 0)) {
+			mintro = p->iv;
+			has_mintro = true;
+		}
+	}
+	if (has_mfix && verdict_version_compare(k, &mfix) >= 0 &&
+	    (!has_mintro || verdict_version_compare(&mintro, &mfix) < 0)) {
+		*ret = VERDICT_V_FIXED;
+		strbuf_adds(sb, "fixed in ");
+		add_version(sb, &mfix);
+		strbuf_adds(sb, " (mainline), before the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch");
+		goto out;
+	}
+	if (has_mintro && verdict_version_compare(k, &mintro) >= 0) {
+		*ret = VERDICT_V_VULNERABLE;
+		if (mintro.len == 0)
+			strbuf_adds(sb, "vulnerable since the start of git history");
+		else {
+			strbuf_adds(sb, "vulnerable since ");
+			add_version(sb, &mintro);
+		}
+		if (!has_mfix) {
+			strbuf_adds(sb, "; no fix released");
+		} else if (verdict_version_same_branch(&mfix, k)) {
+			strbuf_adds(sb, "; ");
+			add_version(sb, k);
+			strbuf_adds(sb, " precedes ");
+			add_version(sb, &mfix);
+			strbuf_adds(sb, ", the fix");
+		} else {
+			strbuf_adds(sb, "; the ");
+			add_branch(sb, k);
+			strbuf_adds(sb, " branch never got the fix (mainline ");
+			add_version(sb, &mfix);
+			strbuf_adds(sb, ")");
+		}
+		goto out;
+	}
+	*ret = VERDICT_V_NOT_AFFECTED;
+	if (has_mintro) {
+		strbuf_adds(sb, "introduced in ");
+		add_version(sb, &mintro);
+		strbuf_adds(sb, ", after ");
+		add_version(sb, k);
+	} else {
+		strbuf_adds(sb, "only stable backports to other branches brought the bug");
+	}
+out:
+	if (pairs != stack)
+		free(pairs);
+	return r;
+}
+
+/* ---- the version logic from the affected ranges (records without dyads) ---- */
+
+static bool range_is_git(const struct cve_range *g)
+{
+	return streq_ptr(g->version_type, "git");
+}
+
+/* 1 when K falls in G, 0 when not, -EBADMSG when G's versions are not versions. */
+static int range_match(const struct cve_range *g, const struct verdict_version *k)
+{
+	struct verdict_version v, end;
+
+	if (verdict_version_parse(g->version, &v) < 0)
+		return -EBADMSG;
+	if (g->less_than) {
+		if (verdict_version_parse(g->less_than, &end) < 0)
+			return -EBADMSG;
+		return verdict_version_compare(k, &v) >= 0 && verdict_version_compare(k, &end) < 0;
+	}
+	if (g->less_than_or_equal) {
+		const char *le = g->less_than_or_equal;
+		size_t n = strlen(le);
+
+		if (verdict_version_compare(k, &v) < 0)
+			return 0;
+		if (streq(le, "*"))
+			return 1;
+		if (n > 2 && streq(le + n - 2, ".*")) {
+			/* "6.1.*": everything on the 6.1 branch */
+			_cleanup_free_ char *pfx = strndup(le, n - 2);
+
+			if (!pfx)
+				return -ENOMEM;
+			if (verdict_version_parse(pfx, &end) < 0)
+				return -EBADMSG;
+			return verdict_version_same_branch(k, &end);
+		}
+		if (verdict_version_parse(le, &end) < 0)
+			return -EBADMSG;
+		return verdict_version_compare(k, &end) <= 0;
+	}
+	return verdict_version_compare(k, &v) == 0;
+}
+
+static void add_range(struct strbuf *sb, const struct cve_range *g)
+{
+	strbuf_addf(sb, "%s", g->version);
+	if (g->less_than)
+		strbuf_addf(sb, " <= v < %s", g->less_than);
+	else if (g->less_than_or_equal)
+		strbuf_addf(sb, " <= v <= %s", g->less_than_or_equal);
+}
+
+static int state_from_ranges(const struct verdict_cve *cve, const struct verdict_version *k,
+			     enum verdict_vstate *ret, struct strbuf *sb)
+{
+	const struct cve_range *fixed_by = NULL, *unaffected_by = NULL;
+	bool considered = false;
+
+	for (size_t i = 0; i < cve->n_ranges;) {
+		const struct cve_range *first = &cve->ranges[i], *matched = NULL, *intro = NULL;
+		bool here = false; /* this entry has ranges other than git ones */
+		size_t j;
+
+		for (j = i; j < cve->n_ranges && cve->ranges[j].entry == first->entry; j++) {
+			const struct cve_range *g = &cve->ranges[j];
+			int m;
+
+			if (range_is_git(g))
+				continue;
+			considered = here = true;
+			if (!g->less_than && !g->less_than_or_equal && streq_ptr(g->status, "affected"))
+				intro = g;
+			m = range_match(g, k);
+			if (m < 0) {
+				strbuf_addf(sb, "affected range '%s' has a version that is not one",
+					    strempty(g->version));
+				return m;
+			}
+			if (m && (!matched || streq_ptr(g->status, "affected")))
+				matched = g;
+		}
+		i = j;
+		if (!here)
+			continue;
+		if (matched ? streq_ptr(matched->status, "affected")
+			    : streq_ptr(first->default_status, "affected")) {
+			*ret = VERDICT_V_VULNERABLE;
+			if (matched && (matched->less_than || matched->less_than_or_equal)) {
+				strbuf_adds(sb, "within the record's affected range ");
+				add_range(sb, matched);
+			} else {
+				strbuf_adds(sb, "affected by the record's default");
+				if (intro)
+					strbuf_addf(sb, " since %s", intro->version);
+				strbuf_adds(sb, "; no unaffected range covers ");
+				add_version(sb, k);
+			}
+			return 0;
+		}
+		if (matched && (streq_ptr(matched->version_type, "original_commit_for_fix") ||
+				(matched->less_than_or_equal && !streq(matched->version, "0"))))
+			fixed_by = matched;
+		else if (matched)
+			unaffected_by = matched;
+	}
+	if (!considered) {
+		*ret = VERDICT_V_UNKNOWN;
+		strbuf_adds(sb, "the record has neither dyad pairs nor version ranges");
+	} else if (fixed_by) {
+		*ret = VERDICT_V_FIXED;
+		strbuf_addf(sb, "fixed in %s (the record's %s range ", fixed_by->version,
+			    streq_ptr(fixed_by->version_type, "original_commit_for_fix")
+				    ? "original_commit_for_fix"
+				    : "unaffected");
+		add_range(sb, fixed_by);
+		strbuf_adds(sb, ")");
+	} else {
+		*ret = VERDICT_V_NOT_AFFECTED;
+		if (unaffected_by) {
+			strbuf_adds(sb, "within the record's unaffected range ");
+			add_range(sb, unaffected_by);
+		} else {
+			strbuf_adds(sb, "outside every affected range of the record");
+		}
+	}
+	return 0;
+}
+
+int verdict_version_state(const struct verdict_cve *cve, const struct kernel_version *kv,
+			  enum verdict_vstate *ret, struct strbuf *reason)
+{
+	struct verdict_version k;
+
+	verdict_version_from_kernel(kv, &k);
+	if (cve->n_dyads)
+		return state_from_dyads(cve, &k, ret, reason);
+	return state_from_ranges(cve, &k, ret, reason);
+}
+
+/* ---- the files ---- */
+
+static bool is_source(const char *path)
+{
+	static const char *const suffixes[] = { ".c", ".S", ".s", NULL };
+
+	return kernel_path_has_suffix(path, suffixes);
+}
+
+static bool is_header(const char *path)
+{
+	static const char *const suffixes[] = { ".h", NULL };
+
+	return kernel_path_has_suffix(path, suffixes);
+}
+
+#define LIST_MAX 3
+
+int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
+		    enum verdict_status *ret, struct strbuf *reason)
+{
+	enum verdict_vstate vs = VERDICT_V_UNKNOWN;
+	size_t n_src = 0, n_hdr = 0, n_built = 0, listed = 0;
+	int r;
+
+	r = verdict_version_state(cve, &k->version, &vs, reason);
+	if (r == -EBADMSG) {
+		*ret = VERDICT_UNKNOWN;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	switch (vs) {
+	case VERDICT_V_FIXED:
+		*ret = VERDICT_FIXED;
+		return 0;
+	case VERDICT_V_NOT_AFFECTED:
+		*ret = VERDICT_NOT_AFFECTED;
+		return 0;
+	case VERDICT_V_UNKNOWN:
+		*ret = VERDICT_UNKNOWN;
+		return 0;
+	case VERDICT_V_VULNERABLE:
+		break;
+	}
+
+	for (size_t i = 0; i < cve->n_files; i++) {
+		if (is_source(cve->files[i])) {
+			n_src++;
+			if (k->compiled(k->userdata, cve->files[i]))
+				n_built++;
+		} else if (is_header(cve->files[i])) {
+			n_hdr++;
+		}
+	}
+	if (cve->n_files == 0) {
+		*ret = VERDICT_UNKNOWN;
+		strbuf_adds(reason, "; the record names no program files");
+		return 0;
+	}
+	if (n_src == 0) {
+		*ret = VERDICT_UNKNOWN;
+		strbuf_adds(reason, n_hdr == cve->n_files ? "; fix touches only headers: "
+							  : "; fix touches no C or assembly source: ");
+		for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++)
+			strbuf_addf(reason, "%s%s", listed++ ? ", " : "", cve->files[i]);
+		if (cve->n_files > listed)
+			strbuf_addf(reason, " and %zu more", cve->n_files - listed);
+		return 0;
+	}
+	if (n_built) {
+		*ret = VERDICT_AFFECTED;
+		strbuf_adds(reason, "; compiled: ");
+		for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++) {
+			unsigned kind;
+
+			if (!is_source(cve->files[i]) ||
+			    !(kind = k->compiled(k->userdata, cve->files[i])))
+				continue;
+			strbuf_addf(reason, "%s%s (%s)", listed++ ? ", " : "", cve->files[i],
+				    kernel_file_kind_str(kind));
+		}
+		if (n_built > listed)
+			strbuf_addf(reason, " and %zu more", n_built - listed);
+		return 0;
+	}
+	*ret = VERDICT_NOT_COMPILED;
+	strbuf_adds(reason, "; not built by this configuration: ");
+	for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++)
+		if (is_source(cve->files[i]))
+			strbuf_addf(reason, "%s%s", listed++ ? ", " : "", cve->files[i]);
+	if (n_src > listed)
+		strbuf_addf(reason, " and %zu more", n_src - listed);
+	return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * Does a CVE apply to a kernel? A pure function of the CVE's records (dyad pairs, else the
+ * affected ranges, and the fix's program files) and the kernel (its upstream version and the
+ * set of files its configuration compiles): no database, no source tree.
+ *
+ *   struct verdict_cve cve = { .dyads = rec.dyads, .n_dyads = rec.n_dyads,
+ *                              .ranges = rec.ranges, .n_ranges = rec.n_ranges,
+ *                              .files = rec.files, .n_files = rec.n_files };
+ *   struct verdict_kernel k = { .version = v, .compiled = lookup, .userdata = set };
+ *   enum verdict_status st;
+ *   r = verdict_compute(&cve, &k, &st, &reason_strbuf);
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cve/record.h"
+#include "kernel/version.h"
+
+struct strbuf;
+
+enum verdict_status {
+	VERDICT_AFFECTED,     /* vulnerable version and a source file of the fix is compiled */
+	VERDICT_NOT_COMPILED, /* vulnerable version, but none of the fix's sources is built */
+	VERDICT_FIXED,        /* the version carries the fix */
+	VERDICT_NOT_AFFECTED, /* the vulnerable code arrived after this version */
+	VERDICT_UNKNOWN,      /* the records do not say enough; the reason says what is missing */
+	_VERDICT_MAX,
+};
+
+const char *verdict_status_to_string(enum verdict_status s);
+/* -EINVAL for anything but the five names above. */
+int verdict_status_from_string(const char *s, enum verdict_status *ret);
+
+/*
+ * A version as the records write it: "6.1.43", "6.5", "2.6.32.70", "6.10-rc3", or "0" (since
+ * the start of history as an introduction; never as a fix).
+ */
+struct verdict_version {
+	unsigned n[4];
+	unsigned len; /* numbers written; 0 for "0" */
+	unsigned rc;
+};
+
+int verdict_version_parse(const char *s, struct verdict_version *ret);
+void verdict_version_from_kernel(const struct kernel_version *k, struct verdict_version *ret);
+/* <0, 0, >0; missing numbers are 0, an rc orders before its release, "0" before everything. */
+int verdict_version_compare(const struct verdict_version *a, const struct verdict_version *b);
+/* Both on the same stable branch: 6.1.x with 6.1.y, 2.6.32.x with 2.6.32.y. */
+bool verdict_version_same_branch(const struct verdict_version *a, const struct verdict_version *b);
+/* A mainline release ("6.5", "6.5.0", "2.6.32"), not a stable update nor an rc. */
+bool verdict_version_is_mainline(const struct verdict_version *v);
+
+/* What the version alone says. */
+enum verdict_vstate {
+	VERDICT_V_VULNERABLE,
+	VERDICT_V_FIXED,
+	VERDICT_V_NOT_AFFECTED,
+	VERDICT_V_UNKNOWN,
+};
+
+struct verdict_cve {
+	const struct cve_dyad *dyads; /* preferred: introduced:fixed pairs per branch */
+	size_t n_dyads;
+	const struct cve_range *ranges; /* used when there are no dyads; git ranges are ignored */
+	size_t n_ranges;
+	char *const *files; /* the fix's program files */
+	size_t n_files;
+};
+
+struct verdict_kernel {
+	struct kernel_version version;
+	/* KERNEL_FILE_* kind bits when PATH is compiled, 0 when it is not. */
+	unsigned (*compiled)(void *userdata, const char *path);
+	void *userdata;
+};
+
+/*
+ * The version logic alone. A fix on the kernel's own stable branch at or below its version
+ * means fixed; a branch that never got the fix is vulnerable from the introducing version on
+ * (a bug introduced by a stable backport counts from that backport); a fix in a mainline
+ * release before the kernel's branch means fixed; -rc versions order before their release.
+ * Appends the reason to REASON. Returns 0, -EBADMSG for a version the records garble (the
+ * reason names it), or -ENOMEM.
+ */
+int verdict_version_state(const struct verdict_cve *cve, const struct kernel_version *kv,
+			  enum verdict_vstate *ret, struct strbuf *reason);
+
+/* The version logic, then the fix's source files against what the kernel compiles. */
+int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
+		    enum verdict_status *ret, struct strbuf *reason);

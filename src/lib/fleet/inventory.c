@@ -1,0 +1,486 @@
+/* Kernel inventory: add (version, config, compiled files, verdicts in one transaction), list, show, rm. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "applicability/refresh.h"
+#include "fileio.h"
+#include "fleet/inventory.h"
+#include "kernel/fileset.h"
+#include "kernel/kconfig.h"
+#include "kernel/version.h"
+#include "log.h"
+#include "store/store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+#define CONFIG_MAX (16u << 20)
+
+static double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* The arch directory a config was made for, from the symbol each arch's Kconfig defines. */
+static const char *config_srcarch(const struct kconfig *kc)
+{
+	static const struct {
+		const char *sym, *arch;
+	} arches[] = {
+		{ "CONFIG_X86", "x86" },	 { "CONFIG_ARM64", "arm64" },
+		{ "CONFIG_ARM", "arm" },	 { "CONFIG_RISCV", "riscv" },
+		{ "CONFIG_PPC", "powerpc" },	 { "CONFIG_S390", "s390" },
+		{ "CONFIG_LOONGARCH", "loongarch" }, { "CONFIG_MIPS", "mips" },
+		{ "CONFIG_SPARC", "sparc" },	 { "CONFIG_UML", "um" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(arches); i++)
+		if (streq_ptr(kconfig_get(kc, arches[i].sym), "y"))
+			return arches[i].arch;
+	return NULL;
+}
+
+static bool name_valid(const char *name)
+{
+	if (!name || !*name || strlen(name) > 128)
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '/' || (unsigned char)*p == 0x7f)
+			return false;
+	return true;
+}
+
+int kernel_inventory_id(struct tt_store *s, const char *name, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s, "SELECT id FROM kernel WHERE name = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r == SQLITE_DONE)
+		return -ENOENT;
+	return tt_store_error(s, "looking up a kernel");
+}
+
+static int no_such_kernel(const char *name)
+{
+	return log_error_errno(-ENOENT, "no kernel '%s' in the inventory (see 'tuxtape kernel list')",
+			       name);
+}
+
+/* A light check for trees the static evaluator will not read (debuginfo, build dir). */
+static int check_source_tree(const char *dir)
+{
+	_cleanup_free_ char *mk = path_join(dir, "Makefile"), *buf = NULL;
+	struct stat st;
+
+	if (!mk)
+		return -ENOMEM;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return log_error_errno(-EINVAL, "'%s' is not a directory", dir);
+	if (read_file_capped(mk, 1u << 20, &buf, NULL) < 0 || !strstr(buf, "VERSION =") ||
+	    !strstr(buf, "PATCHLEVEL ="))
+		return log_error_errno(-EINVAL,
+				       "'%s' is not a kernel source tree (no top-level Makefile "
+				       "with VERSION/PATCHLEVEL)",
+				       dir);
+	return 0;
+}
+
+static int insert_kernel(struct tt_store *s, const struct kernel_add_opts *o,
+			 const struct kernel_version *v, const char *version, const char *mapping,
+			 const char *arch, const char *config_text, const char *source,
+			 const struct kernel_fileset *fs, const char *added_at, int64_t *ret_id)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	sqlite3_stmt *st;
+	_cleanup_free_ char *config_abs = o->config ? realpath(o->config, NULL) : NULL;
+	int r;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	r = tt_store_prepare(
+		s,
+		"INSERT INTO kernel(name, release, version, v_major, v_minor, v_patch, v_rc, mapping, "
+		"proc_version, version_signature, arch, config_path, config, source, build_dir, "
+		"debuginfo, files_method, files_count, added_at, updated_at) VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+		&st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, o->name);
+	bind_text(st, 2, o->release);
+	bind_text(st, 3, version);
+	sqlite3_bind_int(st, 4, (int)v->major);
+	sqlite3_bind_int(st, 5, (int)v->minor);
+	sqlite3_bind_int(st, 6, (int)v->patch);
+	sqlite3_bind_int(st, 7, (int)v->rc);
+	bind_text(st, 8, mapping);
+	bind_text(st, 9, o->proc_version);
+	bind_text(st, 10, o->version_signature);
+	bind_text(st, 11, arch);
+	bind_text(st, 12, config_abs ? config_abs : o->config);
+	bind_text(st, 13, config_text);
+	bind_text(st, 14, source);
+	bind_text(st, 15, o->build_dir);
+	bind_text(st, 16, o->debuginfo);
+	bind_text(st, 17, kernel_fileset_method(fs));
+	sqlite3_bind_int64(st, 18, (sqlite3_int64)kernel_fileset_size(fs));
+	bind_text(st, 19, added_at ? added_at : when);
+	bind_text(st, 20, when);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return tt_store_error(s, "storing a kernel");
+	*ret_id = sqlite3_last_insert_rowid(tt_store_db(s));
+
+	r = tt_store_prepare(s,
+			     "INSERT OR IGNORE INTO kernel_file(kernel_id, path, kind, generated, how) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5)",
+			     &st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < kernel_fileset_size(fs); i++) {
+		const struct kernel_file *f = kernel_fileset_get(fs, i);
+
+		sqlite3_bind_int64(st, 1, *ret_id);
+		sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, (int)f->kind);
+		sqlite3_bind_int(st, 4, f->generated);
+		bind_text(st, 5, f->how);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE)
+			return tt_store_error(s, "storing a kernel's files");
+	}
+	return 0;
+}
+
+int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
+			 struct kernel_add_report *ret)
+{
+	struct kernel_add_report rep = {};
+	struct kernel_version v;
+	struct kconfig *kc = NULL;
+	struct kernel_fileset *fs = NULL;
+	_cleanup_free_ char *config_text = NULL, *tree = NULL, *added_at = NULL;
+	const char *arch, *source;
+	struct verdicts_report vr = {};
+	int64_t old_id = -1, id = -1;
+	bool in_tx = false;
+	double t0;
+	int r;
+
+	if (!name_valid(o->name))
+		return log_error_errno(-EINVAL, "'%s' is not a usable kernel name (no spaces or '/')",
+				       strempty(o->name));
+	r = kernel_version_parse(o->release, o->proc_version, o->version_signature, &v,
+				 &rep.mapping);
+	if (r < 0)
+		return r;
+	if (kernel_version_format(&v, rep.version, sizeof(rep.version)) < 0)
+		return -EINVAL;
+	if (!o->config)
+		return log_error_errno(-EINVAL, "no kernel config given");
+	r = read_file_capped(o->config, CONFIG_MAX, &config_text, NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot read config '%s': %s", o->config, strerror(-r));
+	r = kconfig_parse(o->config, config_text, strlen(config_text), &kc);
+	if (r < 0)
+		return r;
+	arch = o->arch ? o->arch : config_srcarch(kc);
+	if (!arch)
+		arch = "x86";
+
+	r = kernel_inventory_id(s, o->name, &old_id);
+	if (r == 0 && !o->replace) {
+		r = log_error_errno(-EEXIST,
+				    "kernel '%s' is already in the inventory (use --replace to "
+				    "change it)",
+				    o->name);
+		goto out;
+	}
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	rep.replaced = r == 0;
+
+	if (!o->source_dir && !o->source_tarball && !o->build_dir && !o->debuginfo) {
+		r = log_error_errno(-EINVAL, "kernel '%s': give a source tree, a source tarball, a "
+					     "build directory or debuginfo to know its compiled files",
+				    o->name);
+		goto out;
+	}
+	if (o->source_tarball) {
+		r = kernel_source_from_tarball(o->source_tarball, o->cache_dir, &tree);
+		if (r < 0)
+			goto out;
+	} else if (o->source_dir) {
+		tree = strdup(o->source_dir);
+		if (!tree) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	source = o->source_tarball ? o->source_tarball : o->source_dir;
+	if (tree && (o->debuginfo || o->build_dir) && (r = check_source_tree(tree)) < 0)
+		goto out;
+
+	/* The most exact method available wins. */
+	t0 = now_seconds();
+	if (o->debuginfo)
+		r = kernel_files_from_debuginfo(o->debuginfo, tree, &fs);
+	else if (o->build_dir)
+		r = kernel_files_from_builddir(o->build_dir, tree, &fs);
+	else
+		r = kernel_files_static(tree, o->config, arch, &fs);
+	rep.files_seconds = now_seconds() - t0;
+	if (r < 0)
+		goto out;
+	rep.method = kernel_fileset_method(fs);
+	rep.n_files = kernel_fileset_size(fs);
+	if (rep.n_files == 0) {
+		r = log_error_errno(-ENODATA, "found no compiled files in '%s'",
+				    o->debuginfo ? o->debuginfo : o->build_dir ? o->build_dir : tree);
+		goto out;
+	}
+
+	r = tt_store_begin(s);
+	if (r < 0)
+		goto out;
+	in_tx = true;
+	if (old_id >= 0) {
+		sqlite3_stmt *st;
+
+		r = tt_store_prepare(s, "SELECT added_at FROM kernel WHERE id = ?1", &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, old_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			added_at = strdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		r = tt_store_prepare(s, "DELETE FROM kernel WHERE id = ?1", &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, old_id);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE) {
+			r = tt_store_error(s, "replacing a kernel");
+			goto out;
+		}
+	}
+	r = insert_kernel(s, o, &v, rep.version, rep.mapping, arch, config_text, source, fs,
+			  added_at, &id);
+	if (r < 0)
+		goto out;
+	r = verdicts_refresh(s, id, &vr);
+	if (r < 0)
+		goto out;
+	r = tt_store_commit(s);
+	if (r < 0)
+		goto out;
+	in_tx = false;
+	rep.verdicts = vr.verdicts;
+	rep.verdict_seconds = vr.seconds;
+	if (ret)
+		*ret = rep;
+out:
+	if (in_tx)
+		tt_store_rollback(s);
+	kconfig_free(kc);
+	kernel_fileset_free(fs);
+	return r;
+}
+
+int kernel_inventory_remove(struct tt_store *s, const char *name)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s, "DELETE FROM kernel WHERE name = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return tt_store_error(s, "removing a kernel");
+	if (sqlite3_changes(tt_store_db(s)) == 0)
+		return no_such_kernel(name);
+	return 0;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	default:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	}
+}
+
+#define KERNEL_COLS                                                                                \
+	"name, release, version, mapping, arch, files_method, files_count, added_at, updated_at, " \
+	"proc_version, version_signature, config_path, source, build_dir, debuginfo, id"
+
+static const char *const kernel_keys[] = {
+	"name",		"release",	"version",	   "mapping",	   "arch",
+	"files_method", "files",	"added_at",	   "updated_at",   "proc_version",
+	"version_signature", "config_path", "source",	   "build_dir",	   "debuginfo",
+};
+
+static json_t *kernel_row(sqlite3_stmt *st, size_t n_keys)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < n_keys; i++)
+		json_object_set_new(o, kernel_keys[i], col_json(st, (int)i));
+	return o;
+}
+
+int kernel_inventory_list(struct tt_store *s, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return -ENOMEM;
+	r = tt_store_prepare(s, "SELECT " KERNEL_COLS " FROM kernel ORDER BY name", &st);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, kernel_row(st, 9));
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "listing kernels");
+	}
+	*ret = arr;
+	return 0;
+}
+
+int kernel_inventory_show(struct tt_store *s, const char *name, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *o, *counts;
+	int64_t id;
+	int r;
+
+	r = tt_store_prepare(s, "SELECT " KERNEL_COLS " FROM kernel WHERE name = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return r == SQLITE_DONE ? no_such_kernel(name) : tt_store_error(s, "reading a kernel");
+	}
+	o = kernel_row(st, ARRAY_SIZE(kernel_keys));
+	id = sqlite3_column_int64(st, 15);
+	sqlite3_reset(st);
+	if (!o)
+		return -ENOMEM;
+
+	counts = json_object();
+	for (unsigned i = 0; i < _VERDICT_MAX; i++)
+		json_object_set_new(counts, verdict_status_to_string(i), json_integer(0));
+	r = tt_store_prepare(s,
+			     "SELECT status, count(*) FROM verdict WHERE kernel_id = ?1 GROUP BY status",
+			     &st);
+	if (r < 0) {
+		json_decref(o);
+		json_decref(counts);
+		return r;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+	sqlite3_reset(st);
+	json_object_set_new(o, "verdicts", counts);
+	if (r != SQLITE_DONE) {
+		json_decref(o);
+		return tt_store_error(s, "counting verdicts");
+	}
+	*ret = o;
+	return 0;
+}
+
+int kernel_inventory_files(struct tt_store *s, const char *name, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *arr, *o;
+	int64_t id;
+	int r;
+
+	r = kernel_inventory_id(s, name, &id);
+	if (r == -ENOENT)
+		return no_such_kernel(name);
+	if (r < 0)
+		return r;
+	arr = json_array();
+	r = tt_store_prepare(s,
+			     "SELECT path, kind, generated, how FROM kernel_file WHERE kernel_id = ?1 "
+			     "ORDER BY path",
+			     &st);
+	if (r < 0 || !arr) {
+		json_decref(arr);
+		return r < 0 ? r : -ENOMEM;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(
+			arr, json_pack("{s:s s:s s:b s:o}", "path",
+				       (const char *)sqlite3_column_text(st, 0), "kind",
+				       kernel_file_kind_str((unsigned)sqlite3_column_int(st, 1)),
+				       "generated", sqlite3_column_int(st, 2), "how", col_json(st, 3)));
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "reading a kernel's files");
+	}
+	r = tt_store_prepare(s, "SELECT files_method FROM kernel WHERE id = ?1", &st);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_step(st);
+	o = json_pack("{s:s s:o s:o}", "kernel", name, "method", col_json(st, 0), "files", arr);
+	sqlite3_reset(st);
+	if (!o)
+		return -ENOMEM;
+	*ret = o;
+	return 0;
+}
