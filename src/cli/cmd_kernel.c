@@ -178,7 +178,7 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 	} else {
 		print_set(main_set, sfx);
 	}
-	if (st) {
+	if (st && !cli->quiet) {
 		const struct kernel_fileset_stats *s = kernel_fileset_stats(st);
 
 		fprintf(stderr,

@@ -279,6 +279,59 @@ static void test_builddir(void **state)
 	free(src);
 }
 
+/* DWARF fixtures are compiled here from sources the test writes: a "vmlinux" and a module. */
+static void test_debuginfo(void **state)
+{
+	char *src = path("dw"), *dbg = path("dw/debug"), *cmd;
+	struct kernel_fileset *fs = NULL;
+	int rc;
+
+	put("dw/init/main.c", "int main(void) { return 0; }\n");
+	put("dw/drivers/net/netdrv.c", "int netdrv_init(void) { return 1; }\n");
+	put("dw/drivers/net/netdrv.mod.c", "int modinfo;\n");
+	put("dw/debug/lib/modules/6.1.0-1-amd64/kernel/drivers/net/.keep", "");
+	put("dw/debug/boot/.keep", "");
+	cmd = strdup_printf("cd %s && cc -g -O0 -nostdlib -Wl,-e,main -o debug/boot/vmlinux-6.1.0-1-amd64 "
+			    "init/main.c && cc -g -O0 -c drivers/net/netdrv.c -o netdrv.o && "
+			    "cc -g -O0 -c drivers/net/netdrv.mod.c -o netdrv.mod.o && "
+			    "ld -r -o debug/lib/modules/6.1.0-1-amd64/kernel/drivers/net/netdrv.ko "
+			    "netdrv.o netdrv.mod.o && ln -s ../../../boot/vmlinux-6.1.0-1-amd64 "
+			    "debug/lib/modules/6.1.0-1-amd64/vmlinux",
+			    src);
+	assert_non_null(cmd);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0) {
+		print_message("no C compiler to build DWARF fixtures: skipped\n");
+		free(src);
+		free(dbg);
+		skip();
+	}
+	assert_int_equal(kernel_files_from_debuginfo(dbg, src, &fs), 0);
+	for (size_t i = 0; i < kernel_fileset_size(fs); i++)
+		print_message("  %s %s\n", kernel_fileset_get(fs, i)->path,
+			      kernel_fileset_get(fs, i)->how);
+	/* the .mod.c glue is not a tree source; the vmlinux link is read once */
+	assert_int_equal(kernel_fileset_size(fs), 2);
+	expect_file(fs, "drivers/net/netdrv.c", "module", false);
+	expect_file(fs, "init/main.c", "builtin", false);
+	kernel_fileset_free(fs);
+	msgs[0] = '\0';
+	assert_int_equal(kernel_files_from_debuginfo(src, NULL, &fs) < 0, 0);
+	kernel_fileset_free(fs);
+	fs = NULL;
+	put("dw/empty/.keep", "");
+	{
+		char *empty = path("dw/empty");
+
+		assert_int_equal(kernel_files_from_debuginfo(empty, NULL, &fs), -ENOENT);
+		assert_non_null(strstr(msgs, "no vmlinux or *.ko"));
+		free(empty);
+	}
+	free(src);
+	free(dbg);
+}
+
 static void test_compare(void **state)
 {
 	struct kernel_fileset *a = NULL, *b = NULL;
@@ -330,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_static_errors),
 		cmocka_unit_test(test_builddir),
+		cmocka_unit_test(test_debuginfo),
 		cmocka_unit_test(test_compare),
 	};
 

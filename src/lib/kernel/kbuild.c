@@ -361,8 +361,17 @@ static int add_object_depth(struct kbuild *kb, const char *obj, unsigned kind, c
 			generated = true;
 		}
 	}
+	if (!src && l > 7 && streq(stem + strlen(stem) - 5, ".asn1") && is_file(kb, stem)) {
+		/* scripts/Makefile.lib's rule: %.asn1.c from %.asn1 by scripts/asn1_compiler */
+		src = strdup_printf("%s.c", stem);
+		h = strdup_printf("%s; generated from %s", how, stem);
+		if (!src || !h)
+			return -ENOMEM;
+		how = h;
+		generated = true;
+	}
 	if (!src) {
-		/* Nothing says how: Kbuild's own pattern rules (e.g. %.asn1.c) make C sources. */
+		/* Nothing says how: Kbuild's own pattern rules make C sources. */
 		src = strdup_printf("%s.c", stem);
 		h = strdup_printf("%s; no source in the tree, assumed generated C", how);
 		if (!h)
