@@ -57,8 +57,8 @@ static int setup(void **state)
 	    "modules_prepare:\n\ttouch prepared\n"
 	    "%.o: %.c\n"
 	    "\t$(CC) $(KCFLAGS) -c -o $@ $<\n"
-	    "\techo \"cmd_$@ := $(CC) -DKBUILD_MODNAME='\\\"$(notdir $*)\\\"'\" > "
-	    "$(dir $@).$(notdir $@).cmd\n");
+	    "\techo \"cmd_$@ := $(CC) $(KCFLAGS) -DKBUILD_MODNAME='\\\"$(notdir $*)\\\"' -c -o "
+	    "$@ $<\" > $(dir $@).$(notdir $@).cmd\n");
 	put("src/scripts/Makefile.build", "include $(obj)/Kbuild\n");
 	put("src/drv/Kbuild", "real-obj-y := drv/a.o drv/b.o\nreal-obj-m := drv/m.o\n");
 	put("src/drv/a.c", "int a_value(void)\n{\n\treturn 1;\n}\n");

@@ -1521,6 +1521,73 @@ static int journal_write(struct lp_tree *t, const char *work, const struct lp_pa
 	return write_file_atomic(list, strbuf_str(&sb), sb.len, 0644);
 }
 
+/*
+ * The command kbuild compiled OBJ with, from its .cmd file, when it can be run by sh as it
+ * stands (no make escapes in it); NULL otherwise.
+ */
+static char *cmd_line(const char *tree, const char *obj)
+{
+	_cleanup_free_ char *dir = strdup(obj), *cmd = NULL, *buf = NULL, *prefix = NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	const char *p, *eol;
+
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	cmd = strdup_printf("%s/%s/.%s.cmd", tree, dir, slash + 1);
+	prefix = strdup_printf("cmd_%s := ", obj);
+	if (!cmd || !prefix || read_file_capped(cmd, 16u << 20, &buf, NULL) < 0)
+		return NULL;
+	if (!startswith(buf, prefix))
+		return NULL;
+	p = buf + strlen(prefix);
+	eol = strchrnul(p, '\n');
+	if (memchr(p, '$', (size_t)(eol - p)) || memchr(p, '\\', (size_t)(eol - p)))
+		return NULL;
+	return strndup(p, (size_t)(eol - p));
+}
+
+/*
+ * Recompiles OBJS by running the commands kbuild recorded for them (compiler, then objtool):
+ * the same flags as make would use, without make's second of checking the whole prepare
+ * chain. The original compile went through make, so the commands are current. Returns
+ * -ENOENT when a command is not usable, so the caller can fall back to make.
+ */
+static int replay_all(struct lp_tree *t, const char *const *objs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *line = cmd_line(t->path, objs[i]);
+
+		if (!line)
+			return -ENOENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *line = cmd_line(t->path, objs[i]);
+		_cleanup_free_ char *dep = strdup(objs[i]), *deppath = NULL;
+		const char *argv[] = {"sh", "-c", line, NULL};
+		char *slash;
+		int r;
+
+		if (!line || !dep)
+			return -ENOMEM;
+		r = lp_spawn(argv, t->path, NULL, t->log, NULL);
+		slash = strrchr(dep, '/');
+		*slash = '\0';
+		/* gcc's dependency file, which make would have folded into the .cmd file. */
+		deppath = strdup_printf("%s/%s/.%s.d", t->path, dep, slash + 1);
+		if (deppath)
+			unlink(deppath);
+		if (r < 0) {
+			_cleanup_free_ char *tail = lp_log_tail(t->log, 25);
+
+			log_error("compiling '%s' failed (log: %s):\n%s", objs[i], t->log,
+				  strempty(tail));
+			return r == -ENOENT ? -ENOEXEC : r;
+		}
+	}
+	return 0;
+}
+
 static int compile_all(struct lp_tree *t, struct lp_tu_set *s, const char *outdir,
 		       const char *which)
 {
@@ -1543,7 +1610,11 @@ static int compile_all(struct lp_tree *t, struct lp_tu_set *s, const char *outdi
 		targets[i] = objs[i];
 	}
 	log_info("compiling %zu %s translation unit%s", s->ntus, which, s->ntus == 1 ? "" : "s");
-	r = tree_make(t, targets, true);
+	r = -ENOENT;
+	if (streq(which, "patched"))
+		r = replay_all(t, (const char *const *)objs, s->ntus);
+	if (r == -ENOENT)
+		r = tree_make(t, targets, true);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < s->ntus; i++) {
