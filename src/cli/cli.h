@@ -56,6 +56,14 @@ int cli_exit(int r);
 int cli_parse_double(struct cli *cli, const char *opt, const char *s, double *ret);
 
 int cmd_cve_enrich(struct cli *cli, int argc, char **argv);
+int cmd_cve_patch(struct cli *cli, int argc, char **argv);
+/* cmd_kernel_inventory.c */
+int cmd_kernel_add(struct cli *cli, int argc, char **argv);
+int cmd_kernel_import_running(struct cli *cli, int argc, char **argv);
+int cmd_kernel_list(struct cli *cli, int argc, char **argv);
+int cmd_kernel_show(struct cli *cli, int argc, char **argv);
+int cmd_kernel_rm(struct cli *cli, int argc, char **argv);
+int cmd_kernel_files(struct cli *cli, int argc, char **argv);
 extern const struct cmd cmd_cve_table[];
 extern const struct cmd cmd_kernel_table[];
 extern const struct cmd cmd_livepatch_table[];

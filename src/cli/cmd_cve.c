@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applicability/verdict.h"
 #include "cli.h"
 #include "cve/query.h"
 #include "cve/sync.h"
@@ -114,6 +115,21 @@ static void print_list_plain(json_t *arr)
 		fprintf(stderr, "no CVEs match\n");
 		return;
 	}
+	if (json_object_get(json_array_get(arr, 0), "status")) {
+		printf("%-16s %8s %5s %-13s %s\n", "ID", "PRIORITY", "CVSS", "STATUS", "REASON");
+		json_array_foreach(arr, i, o) {
+			json_t *score = json_object_get(o, "base_score");
+			char sc[8] = "-";
+
+			if (json_is_number(score))
+				snprintf(sc, sizeof(sc), "%.1f", json_number_value(score));
+			printf("%-16s %8.2f %5s %-13s %s\n", json_string_value(json_object_get(o, "id")),
+			       json_number_value(json_object_get(o, "priority")), sc,
+			       strempty(json_string_value(json_object_get(o, "status"))),
+			       strempty(json_string_value(json_object_get(o, "reason"))));
+		}
+		return;
+	}
 	printf("%-16s %8s %5s %-4s %s\n", "ID", "PRIORITY", "CVSS", "KEV", "TITLE");
 	json_array_foreach(arr, i, o) {
 		json_t *score = json_object_get(o, "base_score");
@@ -137,6 +153,8 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		{ "kev", no_argument, NULL, 'k' },
 		{ "state", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "kernel", required_argument, NULL, 'K' },
+		{ "status", required_argument, NULL, 'T' },
 		CLI_HELP_OPTION,
 		{},
 	};
@@ -183,6 +201,20 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 			f.limit = (size_t)n;
 			break;
 		}
+		case 'K':
+			f.kernel = optarg;
+			break;
+		case 'T': {
+			enum verdict_status vs;
+
+			if (verdict_status_from_string(optarg, &vs) < 0)
+				return cli_usage_error(cli,
+						       "--status: '%s' is not affected, not-compiled, "
+						       "fixed, not-affected or unknown",
+						       optarg);
+			f.status = optarg;
+			break;
+		}
 		case 'h':
 			return cli_help(cli,
 					"  --min-score X    best CVSS base score at least X\n"
@@ -192,6 +224,9 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 					"  --kev            only CVEs in CISA's Known Exploited catalogue\n"
 					"  --state S        published (default), rejected or all\n"
 					"  -n, --limit N    at most N CVEs\n"
+					"  --kernel NAME    with the verdict for this inventory kernel\n"
+					"  --status S       with --kernel: only affected, not-compiled,\n"
+					"                   fixed, not-affected or unknown\n"
 					"\nSorted by priority: known-exploited first, then CVSS, then "
 					"EPSS\n(priority = 1000*kev + 10*base_score + epss).\n");
 		default:
@@ -200,6 +235,8 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (f.status && !f.kernel)
+		return cli_usage_error(cli, "--status needs --kernel");
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;
@@ -363,9 +400,12 @@ const struct cmd cmd_cve_table[] = {
 	  "clone or fetch the kernel CNA's vulns repository and update the database" },
 	{ "enrich", cmd_cve_enrich, NULL, "[--nvd] [--kev FILE|URL] [--epss FILE|URL] ...", "add NVD scores, CISA KEV and FIRST EPSS data" },
 	{ "list", cmd_cve_list, NULL,
-	  "[--min-score X] [--since DATE] [--file GLOB] [--kev] [--state S] [-n N]",
+	  "[--min-score X] [--since DATE] [--file GLOB] [--kev] [--state S] [-n N] "
+	  "[--kernel NAME [--status S]]",
 	  "list CVEs by priority" },
 	{ "show", cmd_cve_show, NULL, "ID", "show one CVE in full" },
 	{ "stats", cmd_cve_stats, NULL, "", "counts and the sync state" },
+	{ "patch", cmd_cve_patch, NULL, "ID --kernel NAME --linux-repo PATH [-o FILE]",
+	  "write a CVE's fix for one kernel as format-patch mail" },
 	{},
 };

@@ -195,6 +195,17 @@ out:
 }
 
 const struct cmd cmd_kernel_table[] = {
+	{ "add", cmd_kernel_add, NULL,
+	  "NAME --release VERSION --config FILE [--source DIR | --source-tarball FILE] "
+	  "[--build-dir DIR] [--debuginfo DIR]",
+	  "add a kernel to the inventory and compute its verdicts" },
+	{ "list", cmd_kernel_list, NULL, "", "list the inventory's kernels" },
+	{ "show", cmd_kernel_show, NULL, "NAME", "show a kernel: version mapping, file set, verdicts" },
+	{ "rm", cmd_kernel_rm, NULL, "NAME", "remove a kernel and its verdicts" },
+	{ "files", cmd_kernel_files, NULL, "NAME", "list the source files a kernel compiles" },
+	{ "import-running", cmd_kernel_import_running, NULL,
+	  "[NAME] [--source DIR | --source-tarball FILE] [--build-dir DIR] [--debuginfo DIR]",
+	  "add the kernel this machine runs" },
 	{ "eval", cmd_kernel_eval, NULL,
 	  "--source DIR --config FILE [--build-dir DIR] [--debuginfo PATH] [--json]",
 	  "list the source files a kernel compiles (developer tool)" },

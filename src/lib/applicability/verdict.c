@@ -293,9 +293,9 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 			add_version(sb, &mfix);
 			strbuf_adds(sb, ", the fix");
 		} else {
-			strbuf_adds(sb, "; the ");
+			strbuf_adds(sb, "; no fix on the ");
 			add_branch(sb, k);
-			strbuf_adds(sb, " branch never got the fix (mainline ");
+			strbuf_adds(sb, " branch (mainline fix: ");
 			add_version(sb, &mfix);
 			strbuf_adds(sb, ")");
 		}

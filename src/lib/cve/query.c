@@ -45,17 +45,35 @@ static json_t *score_json(sqlite3_stmt *st, int i)
 int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret)
 {
 	const char *state = f->state ? f->state : "published";
+	sqlite3_int64 kernel_id = -1;
 	sqlite3_stmt *st;
 	json_t *arr;
 	int r;
 
+	if (f->kernel) {
+		r = tt_store_prepare(s, "SELECT id FROM kernel WHERE name = ?1", &st);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(st, 1, f->kernel, -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			kernel_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (r == SQLITE_DONE)
+			return log_error_errno(-ENOENT, "no kernel '%s' in the inventory", f->kernel);
+		if (r != SQLITE_ROW)
+			return tt_store_error(s, "looking up a kernel");
+	}
+
 	r = tt_store_prepare(
 		s,
 		SCORE_CTE "SELECT c.id, c.state, " CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
-			  "k.cve_id IS NOT NULL, e.epss, c.published, c.title "
+			  "k.cve_id IS NOT NULL, e.epss, c.published, c.title, v.status, v.reason "
 			  "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
 			  "LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON e.cve_id = c.id "
+			  "LEFT JOIN verdict v ON v.cve_id = c.id AND v.kernel_id = ?7 "
 			  "WHERE (?1 = 'all' OR c.state = ?1) "
+			  "AND (?7 < 0 OR v.status IS NOT NULL) AND (?8 IS NULL OR v.status = ?8) "
 			  "AND (?2 IS NULL OR sc.base_score >= ?2) "
 			  "AND (?3 IS NULL OR c.published >= ?3) "
 			  "AND (?4 = 0 OR k.cve_id IS NOT NULL) "
@@ -75,6 +93,9 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 	if (f->file_glob)
 		sqlite3_bind_text(st, 5, f->file_glob, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, f->limit ? (sqlite3_int64)f->limit : -1);
+	sqlite3_bind_int64(st, 7, kernel_id);
+	if (f->status)
+		sqlite3_bind_text(st, 8, f->status, -1, SQLITE_STATIC);
 
 	arr = json_array();
 	if (!arr)
@@ -91,6 +112,11 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 		json_object_set_new(o, "epss", col_json(st, 6));
 		json_object_set_new(o, "published", col_json(st, 7));
 		json_object_set_new(o, "title", col_json(st, 8));
+		if (f->kernel) {
+			json_object_set_new(o, "kernel", json_string(f->kernel));
+			json_object_set_new(o, "status", col_json(st, 9));
+			json_object_set_new(o, "reason", col_json(st, 10));
+		}
 		json_array_append_new(arr, o);
 	}
 	sqlite3_reset(st);
@@ -243,6 +269,17 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 	if (r < 0)
 		goto fail;
 	json_object_set_new(o, "references", v);
+	{
+		static const char *const verdict_keys[] = { "kernel", "status", "reason" };
+
+		r = rows_json(s,
+			      "SELECT k.name, v.status, v.reason FROM verdict v "
+			      "JOIN kernel k ON k.id = v.kernel_id WHERE v.cve_id = ?1 ORDER BY k.name",
+			      id, verdict_keys, ARRAY_SIZE(verdict_keys), &v);
+		if (r < 0)
+			goto fail;
+		json_object_set_new(o, "verdicts", v);
+	}
 	*ret = o;
 	return 0;
 fail:

@@ -18,6 +18,9 @@ struct cve_list_filter {
 	const char *file_glob; /* some program file matches (SQLite GLOB: *, ?, [..]) */
 	bool kev_only;
 	size_t limit;          /* 0: all */
+	const char *kernel;    /* only CVEs with a verdict for this inventory kernel; adds
+				* "status" and "reason" to each element */
+	const char *status;    /* with kernel: only this verdict status */
 };
 
 /*
@@ -29,9 +32,11 @@ struct cve_list_filter {
 	"(CASE WHEN k.cve_id IS NOT NULL THEN 1000 ELSE 0 END + "                                  \
 	"10 * COALESCE(sc.base_score, 0) + COALESCE(e.epss, 0))"
 
-/* An array of {id, state, priority, base_score, severity, kev, epss, published, title}. */
+/* An array of {id, state, priority, base_score, severity, kev, epss, published, title}
+ * (+ status, reason with a kernel); -ENOENT (logged) for a kernel not in the inventory. */
 int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret);
-/* One CVE in full; -ENOENT when the database has no such CVE. */
+/* One CVE in full, with "verdicts": [{kernel, status, reason}]; -ENOENT when the database
+ * has no such CVE. */
 int cve_query_show(struct tt_store *s, const char *id, json_t **ret);
 /* Counts by state, severity, year; the sync state. */
 int cve_query_stats(struct tt_store *s, json_t **ret);

@@ -1,5 +1,6 @@
 /* Kernel inventory: add (version, config, compiled files, verdicts in one transaction), list, show, rm. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -259,7 +260,7 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	rep.files_seconds = now_seconds() - t0;
 	if (r < 0)
 		goto out;
-	rep.method = kernel_fileset_method(fs);
+	snprintf(rep.method, sizeof(rep.method), "%s", kernel_fileset_method(fs));
 	rep.n_files = kernel_fileset_size(fs);
 	if (rep.n_files == 0) {
 		r = log_error_errno(-ENODATA, "found no compiled files in '%s'",

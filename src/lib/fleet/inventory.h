@@ -30,7 +30,7 @@ struct kernel_add_opts {
 struct kernel_add_report {
 	char version[32];
 	const char *mapping; /* static string: how the release was mapped */
-	const char *method;  /* "debuginfo", "builddir" or "static" */
+	char method[16];     /* "debuginfo", "builddir" or "static" */
 	size_t n_files;
 	unsigned long verdicts;
 	double files_seconds, verdict_seconds;

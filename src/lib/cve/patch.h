@@ -1,0 +1,28 @@
+/*
+ * The raw fix of a CVE for one inventory kernel, as mail-style patches (git format-patch
+ * layout) read with libgit2 from a local clone of the stable tree.
+ */
+#pragma once
+
+#include <stddef.h>
+
+struct tt_store;
+struct strbuf;
+
+struct cve_patch_report {
+	char **commits; /* the fix commits written, in order */
+	size_t n_commits;
+	char *source;   /* "the 6.1 stable branch" or "mainline" */
+};
+
+void cve_patch_report_release(struct cve_patch_report *r);
+
+/*
+ * Appends to OUT the fix commits of CVE_ID for kernel KERNEL: the ones the records name on the
+ * kernel's own stable branch, else the mainline fix commits; several are written oldest first
+ * as [PATCH n/m]. Errors (logged): -ENOENT no such CVE or kernel, or a commit missing from
+ * LINUX_REPO (named in the message); -ENODATA the records name no fix commit; -EIO not a git
+ * repository.
+ */
+int cve_patch_write(struct tt_store *s, const char *cve_id, const char *kernel,
+		    const char *linux_repo, struct strbuf *out, struct cve_patch_report *ret);
