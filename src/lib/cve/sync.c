@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "applicability/refresh.h"
 #include "cve/cvss.h"
 #include "cve/record.h"
 #include "cve/sync.h"
@@ -1312,6 +1313,9 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 	}
 	if ((r = count_state(s, "published", &rep.published)) < 0 ||
 	    (r = count_state(s, "rejected", &rep.rejected)) < 0)
+		goto out;
+	/* The inventory's verdicts follow the records, in the same transaction. */
+	if ((r = verdicts_refresh(s, -1, NULL)) < 0)
 		goto out;
 	r = tt_store_commit(s);
 	if (r < 0)
