@@ -23,10 +23,19 @@ static const uint8_t json_ws[256] = {
 	['\r'] = 1,
 };
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
 static inline const char *skip_ws(const char *p, const char *end)
 {
-	while (p < end && json_ws[(uint8_t)*p])
+	while (p < end && json_ws[(uint8_t)*p]) {
+		uint64_t v;
+
 		p++;
+		/* pretty-printed records indent with runs of spaces */
+		while (end - p >= 8 && (memcpy(&v, p, 8), v == ONES * ' '))
+			p += 8;
+	}
 	return p;
 }
 
@@ -305,9 +314,6 @@ static const char *scan_escape(struct jscan *s, const char *p, bool *nul)
 	}
 	return p + 6;
 }
-
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
 
 /* Whether none of 8 bytes ends the fast path: quote, backslash, control or non-ASCII. */
 static inline bool plain8(const char *p)
