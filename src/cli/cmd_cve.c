@@ -274,8 +274,8 @@ static void print_show_plain(json_t *o)
 	json_array_foreach(json_object_get(o, "cvss"), i, e) {
 		json_t *bs = json_object_get(e, "base_score"), *cs = json_object_get(e, "computed_score");
 
-		printf("cvss %s:   %s  %s %s (%s", jstr(e, "version"), jstr(e, "vector"),
-		       json_is_number(bs) ? "" : "", strempty(jstr(e, "severity")), jstr(e, "source"));
+		printf("cvss %s:   %s  %s (%s", jstr(e, "version"), jstr(e, "vector"),
+		       jstr(e, "severity") ? jstr(e, "severity") : "-", jstr(e, "source"));
 		if (json_is_number(bs))
 			printf(", stated %.1f", json_number_value(bs));
 		if (json_is_number(cs))

@@ -333,7 +333,7 @@ int cve_query_stats(struct tt_store *s, json_t **ret)
 	} items[] = {
 		{ "by_state", "SELECT state, count(*) FROM cve GROUP BY state ORDER BY state", true },
 		{ "by_severity",
-		  SCORE_CTE "SELECT lower(COALESCE(sc.severity, 'none')), count(*) FROM cve c "
+		  SCORE_CTE "SELECT lower(COALESCE(sc.severity, 'unscored')), count(*) FROM cve c "
 			    "LEFT JOIN sc ON sc.cve_id = c.id WHERE c.state = 'published' "
 			    "GROUP BY 1 ORDER BY 1",
 		  true },
