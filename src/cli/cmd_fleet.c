@@ -48,7 +48,43 @@ static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int cmd_fleet_refresh(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_HELP_OPTION, {} };
+	struct verdicts_report rep;
+	struct tt_store *s;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(cli, NULL);
+		return EXIT_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (cli_store(cli, true, &s) < 0 || verdicts_refresh(s, -1, &rep) < 0)
+		return EXIT_ERROR;
+	if (cli->json) {
+		json_t *counts = json_object();
+
+		for (unsigned k = 0; k < _VERDICT_MAX; k++)
+			json_object_set_new(counts, verdict_status_to_string(k),
+					    json_integer((json_int_t)rep.by_status[k]));
+		return cli_print_json(json_pack("{s:I s:I s:I s:I s:o s:f}", "kernels",
+						(json_int_t)rep.kernels, "cves", (json_int_t)rep.cves,
+						"verdicts", (json_int_t)rep.verdicts, "changed",
+						(json_int_t)rep.changed, "counts", counts,
+						"seconds", rep.seconds));
+	}
+	if (!cli->quiet)
+		fprintf(stderr, "%lu verdicts (%lu kernels x %lu CVEs), %lu rows changed, in %.3f s\n",
+			rep.verdicts, rep.kernels, rep.cves, rep.changed, rep.seconds);
+	return EXIT_OK;
+}
+
 const struct cmd cmd_fleet_table[] = {
+	{ "refresh", cmd_fleet_refresh, NULL, "",
+	  "recompute every kernel's verdicts (sync and kernel add do it by themselves)" },
 	{ "summary", cmd_fleet_summary, NULL, "", "verdict counts per kernel and status" },
 	{},
 };

@@ -243,8 +243,7 @@ static int read_dyads(struct tt_store *s, struct cursor *c, const char *id, stru
 			out->a_dyads = na;
 		}
 		d = &out->dyads[out->n_dyads++];
-		*d = (struct cve_dyad){ col_dup(c->st, 1), col_dup(c->st, 2), col_dup(c->st, 3),
-					col_dup(c->st, 4) };
+		*d = (struct cve_dyad){ col_dup(c->st, 1), NULL, col_dup(c->st, 3), NULL };
 		if (!d->introduced_version || !d->fixed_version)
 			return -ENOMEM;
 		if ((r = cursor_step(s, c)) < 0)
@@ -328,34 +327,135 @@ static int read_ranges(struct tt_store *s, const char *id, struct cve_rows *out)
 	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading version ranges");
 }
 
+/* A verdict to write once the scan is over (SQLite cursors must not see their table change). */
+struct change {
+	char *cve_id;
+	int64_t kernel_id;
+	enum verdict_status status; /* _VERDICT_MAX: delete the row */
+	char *reason;
+};
+
+struct changes {
+	struct change *v;
+	size_t n, alloc;
+};
+
+static int changes_add(struct changes *c, const char *cve_id, int64_t kernel_id,
+		       enum verdict_status status, const char *reason, size_t reason_len)
+{
+	struct change *x;
+
+	if (c->n == c->alloc) {
+		size_t na = c->alloc ? c->alloc * 2 : 1024;
+		struct change *p = realloc(c->v, na * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->v = p;
+		c->alloc = na;
+	}
+	x = &c->v[c->n];
+	*x = (struct change){ strdup(cve_id), kernel_id, status,
+			      reason ? strndup(reason, reason_len) : NULL };
+	if (!x->cve_id || (reason && !x->reason)) {
+		free(x->cve_id);
+		free(x->reason);
+		return -ENOMEM;
+	}
+	c->n++;
+	return 0;
+}
+
+static void changes_release(struct changes *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].cve_id);
+		free(c->v[i].reason);
+	}
+	free(c->v);
+}
+
+/* Writes (or with status _VERDICT_MAX deletes) one verdict row. */
+static int verdict_write(struct tt_store *s, bool fresh, const char *cve_id, int64_t kernel_id,
+			 enum verdict_status status, const char *reason)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (status == _VERDICT_MAX)
+		r = tt_store_prepare(s, "DELETE FROM verdict WHERE cve_id = ?1 AND kernel_id = ?2",
+				     &st);
+	else if (fresh)
+		r = tt_store_prepare(s,
+				     "INSERT INTO verdict(cve_id, kernel_id, status, reason) "
+				     "VALUES (?1, ?2, ?3, ?4)",
+				     &st);
+	else
+		r = tt_store_prepare(s,
+				     "INSERT OR REPLACE INTO verdict(cve_id, kernel_id, status, reason) "
+				     "VALUES (?1, ?2, ?3, ?4)",
+				     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, cve_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, kernel_id);
+	if (status != _VERDICT_MAX) {
+		sqlite3_bind_text(st, 3, verdict_status_to_string(status), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	}
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "storing verdicts");
+}
+
+static int changes_apply(struct tt_store *s, const struct changes *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		int r = verdict_write(s, false, c->v[i].cve_id, c->v[i].kernel_id, c->v[i].status,
+				      c->v[i].reason);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Stored verdict rows of ID (or of smaller ids, which are stale) before kernel KID. */
+static int drop_stale(struct tt_store *s, struct cursor *c, const char *id, int64_t kid,
+		      struct changes *out)
+{
+	int r;
+
+	while (c->row) {
+		const char *cid = (const char *)sqlite3_column_text(c->st, 0);
+		int cmp = id ? strcmp(cid, id) : -1;
+
+		if (cmp > 0 || (cmp == 0 && sqlite3_column_int64(c->st, 1) >= kid))
+			break;
+		r = changes_add(out, cid, sqlite3_column_int64(c->st, 1), _VERDICT_MAX, NULL, 0);
+		if (r < 0 || (r = cursor_step(s, c)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_report *rep)
 {
 	struct kent *ks = NULL;
 	size_t nk = 0;
-	struct cursor cid = {}, cdy = {}, cfi = {};
+	struct cursor cid = {}, cdy = {}, cfi = {}, cvr = {};
 	struct cve_rows rows = {};
+	struct changes changes = {};
+	struct verdict_pair *pairs = NULL;
+	size_t a_pairs = 0;
 	struct strbuf reason = STRBUF_INIT;
-	sqlite3_stmt *del, *ins;
+	bool direct;
 	int r;
 
 	r = load_kernels(s, kernel_id, &ks, &nk);
 	if (r < 0)
 		return r;
 	rep->kernels = nk;
-	r = tt_store_prepare(s, "DELETE FROM verdict WHERE ?1 < 0 OR kernel_id = ?1", &del);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(del, 1, kernel_id);
-	r = sqlite3_step(del);
-	sqlite3_reset(del);
-	if (r != SQLITE_DONE) {
-		r = tt_store_error(s, "clearing verdicts");
-		goto out;
-	}
-	if (nk == 0) {
-		r = 0;
-		goto out;
-	}
 	if ((r = tt_store_prepare(s, "SELECT id FROM cve WHERE state = 'published' ORDER BY id",
 				  &cid.st)) < 0 ||
 	    (r = tt_store_prepare(s,
@@ -365,14 +465,21 @@ static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_
 	    (r = tt_store_prepare(s, "SELECT cve_id, path FROM cve_file ORDER BY cve_id, path",
 				  &cfi.st)) < 0 ||
 	    (r = tt_store_prepare(s,
-				  "INSERT INTO verdict(cve_id, kernel_id, status, reason) "
-				  "VALUES (?1, ?2, ?3, ?4)",
-				  &ins)) < 0)
+				  "SELECT cve_id, kernel_id, status, reason FROM verdict "
+				  "WHERE ?1 < 0 OR kernel_id = ?1 ORDER BY cve_id, kernel_id",
+				  &cvr.st)) < 0)
 		goto out;
-	if ((r = cursor_step(s, &cdy)) < 0 || (r = cursor_step(s, &cfi)) < 0)
+	sqlite3_bind_int64(cvr.st, 1, kernel_id);
+	if ((r = cursor_step(s, &cvr)) < 0)
+		goto out;
+	/* Nothing stored yet (a new kernel): no cursor reads the table, so write as we go. */
+	direct = !cvr.row;
+	if (direct)
+		sqlite3_reset(cvr.st);
+	if (nk > 0 && ((r = cursor_step(s, &cdy)) < 0 || (r = cursor_step(s, &cfi)) < 0))
 		goto out;
 
-	for (;;) {
+	while (nk > 0) {
 		const char *id;
 		struct verdict_cve vc;
 
@@ -386,32 +493,68 @@ static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_
 			goto out;
 		if (rows.n_dyads == 0 && (r = read_ranges(s, id, &rows)) < 0)
 			goto out;
-		vc = (struct verdict_cve){ rows.dyads, rows.n_dyads, rows.ranges, rows.n_ranges,
-					   rows.files, rows.n_files };
+		vc = (struct verdict_cve){ .dyads = rows.dyads, .n_dyads = rows.n_dyads,
+					   .ranges = rows.ranges, .n_ranges = rows.n_ranges,
+					   .files = rows.files, .n_files = rows.n_files };
+		/* Parse the dyads once for all kernels; a bad one is left for the verdict to name. */
+		if (rows.n_dyads > a_pairs) {
+			struct verdict_pair *p = realloc(pairs, rows.n_dyads * sizeof(*p));
+
+			if (!p) {
+				r = -ENOMEM;
+				goto out;
+			}
+			pairs = p;
+			a_pairs = rows.n_dyads;
+		}
+		strbuf_reset(&reason);
+		if (verdict_pairs_parse(rows.dyads, rows.n_dyads, pairs, &reason) == 0)
+			vc.pairs = pairs;
 		rep->cves++;
 		for (size_t i = 0; i < nk; i++) {
 			struct verdict_kernel vk = { ks[i].v, kent_compiled, &ks[i] };
 			enum verdict_status status;
+			bool same = false;
 
 			strbuf_reset(&reason);
 			r = verdict_compute(&vc, &vk, &status, &reason);
 			if (r < 0)
 				goto out;
-			sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ins, 2, ks[i].id);
-			sqlite3_bind_text(ins, 3, verdict_status_to_string(status), -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, strbuf_str(&reason), (int)reason.len, SQLITE_STATIC);
-			r = sqlite3_step(ins);
-			sqlite3_reset(ins);
-			if (r != SQLITE_DONE) {
-				r = tt_store_error(s, "storing verdicts");
-				goto out;
-			}
 			rep->verdicts++;
 			rep->by_status[status]++;
+			if ((r = drop_stale(s, &cvr, id, ks[i].id, &changes)) < 0)
+				goto out;
+			if (cvr.row && streq((const char *)sqlite3_column_text(cvr.st, 0), id) &&
+			    sqlite3_column_int64(cvr.st, 1) == ks[i].id) {
+				same = streq_ptr((const char *)sqlite3_column_text(cvr.st, 2),
+						 verdict_status_to_string(status)) &&
+				       streq_ptr((const char *)sqlite3_column_text(cvr.st, 3),
+						 strbuf_str(&reason));
+				if ((r = cursor_step(s, &cvr)) < 0)
+					goto out;
+			}
+			if (direct) {
+				r = verdict_write(s, true, id, ks[i].id, status, strbuf_str(&reason));
+				rep->changed++;
+			} else if (!same) {
+				r = changes_add(&changes, id, ks[i].id, status, strbuf_str(&reason),
+						reason.len);
+			}
+			if (r < 0)
+				goto out;
 		}
+		if ((r = drop_stale(s, &cvr, id, INT64_MAX, &changes)) < 0)
+			goto out;
 	}
-	r = 0;
+	/* Verdicts of CVEs no longer published. */
+	if ((r = drop_stale(s, &cvr, NULL, 0, &changes)) < 0)
+		goto out;
+	sqlite3_reset(cid.st);
+	sqlite3_reset(cdy.st);
+	sqlite3_reset(cfi.st);
+	sqlite3_reset(cvr.st);
+	rep->changed += changes.n;
+	r = changes_apply(s, &changes);
 out:
 	if (cid.st)
 		sqlite3_reset(cid.st);
@@ -419,6 +562,10 @@ out:
 		sqlite3_reset(cdy.st);
 	if (cfi.st)
 		sqlite3_reset(cfi.st);
+	if (cvr.st)
+		sqlite3_reset(cvr.st);
+	free(pairs);
+	changes_release(&changes);
 	cve_rows_release(&rows);
 	strbuf_release(&reason);
 	kents_free(ks, nk);

@@ -13,6 +13,7 @@ struct tt_store;
 
 struct verdicts_report {
 	unsigned long kernels, cves, verdicts;
+	unsigned long changed; /* rows written or deleted: only what differs is written */
 	unsigned long by_status[_VERDICT_MAX];
 	double seconds;
 };

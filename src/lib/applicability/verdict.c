@@ -124,6 +124,17 @@ bool verdict_version_is_mainline(const struct verdict_version *v)
 	return v->len > 0 && v->rc == 0 && v->n[branch_depth(v)] == 0;
 }
 
+/* Formatting without printf: a refresh writes some 100,000 reasons. */
+static void add_uint(struct strbuf *sb, unsigned v)
+{
+	char buf[12], *p = buf + sizeof(buf);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10));
+	strbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 static void add_version(struct strbuf *sb, const struct verdict_version *v)
 {
 	unsigned len = v->len < 2 ? 2 : v->len;
@@ -135,39 +146,43 @@ static void add_version(struct strbuf *sb, const struct verdict_version *v)
 	/* "6.5.0" reads as "6.5", as the kernel names its releases */
 	while (len > branch_depth(v) && v->n[len - 1] == 0)
 		len--;
-	for (unsigned i = 0; i < len; i++)
-		strbuf_addf(sb, "%s%u", i ? "." : "", v->n[i]);
-	if (v->rc)
-		strbuf_addf(sb, "-rc%u", v->rc);
+	for (unsigned i = 0; i < len; i++) {
+		if (i)
+			strbuf_addch(sb, '.');
+		add_uint(sb, v->n[i]);
+	}
+	if (v->rc) {
+		strbuf_adds(sb, "-rc");
+		add_uint(sb, v->rc);
+	}
 }
 
 static void add_branch(struct strbuf *sb, const struct verdict_version *v)
 {
 	unsigned d = branch_depth(v);
 
-	for (unsigned i = 0; i < d; i++)
-		strbuf_addf(sb, "%s%u", i ? "." : "", v->n[i]);
+	for (unsigned i = 0; i < d; i++) {
+		if (i)
+			strbuf_addch(sb, '.');
+		add_uint(sb, v->n[i]);
+	}
 }
 
 /* ---- the version logic from dyad pairs ---- */
 
-struct pair {
-	struct verdict_version iv, fv;
-	bool has_fix;
-};
-
-static int parse_pairs(const struct verdict_cve *cve, struct pair *pairs, struct strbuf *reason)
+int verdict_pairs_parse(const struct cve_dyad *dyads, size_t n, struct verdict_pair *out,
+			struct strbuf *err)
 {
-	for (size_t i = 0; i < cve->n_dyads; i++) {
-		const struct cve_dyad *d = &cve->dyads[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct cve_dyad *d = &dyads[i];
 
-		if (verdict_version_parse(d->introduced_version, &pairs[i].iv) < 0 ||
-		    verdict_version_parse(d->fixed_version, &pairs[i].fv) < 0) {
-			strbuf_addf(reason, "dyad %zu has a version that is not one: '%s:%s'", i + 1,
+		if (verdict_version_parse(d->introduced_version, &out[i].iv) < 0 ||
+		    verdict_version_parse(d->fixed_version, &out[i].fv) < 0) {
+			strbuf_addf(err, "dyad %zu has a version that is not one: '%s:%s'", i + 1,
 				    strempty(d->introduced_version), strempty(d->fixed_version));
 			return -EBADMSG;
 		}
-		pairs[i].has_fix = pairs[i].fv.len > 0;
+		out[i].has_fix = out[i].fv.len > 0;
 	}
 	return 0;
 }
@@ -175,23 +190,26 @@ static int parse_pairs(const struct verdict_cve *cve, struct pair *pairs, struct
 static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_version *k,
 			    enum verdict_vstate *ret, struct strbuf *sb)
 {
-	struct pair stack[32], *pairs = stack, *vuln = NULL, *fixed = NULL, *later = NULL;
+	struct verdict_pair stack[32], *parsed = NULL;
+	const struct verdict_pair *pairs = cve->pairs, *vuln = NULL, *fixed = NULL, *later = NULL;
 	struct verdict_version mfix = {}, mintro = {};
 	bool has_mfix = false, has_mintro = false;
-	int r;
+	int r = 0;
 
-	if (cve->n_dyads > ARRAY_SIZE(stack)) {
-		pairs = calloc(cve->n_dyads, sizeof(*pairs));
-		if (!pairs)
+	if (!pairs) {
+		parsed = cve->n_dyads > ARRAY_SIZE(stack) ? calloc(cve->n_dyads, sizeof(*parsed))
+							  : stack;
+		if (!parsed)
 			return -ENOMEM;
+		r = verdict_pairs_parse(cve->dyads, cve->n_dyads, parsed, sb);
+		if (r < 0)
+			goto out;
+		pairs = parsed;
 	}
-	r = parse_pairs(cve, pairs, sb);
-	if (r < 0)
-		goto out;
 
 	/* A fix on the kernel's own branch decides. */
 	for (size_t i = 0; i < cve->n_dyads; i++) {
-		struct pair *p = &pairs[i];
+		const struct verdict_pair *p = &pairs[i];
 
 		if (!p->has_fix || !verdict_version_same_branch(&p->fv, k))
 			continue;
@@ -227,7 +245,7 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 
 	/* A bug a stable backport brought to this branch, never fixed there. */
 	for (size_t i = 0; i < cve->n_dyads; i++) {
-		struct pair *p = &pairs[i];
+		const struct verdict_pair *p = &pairs[i];
 
 		if (p->has_fix || !verdict_version_same_branch(&p->iv, k) ||
 		    verdict_version_is_mainline(&p->iv) || verdict_version_compare(k, &p->iv) < 0)
@@ -253,7 +271,7 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 
 	/* Mainline: where the bug arrived and where it was fixed. */
 	for (size_t i = 0; i < cve->n_dyads; i++) {
-		struct pair *p = &pairs[i];
+		const struct verdict_pair *p = &pairs[i];
 
 		if (p->has_fix && verdict_version_is_mainline(&p->fv) &&
 		    (!has_mfix || verdict_version_compare(&p->fv, &mfix) < 0)) {
@@ -311,8 +329,8 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 		strbuf_adds(sb, "only stable backports to other branches brought the bug");
 	}
 out:
-	if (pairs != stack)
-		free(pairs);
+	if (parsed != stack)
+		free(parsed);
 	return r;
 }
 

@@ -60,9 +60,20 @@ enum verdict_vstate {
 	VERDICT_V_UNKNOWN,
 };
 
+/* A dyad line parsed; "0" as the fix means none. */
+struct verdict_pair {
+	struct verdict_version iv, fv;
+	bool has_fix;
+};
+
+/* Parses N dyads into OUT (N elements); -EBADMSG with the reason appended to ERR. */
+int verdict_pairs_parse(const struct cve_dyad *dyads, size_t n, struct verdict_pair *out,
+			struct strbuf *err);
+
 struct verdict_cve {
 	const struct cve_dyad *dyads; /* preferred: introduced:fixed pairs per branch */
 	size_t n_dyads;
+	const struct verdict_pair *pairs; /* optional: the dyads parsed once for many kernels */
 	const struct cve_range *ranges; /* used when there are no dyads; git ranges are ignored */
 	size_t n_ranges;
 	char *const *files; /* the fix's program files */
