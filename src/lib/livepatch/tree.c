@@ -1713,7 +1713,7 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps, const char 
 			if (r == 0)
 				r = obj_state(&qc, found[i], &st);
 			if (r == 0) {
-				log_info("'%s' %s: compiling it", found[i], tab + 1);
+				log_warn("'%s' %s: compiling it", found[i], tab + 1);
 				r = add_tu(s, found[i], tab + 1, st == OBJ_MODULE);
 			}
 			free(found[i]);
