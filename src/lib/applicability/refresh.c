@@ -243,7 +243,7 @@ static int read_dyads(struct tt_store *s, struct cursor *c, const char *id, stru
 			out->a_dyads = na;
 		}
 		d = &out->dyads[out->n_dyads++];
-		*d = (struct cve_dyad){ col_dup(c->st, 1), NULL, col_dup(c->st, 3), NULL };
+		*d = (struct cve_dyad){ col_dup(c->st, 1), col_dup(c->st, 2), col_dup(c->st, 3), NULL };
 		if (!d->introduced_version || !d->fixed_version)
 			return -ENOMEM;
 		if ((r = cursor_step(s, c)) < 0)

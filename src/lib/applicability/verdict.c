@@ -183,17 +183,132 @@ int verdict_pairs_parse(const struct cve_dyad *dyads, size_t n, struct verdict_p
 			return -EBADMSG;
 		}
 		out[i].has_fix = out[i].fv.len > 0;
+		out[i].group = (unsigned)i;
+		for (size_t j = 0; j < i; j++) {
+			const char *a = dyads[j].introduced_commit, *b = d->introduced_commit;
+
+			if (a && b ? streq(a, b)
+				   : streq(dyads[j].introduced_version, d->introduced_version)) {
+				out[i].group = out[j].group;
+				break;
+			}
+		}
 	}
 	return 0;
+}
+
+/* What one bug (one introducing commit, its pairs on several branches) means for K. */
+enum gstate { G_NONE, G_LATER, G_FIXED, G_VULNERABLE };
+
+static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsigned group,
+			       const struct verdict_version *k, struct strbuf *sb)
+{
+	const struct verdict_pair *first = NULL, *vuln = NULL, *fixed = NULL, *mfix = NULL;
+	bool on_branch = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct verdict_pair *p = &pairs[i];
+
+		if (p->group != group)
+			continue;
+		if (!first)
+			first = p;
+		/* a mainline "fix" older than the bug is garbled data, not a fix */
+		if (p->has_fix && verdict_version_is_mainline(&p->fv) &&
+		    verdict_version_compare(&p->fv, &p->iv) >= 0 &&
+		    (!mfix || verdict_version_compare(&p->fv, &mfix->fv) < 0))
+			mfix = p;
+		if (!p->has_fix || !verdict_version_same_branch(&p->fv, k))
+			continue;
+		/* A fix on the kernel's own branch decides. */
+		on_branch = true;
+		if (verdict_version_compare(k, &p->fv) >= 0) {
+			if (!fixed || verdict_version_compare(&p->fv, &fixed->fv) < 0)
+				fixed = p;
+		} else if (verdict_version_compare(k, &p->iv) >= 0) {
+			vuln = p;
+		}
+	}
+	if (vuln) {
+		add_version(sb, k);
+		strbuf_adds(sb, k->rc ? " precedes " : " is below ");
+		add_version(sb, &vuln->fv);
+		strbuf_adds(sb, ", the fix on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch; vulnerable since ");
+		add_version(sb, &vuln->iv);
+		return G_VULNERABLE;
+	}
+	if (fixed) {
+		strbuf_adds(sb, "fixed in ");
+		add_version(sb, &fixed->fv);
+		strbuf_adds(sb, " on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch");
+		return G_FIXED;
+	}
+	if (!on_branch && first->iv.len && !verdict_version_is_mainline(&first->iv) &&
+	    !verdict_version_same_branch(&first->iv, k))
+		return G_NONE; /* a stable backport brought it to another branch only */
+	if (on_branch || verdict_version_compare(k, &first->iv) < 0) {
+		strbuf_adds(sb, "introduced in ");
+		add_version(sb, &first->iv);
+		strbuf_adds(sb, ", after ");
+		add_version(sb, k);
+		return G_LATER;
+	}
+	if (first->iv.len && !verdict_version_is_mainline(&first->iv)) {
+		/* A bug a stable backport brought to this branch, never fixed here. */
+		strbuf_adds(sb, "introduced in ");
+		add_version(sb, &first->iv);
+		strbuf_adds(sb, " by a stable backport; the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch has no fix");
+		return G_VULNERABLE;
+	}
+	/* Mainline: the kernel's branch was cut after the fix, or never got it. */
+	if (mfix && verdict_version_compare(k, &mfix->fv) >= 0) {
+		strbuf_adds(sb, "fixed in ");
+		add_version(sb, &mfix->fv);
+		strbuf_adds(sb, " (mainline), before the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch");
+		return G_FIXED;
+	}
+	if (first->iv.len == 0) {
+		strbuf_adds(sb, "vulnerable since the start of git history");
+	} else {
+		strbuf_adds(sb, "vulnerable since ");
+		add_version(sb, &first->iv);
+	}
+	if (!mfix) {
+		strbuf_adds(sb, "; no fix released");
+	} else if (verdict_version_same_branch(&mfix->fv, k)) {
+		strbuf_adds(sb, "; ");
+		add_version(sb, k);
+		strbuf_adds(sb, " precedes ");
+		add_version(sb, &mfix->fv);
+		strbuf_adds(sb, ", the fix");
+	} else {
+		strbuf_adds(sb, "; no fix on the ");
+		add_branch(sb, k);
+		strbuf_adds(sb, " branch (mainline fix: ");
+		add_version(sb, &mfix->fv);
+		strbuf_adds(sb, ")");
+	}
+	return G_VULNERABLE;
 }
 
 static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_version *k,
 			    enum verdict_vstate *ret, struct strbuf *sb)
 {
 	struct verdict_pair stack[32], *parsed = NULL;
-	const struct verdict_pair *pairs = cve->pairs, *vuln = NULL, *fixed = NULL, *later = NULL;
-	struct verdict_version mfix = {}, mintro = {};
-	bool has_mfix = false, has_mintro = false;
+	const struct verdict_pair *pairs = cve->pairs;
+	enum gstate best = G_NONE;
+	const struct verdict_pair *best_fix = NULL;
+	bool branch_decided;
+	size_t base = sb->len;
+	_cleanup_strbuf_ struct strbuf tmp = STRBUF_INIT;
 	int r = 0;
 
 	if (!pairs) {
@@ -206,127 +321,87 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 			goto out;
 		pairs = parsed;
 	}
-
-	/* A fix on the kernel's own branch decides. */
+	/*
+	 * Fixes on the kernel's own stable branch decide, whatever commit brought the bug there
+	 * (a backport has an id of its own): as the records' "X <= 6.1.*" ranges say.
+	 */
 	for (size_t i = 0; i < cve->n_dyads; i++) {
 		const struct verdict_pair *p = &pairs[i];
+		enum gstate g;
 
 		if (!p->has_fix || !verdict_version_same_branch(&p->fv, k))
 			continue;
+		strbuf_reset(&tmp);
 		if (verdict_version_compare(k, &p->fv) >= 0) {
-			if (!fixed || verdict_version_compare(&p->fv, &fixed->fv) < 0)
-				fixed = p;
+			g = G_FIXED;
+			strbuf_adds(&tmp, "fixed in ");
+			add_version(&tmp, &p->fv);
+			strbuf_adds(&tmp, " on the ");
+			add_branch(&tmp, k);
+			strbuf_adds(&tmp, " branch");
 		} else if (verdict_version_compare(k, &p->iv) >= 0) {
-			vuln = p;
-		} else if (!later || verdict_version_compare(&p->iv, &later->iv) < 0) {
-			later = p;
-		}
-	}
-	if (vuln) {
-		*ret = VERDICT_V_VULNERABLE;
-		add_version(sb, k);
-		strbuf_adds(sb, k->rc ? " precedes " : " is below ");
-		add_version(sb, &vuln->fv);
-		strbuf_adds(sb, ", the fix on the ");
-		add_branch(sb, k);
-		strbuf_adds(sb, " branch; vulnerable since ");
-		add_version(sb, &vuln->iv);
-		goto out;
-	}
-	if (fixed) {
-		*ret = VERDICT_V_FIXED;
-		strbuf_adds(sb, "fixed in ");
-		add_version(sb, &fixed->fv);
-		strbuf_adds(sb, " on the ");
-		add_branch(sb, k);
-		strbuf_adds(sb, " branch");
-		goto out;
-	}
-
-	/* A bug a stable backport brought to this branch, never fixed there. */
-	for (size_t i = 0; i < cve->n_dyads; i++) {
-		const struct verdict_pair *p = &pairs[i];
-
-		if (p->has_fix || !verdict_version_same_branch(&p->iv, k) ||
-		    verdict_version_is_mainline(&p->iv) || verdict_version_compare(k, &p->iv) < 0)
-			continue;
-		*ret = VERDICT_V_VULNERABLE;
-		strbuf_adds(sb, "introduced in ");
-		add_version(sb, &p->iv);
-		strbuf_adds(sb, " by a stable backport; the ");
-		add_branch(sb, k);
-		strbuf_adds(sb, " branch has no fix");
-		goto out;
-	}
-	if (later) {
-		*ret = VERDICT_V_NOT_AFFECTED;
-		strbuf_adds(sb, "introduced on the ");
-		add_branch(sb, k);
-		strbuf_adds(sb, " branch in ");
-		add_version(sb, &later->iv);
-		strbuf_adds(sb, ", after ");
-		add_version(sb, k);
-		goto out;
-	}
-
-	/* Mainline: where the bug arrived and where it was fixed. */
-	for (size_t i = 0; i < cve->n_dyads; i++) {
-		const struct verdict_pair *p = &pairs[i];
-
-		if (p->has_fix && verdict_version_is_mainline(&p->fv) &&
-		    (!has_mfix || verdict_version_compare(&p->fv, &mfix) < 0)) {
-			mfix = p->fv;
-			has_mfix = true;
-		}
-		if ((p->iv.len == 0 || verdict_version_is_mainline(&p->iv)) &&
-		    (!has_mintro || verdict_version_compare(&p->iv, &mintro) < 0)) {
-			mintro = p->iv;
-			has_mintro = true;
-		}
-	}
-	if (has_mfix && verdict_version_compare(k, &mfix) >= 0 &&
-	    (!has_mintro || verdict_version_compare(&mintro, &mfix) < 0)) {
-		*ret = VERDICT_V_FIXED;
-		strbuf_adds(sb, "fixed in ");
-		add_version(sb, &mfix);
-		strbuf_adds(sb, " (mainline), before the ");
-		add_branch(sb, k);
-		strbuf_adds(sb, " branch");
-		goto out;
-	}
-	if (has_mintro && verdict_version_compare(k, &mintro) >= 0) {
-		*ret = VERDICT_V_VULNERABLE;
-		if (mintro.len == 0)
-			strbuf_adds(sb, "vulnerable since the start of git history");
-		else {
-			strbuf_adds(sb, "vulnerable since ");
-			add_version(sb, &mintro);
-		}
-		if (!has_mfix) {
-			strbuf_adds(sb, "; no fix released");
-		} else if (verdict_version_same_branch(&mfix, k)) {
-			strbuf_adds(sb, "; ");
-			add_version(sb, k);
-			strbuf_adds(sb, " precedes ");
-			add_version(sb, &mfix);
-			strbuf_adds(sb, ", the fix");
+			g = G_VULNERABLE;
+			add_version(&tmp, k);
+			strbuf_adds(&tmp, k->rc ? " precedes " : " is below ");
+			add_version(&tmp, &p->fv);
+			strbuf_adds(&tmp, ", the fix on the ");
+			add_branch(&tmp, k);
+			strbuf_adds(&tmp, " branch; vulnerable since ");
+			add_version(&tmp, &p->iv);
 		} else {
-			strbuf_adds(sb, "; no fix on the ");
-			add_branch(sb, k);
-			strbuf_adds(sb, " branch (mainline fix: ");
-			add_version(sb, &mfix);
-			strbuf_adds(sb, ")");
+			g = G_LATER;
+			strbuf_adds(&tmp, "introduced on the ");
+			add_branch(&tmp, k);
+			strbuf_adds(&tmp, " branch in ");
+			add_version(&tmp, &p->iv);
+			strbuf_adds(&tmp, ", after ");
+			add_version(&tmp, k);
 		}
-		goto out;
+		/* vulnerable beats fixed beats later; among fixes the earliest is named */
+		if (g > best || (g == G_FIXED && best == G_FIXED &&
+				 verdict_version_compare(&p->fv, &best_fix->fv) < 0)) {
+			best = g;
+			best_fix = p;
+			sb->len = base;
+			if (sb->buf)
+				sb->buf[base] = '\0';
+			strbuf_add(sb, strbuf_str(&tmp), tmp.len);
+		}
 	}
-	*ret = VERDICT_V_NOT_AFFECTED;
-	if (has_mintro) {
-		strbuf_adds(sb, "introduced in ");
-		add_version(sb, &mintro);
-		strbuf_adds(sb, ", after ");
-		add_version(sb, k);
-	} else {
+	branch_decided = best != G_NONE;
+	/*
+	 * Otherwise each bug (introducing commit) on its own; the worst wins: vulnerable, else
+	 * fixed, else introduced later. The first group's reason of the winning kind is kept.
+	 */
+	for (size_t i = 0; !branch_decided && i < cve->n_dyads && best != G_VULNERABLE; i++) {
+		enum gstate g;
+
+		if (pairs[i].group != i)
+			continue;
+		strbuf_reset(&tmp);
+		g = group_state(pairs, cve->n_dyads, (unsigned)i, k, &tmp);
+		if (g > best) {
+			best = g;
+			sb->len = base;
+			if (sb->buf)
+				sb->buf[base] = '\0';
+			strbuf_add(sb, strbuf_str(&tmp), tmp.len);
+		}
+	}
+	switch (best) {
+	case G_VULNERABLE:
+		*ret = VERDICT_V_VULNERABLE;
+		break;
+	case G_FIXED:
+		*ret = VERDICT_V_FIXED;
+		break;
+	case G_LATER:
+		*ret = VERDICT_V_NOT_AFFECTED;
+		break;
+	case G_NONE:
+		*ret = VERDICT_V_NOT_AFFECTED;
 		strbuf_adds(sb, "only stable backports to other branches brought the bug");
+		break;
 	}
 out:
 	if (parsed != stack)

@@ -64,6 +64,7 @@ enum verdict_vstate {
 struct verdict_pair {
 	struct verdict_version iv, fv;
 	bool has_fix;
+	unsigned group; /* pairs of one introducing commit share it: one bug, several branches */
 };
 
 /* Parses N dyads into OUT (N elements); -EBADMSG with the reason appended to ERR. */
