@@ -67,13 +67,13 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		CLI_HELP_OPTION,
-		{ "source", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "arch", required_argument, NULL, 'a' },
-		{ "build-dir", required_argument, NULL, 'b' },
-		{ "debuginfo", required_argument, NULL, 'd' },
-		{ "suffix", required_argument, NULL, 'x' },
-		{ "diff", no_argument, NULL, 'D' },
+		{"source", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"arch", required_argument, NULL, 'a'},
+		{"build-dir", required_argument, NULL, 'b'},
+		{"debuginfo", required_argument, NULL, 'd'},
+		{"suffix", required_argument, NULL, 'x'},
+		{"diff", no_argument, NULL, 'D'},
 		{},
 	};
 	const char *source = NULL, *config = NULL, *arch = NULL, *builddir = NULL, *debug = NULL;
@@ -120,7 +120,8 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 	if (!!source != !!config && !builddir && !debug)
 		return cli_usage_error(cli, "--source and --config go together");
 	if (!config && !builddir && !debug)
-		return cli_usage_error(cli, "give --source and --config, --build-dir or --debuginfo");
+		return cli_usage_error(cli,
+				       "give --source and --config, --build-dir or --debuginfo");
 
 	if (config) {
 		double t0 = now();
@@ -152,11 +153,12 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 			kernel_fileset_compare(main_set, ref, sfx, &d);
 			json_object_set_new(
 				j, "compare",
-				json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:o}", "reference",
-					  kernel_fileset_method(ref), "got", (json_int_t)d.got,
-					  "want", (json_int_t)d.want, "common", (json_int_t)d.common,
-					  "same_kind", (json_int_t)d.same_kind,
-					  "precision", d.precision, "recall", d.recall, "extra",
+				json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:o, s:o}",
+					  "reference", kernel_fileset_method(ref), "got",
+					  (json_int_t)d.got, "want", (json_int_t)d.want, "common",
+					  (json_int_t)d.common, "same_kind",
+					  (json_int_t)d.same_kind, "precision", d.precision,
+					  "recall", d.recall, "extra",
 					  diff_json(main_set, ref, sfx), "missing",
 					  diff_json(ref, main_set, sfx)));
 		}
@@ -171,8 +173,9 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 			print_diff(main_set, ref, sfx, '+');
 			print_diff(ref, main_set, sfx, '-');
 		}
-		printf("%s vs %s: %zu files vs %zu, %zu in common\n", kernel_fileset_method(main_set),
-		       kernel_fileset_method(ref), d.got, d.want, d.common);
+		printf("%s vs %s: %zu files vs %zu, %zu in common\n",
+		       kernel_fileset_method(main_set), kernel_fileset_method(ref), d.got, d.want,
+		       d.common);
 		printf("precision %.4f%%\nrecall %.4f%%\n", 100.0 * d.precision, 100.0 * d.recall);
 		printf("same builtin/module kind: %zu of %zu\n", d.same_kind, d.common);
 	} else {
@@ -195,19 +198,20 @@ out:
 }
 
 const struct cmd cmd_kernel_table[] = {
-	{ "add", cmd_kernel_add, NULL,
-	  "NAME --release VERSION --config FILE [--source DIR | --source-tarball FILE] "
-	  "[--build-dir DIR] [--debuginfo DIR]",
-	  "add a kernel to the inventory and compute its verdicts" },
-	{ "list", cmd_kernel_list, NULL, "", "list the inventory's kernels" },
-	{ "show", cmd_kernel_show, NULL, "NAME", "show a kernel: version mapping, file set, verdicts" },
-	{ "rm", cmd_kernel_rm, NULL, "NAME", "remove a kernel and its verdicts" },
-	{ "files", cmd_kernel_files, NULL, "NAME", "list the source files a kernel compiles" },
-	{ "import-running", cmd_kernel_import_running, NULL,
-	  "[NAME] [--source DIR | --source-tarball FILE] [--build-dir DIR] [--debuginfo DIR]",
-	  "add the kernel this machine runs" },
-	{ "eval", cmd_kernel_eval, NULL,
-	  "--source DIR --config FILE [--build-dir DIR] [--debuginfo PATH] [--json]",
-	  "list the source files a kernel compiles (developer tool)" },
+	{"add", cmd_kernel_add, NULL,
+	 "NAME --release VERSION --config FILE [--source DIR | --source-tarball FILE] "
+	 "[--build-dir DIR] [--debuginfo DIR]",
+	 "add a kernel to the inventory and compute its verdicts"},
+	{"list", cmd_kernel_list, NULL, "", "list the inventory's kernels"},
+	{"show", cmd_kernel_show, NULL, "NAME",
+	 "show a kernel: version mapping, file set, verdicts"},
+	{"rm", cmd_kernel_rm, NULL, "NAME", "remove a kernel and its verdicts"},
+	{"files", cmd_kernel_files, NULL, "NAME", "list the source files a kernel compiles"},
+	{"import-running", cmd_kernel_import_running, NULL,
+	 "[NAME] [--source DIR | --source-tarball FILE] [--build-dir DIR] [--debuginfo DIR]",
+	 "add the kernel this machine runs"},
+	{"eval", cmd_kernel_eval, NULL,
+	 "--source DIR --config FILE [--build-dir DIR] [--debuginfo PATH] [--json]",
+	 "list the source files a kernel compiles (developer tool)"},
 	{},
 };

@@ -106,9 +106,10 @@ static void make_tree(void)
 	put("tree/drivers/weird/notes.txt", "");
 	put("tree/drivers/both/Makefile", "obj-m += dual.o\nobj-y += dual.o\n");
 	put("tree/drivers/both/dual.c", "");
-	put("config", "CONFIG_PCI=y\nCONFIG_SMP=y\nCONFIG_NETDRV=m\nCONFIG_NETDRV_EXTRA=y\n"
-		      "CONFIG_WEIRD=y\nCONFIG_GEN=m\nCONFIG_BPF=y\nCONFIG_M=y\n"
-		      "CONFIG_FW_NAME=\"fw1\"\n# CONFIG_MODS is not set\n# CONFIG_FOO is not set\n");
+	put("config",
+	    "CONFIG_PCI=y\nCONFIG_SMP=y\nCONFIG_NETDRV=m\nCONFIG_NETDRV_EXTRA=y\n"
+	    "CONFIG_WEIRD=y\nCONFIG_GEN=m\nCONFIG_BPF=y\nCONFIG_M=y\n"
+	    "CONFIG_FW_NAME=\"fw1\"\n# CONFIG_MODS is not set\n# CONFIG_FOO is not set\n");
 }
 
 static char *path(const char *rel)
@@ -134,11 +135,23 @@ static void test_static(void **state)
 	char *tree = path("tree"), *cfg = path("config");
 	struct kernel_fileset *fs = NULL;
 	static const char *const want[] = {
-		"arch/x86/kernel/head_64.S", "arch/x86/kernel/setup.c", "arch/x86/pci/pci.c",
-		"drivers/both/dual.c", "drivers/net/extra.c", "drivers/net/fw1.c",
-		"drivers/net/main.c", "drivers/net/tbl.c", "drivers/weird/a.c",
-		"drivers/weird/b.S", "init/main.c", "kernel/sched/core.c", "kernel/sched/smp.c",
-		"lib/ctype.c", "lib/libm.c", "lib/sort.c", "lib/string.c",
+		"arch/x86/kernel/head_64.S",
+		"arch/x86/kernel/setup.c",
+		"arch/x86/pci/pci.c",
+		"drivers/both/dual.c",
+		"drivers/net/extra.c",
+		"drivers/net/fw1.c",
+		"drivers/net/main.c",
+		"drivers/net/tbl.c",
+		"drivers/weird/a.c",
+		"drivers/weird/b.S",
+		"init/main.c",
+		"kernel/sched/core.c",
+		"kernel/sched/smp.c",
+		"lib/ctype.c",
+		"lib/libm.c",
+		"lib/sort.c",
+		"lib/string.c",
 		"tools/lib/relo_core.c",
 	};
 
@@ -229,8 +242,8 @@ static void put_thin_archive(const char *name, const char *const *members, size_
 
 static void test_builddir(void **state)
 {
-	static const char *const members[] = { "init/main.o", "kernel/gen.o", "lib/lib.a" };
-	static const char *const libm[] = { "ctype.o" };
+	static const char *const members[] = {"init/main.o", "kernel/gen.o", "lib/lib.a"};
+	static const char *const libm[] = {"ctype.o"};
 	char *bd = path("build"), *src = path("src");
 	struct kernel_fileset *fs = NULL;
 
@@ -240,25 +253,30 @@ static void test_builddir(void **state)
 	put("src/drivers/net/extra.c", "");
 	put_thin_archive("build/vmlinux.a", members, 3);
 	put_thin_archive("build/lib/lib.a", libm, 1);
-	put("build/init/.main.o.cmd", "cmd_init/main.o := gcc -c -o init/main.o ../src/init/main.c\n"
-				      "source_init/main.o := ../src/init/main.c\n"
-				      "deps_init/main.o := \\\n  include/x.h\n");
-	put("build/kernel/.gen.o.cmd", "cmd_kernel/gen.o := gcc\nsource_kernel/gen.o := kernel/gen.c\n");
+	put("build/init/.main.o.cmd",
+	    "cmd_init/main.o := gcc -c -o init/main.o ../src/init/main.c\n"
+	    "source_init/main.o := ../src/init/main.c\n"
+	    "deps_init/main.o := \\\n  include/x.h\n");
+	put("build/kernel/.gen.o.cmd",
+	    "cmd_kernel/gen.o := gcc\nsource_kernel/gen.o := kernel/gen.c\n");
 	put("build/kernel/.gen.c.cmd", "cmd_kernel/gen.c := sh gen.sh\n");
 	put("build/lib/.ctype.o.cmd", "savedcmd_lib/ctype.o := gcc\n"
-				      "source_lib/ctype.o := /nowhere/../" "PLACEHOLDER\n");
+				      "source_lib/ctype.o := /nowhere/../"
+				      "PLACEHOLDER\n");
 	{
 		/* an absolute source path inside the tree */
-		char *cmd = strdup_printf("cmd_lib/ctype.o := gcc\nsource_lib/ctype.o := %s/src/lib/ctype.c\n",
-					  dir);
+		char *cmd = strdup_printf(
+			"cmd_lib/ctype.o := gcc\nsource_lib/ctype.o := %s/src/lib/ctype.c\n", dir);
 
 		put("build/lib/.ctype.o.cmd", cmd);
 		free(cmd);
 	}
 	put("build/modules.order", "drivers/net/netdrv.ko\n");
 	put("build/drivers/net/netdrv.mod", "drivers/net/main.o\ndrivers/net/extra.o\n");
-	put("build/drivers/net/.main.o.cmd", "source_drivers/net/main.o := ../src/drivers/net/main.c\n");
-	put("build/drivers/net/.extra.o.cmd", "source_drivers/net/extra.o := ../src/drivers/net/extra.c\n");
+	put("build/drivers/net/.main.o.cmd",
+	    "source_drivers/net/main.o := ../src/drivers/net/main.c\n");
+	put("build/drivers/net/.extra.o.cmd",
+	    "source_drivers/net/extra.o := ../src/drivers/net/extra.c\n");
 
 	assert_int_equal(kernel_files_from_builddir(bd, src, &fs), 0);
 	for (size_t i = 0; i < kernel_fileset_size(fs); i++)
@@ -291,13 +309,14 @@ static void test_debuginfo(void **state)
 	put("dw/drivers/net/netdrv.mod.c", "int modinfo;\n");
 	put("dw/debug/lib/modules/6.1.0-1-amd64/kernel/drivers/net/.keep", "");
 	put("dw/debug/boot/.keep", "");
-	cmd = strdup_printf("cd %s && cc -g -O0 -nostdlib -Wl,-e,main -o debug/boot/vmlinux-6.1.0-1-amd64 "
-			    "init/main.c && cc -g -O0 -c drivers/net/netdrv.c -o netdrv.o && "
-			    "cc -g -O0 -c drivers/net/netdrv.mod.c -o netdrv.mod.o && "
-			    "ld -r -o debug/lib/modules/6.1.0-1-amd64/kernel/drivers/net/netdrv.ko "
-			    "netdrv.o netdrv.mod.o && ln -s ../../../boot/vmlinux-6.1.0-1-amd64 "
-			    "debug/lib/modules/6.1.0-1-amd64/vmlinux",
-			    src);
+	cmd = strdup_printf(
+		"cd %s && cc -g -O0 -nostdlib -Wl,-e,main -o debug/boot/vmlinux-6.1.0-1-amd64 "
+		"init/main.c && cc -g -O0 -c drivers/net/netdrv.c -o netdrv.o && "
+		"cc -g -O0 -c drivers/net/netdrv.mod.c -o netdrv.mod.o && "
+		"ld -r -o debug/lib/modules/6.1.0-1-amd64/kernel/drivers/net/netdrv.ko "
+		"netdrv.o netdrv.mod.o && ln -s ../../../boot/vmlinux-6.1.0-1-amd64 "
+		"debug/lib/modules/6.1.0-1-amd64/vmlinux",
+		src);
 	assert_non_null(cmd);
 	rc = system(cmd);
 	free(cmd);
@@ -336,7 +355,7 @@ static void test_compare(void **state)
 {
 	struct kernel_fileset *a = NULL, *b = NULL;
 	struct kernel_fileset_diff d;
-	static const char *const c_only[] = { ".c", NULL };
+	static const char *const c_only[] = {".c", NULL};
 
 	assert_int_equal(kernel_fileset_new("a", &a), 0);
 	assert_int_equal(kernel_fileset_new("b", &b), 0);
@@ -380,10 +399,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_static),
-		cmocka_unit_test(test_static_errors),
-		cmocka_unit_test(test_builddir),
-		cmocka_unit_test(test_debuginfo),
+		cmocka_unit_test(test_static),	 cmocka_unit_test(test_static_errors),
+		cmocka_unit_test(test_builddir), cmocka_unit_test(test_debuginfo),
 		cmocka_unit_test(test_compare),
 	};
 

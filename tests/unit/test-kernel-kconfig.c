@@ -74,7 +74,8 @@ static void test_reject(void **state)
 	expect_reject("", "no CONFIG_");
 	expect_reject("# just a comment\n", "no CONFIG_");
 	{
-		static const char bin[] = "CONFIG_A=y\n\0\x7f" "ELF";
+		static const char bin[] = "CONFIG_A=y\n\0\x7f"
+					  "ELF";
 		struct kconfig *kc = NULL;
 
 		assert_int_equal(kconfig_parse("cfg", bin, sizeof(bin) - 1, &kc), -EINVAL);

@@ -202,7 +202,8 @@ static void test_conditionals(void **state)
 				"r7 := strip\n"
 				"endif\n");
 
-	expect(km, "$(r1) $(r2) $(r3) $(r4) $(r5) [$(r6)] $(r7)", "a-yes nested m quoted ndef [] strip");
+	expect(km, "$(r1) $(r2) $(r3) $(r4) $(r5) [$(r6)] $(r7)",
+	       "a-yes nested m quoted ndef [] strip");
 	kmake_free(km);
 }
 
@@ -328,14 +329,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_assignments),
-		cmocka_unit_test(test_cmdline_and_scopes),
-		cmocka_unit_test(test_functions),
-		cmocka_unit_test(test_wildcard_and_include),
-		cmocka_unit_test(test_conditionals),
-		cmocka_unit_test(test_define_eval_and_rules),
-		cmocka_unit_test(test_rule_callback),
-		cmocka_unit_test(test_shell_taints),
+		cmocka_unit_test(test_assignments),   cmocka_unit_test(test_cmdline_and_scopes),
+		cmocka_unit_test(test_functions),     cmocka_unit_test(test_wildcard_and_include),
+		cmocka_unit_test(test_conditionals),  cmocka_unit_test(test_define_eval_and_rules),
+		cmocka_unit_test(test_rule_callback), cmocka_unit_test(test_shell_taints),
 		cmocka_unit_test(test_helpers),
 	};
 

@@ -57,8 +57,8 @@ static void test_mainline_stable_rc(void **state)
 
 static void test_order(void **state)
 {
-	struct kernel_version rc3 = { 6, 10, 0, 3 }, rc7 = { 6, 10, 0, 7 }, rel = { 6, 10, 0, 0 },
-			      old = { 6, 9, 12, 0 }, stable = { 6, 10, 1, 0 };
+	struct kernel_version rc3 = {6, 10, 0, 3}, rc7 = {6, 10, 0, 7}, rel = {6, 10, 0, 0},
+			      old = {6, 9, 12, 0}, stable = {6, 10, 1, 0};
 
 	assert_true(kernel_version_compare(&rc3, &rel) < 0);
 	assert_true(kernel_version_compare(&rel, &rc3) > 0);
@@ -95,15 +95,14 @@ static void test_ubuntu(void **state)
 		     "ubuntu (/proc/version_signature)");
 	assert_int_equal(v.minor, 8);
 	assert_int_equal(v.patch, 12);
-	assert_int_equal(kernel_version_parse("6.8.0-52-generic", NULL, "Ubuntu garbage", &v,
-					      NULL),
+	assert_int_equal(kernel_version_parse("6.8.0-52-generic", NULL, "Ubuntu garbage", &v, NULL),
 			 -EINVAL);
 }
 
 static void test_invalid(void **state)
 {
-	static const char *const bad[] = { "", "foo", "6", "6.", "6.x", "v6.1", "6.1.192abc",
-					   "1234567.1", "6.10-rc0" };
+	static const char *const bad[] = {"",	  "foo",	"6",	     "6.",	"6.x",
+					  "v6.1", "6.1.192abc", "1234567.1", "6.10-rc0"};
 	struct kernel_version v;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -117,8 +116,10 @@ static void test_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mainline_stable_rc), cmocka_unit_test(test_order),
-		cmocka_unit_test(test_debian),		   cmocka_unit_test(test_ubuntu),
+		cmocka_unit_test(test_mainline_stable_rc),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_debian),
+		cmocka_unit_test(test_ubuntu),
 		cmocka_unit_test(test_invalid),
 	};
 

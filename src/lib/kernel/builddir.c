@@ -116,8 +116,8 @@ static int add_obj(struct bd *bd, const char *obj, unsigned kind, const char *ho
 		/* A source that has a .cmd of its own was made by a build command. */
 		const char *slash = strrchr(rel, '/');
 		_cleanup_free_ char *gcmd =
-			slash ? strdup_printf("%s/%.*s/.%s.cmd", bd->builddir,
-					      (int)(slash - rel), rel, slash + 1)
+			slash ? strdup_printf("%s/%.*s/.%s.cmd", bd->builddir, (int)(slash - rel),
+					      rel, slash + 1)
 			      : strdup_printf("%s/.%s.cmd", bd->builddir, rel);
 
 		if (gcmd && exists(gcmd))
@@ -139,7 +139,8 @@ static int add_obj(struct bd *bd, const char *obj, unsigned kind, const char *ho
  */
 static int read_link_objects(struct bd *bd)
 {
-	_cleanup_free_ char *p = strdup_printf("%s/scripts/link-vmlinux.sh", bd->srctree), *buf = NULL;
+	_cleanup_free_ char *p = strdup_printf("%s/scripts/link-vmlinux.sh", bd->srctree),
+			    *buf = NULL;
 	static const char key[] = "objs=\"${objs} ";
 	int r = 0;
 
@@ -158,13 +159,14 @@ static int read_link_objects(struct bd *bd)
 		if (n < 3 || !streq(obj + n - 2, ".o"))
 			continue;
 		slash = strrchr(obj, '/');
-		cmd = slash ? strdup_printf("%s/%.*s/.%s.cmd", bd->builddir, (int)(slash - obj), obj,
-					    slash + 1)
+		cmd = slash ? strdup_printf("%s/%.*s/.%s.cmd", bd->builddir, (int)(slash - obj),
+					    obj, slash + 1)
 			    : strdup_printf("%s/.%s.cmd", bd->builddir, obj);
 		if (!cmd)
 			return -ENOMEM;
 		if (exists(cmd))
-			r = add_obj(bd, obj, KERNEL_FILE_BUILTIN, "linked by scripts/link-vmlinux.sh");
+			r = add_obj(bd, obj, KERNEL_FILE_BUILTIN,
+				    "linked by scripts/link-vmlinux.sh");
 	}
 	return r;
 }
@@ -320,8 +322,8 @@ static int read_modules(struct bd *bd)
 /* Reads every lib.a under DIR (relative to the build dir; "" for its top). */
 static int read_lib_archives(struct bd *bd, const char *rel, int depth)
 {
-	_cleanup_free_ char *abs = *rel ? strdup_printf("%s/%s", bd->builddir, rel)
-					: strdup(bd->builddir);
+	_cleanup_free_ char *abs =
+		*rel ? strdup_printf("%s/%s", bd->builddir, rel) : strdup(bd->builddir);
 	struct dirent *de;
 	DIR *d;
 	int r = 0;

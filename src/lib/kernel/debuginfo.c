@@ -23,9 +23,9 @@
 
 /* Top directories of a kernel tree, to cut the build machine's prefix off absolute names. */
 static const char *const top_dirs[] = {
-	"arch/", "block/", "certs/", "crypto/", "drivers/", "fs/", "include/", "init/",
-	"io_uring/", "ipc/", "kernel/", "lib/", "mm/", "net/", "rust/", "samples/", "scripts/",
-	"security/", "sound/", "tools/", "usr/", "virt/",
+	"arch/",     "block/",	  "certs/",  "crypto/", "drivers/", "fs/",   "include/", "init/",
+	"io_uring/", "ipc/",	  "kernel/", "lib/",	"mm/",	    "net/",  "rust/",	 "samples/",
+	"scripts/",  "security/", "sound/",  "tools/",	"usr/",	    "virt/",
 };
 
 struct di {

@@ -35,19 +35,19 @@ enum kernel_file_kind {
 };
 
 struct kernel_file {
-	char *path;     /* relative to the tree root, e.g. "drivers/net/loopback.c" */
-	unsigned kind;  /* enum kernel_file_kind bits; both when shared */
+	char *path;	/* relative to the tree root, e.g. "drivers/net/loopback.c" */
+	unsigned kind;	/* enum kernel_file_kind bits; both when shared */
 	bool generated; /* produced during the build, not present in the source tree */
-	char *how;      /* why it is in the set, e.g. "obj-m in drivers/net/Makefile" */
+	char *how;	/* why it is in the set, e.g. "obj-m in drivers/net/Makefile" */
 };
 
 struct kernel_fileset;
 
 /* Statistics of the last evaluation, for reports. */
 struct kernel_fileset_stats {
-	unsigned dirs;          /* directories (Kbuild files) evaluated, or archives/units read */
-	unsigned warnings;      /* constructs not understood */
-	unsigned conservative;  /* directories counted wholesale because of them */
+	unsigned dirs;	       /* directories (Kbuild files) evaluated, or archives/units read */
+	unsigned warnings;     /* constructs not understood */
+	unsigned conservative; /* directories counted wholesale because of them */
 };
 
 /*
@@ -60,8 +60,9 @@ int kernel_files_static(const char *srctree, const char *config_path, const char
  * tell generated sources from tree sources and to relativise absolute paths. */
 int kernel_files_from_builddir(const char *builddir, const char *srctree,
 			       struct kernel_fileset **ret);
-/* DEBUGDIR: a vmlinux with DWARF, or a directory holding vmlinux* and/or lib/modules/...
- * (e.g. /usr/lib/debug). SRCTREE (optional) as above. */
+/* DEBUGDIR: a vmlinux with DWARF, or a directory holding vmlinux* and *.ko files of ONE kernel
+ * (e.g. /usr/lib/debug/lib/modules/6.1.0-56-amd64, whose vmlinux link is followed); "*.mod.c"
+ * units (modpost glue) are left out. SRCTREE (optional) as above. */
 int kernel_files_from_debuginfo(const char *debugdir, const char *srctree,
 				struct kernel_fileset **ret);
 

@@ -82,7 +82,8 @@ static struct seen *seen_get(struct kbuild *kb, const char *dir)
 
 			if (!kb->seen[i].dir)
 				continue;
-			for (j = hash_s(kb->seen[i].dir) & (ncap - 1); ns[j].dir; j = (j + 1) & (ncap - 1))
+			for (j = hash_s(kb->seen[i].dir) & (ncap - 1); ns[j].dir;
+			     j = (j + 1) & (ncap - 1))
 				;
 			ns[j] = kb->seen[i];
 		}
@@ -92,7 +93,8 @@ static struct seen *seen_get(struct kbuild *kb, const char *dir)
 	}
 	size_t j;
 
-	for (j = hash_s(dir) & (kb->seen_cap - 1); kb->seen[j].dir; j = (j + 1) & (kb->seen_cap - 1))
+	for (j = hash_s(dir) & (kb->seen_cap - 1); kb->seen[j].dir;
+	     j = (j + 1) & (kb->seen_cap - 1))
 		if (streq(kb->seen[j].dir, dir))
 			return &kb->seen[j];
 	kb->seen[j].dir = strdup(dir);
@@ -309,7 +311,7 @@ static int add_object_depth(struct kbuild *kb, const char *obj, unsigned kind, c
 {
 	size_t l = strlen(obj), nobjs = 0;
 	_cleanup_free_ char *stem = strndup(obj, l - 2), *src = NULL, *h = NULL;
-	static const char *const exts[] = { ".c", ".S", ".rs" };
+	static const char *const exts[] = {".c", ".S", ".rs"};
 	bool generated = false;
 	int r;
 
@@ -425,7 +427,7 @@ static bool ends_with(const char *s, const char *suffix)
 static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool module,
 		    const char *makefile, struct kmake_taint *taint)
 {
-	static const char *const sfx[] = { "-objs", "-y", "-m", "-" };
+	static const char *const sfx[] = {"-objs", "-y", "-m", "-"};
 	size_t l = strlen(obj);
 	_cleanup_free_ char *base = strndup(obj, l - 2);
 	char **parts[4] = {};
@@ -454,7 +456,8 @@ static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool mo
 		how = strdup_printf("%s in %s", var, makefile);
 		r = p && how ? add_object(kb, p, kind, how) : -ENOMEM;
 	} else if (r >= 0) {
-		_cleanup_free_ char *how = strdup_printf("%s, part of %s, in %s", var, obj, makefile);
+		_cleanup_free_ char *how =
+			strdup_printf("%s, part of %s, in %s", var, obj, makefile);
 
 		if (!how)
 			r = -ENOMEM;
@@ -521,9 +524,25 @@ static int add_whole_dir(struct kbuild *kb, const char *dir, unsigned kind,
 
 /* What scripts/Makefile.build initialises before including a directory's Kbuild file. */
 static const char *const build_init_vars[] = {
-	"obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targets", "subdir-y",
-	"subdir-m", "EXTRA_AFLAGS", "EXTRA_CFLAGS", "EXTRA_CPPFLAGS", "EXTRA_LDFLAGS",
-	"asflags-y", "ccflags-y", "rustflags-y", "cppflags-y", "ldflags-y", "subdir-asflags-y",
+	"obj-y",
+	"obj-m",
+	"lib-y",
+	"lib-m",
+	"always-y",
+	"always-m",
+	"targets",
+	"subdir-y",
+	"subdir-m",
+	"EXTRA_AFLAGS",
+	"EXTRA_CFLAGS",
+	"EXTRA_CPPFLAGS",
+	"EXTRA_LDFLAGS",
+	"asflags-y",
+	"ccflags-y",
+	"rustflags-y",
+	"cppflags-y",
+	"ldflags-y",
+	"subdir-asflags-y",
 	"subdir-ccflags-y",
 };
 
@@ -559,7 +578,8 @@ static int eval_dir(struct kbuild *kb, const struct pending *p)
 	if (r >= 0)
 		r = kmake_set(km, "src", dir, KMAKE_ORIGIN_FILE, false);
 	if (r >= 0)
-		r = kmake_set(km, "need-builtin", p->builtin ? "1" : "", KMAKE_ORIGIN_CMDLINE, false);
+		r = kmake_set(km, "need-builtin", p->builtin ? "1" : "", KMAKE_ORIGIN_CMDLINE,
+			      false);
 	if (r >= 0)
 		r = kmake_set(km, "need-modorder", p->modorder ? "1" : "", KMAKE_ORIGIN_CMDLINE,
 			      false);
@@ -573,7 +593,7 @@ static int eval_dir(struct kbuild *kb, const struct pending *p)
 
 	r = kmake_eval_file(km, mk, false);
 	if (r == -ENOENT) {
-		struct kmake_taint t = { .set = true };
+		struct kmake_taint t = {.set = true};
 
 		snprintf(t.what, sizeof(t.what), "missing Kbuild file");
 		snprintf(t.where, sizeof(t.where), "%s", mk);
@@ -642,7 +662,7 @@ static int eval_dir(struct kbuild *kb, const struct pending *p)
 		goto out;
 
 	/* Subdirectories: subdir-y/m are visited but link nothing; obj-y/obj-m ones propagate. */
-	char **lists[4] = { oy, om, sy, sm };
+	char **lists[4] = {oy, om, sy, sm};
 
 	for (int li = 0; li < 4 && r >= 0; li++) {
 		for (char **w = lists[li]; *w && r >= 0; w++) {
@@ -712,7 +732,8 @@ static int add_link_objects(struct kbuild *kb, const struct kconfig *kc)
 			bool t = !strstr(s, "is_enabled");
 
 			/* "if is_enabled CONFIG_A || is_enabled CONFIG_B; then" */
-			for (char *q = strstr(s, "is_enabled "); q; q = strstr(q + 1, "is_enabled ")) {
+			for (char *q = strstr(s, "is_enabled "); q;
+			     q = strstr(q + 1, "is_enabled ")) {
 				char sym[128];
 				size_t n = strcspn(q + 11, " ;|&\t");
 
@@ -725,7 +746,8 @@ static int add_link_objects(struct kbuild *kb, const struct kconfig *kc)
 			stack[sp++] = t;
 		} else if (startswith(s, "else") && sp > 0) {
 			stack[sp - 1] = !stack[sp - 1];
-		} else if (startswith(s, "fi") && (s[2] == '\0' || s[2] == ' ' || s[2] == ';') && sp > 0) {
+		} else if (startswith(s, "fi") && (s[2] == '\0' || s[2] == ' ' || s[2] == ';') &&
+			   sp > 0) {
 			sp--;
 		} else if (active && startswith(s, "objs=\"${objs} ") && (o = s + 14) &&
 			   strstr(o, ".o\"")) {
@@ -733,7 +755,8 @@ static int add_link_objects(struct kbuild *kb, const struct kconfig *kc)
 
 			if (!obj)
 				return -ENOMEM;
-			r = add_object(kb, obj, KERNEL_FILE_BUILTIN, "added by scripts/link-vmlinux.sh");
+			r = add_object(kb, obj, KERNEL_FILE_BUILTIN,
+				       "added by scripts/link-vmlinux.sh");
 		}
 	}
 	return r;
@@ -742,7 +765,7 @@ static int add_link_objects(struct kbuild *kb, const struct kconfig *kc)
 static int check_tree(const char *srctree, const char *srcarch)
 {
 	_cleanup_free_ char *mk = path_join(srctree, "Makefile"), *buf = NULL,
-			     *build = path_join(srctree, "scripts/Makefile.build"), *arch = NULL;
+			    *build = path_join(srctree, "scripts/Makefile.build"), *arch = NULL;
 	struct stat st;
 	int r;
 
@@ -761,7 +784,8 @@ static int check_tree(const char *srctree, const char *srcarch)
 	if (!arch)
 		return -ENOMEM;
 	if (access(arch, F_OK) < 0)
-		return log_error_errno(-EINVAL, "'%s' has no arch/%s/Makefile: unknown SRCARCH '%s'",
+		return log_error_errno(-EINVAL,
+				       "'%s' has no arch/%s/Makefile: unknown SRCARCH '%s'",
 				       srctree, srcarch, srcarch);
 	return 0;
 }
@@ -788,7 +812,8 @@ static void kbuild_release(struct kbuild *kb)
  */
 static bool autoconf_unquoted(struct kbuild *kb)
 {
-	_cleanup_free_ char *p = strdup_printf("%s/scripts/kconfig/confdata.c", kb->root), *buf = NULL;
+	_cleanup_free_ char *p = strdup_printf("%s/scripts/kconfig/confdata.c", kb->root),
+			    *buf = NULL;
 	const char *f;
 
 	if (!p || read_file_capped(p, 1u << 20, &buf, NULL) < 0)
@@ -860,7 +885,7 @@ static int set_base_vars(struct kbuild *kb, const char *abs_root, const char *ar
 int kernel_files_static(const char *srctree, const char *config_path, const char *srcarch,
 			struct kernel_fileset **ret)
 {
-	struct kbuild kb = { .rootfd = -1 };
+	struct kbuild kb = {.rootfd = -1};
 	struct kconfig *kc = NULL;
 	const char *arch;
 	char abs_root[4096];
@@ -943,8 +968,7 @@ int kernel_files_static(const char *srctree, const char *config_path, const char
 	if (r < 0)
 		goto out;
 	*kernel_fileset_stats_mut(kb.fs) = (struct kernel_fileset_stats){
-		.dirs = kb.dirs, .warnings = kb.warnings, .conservative = kb.conservative
-	};
+		.dirs = kb.dirs, .warnings = kb.warnings, .conservative = kb.conservative};
 	log_info("static evaluation: %u directories, %zu files, %u warnings", kb.dirs,
 		 kernel_fileset_size(kb.fs), kb.warnings);
 	*ret = TAKE_PTR(kb.fs);

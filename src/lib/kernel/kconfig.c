@@ -116,9 +116,9 @@ int kconfig_parse(const char *name, const char *text, size_t len, struct kconfig
 			continue;
 		if (*s == '#') {
 			/* "# CONFIG_FOO is not set" counts as evidence this is a config. */
-			if (ll > 9 && startswith(s, "# CONFIG_") &&
-			    ll > strlen(" is not set") &&
-			    memcmp(le - strlen(" is not set"), " is not set", strlen(" is not set")) == 0)
+			if (ll > 9 && startswith(s, "# CONFIG_") && ll > strlen(" is not set") &&
+			    memcmp(le - strlen(" is not set"), " is not set",
+				   strlen(" is not set")) == 0)
 				not_set++;
 			continue;
 		}
@@ -130,8 +130,8 @@ int kconfig_parse(const char *name, const char *text, size_t len, struct kconfig
 		for (eq = s + 7; eq < le && is_sym_char(*eq); eq++)
 			;
 		if (eq == s + 7 || eq >= le || *eq != '=') {
-			log_error("'%s' line %u: expected CONFIG_NAME=value, got '%.*s'", name, lineno,
-				  (int)MIN(ll, 60), s);
+			log_error("'%s' line %u: expected CONFIG_NAME=value, got '%.*s'", name,
+				  lineno, (int)MIN(ll, 60), s);
 			return -EINVAL;
 		}
 		v = eq + 1;

@@ -18,9 +18,9 @@
 #include "strbuf.h"
 #include "banned.h"
 
-#define KMAKE_FILE_MAX (4u << 20)      /* largest makefile read */
-#define KMAKE_EXPAND_MAX (64u << 20)   /* largest single expansion */
-#define KMAKE_DEPTH_MAX 200            /* nesting of expansions, includes and evals */
+#define KMAKE_FILE_MAX (4u << 20)    /* largest makefile read */
+#define KMAKE_EXPAND_MAX (64u << 20) /* largest single expansion */
+#define KMAKE_DEPTH_MAX 200	     /* nesting of expansions, includes and evals */
 #define KMAKE_SCOPES_MAX 8
 
 enum { KV_RECURSIVE, KV_SIMPLE };
@@ -31,9 +31,9 @@ struct kvar {
 	uint32_t hash;
 	unsigned char flavor;
 	unsigned char origin;
-	bool defined;  /* false: only remembered for a pending "export NAME" */
+	bool defined; /* false: only remembered for a pending "export NAME" */
 	bool exported;
-	bool tainted;  /* simple variable whose value came from an unevaluable expansion */
+	bool tainted; /* simple variable whose value came from an unevaluable expansion */
 	bool expanding;
 	const char *where_file;
 	unsigned where_line;
@@ -212,7 +212,8 @@ static struct kvar *var_top(struct kmake *km, const char *name)
 	for (int i = km->nscopes - 2; i >= 0 && !outer; i--)
 		outer = ktab_find(&km->scopes[i], name, len, h);
 	if (outer) {
-		/* Copy-on-write from the outer scope, so += appends to what the sub-make inherited. */
+		/* Copy-on-write from the outer scope, so += appends to what the sub-make inherited.
+		 */
 		v->value = outer->value ? strdup(outer->value) : NULL;
 		v->flavor = outer->flavor;
 		v->origin = outer->origin;
@@ -280,7 +281,8 @@ static int parse_lines(const char *src, size_t len, struct kfile *f)
 			for (size_t k = e; k > i && src[k - 1] == '\\'; k--)
 				bs++;
 			if (bs % 2 == 1 && e < len) {
-				/* backslash-newline: joined with one space, surrounding blanks dropped */
+				/* backslash-newline: joined with one space, surrounding blanks
+				 * dropped */
 				size_t k = e - 1;
 
 				while (k > i && (src[k - 1] == ' ' || src[k - 1] == '\t'))
@@ -422,7 +424,7 @@ static const char *next_word(const char *s, const char *end, size_t *ret_len)
 }
 
 #define FOREACH_WORD(w, wl, text, tlen)                                                            \
-	for (const char *_e = (text) + (tlen), *w = next_word((text), _e, &(wl)); w;              \
+	for (const char *_e = (text) + (tlen), *w = next_word((text), _e, &(wl)); w;               \
 	     w = next_word(w + (wl), _e, &(wl)))
 
 int kmake_words(const char *text, char ***ret, size_t *ret_n)
@@ -577,11 +579,11 @@ static int split_args(const char *s, size_t len, struct arg *args, int max)
 		else if ((c == ')' || c == '}') && depth > 0)
 			depth--;
 		else if (c == ',' && depth == 0 && n < max - 1) {
-			args[n++] = (struct arg){ s + start, i - start };
+			args[n++] = (struct arg){s + start, i - start};
 			start = i + 1;
 		}
 	}
-	args[n++] = (struct arg){ s + start, len - start };
+	args[n++] = (struct arg){s + start, len - start};
 	return n;
 }
 
@@ -1225,7 +1227,7 @@ static int f_foreach(struct kmake *km, struct arg *a, int n, struct strbuf *out)
 	FOREACH_WORD(w, wl, list, strlen(list))
 	{
 		_cleanup_free_ char *wv = strndup(w, wl);
-		struct klocal l = { .name = name, .value = wv, .next = km->locals };
+		struct klocal l = {.name = name, .value = wv, .next = km->locals};
 		size_t before;
 
 		if (!wv)
@@ -1260,15 +1262,16 @@ static int f_call(struct kmake *km, struct arg *a, int n, struct strbuf *out)
 		r = expand_arg(km, &x, &vals[i]);
 	}
 	if (r >= 0 && (v = var_defined(km, vals[0])) && v->value) {
-		static const char *const num[] = { "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",
-						   "8",  "9",  "10", "11", "12", "13", "14", "15" };
+		static const char *const num[] = {"0", "1", "2",  "3",	"4",  "5",  "6",  "7",
+						  "8", "9", "10", "11", "12", "13", "14", "15"};
 		struct klocal *head = saved;
 
 		/* $(call) hides the caller's numbered variables: a frame marker stops lookups. */
-		locals[0] = (struct klocal){ .frame = true, .next = head };
+		locals[0] = (struct klocal){.frame = true, .next = head};
 		head = &locals[0];
 		for (i = 0; i < n && i < (int)ARRAY_SIZE(num); i++) {
-			locals[i + 1] = (struct klocal){ .name = num[i], .value = vals[i], .next = head };
+			locals[i + 1] =
+				(struct klocal){.name = num[i], .value = vals[i], .next = head};
 			head = &locals[i + 1];
 		}
 		km->locals = head;
@@ -1293,8 +1296,8 @@ static int f_origin(struct kmake *km, struct arg *a, int n, struct strbuf *out)
 	EXPAND_ARGS(km, a, n, v);
 	struct kvar *var = var_defined(km, val(v, n, 0));
 	static const char *const names[] = {
-		[KMAKE_ORIGIN_FILE] = "file",		  [KMAKE_ORIGIN_CMDLINE] = "command line",
-		[KMAKE_ORIGIN_ENV] = "environment",	  [KMAKE_ORIGIN_DEFAULT] = "default",
+		[KMAKE_ORIGIN_FILE] = "file",	      [KMAKE_ORIGIN_CMDLINE] = "command line",
+		[KMAKE_ORIGIN_ENV] = "environment",   [KMAKE_ORIGIN_DEFAULT] = "default",
 		[KMAKE_ORIGIN_OVERRIDE] = "override",
 	};
 
@@ -1306,7 +1309,9 @@ static int f_flavor(struct kmake *km, struct arg *a, int n, struct strbuf *out)
 	EXPAND_ARGS(km, a, n, v);
 	struct kvar *var = var_defined(km, val(v, n, 0));
 
-	return strbuf_adds(out, !var ? "undefined" : var->flavor == KV_SIMPLE ? "simple" : "recursive");
+	return strbuf_adds(out, !var			   ? "undefined"
+				: var->flavor == KV_SIMPLE ? "simple"
+							   : "recursive");
 }
 
 static int f_shell(struct kmake *km, struct arg *a, int n, struct strbuf *out)
@@ -1351,26 +1356,45 @@ static const struct kfunc {
 	int max_args; /* 0: unlimited */
 	kfunc_fn fn;
 } kfuncs[] = {
-	{ "subst", 3, f_subst },       { "patsubst", 3, f_patsubst },
-	{ "strip", 1, f_strip },       { "findstring", 2, f_findstring },
-	{ "filter", 2, f_filter },     { "filter-out", 2, f_filter_out },
-	{ "sort", 1, f_sort },	       { "word", 2, f_word },
-	{ "wordlist", 3, f_wordlist }, { "words", 1, f_words },
-	{ "firstword", 1, f_firstword }, { "lastword", 1, f_lastword },
-	{ "dir", 1, f_dir },	       { "notdir", 1, f_notdir },
-	{ "suffix", 1, f_suffix },     { "basename", 1, f_basename },
-	{ "addsuffix", 2, f_addsuffix }, { "addprefix", 2, f_addprefix },
-	{ "join", 2, f_join },	       { "wildcard", 1, f_wildcard },
-	{ "realpath", 1, f_realpath }, { "abspath", 1, f_abspath },
-	{ "if", 3, f_if },	       { "or", 0, f_or },
-	{ "and", 0, f_and },	       { "foreach", 3, f_foreach },
-	{ "call", 0, f_call },	       { "value", 1, f_value },
-	{ "origin", 1, f_origin },     { "flavor", 1, f_flavor },
-	{ "shell", 1, f_shell },       { "error", 1, f_error },
-	{ "warning", 1, f_info },      { "info", 1, f_info },
-	{ "eval", 1, f_eval },	       { "file", 2, f_unsupported },
-	{ "let", 3, f_unsupported },   { "intcmp", 5, f_unsupported },
-	{ "guile", 1, f_unsupported },
+	{"subst", 3, f_subst},
+	{"patsubst", 3, f_patsubst},
+	{"strip", 1, f_strip},
+	{"findstring", 2, f_findstring},
+	{"filter", 2, f_filter},
+	{"filter-out", 2, f_filter_out},
+	{"sort", 1, f_sort},
+	{"word", 2, f_word},
+	{"wordlist", 3, f_wordlist},
+	{"words", 1, f_words},
+	{"firstword", 1, f_firstword},
+	{"lastword", 1, f_lastword},
+	{"dir", 1, f_dir},
+	{"notdir", 1, f_notdir},
+	{"suffix", 1, f_suffix},
+	{"basename", 1, f_basename},
+	{"addsuffix", 2, f_addsuffix},
+	{"addprefix", 2, f_addprefix},
+	{"join", 2, f_join},
+	{"wildcard", 1, f_wildcard},
+	{"realpath", 1, f_realpath},
+	{"abspath", 1, f_abspath},
+	{"if", 3, f_if},
+	{"or", 0, f_or},
+	{"and", 0, f_and},
+	{"foreach", 3, f_foreach},
+	{"call", 0, f_call},
+	{"value", 1, f_value},
+	{"origin", 1, f_origin},
+	{"flavor", 1, f_flavor},
+	{"shell", 1, f_shell},
+	{"error", 1, f_error},
+	{"warning", 1, f_info},
+	{"info", 1, f_info},
+	{"eval", 1, f_eval},
+	{"file", 2, f_unsupported},
+	{"let", 3, f_unsupported},
+	{"intcmp", 5, f_unsupported},
+	{"guile", 1, f_unsupported},
 };
 
 static const struct kfunc *kfunc_find(const char *s, size_t len)
@@ -1416,8 +1440,8 @@ static int expand_ref(struct kmake *km, const char *c, size_t len, struct strbuf
 
 		if (eq) {
 			_cleanup_free_ char *name = NULL, *pat = NULL, *rep = NULL;
-			struct arg an = { c, i }, ap = { c + i + 1, (size_t)(eq - c) - i - 1 },
-				   ar = { eq + 1, len - (size_t)(eq - c) - 1 };
+			struct arg an = {c, i}, ap = {c + i + 1, (size_t)(eq - c) - i - 1},
+				   ar = {eq + 1, len - (size_t)(eq - c) - 1};
 			struct strbuf v;
 
 			r = expand_arg(km, &an, &name);
@@ -1452,7 +1476,7 @@ static int expand_ref(struct kmake *km, const char *c, size_t len, struct strbuf
 	}
 	if (memchr(c, '$', len)) {
 		_cleanup_free_ char *name = NULL;
-		struct arg an = { c, len };
+		struct arg an = {c, len};
 
 		r = expand_arg(km, &an, &name);
 		if (r < 0)
@@ -1525,7 +1549,7 @@ int kmake_expand(struct kmake *km, const char *text, char **ret, struct kmake_ta
 
 static int expand_dup(struct kmake *km, const char *s, size_t len, char **ret)
 {
-	struct arg a = { s, len };
+	struct arg a = {s, len};
 
 	return expand_arg(km, &a, ret);
 }
@@ -1587,7 +1611,9 @@ static enum assign_op find_op(const char *s, size_t *ret_start, size_t *ret_end)
 			*ret_end = i + 1;
 			if (i > 0 && (s[i - 1] == '+' || s[i - 1] == '?' || s[i - 1] == '!')) {
 				*ret_start = i - 1;
-				return s[i - 1] == '+' ? OP_APPEND : s[i - 1] == '?' ? OP_COND : OP_SHELL;
+				return s[i - 1] == '+'	 ? OP_APPEND
+				       : s[i - 1] == '?' ? OP_COND
+							 : OP_SHELL;
 			}
 			*ret_start = i;
 			return OP_RECURSIVE;
@@ -1844,7 +1870,8 @@ static const char *first_word(const char *s, char *kw, size_t kwsize)
 {
 	size_t i = 0;
 
-	while (s[i] && !is_ws(s[i]) && s[i] != '(' && s[i] != '\'' && s[i] != '"' && i < kwsize - 1) {
+	while (s[i] && !is_ws(s[i]) && s[i] != '(' && s[i] != '\'' && s[i] != '"' &&
+	       i < kwsize - 1) {
 		kw[i] = s[i];
 		i++;
 	}
@@ -2064,14 +2091,17 @@ static int eval_lines(struct kmake *km, const char *path, struct kline *lines, s
 			if (active) {
 				r = cond_test(km, kw, rest, &t, &tainted);
 				if (r == -EINVAL) {
-					log_debug("%s:%u: cannot parse conditional", path, l->lineno);
+					log_debug("%s:%u: cannot parse conditional", path,
+						  l->lineno);
 					taint_note(km, "unparsed conditional");
 					tainted = true;
 					r = 0;
 				}
 			}
-			stack[sp++] = (struct cond){ .parent_active = active, .taken = active && t,
-						     .active = active && t, .tainted = tainted };
+			stack[sp++] = (struct cond){.parent_active = active,
+						    .taken = active && t,
+						    .active = active && t,
+						    .tainted = tainted};
 			continue;
 		}
 		if (streq(kw, "else")) {
@@ -2124,7 +2154,10 @@ static int eval_lines(struct kmake *km, const char *path, struct kline *lines, s
 			if (rl >= 2 && rest[rl - 1] == '=') {
 				char p = rest[rl - 2];
 
-				op = p == ':' ? OP_SIMPLE : p == '+' ? OP_APPEND : p == '?' ? OP_COND : OP_RECURSIVE;
+				op = p == ':'	? OP_SIMPLE
+				     : p == '+' ? OP_APPEND
+				     : p == '?' ? OP_COND
+						: OP_RECURSIVE;
 				rl -= (p == ':' || p == '+' || p == '?' || p == '!') ? 2 : 1;
 			} else if (rl >= 1 && rest[rl - 1] == '=') {
 				rl--;
@@ -2457,7 +2490,8 @@ int kmake_export_down(struct kmake *km)
 		free(d->value);
 		d->value = value;
 		d->flavor = KV_SIMPLE;
-		d->origin = v->origin == KMAKE_ORIGIN_CMDLINE ? KMAKE_ORIGIN_CMDLINE : KMAKE_ORIGIN_ENV;
+		d->origin =
+			v->origin == KMAKE_ORIGIN_CMDLINE ? KMAKE_ORIGIN_CMDLINE : KMAKE_ORIGIN_ENV;
 		d->defined = true;
 		d->exported = true;
 		d->tainted = v->tainted || km->taint_events != before;

@@ -22,7 +22,7 @@ enum kmake_origin {
 /* Where an expansion could not be evaluated statically, for the caller's warning. */
 struct kmake_taint {
 	bool set;
-	char what[48];   /* "$(shell ...)", "missing include", ... */
+	char what[48];	 /* "$(shell ...)", "missing include", ... */
 	char where[256]; /* "path:line" */
 };
 

@@ -133,8 +133,9 @@ int kernel_version_parse(const char *release, const char *proc_version,
 	} else if (version_signature && startswith(version_signature, "Ubuntu ")) {
 		if (!ubuntu_upstream(version_signature, &up) || up.major != v.major ||
 		    up.minor != v.minor) {
-			log_error("version signature '%s' does not name an upstream version for '%s'",
-				  version_signature, release);
+			log_error(
+				"version signature '%s' does not name an upstream version for '%s'",
+				version_signature, release);
 			return -EINVAL;
 		}
 		v = up;
@@ -142,8 +143,9 @@ int kernel_version_parse(const char *release, const char *proc_version,
 	} else if (proc_version && strstr(proc_version, "Debian ") && v.patch == 0 &&
 		   is_abi_suffix(end)) {
 		if (!debian_upstream(proc_version, &v, &up)) {
-			log_error("/proc/version does not name the Debian upstream version for '%s'",
-				  release);
+			log_error(
+				"/proc/version does not name the Debian upstream version for '%s'",
+				release);
 			return -EINVAL;
 		}
 		v = up;
@@ -157,8 +159,8 @@ int kernel_version_parse(const char *release, const char *proc_version,
 	} else if (*end == '-' || *end == '+' || *end == '.' || *end == '_') {
 		mapping = "local version suffix ignored";
 	} else {
-		log_error("'%s' is not a kernel version: unexpected '%s' after the version", release,
-			  end);
+		log_error("'%s' is not a kernel version: unexpected '%s' after the version",
+			  release, end);
 		return -EINVAL;
 	}
 	*ret = v;
