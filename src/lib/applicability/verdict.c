@@ -416,6 +416,13 @@ static bool range_is_git(const struct cve_range *g)
 	return streq_ptr(g->version_type, "git");
 }
 
+/* "6.1.78 <= v <= 6.1.*" or the original_commit_for_fix range: unaffected because fixed. */
+static bool range_is_fix(const struct cve_range *g)
+{
+	return streq_ptr(g->version_type, "original_commit_for_fix") ||
+	       (g->less_than_or_equal && !streq_ptr(g->version, "0"));
+}
+
 /* 1 when K falls in G, 0 when not, -EBADMSG when G's versions are not versions. */
 static int range_match(const struct cve_range *g, const struct verdict_version *k)
 {
@@ -488,7 +495,10 @@ static int state_from_ranges(const struct verdict_cve *cve, const struct verdict
 					    strempty(g->version));
 				return m;
 			}
-			if (m && (!matched || streq_ptr(g->status, "affected")))
+			/* affected wins; among unaffected ranges, one that names a fix */
+			if (m && (!matched || streq_ptr(g->status, "affected") ||
+				  (!streq_ptr(matched->status, "affected") && !range_is_fix(matched) &&
+				   range_is_fix(g))))
 				matched = g;
 		}
 		i = j;
@@ -509,8 +519,7 @@ static int state_from_ranges(const struct verdict_cve *cve, const struct verdict
 			}
 			return 0;
 		}
-		if (matched && (streq_ptr(matched->version_type, "original_commit_for_fix") ||
-				(matched->less_than_or_equal && !streq(matched->version, "0"))))
+		if (matched && range_is_fix(matched))
 			fixed_by = matched;
 		else if (matched)
 			unaffected_by = matched;
