@@ -186,6 +186,40 @@ static void test_static(void **state)
 	free(cfg);
 }
 
+/* Before 6.1 there was no obj-y in the top-level Kbuild: core-y & co. named the directories. */
+static void test_static_old_layout(void **state)
+{
+	char *tree = path("old"), *cfg = path("config");
+	struct kernel_fileset *fs = NULL;
+
+	put("old/Makefile", "VERSION = 5\nPATCHLEVEL = 10\ncore-y := init/\ndrivers-y := drivers/\n"
+			    "libs-y := lib/\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n"
+			    "core-y += kernel/\nvmlinux-dirs := $(patsubst %/,%,$(core-y))\n");
+	put("old/Kbuild", "bounds-file := include/generated/bounds.h\n");
+	put("old/scripts/Makefile.build", "");
+	put("old/arch/x86/Makefile", "core-y += arch/x86/\n");
+	put("old/arch/x86/Kbuild", "obj-y += a.o\n");
+	put("old/arch/x86/a.c", "");
+	put("old/init/Makefile", "obj-y := main.o\n");
+	put("old/init/main.c", "");
+	put("old/kernel/Makefile", "obj-y := fork.o\n");
+	put("old/kernel/fork.c", "");
+	put("old/drivers/Makefile", "obj-$(CONFIG_NETDRV) += d.o\n");
+	put("old/drivers/d.c", "");
+	put("old/lib/Makefile", "lib-y := l.o\n");
+	put("old/lib/l.c", "");
+	assert_int_equal(kernel_files_static(tree, cfg, NULL, &fs), 0);
+	assert_int_equal(kernel_fileset_size(fs), 5);
+	expect_file(fs, "arch/x86/a.c", "builtin", false);
+	expect_file(fs, "init/main.c", "builtin", false);
+	expect_file(fs, "kernel/fork.c", "builtin", false);
+	expect_file(fs, "drivers/d.c", "module", false);
+	expect_file(fs, "lib/l.c", "builtin", false);
+	kernel_fileset_free(fs);
+	free(tree);
+	free(cfg);
+}
+
 static void test_static_errors(void **state)
 {
 	char *tree = path("tree"), *cfg = path("config"), *notree = path("notree"),
@@ -399,9 +433,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_static),	 cmocka_unit_test(test_static_errors),
-		cmocka_unit_test(test_builddir), cmocka_unit_test(test_debuginfo),
-		cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_static),	      cmocka_unit_test(test_static_old_layout),
+		cmocka_unit_test(test_static_errors), cmocka_unit_test(test_builddir),
+		cmocka_unit_test(test_debuginfo),     cmocka_unit_test(test_compare),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

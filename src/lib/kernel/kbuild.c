@@ -887,6 +887,7 @@ int kernel_files_static(const char *srctree, const char *config_path, const char
 {
 	struct kbuild kb = {.rootfd = -1};
 	struct kconfig *kc = NULL;
+	_cleanup_free_ char *old_dirs = NULL;
 	const char *arch;
 	char abs_root[4096];
 	int r;
@@ -927,6 +928,13 @@ int kernel_files_static(const char *srctree, const char *config_path, const char
 	r = kmake_eval_file(kb.km, "Makefile", false);
 	if (r >= 0)
 		r = kmake_export_down(kb.km);
+	/* Before 6.1 the top-level Makefile itself listed the directories to descend into. */
+	if (r >= 0)
+		r = kmake_expand(
+			kb.km,
+			"$(init-y) $(init-m) $(core-y) $(core-m) $(drivers-y) $(drivers-m) "
+			"$(net-y) $(net-m) $(libs-y) $(libs-m) $(virt-y) $(virt-m)",
+			&old_dirs, NULL);
 	kmake_pop_scope(kb.km);
 	if (r < 0) {
 		log_error("cannot evaluate '%s/Makefile': %s", srctree, strerror(-r));
@@ -942,7 +950,28 @@ int kernel_files_static(const char *srctree, const char *config_path, const char
 		goto out;
 
 	r = queue_dir(&kb, ".", true, true);
-	while (r >= 0 && kb.qhead < kb.qn) {
+	for (;;) {
+		if (r < 0)
+			break;
+		if (kb.qhead == kb.qn) {
+			_cleanup_(free_wordsp) char **w = NULL;
+
+			/* The top-level Kbuild descended nowhere: an older tree's layout. */
+			if (kb.qn != 1 || !old_dirs)
+				break;
+			r = kmake_words(old_dirs, &w, NULL);
+			for (char **d = w; r >= 0 && d && *d; d++) {
+				size_t dl = strlen(*d);
+
+				if (dl < 2 || (*d)[dl - 1] != '/')
+					continue;
+				(*d)[dl - 1] = '\0';
+				r = queue_dir(&kb, *d, true, true);
+			}
+			free(old_dirs);
+			old_dirs = NULL;
+			continue;
+		}
 		struct pending p = kb.q[kb.qhead++];
 		struct seen *s = seen_get(&kb, p.dir);
 		unsigned char want = (p.builtin ? 1 : 0) | (p.modorder ? 2 : 0);
