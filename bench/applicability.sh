@@ -48,3 +48,34 @@ if [ "${COLD:-0}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
 	t1=$(date +%s.%N)
 	echo "static evaluation, cold page cache: $(echo "$t1 - $t0" | bc -l | cut -c1-5) s"
 fi
+
+## Verdicts: every CVE x 10 kernels, and the counts per status for 6.1.192 with Debian's config.
+BUNDLE=${VULNS_BUNDLE:-$(dirname "$0")/../../shared/data/vulns-cve-data.bundle}
+if [ ! -f "$BUNDLE" ] || ! command -v sqlite3 >/dev/null; then
+	echo "verdicts: skipped (needs ../shared/data/vulns-cve-data.bundle and sqlite3)"
+	exit 0
+fi
+VDB="$CACHE/verdicts.db"
+rm -rf "$CACHE/vulns" "$VDB" "$CACHE/vulns.git"
+git clone -q "$BUNDLE" "$CACHE/vulns"
+"$TUXTAPE" -q --db "$VDB" cve sync --repo "$CACHE/vulns" --mirror "$CACHE/vulns.git"
+echo "verdicts: records at $(git -C "$CACHE/vulns" rev-parse --short=12 HEAD)," \
+	"$(sqlite3 "$VDB" "SELECT count(*) FROM cve WHERE state = 'published'") published CVEs"
+"$TUXTAPE" -q --db "$VDB" kernel add debian-6.1.192 --release 6.1.192 --config "$CONFIG" --source "$SRC"
+for v in 4.19.300 5.10.200 5.15.160 6.1.100 6.6.30 6.8 6.9.1 6.10-rc3 6.12.5; do
+	"$TUXTAPE" -q --db "$VDB" kernel add "k-$v" --release "$v" --config "$CONFIG" --source "$SRC"
+done
+fill=() steady=()
+for _ in $(seq "$RUNS"); do
+	sqlite3 "$VDB" "DELETE FROM verdict"
+	fill+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')")
+	steady+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')")
+done
+stats() { printf '%s\n' "$@" | sort -n | awk '{ t[NR] = $1 } END { printf "min %.3f s, median %.3f s, max %.3f s", t[1], t[int((NR + 1) / 2)], t[NR] }'; }
+n=$(sqlite3 "$VDB" "SELECT count(*) FROM verdict")
+echo "verdicts for every CVE x 10 kernels ($n verdicts), over $RUNS runs:"
+echo "  computed and written into an empty table: $(stats "${fill[@]}")"
+echo "  recomputed, nothing changed (as after a sync): $(stats "${steady[@]}")"
+echo "verdict counts for 6.1.192 with $CONFIG (static file set):"
+sqlite3 "$VDB" "SELECT '  ' || v.status || ': ' || count(*) FROM verdict v JOIN kernel k ON k.id = v.kernel_id
+	WHERE k.name = 'debian-6.1.192' GROUP BY v.status ORDER BY v.status"
