@@ -170,7 +170,11 @@ static void test_static(void **state)
 	expect_file(fs, "lib/ctype.c", "builtin", false);
 	expect_file(fs, "drivers/weird/a.c", "builtin", false);
 	assert_non_null(strstr(kernel_fileset_find(fs, "drivers/weird/b.S")->how, "conservative"));
-	assert_non_null(strstr(kernel_fileset_find(fs, "drivers/net/extra.c")->how, "netdrv.o"));
+	assert_string_equal(kernel_fileset_find(fs, "drivers/net/extra.c")->how,
+			    "obj-m in drivers/net/Makefile:1 (CONFIG_NETDRV=m); part of netdrv.o "
+			    "at line 3 (CONFIG_NETDRV_EXTRA=y)");
+	assert_string_equal(kernel_fileset_find(fs, "kernel/sched/smp.c")->how,
+			    "obj-y in kernel/sched/Makefile:3");
 	/* the $(shell) is reported with its place */
 	assert_non_null(strstr(msgs, "drivers/weird/Makefile:1"));
 	assert_int_equal(kernel_fileset_stats(fs)->conservative, 1);

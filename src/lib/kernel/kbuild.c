@@ -7,6 +7,7 @@
  * need-modorder set, and the object lists are resolved as scripts/Makefile.lib resolves them
  * (obj-m minus obj-y, composite objects, lib-y, subdirectories).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -424,12 +425,43 @@ static bool ends_with(const char *s, const char *suffix)
  * Adds the primitive objects of OBJ: its composite parts ($(foo-objs) $(foo-y) [$(foo-m)]) if
  * any of those or $(foo-) is non-empty, else OBJ itself.
  */
+/*
+ * Where MAKEFILE lists WORD, for the reader: ":LINE (CONFIG_A=y, CONFIG_B=m)" with the config
+ * symbols of the assignment's left side; "" when the word was computed rather than written.
+ */
+static char *describe(struct kbuild *kb, const char *makefile, const char *word)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *lhs;
+	size_t ll, n = 0;
+	unsigned line;
+
+	if (!kmake_find_assignment(kb->km, makefile, word, &line, &lhs, &ll))
+		return strdup("");
+	strbuf_addf(&sb, ":%u", line);
+	for (const char *c = lhs; (c = strstr(c, "CONFIG_")) && (size_t)(c - lhs) < ll;) {
+		char name[128];
+		size_t k = 0;
+		const char *v;
+
+		while (k < sizeof(name) - 1 && (isalnum((unsigned char)c[k]) || c[k] == '_'))
+			name[k] = c[k], k++;
+		name[k] = '\0';
+		c += k;
+		v = kmake_raw(kb->km, name);
+		strbuf_addf(&sb, "%s%s=%s", n++ ? ", " : " (", name, v && *v ? v : "n");
+	}
+	if (n)
+		strbuf_addch(&sb, ')');
+	return strbuf_detach(&sb);
+}
+
 static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool module,
 		    const char *makefile, struct kmake_taint *taint)
 {
 	static const char *const sfx[] = {"-objs", "-y", "-m", "-"};
 	size_t l = strlen(obj);
-	_cleanup_free_ char *base = strndup(obj, l - 2);
+	_cleanup_free_ char *base = strndup(obj, l - 2), *where = NULL;
 	char **parts[4] = {};
 	bool composite = false;
 	unsigned kind = module ? KERNEL_FILE_MODULE : KERNEL_FILE_BUILTIN;
@@ -450,27 +482,31 @@ static int add_real(struct kbuild *kb, const char *dir, const char *obj, bool mo
 		if (r >= 0 && n > 0)
 			composite = true;
 	}
+	where = describe(kb, makefile, obj);
+	if (!where)
+		r = -ENOMEM;
 	if (r >= 0 && !composite) {
 		_cleanup_free_ char *p = join_rel(dir, obj), *how = NULL;
 
-		how = strdup_printf("%s in %s", var, makefile);
+		how = strdup_printf("%s in %s%s", var, makefile, where);
 		r = p && how ? add_object(kb, p, kind, how) : -ENOMEM;
 	} else if (r >= 0) {
-		_cleanup_free_ char *how =
-			strdup_printf("%s, part of %s, in %s", var, obj, makefile);
-
-		if (!how)
-			r = -ENOMEM;
 		for (size_t i = 0; i < 3 && r >= 0; i++) {
 			if (i == 2 && !module)
 				break;
 			for (char **w = parts[i]; w && *w && r >= 0; w++) {
-				_cleanup_free_ char *p = NULL;
+				_cleanup_free_ char *p = NULL, *how = NULL, *pw = NULL;
 
 				if (!ends_with(*w, ".o"))
 					continue;
+				pw = describe(kb, makefile, *w);
+				/* pw is ":LINE (...)" or "": say "at line LINE (...)" */
+				how = pw ? strdup_printf("%s in %s%s; part of %s%s%s", var,
+							 makefile, where, obj,
+							 *pw ? " at line " : "", *pw ? pw + 1 : "")
+					 : NULL;
 				p = join_rel(dir, *w);
-				r = p ? add_object(kb, p, kind, how) : -ENOMEM;
+				r = p && how ? add_object(kb, p, kind, how) : -ENOMEM;
 			}
 		}
 	}
@@ -636,17 +672,16 @@ static int eval_dir(struct kbuild *kb, const struct pending *p)
 	}
 	for (int pass = 0; pass < 2 && r >= 0; pass++) {
 		char **lw = pass ? lm : ly;
-		_cleanup_free_ char *how = strdup_printf("lib-y in %s", mk);
 
-		if (!how)
-			r = -ENOMEM;
 		for (char **w = lw; r >= 0 && *w; w++) {
-			_cleanup_free_ char *o = NULL;
+			_cleanup_free_ char *o = NULL, *where = NULL, *how = NULL;
 
 			if (!ends_with(*w, ".o") || in_words(oy, *w))
 				continue;
 			o = join_rel(dir, *w);
-			r = o ? add_object(kb, o, KERNEL_FILE_BUILTIN, how) : -ENOMEM;
+			where = describe(kb, mk, *w);
+			how = where ? strdup_printf("lib-y in %s%s", mk, where) : NULL;
+			r = o && how ? add_object(kb, o, KERNEL_FILE_BUILTIN, how) : -ENOMEM;
 		}
 	}
 	for (char **w = ey; *w && r >= 0; w++) {

@@ -2339,6 +2339,46 @@ int kmake_eval_buffer(struct kmake *km, const char *name, const char *text, size
 	return r;
 }
 
+bool kmake_find_assignment(struct kmake *km, const char *path, const char *word, unsigned *ret_line,
+			   const char **ret_lhs, size_t *ret_lhs_len)
+{
+	size_t wl = strlen(word);
+	struct kfile *f;
+
+	if (wl == 0 || kfile_get(km, path, &f) < 0 || f->missing)
+		return false;
+	for (size_t i = 0; i < f->n; i++) {
+		const char *t = f->lines[i].text, *hit;
+		size_t os, oe;
+
+		if (f->lines[i].tab || !(hit = strstr(t, word)))
+			continue;
+		if (find_op(t, &os, &oe) == OP_NONE || find_op(t, &os, &oe) == OP_RULE)
+			continue;
+		/* WORD must stand alone on the right of the operator */
+		for (; hit; hit = strstr(hit + 1, word)) {
+			if ((size_t)(hit - t) < oe)
+				continue;
+			if ((hit == t || is_ws(hit[-1])) &&
+			    (!hit[wl] || is_ws(hit[wl]) || hit[wl] == '#'))
+				break;
+		}
+		if (!hit)
+			continue;
+		while (os > 0 && is_ws(t[os - 1]))
+			os--;
+		while (*t && is_ws(*t)) {
+			t++;
+			os--;
+		}
+		*ret_line = f->lines[i].lineno;
+		*ret_lhs = t;
+		*ret_lhs_len = os;
+		return true;
+	}
+	return false;
+}
+
 int kmake_eval_file(struct kmake *km, const char *path, bool missing_ok)
 {
 	struct kfile *f;

@@ -57,6 +57,14 @@ int kmake_eval_file(struct kmake *km, const char *path, bool missing_ok);
 /* Evaluates TEXT (LEN bytes, need not be NUL-terminated) as a makefile named NAME. */
 int kmake_eval_buffer(struct kmake *km, const char *name, const char *text, size_t len);
 
+/*
+ * The line of the (already read) makefile PATH that assigns WORD to a variable, as written:
+ * *RET_LINE and *RET_LHS (the text left of the operator, unexpanded, valid while KM lives).
+ * Returns false when no line lists WORD literally (e.g. it was computed).
+ */
+bool kmake_find_assignment(struct kmake *km, const char *path, const char *word, unsigned *ret_line,
+			   const char **ret_lhs, size_t *ret_lhs_len);
+
 /* Expands TEXT; *RET_TAINT (optional) tells if anything could not be evaluated. */
 int kmake_expand(struct kmake *km, const char *text, char **ret, struct kmake_taint *ret_taint);
 
