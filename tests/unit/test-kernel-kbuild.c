@@ -206,14 +206,20 @@ static void test_static_old_layout(void **state)
 	put("old/arch/x86/a.c", "");
 	put("old/init/Makefile", "obj-y := main.o\n");
 	put("old/init/main.c", "");
-	put("old/kernel/Makefile", "obj-y := fork.o\n");
+	put("old/kernel/Makefile", "obj-y := fork.o\ninclude ../../../etc/passwd\n");
 	put("old/kernel/fork.c", "");
-	put("old/drivers/Makefile", "obj-$(CONFIG_NETDRV) += d.o\n");
+	put("old/drivers/Makefile", "obj-$(CONFIG_NETDRV) += d.o\nobj-y += ../../outside/\n");
+	put("outside/Makefile", "obj-y += secret.o\n");
+	put("outside/secret.c", "");
 	put("old/drivers/d.c", "");
 	put("old/lib/Makefile", "lib-y := l.o\n");
 	put("old/lib/l.c", "");
+	msgs[0] = '\0';
 	assert_int_equal(kernel_files_static(tree, cfg, NULL, &fs), 0);
 	assert_int_equal(kernel_fileset_size(fs), 5);
+	assert_non_null(strstr(msgs, "'../outside' is outside the source tree"));
+	/* an include reaching outside the tree is not read: the directory counts wholesale */
+	assert_non_null(strstr(msgs, "kernel/Makefile:2: missing include not evaluated"));
 	expect_file(fs, "arch/x86/a.c", "builtin", false);
 	expect_file(fs, "init/main.c", "builtin", false);
 	expect_file(fs, "kernel/fork.c", "builtin", false);

@@ -105,10 +105,20 @@ static struct seen *seen_get(struct kbuild *kb, const char *dir)
 	return &kb->seen[j];
 }
 
+static bool outside(const char *rel)
+{
+	return rel[0] == '/' || streq(rel, "..") || startswith(rel, "../");
+}
+
 static int queue_dir(struct kbuild *kb, const char *dir, bool builtin, bool modorder)
 {
 	struct pending *p;
 
+	if (outside(dir)) {
+		kb->warnings++;
+		log_warn("'%s' is outside the source tree: not descended into", dir);
+		return 0;
+	}
 	if (kb->qn == kb->qalloc) {
 		size_t na = kb->qalloc ? kb->qalloc * 2 : 256;
 		struct pending *nq = realloc(kb->q, na * sizeof(*nq));
@@ -320,6 +330,11 @@ static int add_object_depth(struct kbuild *kb, const char *obj, unsigned kind, c
 		return -ENOMEM;
 	if (depth > 4)
 		return 0;
+	if (outside(obj)) {
+		kb->warnings++;
+		log_warn("object '%s' is outside the source tree: left out", obj);
+		return 0;
+	}
 	/* An explicit rule naming its source wins, as in make. */
 	r = rule_for(kb, obj, true, &src, kind, how, depth, &nobjs);
 	if (r < 0)

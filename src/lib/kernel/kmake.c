@@ -383,6 +383,17 @@ static int kfile_get(struct kmake *km, const char *path, struct kfile **ret)
 	if (!f)
 		return -ENOMEM;
 	f->path = TAKE_PTR(norm);
+	if (startswith(f->path, "../") || streq(f->path, "..") ||
+	    (f->path[0] == '/' &&
+	     !(startswith(f->path, km->root) && f->path[strlen(km->root)] == '/'))) {
+		/* A tree's makefiles do not reach outside it; refuse to read what would. */
+		log_debug("'%s' is outside the tree: not read", f->path);
+		f->missing = true;
+		f->next = km->files[h];
+		km->files[h] = f;
+		*ret = f;
+		return 0;
+	}
 	full = f->path[0] == '/' ? strdup(f->path) : path_join(km->root, f->path);
 	if (!full) {
 		kfile_free(f);
