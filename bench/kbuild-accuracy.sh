@@ -7,7 +7,7 @@ set -euo pipefail
 
 TUXTAPE=${TUXTAPE:-$(dirname "$0")/../build/src/cli/tuxtape}
 TARBALL=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-CONFIG=${CONFIG:-$(ls /boot/config-6.1.0-*-amd64 2>/dev/null | sort -V | tail -1)}
+CONFIG=${CONFIG:-$(ls /boot/config-6.1.0-*-amd64 2>/dev/null | grep -Ev -e -cloud- -e -rt- | sort -V | tail -1 || true)}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tuxtape-bench
 
 if [ ! -f "$TARBALL" ] || [ -z "$CONFIG" ]; then
