@@ -1239,21 +1239,16 @@ static int f_foreach(struct kmake *km, struct arg *a, int n, struct strbuf *out)
 	{
 		_cleanup_free_ char *wv = strndup(w, wl);
 		struct klocal l = {.name = name, .value = wv, .next = km->locals};
-		size_t before;
 
 		if (!wv)
 			return -ENOMEM;
 		km->locals = &l;
-		before = out->len;
 		r = add_word_sep(out, &first);
 		if (r >= 0)
 			r = expand_into(km, a[2].s, a[2].len, out);
 		km->locals = l.next;
 		if (r < 0)
 			return r;
-		if (out->len == before + (before ? 1 : 0) && before) {
-			/* empty result: make still separates with a space; keep it simple */
-		}
 	}
 	return 0;
 }
