@@ -22,6 +22,7 @@
 #define KMAKE_EXPAND_MAX (64u << 20) /* largest single expansion */
 #define KMAKE_DEPTH_MAX 200	     /* nesting of expansions, includes and evals */
 #define KMAKE_SCOPES_MAX 8
+#define KMAKE_STEPS_MAX 200000ul /* expansions per top-level call: hostile makefiles */
 
 enum { KV_RECURSIVE, KV_SIMPLE };
 
@@ -78,8 +79,9 @@ struct kmake {
 	const char *var_file; /* definition site of the variable being expanded */
 	unsigned var_line;
 	unsigned long taint_events;
-	struct kmake_taint last_taint; /* the latest taint event */
-	struct kmake_taint taint;      /* evaluation-level taint, see kmake_taint() */
+	unsigned long steps, max_steps; /* expansions in this top-level call, and the most seen */
+	struct kmake_taint last_taint;	/* the latest taint event */
+	struct kmake_taint taint;	/* evaluation-level taint, see kmake_taint() */
 	kmake_rule_fn rule_fn;
 	void *rule_userdata;
 };
@@ -1497,6 +1499,15 @@ static int expand_into(struct kmake *km, const char *s, size_t len, struct strbu
 	size_t i = 0;
 	int r = 0;
 
+	if (km->depth == 0)
+		km->steps = 0;
+	if (++km->steps > KMAKE_STEPS_MAX) {
+		if (km->steps == KMAKE_STEPS_MAX + 1)
+			taint_note(km, "too costly to evaluate");
+		return 0;
+	}
+	if (km->steps > km->max_steps)
+		km->max_steps = km->steps;
 	if (++km->depth > KMAKE_DEPTH_MAX) {
 		km->depth--;
 		taint_note(km, "expansion nested too deeply");
@@ -2057,6 +2068,8 @@ static int eval_lines(struct kmake *km, const char *path, struct kline *lines, s
 	const char *saved_file = km->cur_file;
 	unsigned saved_line = km->cur_line;
 
+	if (km->depth == 0)
+		km->steps = 0;
 	if (++km->depth > KMAKE_DEPTH_MAX) {
 		km->depth--;
 		return -ELOOP;
@@ -2432,6 +2445,7 @@ void kmake_free(struct kmake *km)
 {
 	if (!km)
 		return;
+	log_debug("kmake: at most %lu expansions in one evaluation", km->max_steps);
 	for (int i = 0; i < km->nscopes; i++)
 		ktab_release(&km->scopes[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(km->files); i++) {
