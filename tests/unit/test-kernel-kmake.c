@@ -295,6 +295,22 @@ static void test_shell_taints(void **state)
 	kmake_free(km);
 }
 
+/* Hostile input: nested loops multiply; the evaluation stops and says so instead of hanging. */
+static void test_budget(void **state)
+{
+	struct kmake *km = eval("w := a b c d e f g h i j k l m n o p q r s t u v w x y z\n"
+				"obj-y := $(foreach a,$(w),$(foreach b,$(w),$(foreach c,$(w),"
+				"$(foreach d,$(w),$(a)$(b)$(c)$(d).o))))\n");
+	struct kmake_taint t;
+	char *v = NULL;
+
+	assert_int_equal(kmake_expand(km, "$(obj-y)", &v, &t), 0);
+	assert_true(t.set);
+	assert_string_equal(t.what, "too costly to evaluate");
+	free(v);
+	kmake_free(km);
+}
+
 static void test_helpers(void **state)
 {
 	char *n = kmake_path_normalize("./a/../b//c/./");
@@ -333,7 +349,7 @@ int main(void)
 		cmocka_unit_test(test_functions),     cmocka_unit_test(test_wildcard_and_include),
 		cmocka_unit_test(test_conditionals),  cmocka_unit_test(test_define_eval_and_rules),
 		cmocka_unit_test(test_rule_callback), cmocka_unit_test(test_shell_taints),
-		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_budget),	      cmocka_unit_test(test_helpers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,7 +34,8 @@ struct kvar {
 	unsigned char origin;
 	bool defined; /* false: only remembered for a pending "export NAME" */
 	bool exported;
-	bool tainted; /* simple variable whose value came from an unevaluable expansion */
+	bool tainted;		/* simple variable whose value came from an unevaluable expansion */
+	const char *taint_what; /* why (a string literal) */
 	bool expanding;
 	const char *where_file;
 	unsigned where_line;
@@ -79,6 +80,7 @@ struct kmake {
 	const char *var_file; /* definition site of the variable being expanded */
 	unsigned var_line;
 	unsigned long taint_events;
+	const char *last_what;		/* the literal of the latest taint event */
 	unsigned long steps, max_steps; /* expansions in this top-level call, and the most seen */
 	struct kmake_taint last_taint;	/* the latest taint event */
 	struct kmake_taint taint;	/* evaluation-level taint, see kmake_taint() */
@@ -222,6 +224,7 @@ static struct kvar *var_top(struct kmake *km, const char *name)
 		v->defined = outer->defined;
 		v->exported = outer->exported;
 		v->tainted = outer->tainted;
+		v->taint_what = outer->taint_what;
 		v->where_file = outer->where_file;
 		v->where_line = outer->where_line;
 	}
@@ -235,6 +238,7 @@ static void taint_note(struct kmake *km, const char *what)
 	struct kmake_taint *t = &km->last_taint;
 
 	t->set = true;
+	km->last_what = what;
 	snprintf(t->what, sizeof(t->what), "%s", what);
 	if (km->var_file)
 		snprintf(t->where, sizeof(t->where), "%s:%u", km->var_file, km->var_line);
@@ -663,7 +667,7 @@ static int expand_var(struct kmake *km, const char *name, size_t len, struct str
 
 			km->var_file = v->where_file;
 			km->var_line = v->where_line;
-			taint_note(km, "value computed by $(shell ...)");
+			taint_note(km, v->taint_what ? v->taint_what : "$(shell ...)");
 			km->var_file = of;
 			km->var_line = ol;
 		}
@@ -1712,6 +1716,7 @@ static int do_assign(struct kmake *km, const char *name, enum assign_op op, cons
 		v->value = TAKE_PTR(ex);
 		v->flavor = KV_SIMPLE;
 		v->tainted = km->taint_events != before;
+		v->taint_what = v->tainted ? km->last_what : NULL;
 		break;
 	case OP_APPEND:
 		if (!v->defined) {
@@ -1730,8 +1735,10 @@ static int do_assign(struct kmake *km, const char *name, enum assign_op op, cons
 			v = var_top(km, name);
 			if (!v)
 				return -ENOMEM;
-			if (km->taint_events != before)
+			if (km->taint_events != before) {
 				v->tainted = true;
+				v->taint_what = km->last_what;
+			}
 		} else {
 			ex = strdup(rhs);
 			if (!ex)
@@ -2555,6 +2562,7 @@ int kmake_export_down(struct kmake *km)
 		d->defined = true;
 		d->exported = true;
 		d->tainted = v->tainted || km->taint_events != before;
+		d->taint_what = v->tainted ? v->taint_what : km->last_what;
 		d->where_file = v->where_file;
 		d->where_line = v->where_line;
 	}
