@@ -42,6 +42,7 @@ struct sync_ctx {
 	char target[GIT_OID_HEXSZ + 1];
 	char first_seen[16]; /* the target commit's date, for records that carry none */
 	bool empty_db;       /* nothing to delete before inserting */
+	double t0;           /* start, for -vv timings */
 	struct cve_sync_report *rep;
 };
 
@@ -378,16 +379,21 @@ static void hash_str(struct hash *h, const char *s)
 	h->h = (h->h ^ 0x1f) * 0x100000001b3ULL;
 }
 
+static void hash_u64(struct hash *h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h->h = (h->h ^ (v & 0xff)) * 0x100000001b3ULL;
+	h->h = (h->h ^ 0x1f) * 0x100000001b3ULL;
+}
+
+/* Scores are stated to one decimal: hash them in thousandths, exact for what they hold. */
 static void hash_num(struct hash *h, double d, bool present)
 {
-	char buf[32];
-
 	if (!present) {
 		hash_str(h, NULL);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%.3f", d);
-	hash_str(h, buf);
+	hash_u64(h, (uint64_t)(int64_t)(d * 1000 + (d < 0 ? -0.5 : 0.5)));
 }
 
 static void record_hashes(const struct cve_record *rec, uint64_t ret[N_PARTS])
@@ -412,8 +418,8 @@ static void record_hashes(const struct cve_record *rec, uint64_t ret[N_PARTS])
 	for (i = 0; i < rec->n_ranges; i++) {
 		const struct cve_range *g = &rec->ranges[i];
 
-		hash_num(&h[P_AFFECTED], g->entry, true);
-		hash_num(&h[P_AFFECTED], g->seq, true);
+		hash_u64(&h[P_AFFECTED], (uint64_t)g->entry);
+		hash_u64(&h[P_AFFECTED], (uint64_t)g->seq);
 		hash_str(&h[P_AFFECTED], g->product);
 		hash_str(&h[P_AFFECTED], g->vendor);
 		hash_str(&h[P_AFFECTED], g->repo);
@@ -806,6 +812,7 @@ struct pipeline {
 	size_t next, consumed;
 	bool abort;
 	int error;
+	double waited;  /* seconds the writer waited for readers, for -vv */
 };
 
 static void reader_release(struct reader *rd)
@@ -900,9 +907,12 @@ static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct slot *sl = &p.slots[i];
 
+		double tw = now_seconds();
+
 		pthread_mutex_lock(&p.lock);
 		while (!sl->ready && !p.abort)
 			pthread_cond_wait(&p.cond_ready, &p.lock);
+		p.waited += now_seconds() - tw;
 		if (!sl->ready)
 			r = p.error ? p.error : -EIO;
 		pthread_mutex_unlock(&p.lock);
@@ -928,6 +938,7 @@ static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
 	pthread_mutex_unlock(&p.lock);
 	for (size_t t = 0; t < started; t++)
 		pthread_join(threads[t], NULL);
+	log_debug("sync: the writer waited %.3fs for %zu readers", p.waited, started);
 	for (size_t i = 0; i < n; i++) {
 		cve_record_release(&p.slots[i].rec);
 		free(p.slots[i].path);
@@ -1185,6 +1196,8 @@ static int sync_records(struct sync_ctx *c, const char *old_hex, bool force_full
 		goto out;
 
 	c->rep->total = todo.n;
+	log_debug("sync: %zu CVEs to read (%s), %.3fs", todo.n, c->rep->full ? "full" : "changed",
+		  now_seconds() - c->t0);
 	r = run_pipeline(c, todo.ids, todo.n);
 out:
 	idset_release(&todo);
@@ -1295,7 +1308,9 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 		}
 	}
 
+	c.t0 = t0;
 	r = sync_records(&c, old_hex, opts->full);
+	log_debug("sync: records stored, %.3fs", now_seconds() - t0);
 	if (r < 0)
 		goto out;
 	if ((r = tt_store_meta_set(s, "vulns_commit", c.target)) < 0 ||
@@ -1315,12 +1330,15 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 	    (r = count_state(s, "rejected", &rep.rejected)) < 0)
 		goto out;
 	/* The inventory's verdicts follow the records, in the same transaction. */
+	log_debug("sync: refreshing verdicts, %.3fs", now_seconds() - t0);
 	if ((r = verdicts_refresh(s, -1, NULL)) < 0)
 		goto out;
+	log_debug("sync: committing, %.3fs", now_seconds() - t0);
 	r = tt_store_commit(s);
 	if (r < 0)
 		goto out;
 	in_tx = false;
+	log_debug("sync: committed, %.3fs", now_seconds() - t0);
 out:
 	if (in_tx)
 		tt_store_rollback(s);
