@@ -60,13 +60,13 @@ requests() { grep -cF -- "$1" "$tmp/http.log" || true; }
 newdb() {
     db="$tmp/$1.db"
     t --db "$db" cve enrich --kev "$FIX/kev.json" 2>/dev/null # creates the schema
-    q "INSERT INTO cve(id, state, path, read_commit) VALUES
-        ('CVE-2024-1086', 'published', 'cve/published/2024/CVE-2024-1086.json', 'c0'),
-        ('CVE-2024-53104', 'published', 'cve/published/2024/CVE-2024-53104.json', 'c0'),
-        ('CVE-2024-50264', 'published', 'cve/published/2024/CVE-2024-50264.json', 'c0'),
-        ('CVE-2024-26581', 'published', 'cve/published/2024/CVE-2024-26581.json', 'c0'),
-        ('CVE-2024-36971', 'published', 'cve/published/2024/CVE-2024-36971.json', 'c0'),
-        ('CVE-2023-0266', 'rejected', 'cve/rejected/2023/CVE-2023-0266.json', 'c0');
+    q "INSERT INTO cve(id, state, path) VALUES
+        ('CVE-2024-1086', 'published', 'cve/published/2024/CVE-2024-1086.json'),
+        ('CVE-2024-53104', 'published', 'cve/published/2024/CVE-2024-53104.json'),
+        ('CVE-2024-50264', 'published', 'cve/published/2024/CVE-2024-50264.json'),
+        ('CVE-2024-26581', 'published', 'cve/published/2024/CVE-2024-26581.json'),
+        ('CVE-2024-36971', 'published', 'cve/published/2024/CVE-2024-36971.json'),
+        ('CVE-2023-0266', 'rejected', 'cve/rejected/2023/CVE-2023-0266.json');
        INSERT INTO cve_cvss(cve_id, source, version, vector, base_score) VALUES
         ('CVE-2024-36971', 'cna', '3.1', 'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H', 7.8);"
 }
@@ -152,8 +152,8 @@ expect "retried nvd rows" "$(q "SELECT count(*) FROM cve_cvss WHERE source='nvd'
 
 ## NVD bulk pass, interrupted after its first page, then resumed.
 newdb bulk
-q "INSERT INTO cve(id, state, path, read_commit) VALUES
-    ('CVE-2023-52434', 'published', 'cve/published/2023/CVE-2023-52434.json', 'c0')"
+q "INSERT INTO cve(id, state, path) VALUES
+    ('CVE-2023-52434', 'published', 'cve/published/2023/CVE-2023-52434.json')"
 expect_rc 1 t --db "$db" cve enrich --nvd --nvd-bulk --nvd-page-size 2 --nvd-url "$U/nvd-broken"
 expect_err "nvd: stopped (run again to resume)"
 expect "first page kept" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||'='||status x FROM nvd_state ORDER BY 1)")" \
@@ -167,8 +167,8 @@ expect "bulk state" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||'='||statu
 expect "bulk rows" "$(q "SELECT count(*) FROM cve_cvss WHERE source='nvd'")" 3
 # The next pass is incremental (by lastModified since the last one); a CVE never asked
 # about that it does not mention is then asked about on its own.
-q "INSERT INTO cve(id, state, path, read_commit) VALUES
-    ('CVE-2024-50265', 'published', 'cve/published/2024/CVE-2024-50265.json', 'c0')"
+q "INSERT INTO cve(id, state, path) VALUES
+    ('CVE-2024-50265', 'published', 'cve/published/2024/CVE-2024-50265.json')"
 cp "$FIX/nvd/CVE-2024-26581.json" "$www/nvd-bulk/CVE-2024-50265.json"
 expect_rc 4 t --db "$db" cve enrich --nvd --nvd-bulk --nvd-page-size 2 --nvd-url "$U/nvd-bulk"
 expect "incremental pages" "$(grep -c 'GET /nvd-bulk?sourceIdentifier=.*&lastModStartDate=20[0-9-]*T[0-9:]*.000+00:00&lastModEndDate=' "$tmp/http.log")" 3

@@ -74,19 +74,17 @@ static struct tt_store *new_store(const char *name)
 	assert_int_equal(
 		tt_store_exec(
 			s,
-			"INSERT INTO cve(id, state, path, read_commit) VALUES"
-			" ('CVE-2024-1086', 'published', 'cve/published/2024/CVE-2024-1086.json', "
-			"'c0'),"
+			"INSERT INTO cve(id, state, path) VALUES"
+			" ('CVE-2024-1086', 'published', 'cve/published/2024/CVE-2024-1086.json'),"
 			" ('CVE-2024-53104', 'published', "
-			"'cve/published/2024/CVE-2024-53104.json', 'c0'),"
+			"'cve/published/2024/CVE-2024-53104.json'),"
 			" ('CVE-2024-50264', 'published', "
-			"'cve/published/2024/CVE-2024-50264.json', 'c0'),"
+			"'cve/published/2024/CVE-2024-50264.json'),"
 			" ('CVE-2024-36971', 'published', "
-			"'cve/published/2024/CVE-2024-36971.json', 'c0'),"
+			"'cve/published/2024/CVE-2024-36971.json'),"
 			" ('CVE-2023-52434', 'published', "
-			"'cve/published/2023/CVE-2023-52434.json', 'c0'),"
-			" ('CVE-2023-0266', 'rejected', 'cve/rejected/2023/CVE-2023-0266.json', "
-			"'c0');"
+			"'cve/published/2023/CVE-2023-52434.json'),"
+			" ('CVE-2023-0266', 'rejected', 'cve/rejected/2023/CVE-2023-0266.json');"
 			"INSERT INTO cve_cvss(cve_id, source, version, vector, base_score) VALUES"
 			" ('CVE-2024-36971', 'cna', '3.1',"
 			"  'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H', 7.8);"),

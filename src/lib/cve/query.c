@@ -179,11 +179,12 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 
 	r = tt_store_prepare(s,
 			     SCORE_CTE "SELECT c.id, c.state, c.title, c.description, c.published, "
-				       "c.date_source, c.path, c.read_commit, c.affected_json, "
+				       "c.date_source, c.path, rd.read_commit, c.affected_json, "
 				       CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
 				       "k.date_added, k.due_date, k.known_ransomware, k.name, "
 				       "e.epss, e.percentile, e.date, k.cve_id IS NOT NULL "
 				       "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
+				       "LEFT JOIN cve_read rd ON rd.cve_id = c.id "
 				       "LEFT JOIN kev k ON k.cve_id = c.id "
 				       "LEFT JOIN epss e ON e.cve_id = c.id WHERE c.id = ?1",
 			     &st);

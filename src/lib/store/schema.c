@@ -18,13 +18,19 @@ const char *const tt_schema_migrations[] = {
 	"  published TEXT,"            /* date the record gives, else first-seen commit date */
 	"  date_source TEXT,"          /* 'record' or 'first-seen' */
 	"  path TEXT NOT NULL,"        /* the .json in the vulns repository */
-	"  read_commit TEXT NOT NULL," /* vulns commit the record was read at */
 	"  data_version TEXT,"
-	"  affected_json TEXT,"        /* the CNA 'affected' array, verbatim (compact) */
-	/* content hashes of each child table's rows, so a re-read record rewrites only the
-	 * parts that changed (most updates add a CVSS metric and nothing else) */
-	"  h_cvss INTEGER, h_files INTEGER, h_affected INTEGER, h_dyad INTEGER,"
-	"  h_commits INTEGER, h_refs INTEGER);"
+	"  affected_json TEXT);"       /* the CNA 'affected' array, verbatim (compact) */
+	/*
+	 * When each record was read, and a content hash per part (the cve row itself and each
+	 * child table), so that a record read again rewrites only what changed: most updates
+	 * add a CVSS metric and nothing else. Kept apart from cve so that moving read_commit
+	 * does not rewrite the large cve rows.
+	 */
+	"CREATE TABLE cve_read ("
+	"  cve_id TEXT PRIMARY KEY REFERENCES cve(id) ON DELETE CASCADE,"
+	"  read_commit TEXT NOT NULL,"  /* vulns commit the record was read at */
+	"  h_main INTEGER, h_cvss INTEGER, h_files INTEGER, h_affected INTEGER,"
+	"  h_dyad INTEGER, h_commits INTEGER, h_refs INTEGER) WITHOUT ROWID;"
 	"CREATE INDEX cve_state ON cve(state);"
 	"CREATE TABLE cve_cvss ("
 	"  cve_id TEXT NOT NULL REFERENCES cve(id) ON DELETE CASCADE,"
