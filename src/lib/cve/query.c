@@ -20,19 +20,6 @@
 	"   AS severity "                                                                          \
 	"  FROM (SELECT DISTINCT cve_id FROM cve_cvss) v) "
 
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return json_null();
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	}
-}
 
 /* Scores print as one decimal; keep JSON values rounded the same way. */
 static json_t *score_json(sqlite3_stmt *st, int i)
@@ -103,19 +90,19 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 
-		json_object_set_new(o, "id", col_json(st, 0));
-		json_object_set_new(o, "state", col_json(st, 1));
+		json_object_set_new(o, "id", tt_store_column_json(st, 0));
+		json_object_set_new(o, "state", tt_store_column_json(st, 1));
 		json_object_set_new(o, "priority", score_json(st, 2));
 		json_object_set_new(o, "base_score", score_json(st, 3));
-		json_object_set_new(o, "severity", col_json(st, 4));
+		json_object_set_new(o, "severity", tt_store_column_json(st, 4));
 		json_object_set_new(o, "kev", json_boolean(sqlite3_column_int(st, 5)));
-		json_object_set_new(o, "epss", col_json(st, 6));
-		json_object_set_new(o, "published", col_json(st, 7));
-		json_object_set_new(o, "title", col_json(st, 8));
+		json_object_set_new(o, "epss", tt_store_column_json(st, 6));
+		json_object_set_new(o, "published", tt_store_column_json(st, 7));
+		json_object_set_new(o, "title", tt_store_column_json(st, 8));
 		if (f->kernel) {
 			json_object_set_new(o, "kernel", json_string(f->kernel));
-			json_object_set_new(o, "status", col_json(st, 9));
-			json_object_set_new(o, "reason", col_json(st, 10));
+			json_object_set_new(o, "status", tt_store_column_json(st, 9));
+			json_object_set_new(o, "reason", tt_store_column_json(st, 10));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -147,13 +134,13 @@ static int rows_json(struct tt_store *s, const char *sql, const char *id, const 
 		json_t *v;
 
 		if (n_keys == 0) {
-			v = col_json(st, 0);
+			v = tt_store_column_json(st, 0);
 		} else {
 			v = json_object();
 			for (size_t i = 0; i < n_keys; i++)
 				json_object_set_new(v, keys[i],
 						    strstr(keys[i], "score") ? score_json(st, (int)i)
-									     : col_json(st, (int)i));
+									     : tt_store_column_json(st, (int)i));
 		}
 		json_array_append_new(arr, v);
 	}
@@ -199,27 +186,27 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 		return tt_store_error(s, "reading a CVE");
 	}
 	o = json_object();
-	json_object_set_new(o, "id", col_json(st, 0));
-	json_object_set_new(o, "state", col_json(st, 1));
-	json_object_set_new(o, "title", col_json(st, 2));
-	json_object_set_new(o, "description", col_json(st, 3));
-	json_object_set_new(o, "published", col_json(st, 4));
-	json_object_set_new(o, "date_source", col_json(st, 5));
+	json_object_set_new(o, "id", tt_store_column_json(st, 0));
+	json_object_set_new(o, "state", tt_store_column_json(st, 1));
+	json_object_set_new(o, "title", tt_store_column_json(st, 2));
+	json_object_set_new(o, "description", tt_store_column_json(st, 3));
+	json_object_set_new(o, "published", tt_store_column_json(st, 4));
+	json_object_set_new(o, "date_source", tt_store_column_json(st, 5));
 	json_object_set_new(o, "priority", score_json(st, 9));
 	json_object_set_new(o, "base_score", score_json(st, 10));
-	json_object_set_new(o, "severity", col_json(st, 11));
+	json_object_set_new(o, "severity", tt_store_column_json(st, 11));
 	if (sqlite3_column_int(st, 19))
 		json_object_set_new(o, "kev",
-				    json_pack("{s:o s:o s:o s:o}", "date_added", col_json(st, 12),
-					      "due_date", col_json(st, 13), "known_ransomware",
-					      col_json(st, 14), "name", col_json(st, 15)));
+				    json_pack("{s:o s:o s:o s:o}", "date_added", tt_store_column_json(st, 12),
+					      "due_date", tt_store_column_json(st, 13), "known_ransomware",
+					      tt_store_column_json(st, 14), "name", tt_store_column_json(st, 15)));
 	else
 		json_object_set_new(o, "kev", json_null());
 	if (sqlite3_column_type(st, 16) != SQLITE_NULL)
 		json_object_set_new(o, "epss",
-				    json_pack("{s:o s:o s:o}", "score", col_json(st, 16),
-					      "percentile", col_json(st, 17), "date",
-					      col_json(st, 18)));
+				    json_pack("{s:o s:o s:o}", "score", tt_store_column_json(st, 16),
+					      "percentile", tt_store_column_json(st, 17), "date",
+					      tt_store_column_json(st, 18)));
 	else
 		json_object_set_new(o, "epss", json_null());
 	{
@@ -228,8 +215,8 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 
 		json_object_set_new(o, "affected", aff ? aff : json_array());
 	}
-	json_object_set_new(o, "path", col_json(st, 6));
-	json_object_set_new(o, "read_commit", col_json(st, 7));
+	json_object_set_new(o, "path", tt_store_column_json(st, 6));
+	json_object_set_new(o, "read_commit", tt_store_column_json(st, 7));
 	sqlite3_reset(st);
 
 	r = rows_json(s,
@@ -297,7 +284,7 @@ static int scalar(struct tt_store *s, const char *sql, json_t **ret)
 	if (r < 0)
 		return r;
 	r = sqlite3_step(st);
-	*ret = r == SQLITE_ROW ? col_json(st, 0) : json_null();
+	*ret = r == SQLITE_ROW ? tt_store_column_json(st, 0) : json_null();
 	sqlite3_reset(st);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : tt_store_error(s, "computing stats");
 }

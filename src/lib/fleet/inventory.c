@@ -334,19 +334,6 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 	return 0;
 }
 
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return json_null();
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	}
-}
 
 #define KERNEL_COLS                                                                                \
 	"name, release, version, mapping, arch, files_method, files_count, added_at, updated_at, " \
@@ -363,7 +350,7 @@ static json_t *kernel_row(sqlite3_stmt *st, size_t n_keys)
 	json_t *o = json_object();
 
 	for (size_t i = 0; o && i < n_keys; i++)
-		json_object_set_new(o, kernel_keys[i], col_json(st, (int)i));
+		json_object_set_new(o, kernel_keys[i], tt_store_column_json(st, (int)i));
 	return o;
 }
 
@@ -465,7 +452,7 @@ int kernel_inventory_files(struct tt_store *s, const char *name, json_t **ret)
 			arr, json_pack("{s:s s:s s:b s:o}", "path",
 				       (const char *)sqlite3_column_text(st, 0), "kind",
 				       kernel_file_kind_str((unsigned)sqlite3_column_int(st, 1)),
-				       "generated", sqlite3_column_int(st, 2), "how", col_json(st, 3)));
+				       "generated", sqlite3_column_int(st, 2), "how", tt_store_column_json(st, 3)));
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		json_decref(arr);
@@ -478,7 +465,7 @@ int kernel_inventory_files(struct tt_store *s, const char *name, json_t **ret)
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_step(st);
-	o = json_pack("{s:s s:o s:o}", "kernel", name, "method", col_json(st, 0), "files", arr);
+	o = json_pack("{s:s s:o s:o}", "kernel", name, "method", tt_store_column_json(st, 0), "files", arr);
 	sqlite3_reset(st);
 	if (!o)
 		return -ENOMEM;

@@ -110,6 +110,20 @@ int tt_store_rollback(struct tt_store *s)
 	return tt_store_exec(s, "ROLLBACK");
 }
 
+json_t *tt_store_column_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	default:
+		return json_string((const char *)sqlite3_column_text(st, i));
+	}
+}
+
 int tt_store_meta_get(struct tt_store *s, const char *key, char **ret)
 {
 	sqlite3_stmt *st;

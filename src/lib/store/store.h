@@ -1,6 +1,7 @@
 /* The SQLite database behind tuxtape: opening, schema migrations, transactions, metadata. */
 #pragma once
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include "macro.h"
 
@@ -34,6 +35,9 @@ int tt_store_exec(struct tt_store *s, const char *sql);
 int tt_store_prepare(struct tt_store *s, const char *sql, sqlite3_stmt **ret);
 /* Logs the database's last error with CONTEXT and returns -EIO. */
 int tt_store_error(struct tt_store *s, const char *context);
+
+/* Column I of the current row as a JSON value of the matching type (a new reference). */
+json_t *tt_store_column_json(sqlite3_stmt *st, int i);
 
 /* key/value metadata; a missing key gives *ret = NULL and returns 0. */
 int tt_store_meta_get(struct tt_store *s, const char *key, char **ret);
