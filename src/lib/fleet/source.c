@@ -12,70 +12,13 @@
 #include <zlib.h>
 
 #include "fileio.h"
+#include "filehash.h"
 #include "fleet/inventory.h"
 #include "livepatch/spawn.h"
 #include "log.h"
 #include "paths.h"
 #include "strbuf.h"
 #include "banned.h"
-
-static int hash_file(const char *path, char ret[static 65])
-{
-	crypto_hash_sha256_state h;
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ unsigned char *buf = malloc(1u << 20);
-	ssize_t n;
-
-	if (fd < 0)
-		return negative_errno();
-	if (!buf)
-		return -ENOMEM;
-	crypto_hash_sha256_init(&h);
-	while ((n = read(fd, buf, 1u << 20)) > 0)
-		crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
-	if (n < 0)
-		return negative_errno();
-	crypto_hash_sha256_final(&h, digest);
-	sodium_bin2hex(ret, 65, digest, sizeof(digest));
-	return 0;
-}
-
-/*
- * The tarball's SHA-256, remembered under its path, size, inode and mtime so that a second
- * `kernel add` of the same tarball does not hash 140 MB again.
- */
-static int tarball_sum(const char *real, const char *dir, char ret[static 65])
-{
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char statkey[crypto_hash_sha256_BYTES * 2 + 1];
-	_cleanup_free_ char *id = NULL, *memo = NULL, *buf = NULL;
-	struct stat st;
-	int r;
-
-	if (stat(real, &st) < 0)
-		return negative_errno();
-	id = strdup_printf("%s\n%lld\n%llu\n%lld.%09ld", real, (long long)st.st_size,
-			   (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
-			   st.st_mtim.tv_nsec);
-	if (!id)
-		return -ENOMEM;
-	crypto_hash_sha256(digest, (const unsigned char *)id, strlen(id));
-	sodium_bin2hex(statkey, sizeof(statkey), digest, sizeof(digest));
-	statkey[32] = '\0';
-	memo = strdup_printf("%s/.sum-%s", dir, statkey);
-	if (!memo)
-		return -ENOMEM;
-	if (read_file_capped(memo, 128, &buf, NULL) == 0 && strlen(buf) == 64) {
-		memcpy(ret, buf, 65);
-		return 0;
-	}
-	r = hash_file(real, ret);
-	if (r < 0)
-		return r;
-	(void)write_file_atomic(memo, ret, 64, 0644); /* only an optimisation */
-	return 0;
-}
 
 int kernel_source_from_tarball(const char *tarball, const char *cache_dir, char **ret_dir)
 {
@@ -96,7 +39,7 @@ int kernel_source_from_tarball(const char *tarball, const char *cache_dir, char 
 	r = mkdir_p(dir, 0755);
 	if (r < 0)
 		return log_error_errno(r, "cannot create '%s': %s", dir, strerror(-r));
-	r = tarball_sum(real, dir, sum);
+	r = tt_file_sha256_memo(real, dir, sum);
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s': %s", tarball, strerror(-r));
 	sum[32] = '\0'; /* 128 bits name a cache entry well enough */

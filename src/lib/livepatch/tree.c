@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filehash.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -139,29 +140,6 @@ static int copy_into(const char *src, const char *dir, const char *rel)
 
 /* ---- the cache key ---- */
 
-static int hash_file(crypto_hash_sha256_state *h, const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	unsigned char buf[1 << 16];
-	ssize_t n;
-
-	if (fd < 0)
-		return negative_errno();
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		crypto_hash_sha256_update(h, buf, (unsigned long long)n);
-	}
-	return 0;
-}
-
-/*
- * A source directory is identified by every file's name, size and modification time: cheap
- * (metadata only) and it notices any edit, so a changed tree gets a new cache entry.
- */
 static int hash_dir(crypto_hash_sha256_state *h, const char *dir)
 {
 	char *const roots[] = {(char *)dir, NULL};
@@ -375,46 +353,6 @@ static int copy_source_dir(const char *src, const char *dir, const char *log)
 	return 0;
 }
 
-/*
- * The tarball's SHA-256, remembered in TREES/.sum-* under its path, size, inode and mtime:
- * hashing 140 MB on every warm run would cost more than the rest of the lookup.
- */
-static int tarball_sum(const char *tarball, const char *trees, char ret[static 65])
-{
-	crypto_hash_sha256_state h;
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char statkey[crypto_hash_sha256_BYTES * 2 + 1], real[PATH_MAX];
-	_cleanup_free_ char *memo = NULL, *buf = NULL, *id = NULL;
-	struct stat st;
-	int r;
-
-	if (!realpath(tarball, real) || stat(real, &st) < 0)
-		return negative_errno();
-	id = strdup_printf("%s\n%lld\n%llu\n%lld.%09ld", real, (long long)st.st_size,
-			   (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
-			   st.st_mtim.tv_nsec);
-	if (!id)
-		return -ENOMEM;
-	crypto_hash_sha256((unsigned char *)digest, (const unsigned char *)id, strlen(id));
-	sodium_bin2hex(statkey, sizeof(statkey), digest, sizeof(digest));
-	statkey[32] = '\0';
-	memo = strdup_printf("%s/.sum-%s", trees, statkey);
-	if (!memo)
-		return -ENOMEM;
-	if (read_file_capped(memo, 128, &buf, NULL) == 0 && strlen(buf) == 64) {
-		memcpy(ret, buf, 65);
-		return 0;
-	}
-	crypto_hash_sha256_init(&h);
-	r = hash_file(&h, real);
-	if (r < 0)
-		return r;
-	crypto_hash_sha256_final(&h, digest);
-	sodium_bin2hex(ret, 65, digest, sizeof(digest));
-	(void)write_file_atomic(memo, ret, 64, 0644); /* only an optimisation */
-	return 0;
-}
-
 static int tree_key(const struct lp_tree_opts *o, const char *trees, const char *config_text,
 		    const char *release, const char *cc, char **ret)
 {
@@ -431,7 +369,7 @@ static int tree_key(const struct lp_tree_opts *o, const char *trees, const char 
 	if (o->source_tarball) {
 		char sum[crypto_hash_sha256_BYTES * 2 + 1];
 
-		r = tarball_sum(o->source_tarball, trees, sum);
+		r = tt_file_sha256_memo(o->source_tarball, trees, sum);
 		if (r < 0)
 			return log_error_errno(r, "cannot read '%s': %s", o->source_tarball,
 					       strerror(-r));
