@@ -78,8 +78,11 @@ static void progress_to_stderr(const char *what, unsigned long done, unsigned lo
 		clock_gettime(CLOCK_MONOTONIC, &ps->start);
 	}
 	t = since(&ps->start);
-	rate = t > 0 ? (double)done / t : 0;
-	if (total && done < total && rate > 0)
+	/* A rate from the first few milliseconds says nothing: wait a quarter second. */
+	rate = t >= 0.25 ? (double)done / t : 0;
+	if (rate == 0)
+		fprintf(stderr, "\r%s: %lu/%lu            ", what, done, total);
+	else if (total && done < total)
 		fprintf(stderr, "\r%s: %lu/%lu, %.0f/s, ETA %.0fs   ", what, done, total, rate,
 			(double)(total - done) / rate);
 	else
