@@ -64,6 +64,25 @@ err_has "no CVE 'CVE-2025-2001'"
 check "list hides rejected" sh -c "! \"$TUXTAPE\" --db \"$DB\" cve list | grep -q CVE-2024-1002"
 check "list --state rejected" sh -c "\"$TUXTAPE\" --db \"$DB\" cve list --state rejected | grep -q CVE-2024-1002"
 
+# Files that arrive before the record's JSON (the CNA does this) are read with it later;
+# a record whose .dyad alone changes gets the new pairs.
+record published CVE-2024-5001 "late json"
+mv "$R/cve/published/2024/CVE-2024-5001.json" "$TMP/late.json"
+commit "dyad first" >/dev/null
+expect_exit 0 "$TUXTAPE" --db "$DB" cve sync
+mv "$TMP/late.json" "$R/cve/published/2024/CVE-2024-5001.json"
+commit "json later" >/dev/null
+expect_exit 0 "$TUXTAPE" --db "$DB" --json cve sync
+check "late record has the earlier dyad" sh -c "\"$TUXTAPE\" --db \"$DB\" --json cve show CVE-2024-5001 | grep -q '\"fixed_version\": \"6.1.50\"'"
+printf '2.6.12:1da177e4c3f41524e886b7f1b8a0c1fc7321cac2:6.1.60:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n' >"$R/cve/published/2024/CVE-2024-5001.dyad"
+commit "dyad only" >/dev/null
+expect_exit 0 "$TUXTAPE" --db "$DB" cve sync
+check "dyad-only change stored" sh -c "\"$TUXTAPE\" --db \"$DB\" --json cve show CVE-2024-5001 | grep -q '\"fixed_version\": \"6.1.60\"'"
+git -C "$R" rm -q cve/published/2024/CVE-2024-5001.*
+commit "drop 5001" >/dev/null
+expect_exit 0 "$TUXTAPE" --db "$DB" cve sync
+C2=$(git -C "$R" rev-parse HEAD)
+
 # Going back to the first commit gives exactly a direct sync of it.
 expect_exit 0 "$TUXTAPE" --db "$DB" cve sync --rev "$C1"
 expect_exit 0 "$TUXTAPE" --db "$TMP/direct1.db" cve sync --repo "$R" --rev "$C1"

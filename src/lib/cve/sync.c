@@ -26,6 +26,26 @@
 enum { DIR_PUBLISHED, DIR_REJECTED, N_DIRS };
 static const char *const dir_names[N_DIRS] = { "published", "rejected" };
 
+/*
+ * Which of a CVE's files changed, by extension. A re-read record whose .dyad, or whose
+ * .sha1 and .vulnerable, did not change keeps those stored rows without reading the files:
+ * small blobs cost as much to look up as large ones.
+ */
+enum {
+	FILE_JSON = 1 << 0,
+	FILE_DYAD = 1 << 1,
+	FILE_SHA1 = 1 << 2,
+	FILE_VULNERABLE = 1 << 3,
+	FILE_CVSS = 1 << 4,
+	FILE_ALL = 0xff,
+};
+
+struct idset_item {
+	char *id;
+	unsigned files; /* FILE_* bits that changed; FILE_ALL to read everything */
+};
+
+
 /* Read access to the target tree; one per thread, since libgit2 objects are not shared. */
 struct reader {
 	git_repository *repo;
@@ -261,18 +281,21 @@ static int parse_vulnerable_commits(struct cve_record *rec, const char *name, co
  * Reads ID's files from the target tree. Returns 1 with REC filled, 0 when the CVE has no
  * record at the target, -EBADMSG with *ret_error (and *ret_path) for a bad record.
  */
-static int load_record(struct reader *c, const char *id, int year, struct cve_record *rec,
+static int load_record(struct reader *c, const char *id, int year, unsigned files,
+		       struct cve_record *rec,
 		       char **ret_path, char **ret_error)
 {
+	/* .json and .cvss are always read together: the rationale joins the JSON's metrics. */
 	static const struct {
 		const char *ext;
 		file_parser parse;
+		unsigned needed_if; /* read when one of these FILE_* bits changed */
 	} parts[] = {
-		{ ".json", cve_record_parse_json },
-		{ ".dyad", cve_record_parse_dyad },
-		{ ".sha1", parse_fix_commits },
-		{ ".vulnerable", parse_vulnerable_commits },
-		{ ".cvss", cve_record_parse_cvss },
+		{ ".json", cve_record_parse_json, FILE_ALL },
+		{ ".dyad", cve_record_parse_dyad, FILE_DYAD },
+		{ ".sha1", parse_fix_commits, FILE_SHA1 | FILE_VULNERABLE },
+		{ ".vulnerable", parse_vulnerable_commits, FILE_SHA1 | FILE_VULNERABLE },
+		{ ".cvss", cve_record_parse_cvss, FILE_ALL },
 	};
 	git_tree *pub = year_dir(c, DIR_PUBLISHED, year), *rej = year_dir(c, DIR_REJECTED, year);
 	char name[64];
@@ -303,6 +326,8 @@ static int load_record(struct reader *c, const char *id, int year, struct cve_re
 		git_blob *blob = NULL;
 		int r;
 
+		if (parts[k].needed_if != FILE_ALL && !(files & parts[k].needed_if))
+			continue;
 		snprintf(name, sizeof(name), "%s%s", id, parts[k].ext);
 		r = read_blob(c, dir, name, &blob);
 		if (r == 0)
@@ -624,8 +649,16 @@ static uint64_t main_hash(const struct cve_record *rec, const char *path)
  * yet.
  */
 static int store_record(struct sync_ctx *c, const struct cve_record *rec, const char *path,
-			const uint64_t *new_h, const uint64_t *old_h)
+			const uint64_t *read_h, const uint64_t *old_h, unsigned files)
 {
+	uint64_t new_h[N_PARTS + 1];
+
+	/* Parts whose files were not read (unchanged) keep their rows and hashes. */
+	memcpy(new_h, read_h, sizeof(new_h));
+	if (old_h && !(files & FILE_DYAD))
+		new_h[P_DYAD] = old_h[P_DYAD];
+	if (old_h && !(files & (FILE_SHA1 | FILE_VULNERABLE)))
+		new_h[P_COMMITS] = old_h[P_COMMITS];
 	sqlite3_stmt *st;
 	int r;
 
@@ -743,6 +776,23 @@ static int record_lookup(struct sync_ctx *c, const char *id, bool *ret_exists,
 	return 0;
 }
 
+static int record_stored(struct sync_ctx *c, const char *id, bool *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(c->s, "SELECT 1 FROM cve WHERE id = ?1", &st);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return tt_store_error(c->s, "looking up a record");
+	*ret = r == SQLITE_ROW;
+	return 0;
+}
+
 static int delete_record(struct sync_ctx *c, const char *id)
 {
 	sqlite3_stmt *st;
@@ -781,9 +831,17 @@ static int note_skipped(struct sync_ctx *c, const char *id, const char *path, co
 	return step_done(c->s, st, "noting a skipped record");
 }
 
+struct slot {
+	int status; /* 1 loaded, 0 absent, -errno */
+	bool ready;
+	struct cve_record rec;
+	char *path, *error;
+	uint64_t h[N_PARTS + 1]; /* part hashes, then the cve row's */
+	unsigned files;          /* FILE_* bits: which files were read */
+};
+
 /* Writes what a reader found for ID: the record, its removal, or a skip. */
-static int apply_one(struct sync_ctx *c, const char *id, int status, const struct cve_record *rec,
-		     const char *path, const char *error, const uint64_t *new_h)
+static int apply_one(struct sync_ctx *c, const char *id, const struct slot *sl)
 {
 	uint64_t old_h[N_PARTS + 1];
 	bool existed = false;
@@ -792,17 +850,18 @@ static int apply_one(struct sync_ctx *c, const char *id, int status, const struc
 	r = record_lookup(c, id, &existed, old_h);
 	if (r < 0)
 		return r;
-	if (status == -EBADMSG)
-		return note_skipped(c, id, path ? path : id, error ? error : "malformed record");
-	if (status < 0)
-		return status;
-	if (status == 0) {
+	if (sl->status == -EBADMSG)
+		return note_skipped(c, id, sl->path ? sl->path : id,
+				    sl->error ? sl->error : "malformed record");
+	if (sl->status < 0)
+		return sl->status;
+	if (sl->status == 0) {
 		/* Gone from the repository: drop it, and any skip noted for it. */
 		if (existed)
 			c->rep->removed++;
 		return delete_record(c, id);
 	}
-	r = store_record(c, rec, path, new_h, existed ? old_h : NULL);
+	r = store_record(c, &sl->rec, sl->path, sl->h, existed ? old_h : NULL, sl->files);
 	if (r == 0) {
 		if (existed)
 			c->rep->updated++;
@@ -820,17 +879,18 @@ static int apply_one(struct sync_ctx *c, const char *id, int status, const struc
 #define PIPELINE_WINDOW 512
 #define PIPELINE_MAX_READERS 4
 
-struct slot {
-	int status; /* 1 loaded, 0 absent, -errno */
-	bool ready;
-	struct cve_record rec;
-	char *path, *error;
-	uint64_t h[N_PARTS + 1]; /* part hashes, then the cve row's */
-};
+
+static void slot_release(struct slot *sl)
+{
+	cve_record_release(&sl->rec);
+	free(sl->path);
+	free(sl->error);
+	sl->path = sl->error = NULL;
+}
 
 struct pipeline {
 	struct sync_ctx *c;
-	char **ids;
+	const struct idset_item *items;
 	size_t n;
 	struct slot *slots;
 	pthread_mutex_t lock;
@@ -886,9 +946,18 @@ static void *reader_thread(void *arg)
 		i = p->next++;
 		pthread_mutex_unlock(&p->lock);
 
+		/*
+		 * Free the slot a window behind, which the writer is done with (the wait above
+		 * guarantees it): freeing on the thread that allocated keeps glibc's arenas out of
+		 * each other's way; on the writer it took a fifth of an incremental sync.
+		 */
+		if (i >= PIPELINE_WINDOW)
+			slot_release(&p->slots[i - PIPELINE_WINDOW]);
 		sl = &p->slots[i];
-		sl->status = cve_id_valid(p->ids[i], &year)
-				     ? load_record(&rd, p->ids[i], year, &sl->rec, &sl->path, &sl->error)
+		sl->files = p->items[i].files;
+		sl->status = cve_id_valid(p->items[i].id, &year)
+				     ? load_record(&rd, p->items[i].id, year, sl->files, &sl->rec,
+						   &sl->path, &sl->error)
 				     : 0;
 		if (sl->status > 0) {
 			compute_cvss(&sl->rec);
@@ -908,9 +977,9 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
+static int run_pipeline(struct sync_ctx *c, const struct idset_item *items, size_t n)
 {
-	struct pipeline p = { .c = c, .ids = ids, .n = n };
+	struct pipeline p = { .c = c, .items = items, .n = n };
 	pthread_t threads[PIPELINE_MAX_READERS];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nthreads = ncpu < 1 ? 1 : ncpu > PIPELINE_MAX_READERS ? PIPELINE_MAX_READERS : (size_t)ncpu;
@@ -947,11 +1016,7 @@ static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
 		pthread_mutex_unlock(&p.lock);
 		if (r < 0)
 			break;
-		r = apply_one(c, ids[i], sl->status, &sl->rec, sl->path, sl->error, sl->h);
-		cve_record_release(&sl->rec);
-		free(sl->path);
-		free(sl->error);
-		sl->path = sl->error = NULL;
+		r = apply_one(c, items[i].id, sl);
 
 		pthread_mutex_lock(&p.lock);
 		p.consumed = i + 1;
@@ -968,11 +1033,8 @@ static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
 	for (size_t t = 0; t < started; t++)
 		pthread_join(threads[t], NULL);
 	log_debug("sync: the writer waited %.3fs for %zu readers", p.waited, started);
-	for (size_t i = 0; i < n; i++) {
-		cve_record_release(&p.slots[i].rec);
-		free(p.slots[i].path);
-		free(p.slots[i].error);
-	}
+	for (size_t i = 0; i < n; i++)
+		slot_release(&p.slots[i]);
 	free(p.slots);
 	pthread_mutex_destroy(&p.lock);
 	pthread_cond_destroy(&p.cond_ready);
@@ -982,54 +1044,73 @@ static int run_pipeline(struct sync_ctx *c, char **ids, size_t n)
 
 /* ---- which CVEs to read ---- */
 
+
 struct idset {
-	char **ids;
+	struct idset_item *items;
 	size_t n, alloc;
 };
 
 static void idset_release(struct idset *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		free(s->ids[i]);
-	free(s->ids);
+		free(s->items[i].id);
+	free(s->items);
 	memset(s, 0, sizeof(*s));
 }
 
-static int idset_add(struct idset *s, const char *id, size_t len)
+static int idset_add(struct idset *s, const char *id, size_t len, unsigned files)
 {
 	if (s->n == s->alloc) {
 		size_t n = s->alloc ? s->alloc * 2 : 1024;
-		char **p = realloc(s->ids, n * sizeof(*p));
+		struct idset_item *p = realloc(s->items, n * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		s->ids = p;
+		s->items = p;
 		s->alloc = n;
 	}
-	s->ids[s->n] = strndup(id, len);
-	if (!s->ids[s->n])
+	s->items[s->n].id = strndup(id, len);
+	s->items[s->n].files = files;
+	if (!s->items[s->n].id)
 		return -ENOMEM;
 	s->n++;
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_item(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct idset_item *)a)->id, ((const struct idset_item *)b)->id);
 }
 
+/* Sorts by id and merges duplicates, OR-ing what changed. */
 static void idset_sort_unique(struct idset *s)
 {
 	size_t o = 0;
 
-	qsort(s->ids, s->n, sizeof(*s->ids), cmp_str);
+	qsort(s->items, s->n, sizeof(*s->items), cmp_item);
 	for (size_t i = 0; i < s->n; i++) {
-		if (o && streq(s->ids[o - 1], s->ids[i]))
-			free(s->ids[i]);
-		else
-			s->ids[o++] = s->ids[i];
+		if (o && streq(s->items[o - 1].id, s->items[i].id)) {
+			s->items[o - 1].files |= s->items[i].files;
+			free(s->items[i].id);
+		} else {
+			s->items[o++] = s->items[i];
+		}
 	}
 	s->n = o;
+}
+
+static unsigned file_bit(const char *ext)
+{
+	static const struct {
+		const char *ext;
+		unsigned bit;
+	} map[] = { { ".json", FILE_JSON },	    { ".dyad", FILE_DYAD }, { ".sha1", FILE_SHA1 },
+		    { ".vulnerable", FILE_VULNERABLE }, { ".cvss", FILE_CVSS } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (streq(ext, map[i].ext))
+			return map[i].bit;
+	return 0; /* a file tuxtape does not read (.mbox, the bare marker) */
 }
 
 /* The CVE id a repository path belongs to, or 0 if it is not a record file. */
@@ -1086,7 +1167,7 @@ static int collect_all(struct sync_ctx *c, struct idset *out)
 
 				if (l < 6 || !streq(name + l - 5, ".json"))
 					continue;
-				r = idset_add(out, name, l - 5);
+				r = idset_add(out, name, l - 5, FILE_ALL);
 				if (r < 0) {
 					git_tree_free(top);
 					return r;
@@ -1110,7 +1191,7 @@ static int collect_stored(struct sync_ctx *c, const char *sql, struct idset *out
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 
-		if ((r = idset_add(out, id, strlen(id))) < 0) {
+		if ((r = idset_add(out, id, strlen(id), FILE_ALL)) < 0) {
 			sqlite3_reset(st);
 			return r;
 		}
@@ -1145,7 +1226,7 @@ static int collect_changed(struct sync_ctx *c, git_tree *old_root, struct idset 
 				continue;
 			len = path_to_id(paths[k], &id);
 			if (len)
-				r = idset_add(out, id, len);
+				r = idset_add(out, id, len, file_bit(id + len));
 		}
 	}
 	git_diff_free(diff);
@@ -1203,6 +1284,16 @@ static int sync_records(struct sync_ctx *c, const char *old_hex, bool force_full
 	    git_commit_lookup(&old_commit, c->rd.repo, &old_oid) == 0 &&
 	    git_commit_tree(&old_root, old_commit) == 0) {
 		r = collect_changed(c, old_root, &todo);
+		/* Only a stored record can keep parts it does not re-read. */
+		for (size_t i = 0; i < todo.n && r >= 0; i++) {
+			bool stored_now = false;
+
+			if (todo.items[i].files == FILE_ALL)
+				continue;
+			r = record_stored(c, todo.items[i].id, &stored_now);
+			if (r >= 0 && !stored_now)
+				todo.items[i].files = FILE_ALL;
+		}
 	} else {
 		if (old_hex && !force_full)
 			log_warn("last synced commit %s is not in the mirror; reading every record",
@@ -1214,7 +1305,8 @@ static int sync_records(struct sync_ctx *c, const char *old_hex, bool force_full
 			r = collect_stored(c, "SELECT id FROM cve", &stored);
 		if (r >= 0 && stored.n) {
 			for (size_t i = 0; i < stored.n && r >= 0; i++)
-				r = idset_add(&todo, stored.ids[i], strlen(stored.ids[i]));
+				r = idset_add(&todo, stored.items[i].id,
+					      strlen(stored.items[i].id), FILE_ALL);
 			if (r >= 0)
 				idset_sort_unique(&todo);
 		}
@@ -1227,7 +1319,7 @@ static int sync_records(struct sync_ctx *c, const char *old_hex, bool force_full
 	c->rep->total = todo.n;
 	log_debug("sync: %zu CVEs to read (%s), %.3fs", todo.n, c->rep->full ? "full" : "changed",
 		  now_seconds() - c->t0);
-	r = run_pipeline(c, todo.ids, todo.n);
+	r = run_pipeline(c, todo.items, todo.n);
 out:
 	idset_release(&todo);
 	idset_release(&stored);
