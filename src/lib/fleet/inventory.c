@@ -282,6 +282,16 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		if (sqlite3_step(st) == SQLITE_ROW)
 			added_at = strdup((const char *)sqlite3_column_text(st, 0));
 		sqlite3_reset(st);
+		r = tt_store_prepare(s, "DELETE FROM verdict WHERE kernel_id = ?1", &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, old_id);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE) {
+			r = tt_store_error(s, "replacing a kernel");
+			goto out;
+		}
 		r = tt_store_prepare(s, "DELETE FROM kernel WHERE id = ?1", &st);
 		if (r < 0)
 			goto out;
@@ -316,11 +326,21 @@ out:
 	return r;
 }
 
-int kernel_inventory_remove(struct tt_store *s, const char *name)
+static int remove_in_tx(struct tt_store *s, const char *name)
 {
 	sqlite3_stmt *st;
 	int r;
 
+	r = tt_store_prepare(s,
+			     "DELETE FROM verdict WHERE kernel_id = (SELECT id FROM kernel WHERE name = ?1)",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return tt_store_error(s, "removing a kernel");
 	r = tt_store_prepare(s, "DELETE FROM kernel WHERE name = ?1", &st);
 	if (r < 0)
 		return r;
@@ -332,6 +352,21 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 	if (sqlite3_changes(tt_store_db(s)) == 0)
 		return no_such_kernel(name);
 	return 0;
+}
+
+/* The kernel, its files and its verdicts go together or not at all. */
+int kernel_inventory_remove(struct tt_store *s, const char *name)
+{
+	int r = tt_store_begin(s);
+
+	if (r < 0)
+		return r;
+	r = remove_in_tx(s, name);
+	if (r < 0) {
+		tt_store_rollback(s);
+		return r;
+	}
+	return tt_store_commit(s);
 }
 
 
