@@ -34,4 +34,11 @@ if [ "$want_exit" != 0 ]; then
 	echo "PASS: $name refused with exit $rc as expected"
 	exit 0
 fi
+# The module says it is a livepatch, for exactly the target kernel, and carries klp relocations.
+[ "$(modinfo -F livepatch "$work/$name.ko")" = Y ] ||
+	{ echo "FAIL: modinfo does not show livepatch: Y" >&2; exit 1; }
+case "$(modinfo -F vermagic "$work/$name.ko")" in
+"$KVER "*) ;;
+*) echo "FAIL: vermagic '$(modinfo -F vermagic "$work/$name.ko")' is not $KVER's" >&2; exit 1 ;;
+esac
 exec "$here"/qemu-run.sh --kver "$KVER" livepatch "$work/$name.ko" "$exp"
