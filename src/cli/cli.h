@@ -52,6 +52,13 @@ int cli_print_json(json_t *j);
 /* Maps a library return code to an exit status (errors were logged already). */
 int cli_exit(int r);
 
+/*
+ * For commands whose only option is --help: parses argv and checks there are NARGS
+ * arguments. Returns -1 to go on (optind at the first argument), else the exit status
+ * (help printed, or a usage error: "expected WHAT", or with WHAT NULL "unexpected argument").
+ */
+int cli_parse_no_options(struct cli *cli, int argc, char **argv, int nargs, const char *what);
+
 /* Parses a double / an unsigned, with an error naming OPT. */
 int cli_parse_double(struct cli *cli, const char *opt, const char *s, double *ret);
 

@@ -301,25 +301,12 @@ static void print_show_plain(json_t *o)
 
 static int cmd_cve_show(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_HELP_OPTION,
-		{},
-	};
 	struct tt_store *s;
 	json_t *o;
-	int c, r;
+	int r;
 
-	FOR_EACH_OPTION(c, argc, argv, "h", opts)
-	{
-		switch (c) {
-		case 'h':
-			return cli_help(cli, NULL);
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(cli, "expected one CVE id");
+	if ((r = cli_parse_no_options(cli, argc, argv, 1, "one CVE id")) >= 0)
+		return r;
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;
@@ -350,25 +337,12 @@ static void print_counts(const char *label, json_t *o)
 
 static int cmd_cve_stats(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_HELP_OPTION,
-		{},
-	};
 	struct tt_store *s;
 	json_t *o;
-	int c, r;
+	int r;
 
-	FOR_EACH_OPTION(c, argc, argv, "h", opts)
-	{
-		switch (c) {
-		case 'h':
-			return cli_help(cli, NULL);
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse_no_options(cli, argc, argv, 0, NULL)) >= 0)
+		return r;
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;

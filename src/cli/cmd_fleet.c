@@ -1,5 +1,4 @@
 /* tuxtape fleet: views across every kernel of the inventory. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "applicability/refresh.h"
@@ -8,19 +7,13 @@
 
 static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_HELP_OPTION, {} };
 	struct tt_store *s;
 	json_t *arr, *o;
 	size_t i;
-	int c;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(cli, NULL);
-		return EXIT_USAGE;
-	}
-	if (optind < argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse_no_options(cli, argc, argv, 0, NULL)) >= 0)
+		return r;
 	if (cli_store(cli, true, &s) < 0 || verdicts_query_summary(s, &arr) < 0)
 		return EXIT_ERROR;
 	if (cli->json)
@@ -50,18 +43,12 @@ static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 
 static int cmd_fleet_refresh(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_HELP_OPTION, {} };
 	struct verdicts_report rep;
 	struct tt_store *s;
-	int c;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(cli, NULL);
-		return EXIT_USAGE;
-	}
-	if (optind < argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if ((r = cli_parse_no_options(cli, argc, argv, 0, NULL)) >= 0)
+		return r;
 	if (cli_store(cli, true, &s) < 0 || verdicts_refresh(s, -1, &rep) < 0)
 		return EXIT_ERROR;
 	if (cli->json) {

@@ -227,21 +227,6 @@ int cmd_kernel_import_running(struct cli *cli, int argc, char **argv)
 	return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
-static int no_options(struct cli *cli, int argc, char **argv, int nargs, const char *what)
-{
-	static const struct option opts[] = { CLI_HELP_OPTION, {} };
-	int c;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(cli, NULL);
-		return EXIT_USAGE;
-	}
-	if (argc - optind != nargs)
-		return cli_usage_error(cli, "expected %s", what);
-	return -1;
-}
-
 int cmd_kernel_list(struct cli *cli, int argc, char **argv)
 {
 	struct tt_store *s;
@@ -249,7 +234,7 @@ int cmd_kernel_list(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if ((r = no_options(cli, argc, argv, 0, "no arguments")) >= 0)
+	if ((r = cli_parse_no_options(cli, argc, argv, 0, "no arguments")) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || kernel_inventory_list(s, &arr) < 0)
 		return EXIT_ERROR;
@@ -288,7 +273,7 @@ int cmd_kernel_show(struct cli *cli, int argc, char **argv)
 	const char *k, *method;
 	int r;
 
-	if ((r = no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
+	if ((r = cli_parse_no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || kernel_inventory_show(s, argv[optind], &o) < 0)
 		return EXIT_ERROR;
@@ -323,7 +308,7 @@ int cmd_kernel_rm(struct cli *cli, int argc, char **argv)
 	struct tt_store *s;
 	int r;
 
-	if ((r = no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
+	if ((r = cli_parse_no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || kernel_inventory_remove(s, argv[optind]) < 0)
 		return EXIT_ERROR;
@@ -341,7 +326,7 @@ int cmd_kernel_files(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if ((r = no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
+	if ((r = cli_parse_no_options(cli, argc, argv, 1, "one kernel NAME")) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || kernel_inventory_files(s, argv[optind], &o) < 0)
 		return EXIT_ERROR;

@@ -158,6 +158,20 @@ int cli_exit(int r)
 	return r < 0 ? EXIT_ERROR : r;
 }
 
+int cli_parse_no_options(struct cli *cli, int argc, char **argv, int nargs, const char *what)
+{
+	static const struct option opts[] = { CLI_HELP_OPTION, {} };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		return c == 'h' ? cli_help(cli, NULL) : EXIT_USAGE;
+	if (argc - optind == nargs)
+		return -1;
+	if (!what && argc > optind)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	return cli_usage_error(cli, "expected %s", what ? what : "more arguments");
+}
+
 int cli_parse_double(struct cli *cli, const char *opt, const char *s, double *ret)
 {
 	char *end;
