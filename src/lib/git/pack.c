@@ -63,7 +63,7 @@ struct buf {
  * 10,607 times (94 MB instead of 7 MB).
  */
 #define CACHE_SLOTS 4096
-#define CACHE_MAX_BYTES (64u << 20)
+#define CACHE_MAX_BYTES (32u << 20)
 
 struct cache_entry {
 	const struct pack *pk;
