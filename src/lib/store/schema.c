@@ -121,6 +121,21 @@ const char *const tt_schema_migrations[] = {
 	"    'not-affected', 'unknown')),"
 	"  reason TEXT NOT NULL,"
 	"  PRIMARY KEY (cve_id, kernel_id)) WITHOUT ROWID;",
+	/*
+	 * 3: the same verdict table with its CHECK spelled as ORs. SQLite 3.40 evaluates an IN
+	 * list of five through an ephemeral table opened and closed for every row inserted: that
+	 * was a third of filling 146,260 verdicts.
+	 */
+	"CREATE TABLE verdict_new ("
+	"  cve_id TEXT NOT NULL,"
+	"  kernel_id INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status = 'affected' OR status = 'not-compiled' OR "
+	"    status = 'fixed' OR status = 'not-affected' OR status = 'unknown'),"
+	"  reason TEXT NOT NULL,"
+	"  PRIMARY KEY (cve_id, kernel_id)) WITHOUT ROWID;"
+	"INSERT INTO verdict_new SELECT cve_id, kernel_id, status, reason FROM verdict;"
+	"DROP TABLE verdict;"
+	"ALTER TABLE verdict_new RENAME TO verdict;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
