@@ -426,23 +426,45 @@ struct hash {
 	uint64_t h;
 };
 
+/*
+ * A word-at-a-time 64-bit hash for change detection: a byte-wise FNV-1a over the ~40 MB of
+ * strings an incremental sync re-reads was a tenth of the readers' CPU. Every field ends by
+ * mixing in its length (with a marker), so NULL, "" and field boundaries all differ. Hashes
+ * stored by an older tuxtape simply differ: those parts are rewritten once.
+ */
+static inline void hash_mix(struct hash *h, uint64_t w)
+{
+	uint64_t x = (h->h ^ w) * 0x9e3779b97f4a7c15ULL;
+
+	h->h = x ^ (x >> 29);
+}
+
 static void hash_str(struct hash *h, const char *s)
 {
-	/* FNV-1a; NULL and "" differ, and a separator ends every field. */
+	size_t n, i;
+	uint64_t w;
+
 	if (!s) {
-		h->h = (h->h ^ 0x1e) * 0x100000001b3ULL;
+		hash_mix(h, 0x1eULL << 56);
 		return;
 	}
-	for (; *s; s++)
-		h->h = (h->h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	h->h = (h->h ^ 0x1f) * 0x100000001b3ULL;
+	n = strlen(s);
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		hash_mix(h, w);
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, s + i, n - i);
+		hash_mix(h, w);
+	}
+	hash_mix(h, (0x1fULL << 56) | n);
 }
 
 static void hash_u64(struct hash *h, uint64_t v)
 {
-	for (int i = 0; i < 8; i++, v >>= 8)
-		h->h = (h->h ^ (v & 0xff)) * 0x100000001b3ULL;
-	h->h = (h->h ^ 0x1f) * 0x100000001b3ULL;
+	hash_mix(h, v);
+	hash_mix(h, 0x1dULL << 56);
 }
 
 /* Scores are stated to one decimal: hash them in thousandths, exact for what they hold. */
