@@ -73,10 +73,15 @@ struct cache_entry {
 	int type;
 };
 
+/* One delta of a chain, as its entry header gave it. */
+struct link {
+	uint64_t off, data, size;
+};
+
 struct tt_pack_cursor {
 	struct libdeflate_decompressor *d;
 	struct buf obj, next, delta;
-	uint64_t chain[MAX_CHAIN];
+	struct link chain[MAX_CHAIN];
 	struct cache_entry cache[CACHE_SLOTS];
 	size_t cache_bytes;
 };
@@ -506,26 +511,25 @@ static int read_at(const struct pack *pk, struct tt_pack_cursor *c, uint64_t off
 		}
 		if (n == MAX_CHAIN)
 			return -EBADMSG;
-		c->chain[n++] = off;
+		c->chain[n++] = (struct link){ off, data, size };
 		off = base;
 	}
 	/* Then apply the deltas from there up; each result but the last is a base too. */
 	while (n > 0) {
+		const struct link *l = &c->chain[--n];
 		struct buf t;
 
-		if (!entry_header(pk, c->chain[--n], &(int){ 0 }, &size, &data, &base))
-			return -EBADMSG;
-		r = inflate_to(c, pk, data, size, &c->delta);
+		r = inflate_to(c, pk, l->data, l->size, &c->delta);
 		if (r < 0)
 			return r;
-		r = delta_apply(c->obj.p, len, c->delta.p, (size_t)size, &c->next, &len);
+		r = delta_apply(c->obj.p, len, c->delta.p, (size_t)l->size, &c->next, &len);
 		if (r < 0)
 			return r;
 		t = c->obj;
 		c->obj = c->next;
 		c->next = t;
 		if (n > 0)
-			cache_put(c, pk, c->chain[n], type, len);
+			cache_put(c, pk, l->off, type, len);
 	}
 	*ret_type = (enum tt_pack_type)type;
 	*ret_len = len;
