@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || size > (1u << 20))
 		return 0;
 	/* parse and write back: the writer must cope with whatever the reader accepted */
-	if (lp_elf_parse(data, size, &e) == 0) {
+	if (lp_elf_parse(data, size, "fuzz", &e) == 0) {
 		char path[] = "/tmp/fuzz-lp-XXXXXX";
 		int fd = mkstemp(path);
 

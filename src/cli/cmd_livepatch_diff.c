@@ -31,9 +31,12 @@ static int load_symbols(const char *symbols, const char *vmlinux, struct lp_symt
 			return log_error_errno(-EINVAL, "--vmlinux needs --symbols"), -EINVAL;
 		return 0;
 	}
+	/* the library names the file (and the line) in its message; out of memory it does not */
 	r = lp_symtab_load(symbols, ret);
-	if (r < 0)
+	if (r == -ENOMEM)
 		return log_error_errno(r, "cannot read symbols '%s': %s", symbols, strerror(-r));
+	if (r < 0)
+		return r;
 	if (vmlinux) {
 		r = lp_symtab_add_vmlinux(*ret, vmlinux);
 		if (r < 0)
@@ -91,13 +94,8 @@ int cmd_livepatch_diff(struct cli *cli, int argc, char **argv)
 	if (load_symbols(symbols, vmlinux, &syms) < 0)
 		return EXIT_ERROR;
 	r = lp_diff(argv[optind], argv[optind + 1], syms, out, &rep);
-	if (r < 0) {
-		log_error("cannot diff '%s' and '%s': %s", argv[optind], argv[optind + 1],
-			  r == -EBADMSG || r == -EINVAL ? "not a valid x86_64 relocatable object"
-			  : r == -EOPNOTSUPP		? "unsupported object layout"
-							: strerror(-r));
-		return EXIT_ERROR;
-	}
+	if (r < 0)
+		return EXIT_ERROR; /* lp_diff() logged it, naming the file and the section */
 	if (cli->json) {
 		cli_print_json(lp_diff_report_to_json(rep, r));
 		return r == LP_DIFF_UNSAFE ? EXIT_UNSAFE : r == LP_DIFF_NOCHANGE ? EXIT_NOCHANGE : 0;

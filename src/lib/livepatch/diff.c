@@ -14,6 +14,7 @@
 #include "livepatch/diff.h"
 #include "livepatch/elf.h"
 #include "livepatch/klp.h"
+#include "log.h"
 #include "strbuf.h"
 
 /* Kernel special sections whose fixed-size entries each belong to one function. */
@@ -92,6 +93,7 @@ struct secinfo {
 };
 
 struct side {
+	const char *name; /* the file, for messages */
 	struct lp_elf *e;
 	struct item *items;
 	size_t nitems;
@@ -113,6 +115,9 @@ struct ctx {
 	struct strbuf metabuf;
 	char hash[9];
 	int err;
+	bool logged;        /* err (or the result) has been logged */
+	uint64_t out_bytes; /* section bytes appended to the output so far */
+	uint64_t out_cap;   /* and the most it may hold: a few times the inputs */
 };
 
 static int vec_addf(struct vec *v, const char *fmt, ...) _printf_(2, 3);
@@ -153,6 +158,20 @@ static void vec_release(struct vec *v)
 		if ((r) < 0 && !(c)->err)                                                          \
 			(c)->err = (r);                                                            \
 	} while (0)
+
+static int diff_bad(struct ctx *c, int r, const char *name, const char *fmt, ...) _printf_(4, 5);
+static int diff_bad(struct ctx *c, int r, const char *name, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	c->logged = true;
+	return log_error_errno(r, "'%s': %s", name, msg ? msg : "malformed object");
+}
 
 /* ---- names ---- */
 
@@ -288,7 +307,7 @@ static int cmp_item_ptr(const void *a, const void *b)
 	return x->size > y->size ? -1 : x->size < y->size;
 }
 
-static int side_init(struct side *sd, struct lp_elf *e)
+static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 {
 	size_t n = 0;
 
@@ -332,7 +351,8 @@ static int side_init(struct side *sd, struct lp_elf *e)
 		if (si->kind != SK_TEXT && si->kind != SK_DATA && si->kind != SK_COPYDATA)
 			continue;
 		if (s->value > s->sec->size || s->size > s->sec->size - s->value)
-			return -EBADMSG;
+			return diff_bad(c, -EBADMSG, sd->name, "symbol '%s' lies outside section '%s'",
+					s->name, s->sec->name);
 		it = &sd->items[n++];
 		sd->nitems = n; /* so that side_release() frees what was made on failure */
 		it->sym = s;
@@ -370,12 +390,12 @@ static int side_init(struct side *sd, struct lp_elf *e)
 	/* NAME.cold belongs to NAME */
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &sd->items[i];
-		const char *c = strstr(it->sym->name, ".cold");
+		const char *cold = strstr(it->sym->name, ".cold");
 		_cleanup_free_ char *base = NULL;
 
-		if (!it->func || !c)
+		if (!it->func || !cold)
 			continue;
-		base = strndup(it->sym->name, (size_t)(c - it->sym->name));
+		base = strndup(it->sym->name, (size_t)(cold - it->sym->name));
 		if (!base)
 			return -ENOMEM;
 		for (size_t k = 0; k < n; k++)
@@ -649,6 +669,98 @@ static bool range_same(const struct lp_sec *os, uint64_t ostart, const struct lp
 
 /* ---- special sections: entries owned by a function ---- */
 
+/* The kernel table NAME of E, only if it was classified (and so validated) as one. */
+static struct lp_sec *find_table(const struct lp_elf *e, const char *name, enum sec_kind kind)
+{
+	struct lp_sec *s = lp_elf_find_sec(e, name);
+
+	return s && ((const struct secinfo *)s->priv)->kind == kind ? s : NULL;
+}
+
+static bool is_table_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(specials); i++)
+		if (streq(name, specials[i].name))
+			return true;
+	return streq(name, ".altinstr_replacement") || streq(name, ".orc_unwind");
+}
+
+/*
+ * What the reader cannot know: the kernel's tables are read entry by entry at fixed
+ * offsets, code and strings byte by byte. Each must be what its name says before any of
+ * it is read; a malformed one is refused, naming the section and the field.
+ */
+static int validate(struct ctx *c, const struct side *sd)
+{
+	const struct lp_elf *e = sd->e;
+	const struct lp_sec *orc = NULL, *orc_ip = NULL;
+
+	for (size_t i = 0; i < e->nsecs; i++) {
+		const struct lp_sec *s = e->secs[i];
+		const struct secinfo *si = &sd->si[i];
+		uint64_t entsize = 0;
+
+		if (is_table_name(s->name)) {
+			if (s->type != SHT_PROGBITS)
+				return diff_bad(c, -EBADMSG, sd->name,
+						"section '%s' has type %s, expected PROGBITS", s->name,
+						lp_sht_name(s->type));
+			for (size_t k = 0; k < i; k++)
+				if (streq(e->secs[k]->name, s->name))
+					return diff_bad(c, -EBADMSG, sd->name,
+							"section '%s' appears twice", s->name);
+		}
+		switch (si->kind) {
+		case SK_SPECIAL:
+			entsize = si->special->entsize;
+			if (streq(s->name, ".orc_unwind_ip"))
+				orc_ip = s;
+			break;
+		case SK_ORC:
+			entsize = 6;
+			orc = s;
+			break;
+		case SK_TEXT:
+		case SK_STRINGS:
+			if (s->type != SHT_PROGBITS)
+				return diff_bad(c, -EBADMSG, sd->name,
+						"section '%s' has type %s, expected PROGBITS", s->name,
+						lp_sht_name(s->type));
+			break;
+		case SK_DATA:
+		case SK_COPYDATA:
+			if (s->type != SHT_PROGBITS && s->type != SHT_NOBITS &&
+			    s->type != SHT_INIT_ARRAY && s->type != SHT_FINI_ARRAY &&
+			    s->type != SHT_PREINIT_ARRAY && s->type != SHT_NOTE &&
+			    s->type != SHT_X86_64_UNWIND)
+				return diff_bad(c, -EBADMSG, sd->name,
+						"section '%s' has type %s, expected PROGBITS or NOBITS",
+						s->name, lp_sht_name(s->type));
+			break;
+		default:
+			break;
+		}
+		if (!entsize)
+			continue;
+		if (s->entsize && s->entsize != entsize)
+			return diff_bad(c, -EBADMSG, sd->name,
+					"section '%s' has entry size %llu, expected %llu", s->name,
+					(unsigned long long)s->entsize, (unsigned long long)entsize);
+		if (s->size % entsize)
+			return diff_bad(c, -EBADMSG, sd->name,
+					"section '%s': size %llu is not a multiple of its entry size %llu",
+					s->name, (unsigned long long)s->size,
+					(unsigned long long)entsize);
+	}
+	/* .orc_unwind_ip and .orc_unwind are parallel arrays */
+	if ((orc || orc_ip) && (!orc || !orc_ip || orc->size / 6 != orc_ip->size / 4))
+		return diff_bad(c, -EBADMSG, sd->name,
+				"'.orc_unwind' (%llu entries) and '.orc_unwind_ip' (%llu entries) do "
+				"not match", orc ? (unsigned long long)orc->size / 6 : 0ULL,
+				orc_ip ? (unsigned long long)orc_ip->size / 4 : 0ULL);
+	return 0;
+}
+
 /* The function item an entry of special section S at entry offset OFF belongs to. */
 static struct item *special_owner(const struct lp_sec *s, uint64_t off)
 {
@@ -691,8 +803,8 @@ static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
 
 		if (!sp->compare)
 			continue;
-		os = lp_elf_find_sec(c->o.e, sp->name);
-		ps = lp_elf_find_sec(c->p.e, sp->name);
+		os = find_table(c->o.e, sp->name, SK_SPECIAL);
+		ps = find_table(c->p.e, sp->name, SK_SPECIAL);
 		if (!os && !ps)
 			continue;
 		for (;;) {
@@ -713,8 +825,10 @@ static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
 					sp->line_off >= 0 ? sp->line_off - 4 : -1))
 				return false;
 			if (streq(sp->name, ".altinstructions")) {
-				struct lp_sec *orr = lp_elf_find_sec(c->o.e, ".altinstr_replacement");
-				struct lp_sec *prr = lp_elf_find_sec(c->p.e, ".altinstr_replacement");
+				struct lp_sec *orr = find_table(c->o.e, ".altinstr_replacement",
+								SK_ALTREPL);
+				struct lp_sec *prr = find_table(c->p.e, ".altinstr_replacement",
+								SK_ALTREPL);
 				struct lp_rela *ra, *rb;
 				uint8_t len = os->data[oo + 11];
 
@@ -751,7 +865,7 @@ static bool has_fentry(struct ctx *c, struct item *it)
 			call = true;
 	if (!call)
 		return false;
-	mc = lp_elf_find_sec(c->o.e, "__mcount_loc");
+	mc = find_table(c->o.e, "__mcount_loc", SK_SPECIAL);
 	if (!mc)
 		return true;
 	for (uint64_t off = 0; off + 8 <= mc->size; off += 8)
@@ -1027,6 +1141,34 @@ static int append_err(int64_t off)
 	return off < 0 ? (int)off : 0;
 }
 
+/*
+ * Appends to an output section within the output's budget, refusing before allocating:
+ * the diff holds a part of the patched object, so a few times the inputs' size is plenty,
+ * and alignment padding cannot make it explode. NOBITS takes no room in the file.
+ */
+static int64_t out_append(struct ctx *c, struct lp_sec *s, const void *data, uint64_t len,
+			  uint64_t align)
+{
+	uint64_t a = align ? align : 1; /* as lp_sec_append() pads */
+	uint64_t pad = (a - s->size % a) % a;
+	int64_t off;
+
+	if (s->type != SHT_NOBITS &&
+	    (len > c->out_cap || pad > c->out_cap - len || pad + len > c->out_cap - c->out_bytes)) {
+		if (!c->err) {
+			c->err = diff_bad(c, -EFBIG, c->p.name,
+					  "the diff of section '%s' would take the output past %llu "
+					  "bytes (a few times the inputs' size); refused", s->name,
+					  (unsigned long long)c->out_cap);
+		}
+		return -EFBIG;
+	}
+	off = lp_sec_append(s, data, len, align);
+	if (off >= 0 && s->type != SHT_NOBITS)
+		c->out_bytes += pad + len;
+	return off;
+}
+
 static uint32_t fnv1a(uint32_t h, const char *s)
 {
 	for (; *s; s++) {
@@ -1139,7 +1281,7 @@ static int64_t str_include(struct ctx *c, struct lp_sec *s, struct str *st)
 		}
 		si->out->entsize = s->entsize;
 	}
-	st->out_off = lp_sec_append(si->out, s->data + st->start, st->len, s->align);
+	st->out_off = out_append(c, si->out, s->data + st->start, st->len, s->align);
 	if (st->out_off < 0) {
 		CTX_NOMEM(c, (int)st->out_off);
 		return 0;
@@ -1176,7 +1318,7 @@ static struct lp_sec *whole_include(struct ctx *c, struct lp_sec *s)
 		return NULL;
 	}
 	si->out->entsize = s->entsize;
-	CTX_NOMEM(c, append_err(lp_sec_append(si->out, s->type == SHT_NOBITS ? NULL : s->data,
+	CTX_NOMEM(c, append_err(out_append(c, si->out, s->type == SHT_NOBITS ? NULL : s->data,
 					       s->size, 1)));
 	CTX_NOMEM(c, vec_addf(&c->included, "section %s (%llu bytes)", s->name,
 			      (unsigned long long)s->size));
@@ -1302,7 +1444,7 @@ static void place_item(struct ctx *c, struct item *it)
 		return;
 	}
 	s->entsize = it->sec->entsize;
-	off = lp_sec_append(s, it->sec->type == SHT_NOBITS ? NULL : it->sec->data + it->start,
+	off = out_append(c, s, it->sec->type == SHT_NOBITS ? NULL : it->sec->data + it->start,
 			    it->size, 1);
 	if (off < 0) {
 		CTX_NOMEM(c, (int)off);
@@ -1368,7 +1510,7 @@ static void drain(struct ctx *c)
 static void carry_specials(struct ctx *c)
 {
 	struct lp_elf *pe = c->p.e;
-	struct lp_sec *orc = lp_elf_find_sec(pe, ".orc_unwind");
+	struct lp_sec *orc = find_table(pe, ".orc_unwind", SK_ORC);
 	struct lp_sec *alt_out = NULL, *orc_out = NULL;
 
 	for (size_t i = 0; i < pe->nsecs && !c->err; i++) {
@@ -1394,7 +1536,7 @@ static void carry_specials(struct ctx *c)
 				}
 				si->out->entsize = s->entsize;
 			}
-			at = lp_sec_append(si->out, s->data + off, sp->entsize, 1);
+			at = out_append(c, si->out, s->data + off, sp->entsize, 1);
 			if (at < 0) {
 				CTX_NOMEM(c, (int)at);
 				return;
@@ -1419,11 +1561,12 @@ static void carry_specials(struct ctx *c)
 					}
 					orc_out->entsize = orc->entsize;
 				}
-				CTX_NOMEM(c, append_err(lp_sec_append(orc_out, orc->data + idx * 6,
+				CTX_NOMEM(c, append_err(out_append(c, orc_out, orc->data + idx * 6,
 								       6, 1)));
 			}
 			if (streq(s->name, ".altinstructions")) {
-				struct lp_sec *repl = lp_elf_find_sec(pe, ".altinstr_replacement");
+				struct lp_sec *repl = find_table(pe, ".altinstr_replacement",
+								 SK_ALTREPL);
 				struct lp_rela *r;
 				uint8_t len = s->data[off + 11];
 				struct target t;
@@ -1449,7 +1592,7 @@ static void carry_specials(struct ctx *c)
 						return;
 					}
 				}
-				ro = lp_sec_append(alt_out, repl->data + t.abs, len, 1);
+				ro = out_append(c, alt_out, repl->data + t.abs, len, 1);
 				if (ro < 0) {
 					CTX_NOMEM(c, (int)ro);
 					return;
@@ -1599,9 +1742,13 @@ static int do_diff(struct ctx *c, const char *out_o)
 
 	sort_relas(c->o.e);
 	sort_relas(c->p.e);
-	r = side_init(&c->o, c->o.e);
+	r = side_init(c, &c->o, c->o.e);
 	if (r >= 0)
-		r = side_init(&c->p, c->p.e);
+		r = side_init(c, &c->p, c->p.e);
+	if (r >= 0)
+		r = validate(c, &c->o);
+	if (r >= 0)
+		r = validate(c, &c->p);
 	if (r < 0)
 		return r;
 	correlate(c);
@@ -1672,30 +1819,39 @@ static int do_diff(struct ctx *c, const char *out_o)
 
 		if (!m)
 			return -ENOMEM;
-		CTX_NOMEM(c, append_err(lp_sec_append(m, strbuf_str(&c->metabuf), c->metabuf.len,
+		CTX_NOMEM(c, append_err(out_append(c, m, strbuf_str(&c->metabuf), c->metabuf.len,
 						       1)));
 	}
 	if (c->err)
 		return c->err;
 	if (out_o) {
 		r = lp_elf_write(c->out, out_o);
-		if (r < 0)
+		if (r < 0) {
+			c->logged = r != -ENOMEM; /* the writer logs what it refuses */
 			return r;
+		}
 	}
 	return LP_DIFF_WRITTEN;
 }
 
-int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
-		const struct lp_symtab *syms, const char *out_o,
-		struct lp_diff_report **ret_report)
+static int diff_mem(const void *orig, size_t orig_len, const char *orig_name,
+		    const void *patched, size_t patched_len, const char *patched_name,
+		    const struct lp_symtab *syms, const char *out_o,
+		    struct lp_diff_report **ret_report)
 {
 	struct ctx c = { .syms = syms, .metabuf = STRBUF_INIT };
 	struct lp_diff_report *rep = NULL;
+	uint64_t in = (uint64_t)orig_len + patched_len;
 	int r;
 
-	r = lp_elf_parse(orig, orig_len, &c.o.e);
+	c.o.name = orig_name;
+	c.p.name = patched_name;
+	c.out_cap = MIN((uint64_t)LP_ELF_MAX_OUTPUT, 4 * in + (1u << 20));
+	r = lp_elf_parse(orig, orig_len, orig_name, &c.o.e);
 	if (r >= 0)
-		r = lp_elf_parse(patched, patched_len, &c.p.e);
+		r = lp_elf_parse(patched, patched_len, patched_name, &c.p.e);
+	if (r < 0)
+		c.logged = r != -ENOMEM; /* the reader logs what it refuses */
 	if (r >= 0)
 		r = do_diff(&c, out_o);
 	if (r >= 0) {
@@ -1703,6 +1859,8 @@ int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t p
 		if (!rep)
 			r = -ENOMEM;
 	}
+	if (r < 0 && !c.logged)
+		log_error("cannot diff '%s' and '%s': %s", orig_name, patched_name, strerror(-r));
 	side_release(&c.o);
 	side_release(&c.p);
 	lp_elf_free(c.o.e);
@@ -1722,6 +1880,14 @@ int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t p
 	return r;
 }
 
+int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
+		const struct lp_symtab *syms, const char *out_o,
+		struct lp_diff_report **ret_report)
+{
+	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", syms,
+			out_o, ret_report);
+}
+
 int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *syms,
 	    const char *out_o, struct lp_diff_report **ret_report)
 {
@@ -1731,9 +1897,9 @@ int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *s
 
 	r = read_file_capped(orig_o, LP_ELF_MAX_SIZE, &a, &alen);
 	if (r < 0)
-		return r;
+		return log_error_errno(r, "cannot read '%s': %s", orig_o, strerror(-r));
 	r = read_file_capped(patched_o, LP_ELF_MAX_SIZE, &b, &blen);
 	if (r < 0)
-		return r;
-	return lp_diff_mem(a, alen, b, blen, syms, out_o, ret_report);
+		return log_error_errno(r, "cannot read '%s': %s", patched_o, strerror(-r));
+	return diff_mem(a, alen, orig_o, b, blen, patched_o, syms, out_o, ret_report);
 }

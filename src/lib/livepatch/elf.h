@@ -20,6 +20,10 @@
 
 /* Inputs larger than this are refused: objects of a translation unit are far smaller. */
 #define LP_ELF_MAX_SIZE (512u << 20)
+/* Section alignments above this are refused: kernel objects never need more than a page. */
+#define LP_ELF_MAX_ALIGN 4096u
+/* A file the writer would make larger than this is refused, not written. */
+#define LP_ELF_MAX_OUTPUT (256u << 20)
 
 struct lp_sec;
 
@@ -67,11 +71,24 @@ struct lp_elf {
 	uint16_t machine;
 };
 
-/* Parses an ET_REL x86_64 object from memory (copied); -EINVAL/-EBADMSG on malformed input. */
-int lp_elf_parse(const void *buf, size_t len, struct lp_elf **ret);
+/*
+ * Parses an ET_REL x86_64 object from memory (copied). Every header, section type, size,
+ * alignment, entry size, link, symbol and relocation is checked before use: malformed input
+ * is -EINVAL (not such an object), -EBADMSG or -EOPNOTSUPP, logged once as "'NAME': ..."
+ * naming the section or field. NAME (may be NULL) is the file, for that message.
+ */
+int lp_elf_parse(const void *buf, size_t len, const char *name, struct lp_elf **ret);
+/* Reads and parses PATH; failures other than -ENOMEM are logged. */
 int lp_elf_read(const char *path, struct lp_elf **ret);
-/* Writes the model as an ELF file; symbols are reordered locals first, indices refreshed. */
+/*
+ * Writes the model as an ELF file; symbols are reordered locals first, indices refreshed.
+ * Written to a temporary file next to PATH and renamed over it when complete; a file larger
+ * than LP_ELF_MAX_OUTPUT is refused (-EFBIG) before anything is written. Failures other
+ * than -ENOMEM are logged.
+ */
 int lp_elf_write(struct lp_elf *e, const char *path);
+/* "PROGBITS", "NOBITS", "SHT_NULL", ... for messages. */
+const char *lp_sht_name(uint32_t type);
 struct lp_elf *lp_elf_new(void);
 void lp_elf_free(struct lp_elf *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_elf *, lp_elf_free);
