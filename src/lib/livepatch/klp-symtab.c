@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "livepatch/elf.h"
 #include "livepatch/klp.h"
+#include "log.h"
 #include "strbuf.h"
 
 #define SYMTAB_MAX_FILE (256u << 20)
@@ -90,42 +91,71 @@ static int build_index(struct lp_symtab *st)
 	return 0;
 }
 
-int lp_symtab_parse(const char *buf, size_t len, struct lp_symtab **ret)
+static int bad_line(const char *path, unsigned line, const char *what)
+{
+	return log_error_errno(-EBADMSG, "'%s':%u: %s (expected 'ADDRESS TYPE NAME [\\t[MODULE]]')",
+			       path, line, what);
+}
+
+/*
+ * Every line must be a symbol (or blank): a file that is not a symbol table is refused at
+ * its first bad line, named, instead of being read as one with symbols missing.
+ */
+static int symtab_parse(const char *buf, size_t len, const char *path, struct lp_symtab **ret)
 {
 	_cleanup_(lp_symtab_freep) struct lp_symtab *st = calloc(1, sizeof(*st));
 	const char *p = buf, *end = buf + len;
+	unsigned line = 0;
 	int r;
 
 	if (!st)
 		return -ENOMEM;
-	while (p < end) {
+	for (const char *next; p < end; p = next) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *q, *name;
+		const char *q, *name, *rest;
 		uint64_t addr = 0;
+		unsigned ndigits = 0;
 		char type;
 		size_t nlen;
 
+		next = eol ? eol + 1 : end;
 		if (!eol)
 			eol = end;
-		q = p;
-		for (; q < eol && isxdigit((unsigned char)*q); q++)
+		line++;
+		if (eol > p && eol[-1] == '\r')
+			eol--;
+		if (eol == p)
+			continue;
+		for (q = p; q < eol && isxdigit((unsigned char)*q); q++, ndigits++)
 			addr = addr * 16 + (uint64_t)(isdigit((unsigned char)*q) ? *q - '0'
 								  : (tolower(*q) - 'a' + 10));
-		if (q == p || q + 3 > eol || *q != ' ' || q[2] != ' ') {
-			p = eol + 1;
-			continue; /* not a symbol line */
-		}
+		if (q == p)
+			return bad_line(path, line, "no hexadecimal address at the start");
+		if (ndigits > 16)
+			return bad_line(path, line, "the address has more than 16 hex digits");
+		if (q + 2 > eol || *q != ' ' || !isgraph((unsigned char)q[1]))
+			return bad_line(path, line, "no symbol type after the address");
+		if (q + 3 >= eol)
+			return bad_line(path, line, "no symbol name");
+		if (q[2] != ' ')
+			return bad_line(path, line, "the symbol type is more than one letter");
 		type = q[1];
 		name = q + 3;
-		for (nlen = 0; name + nlen < eol && name[nlen] != '\t' && name[nlen] != ' ' &&
-			       name[nlen] != '\r';
-		     nlen++)
-			;
-		/* "name\t[module]": module symbols do not count for vmlinux positions */
-		if (memchr(name + nlen, '[', (size_t)(eol - name - nlen)) || nlen == 0 ||
-		    nlen >= 512) {
-			p = eol + 1;
-			continue;
+		for (nlen = 0; name + nlen < eol && name[nlen] != '\t' && name[nlen] != ' '; nlen++)
+			if (!isgraph((unsigned char)name[nlen]))
+				return bad_line(path, line, "a control or non-ASCII byte in the name");
+		if (nlen == 0)
+			return bad_line(path, line, "no symbol name");
+		if (nlen >= 512)
+			return bad_line(path, line, "the symbol name is longer than 511 bytes");
+		rest = name + nlen;
+		while (rest < eol && (*rest == '\t' || *rest == ' '))
+			rest++;
+		if (rest < eol) {
+			/* "name\t[module]": module symbols do not count for vmlinux positions */
+			if (*rest == '[' && eol[-1] == ']')
+				continue;
+			return bad_line(path, line, "text after the symbol name that is not a [module]");
 		}
 		if (st->nsyms == st->syms_alloc) {
 			size_t na = st->syms_alloc ? st->syms_alloc * 2 : 4096;
@@ -140,17 +170,22 @@ int lp_symtab_parse(const char *buf, size_t len, struct lp_symtab **ret)
 		*k = (struct ksym){ .addr = addr, .type = type };
 		r = add_name(st, name, nlen, &k->name);
 		if (r < 0)
-			return r;
+			return r == -E2BIG ? log_error_errno(r, "'%s':%u: too many symbol names",
+							     path, line) : r;
 		st->nsyms++;
-		p = eol + 1;
 	}
 	if (!st->nsyms)
-		return -EBADMSG;
+		return log_error_errno(-EBADMSG, "'%s': no symbols (%u lines)", path, line);
 	r = build_index(st);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(st);
 	return 0;
+}
+
+int lp_symtab_parse(const char *buf, size_t len, struct lp_symtab **ret)
+{
+	return symtab_parse(buf, len, "<symbols>", ret);
 }
 
 int lp_symtab_load(const char *path, struct lp_symtab **ret)
@@ -161,8 +196,8 @@ int lp_symtab_load(const char *path, struct lp_symtab **ret)
 
 	r = read_file_capped(path, SYMTAB_MAX_FILE, &buf, &len);
 	if (r < 0)
-		return r;
-	return lp_symtab_parse(buf, len, ret);
+		return log_error_errno(r, "cannot read symbols '%s': %s", path, strerror(-r));
+	return symtab_parse(buf, len, path, ret);
 }
 
 void lp_symtab_free(struct lp_symtab *st)
@@ -373,25 +408,41 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ struct lp_exports *ex = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	size_t len;
+	size_t len, lines = 0;
 	int r;
 
 	r = read_file_capped(path, SYMTAB_MAX_FILE, &buf, &len);
 	if (r < 0)
-		return r;
-	/* "CRC\tNAME\tMODULE\tTYPE[\tNS]" -> "0 T NAME" lines for the symbol table parser */
+		return log_error_errno(r, "cannot read '%s': %s", path, strerror(-r));
+	/*
+	 * "CRC\tNAME\tMODULE\tTYPE[\tNS]" -> "0 T NAME" lines for the symbol table parser,
+	 * one for one, so that its messages name the right line.
+	 */
 	for (char *p = buf, *eol; p < buf + len; p = eol + 1) {
 		char *t1, *t2;
 
 		eol = memchr(p, '\n', (size_t)(buf + len - p));
 		if (!eol)
 			eol = buf + len;
-		t1 = memchr(p, '\t', (size_t)(eol - p));
-		if (!t1)
+		if (eol == p || (eol == p + 1 && *p == '\r')) {
+			t1 = t2 = NULL;
+		} else {
+			t1 = memchr(p, '\t', (size_t)(eol - p));
+			t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(eol - t1 - 1)) : NULL;
+			if (!t2) {
+				strbuf_release(&sb);
+				return log_error_errno(-EBADMSG, "'%s':%zu: expected 'CRC\\tNAME\\t"
+						       "MODULE\\tTYPE'", path, lines + 1);
+			}
+		}
+		lines++;
+		if (!t2) {
+			if (strbuf_addch(&sb, '\n') < 0) {
+				strbuf_release(&sb);
+				return -ENOMEM;
+			}
 			continue;
-		t2 = memchr(t1 + 1, '\t', (size_t)(eol - t1 - 1));
-		if (!t2)
-			continue;
+		}
 		if (strbuf_adds(&sb, "0 T ") < 0 || strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
 		    strbuf_addch(&sb, '\n') < 0) {
 			strbuf_release(&sb);
@@ -403,7 +454,7 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 		strbuf_release(&sb);
 		return -ENOMEM;
 	}
-	r = lp_symtab_parse(strbuf_str(&sb), sb.len, &ex->names);
+	r = symtab_parse(strbuf_str(&sb), sb.len, path, &ex->names);
 	strbuf_release(&sb);
 	if (r < 0)
 		return r;

@@ -24,6 +24,7 @@
 #include "livepatch/diff.h"
 #include "livepatch/elf.h"
 #include "livepatch/klp.h"
+#include "log.h"
 #include "strbuf.h"
 
 #define LOCAL_PREFIX "__tt_lp_local_"
@@ -134,19 +135,21 @@ json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 
 /* ---- the .tuxtape.lp metadata of the diff objects ---- */
 
-static int parse_meta(struct build *b, size_t part, const struct lp_sec *m)
+static int parse_meta(struct build *b, size_t part, const struct lp_sec *m, const char *path)
 {
 	_cleanup_free_ char *text = NULL;
 	struct part *p = &b->parts[part];
 	char *save = NULL;
 
-	if (!m || m->type == SHT_NOBITS || !m->data)
-		return -EBADMSG;
+	if (!m || m->type != SHT_PROGBITS || !m->data)
+		return log_error_errno(-EBADMSG, "'%s': no PROGBITS section '.tuxtape.lp': not "
+					 "written by tuxtape livepatch diff", path);
 	text = strndup((const char *)m->data, m->size);
 	if (!text)
 		return -ENOMEM;
 	if (!startswith(text, "tuxtape-livepatch 1\n"))
-		return -EBADMSG;
+		return log_error_errno(-EBADMSG, "'%s': section '.tuxtape.lp' does not start with "
+					 "'tuxtape-livepatch 1'", path);
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char a[600], c[600], d[600], e[32];
 
@@ -534,7 +537,7 @@ int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symt
 		if (r < 0)
 			goto out;
 		m = lp_elf_find_sec(e, ".tuxtape.lp");
-		r = parse_meta(&b, i, m);
+		r = parse_meta(&b, i, m, diff_objs[i]);
 		if (r < 0)
 			goto out;
 		/* the metadata is ours: it does not go into the module */
