@@ -36,9 +36,17 @@ static const char build_options[] =
 	"  --workdir DIR          keep the objects here (default: a temporary directory,\n"
 	"                         removed afterwards)\n"
 	"  -j, --jobs N           parallel compiles (default: the number of CPUs)\n"
+	"  --allow-fuzz           let hunks apply with fuzz (default: exactly, offsets\n"
+	"                         allowed and reported); recorded in the report\n"
+	"  --accept-config NAME   accept this option differing between --config and\n"
+	"                         the kbuild's .config; repeatable\n"
 	"\nThe source is prepared once per (source, config) in $XDG_CACHE_HOME/tuxtape/trees.\n"
-	"\nExit status: 0 module written, 1 error, 2 change refused as unsafe, 3 no\n"
-	"functional change.\n";
+	"\nThe files the patches touch are those patch(1) names; each must be pristine\n"
+	"in the prepared tree, which is verified pristine again afterwards.\n"
+	"\nExit status: 0 module written, 1 error (the patches do not apply, a compile\n"
+	"failed, the config is not the target's, ...), 2 change refused as unsafe,\n"
+	"3 no functional change (every changed file built with this config compiled to\n"
+	"identical code).\n";
 
 static double now_seconds(void)
 {
@@ -84,6 +92,9 @@ static bool valid_module_name(const char *s)
 struct build_args {
 	const char **patches;
 	size_t npatches;
+	const char **accept; /* NULL-terminated */
+	size_t naccept;
+	bool allow_fuzz;
 	const char *source, *tarball, *config, *symbols, *vmlinux, *kbuild, *out, *workdir;
 	char *name;
 	bool replace;
@@ -107,6 +118,8 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		{"workdir", required_argument, NULL, 'w'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"json", no_argument, NULL, 'J'},
+		{"allow-fuzz", no_argument, NULL, 'F'},
+		{"accept-config", required_argument, NULL, 'A'},
 		{},
 	};
 	int c;
@@ -169,6 +182,19 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		case 'J':
 			cli->json = true;
 			break;
+		case 'F':
+			a->allow_fuzz = true;
+			break;
+		case 'A': {
+			const char **na = realloc(a->accept, (a->naccept + 2) * sizeof(*na));
+
+			if (!na)
+				return log_error_errno(-ENOMEM, "out of memory"), -1;
+			a->accept = na;
+			a->accept[a->naccept++] = optarg;
+			a->accept[a->naccept] = NULL;
+			break;
+		}
 		default:
 			return -1;
 		}
@@ -200,6 +226,11 @@ struct build_result {
 	json_t *functions; /* names of functions patched */
 	json_t *refusals;
 	json_t *warnings;
+	json_t *files;	   /* every file the patches touch (patch(1)'s list) */
+	json_t *identical; /* units compiled and found to have no functional change */
+	json_t *skipped;   /* changed files not built with this config, and why */
+	json_t *notes;	   /* hunks applied at an offset or with fuzz */
+	bool fuzz;
 	size_t nrelocs, nklp_syms;
 	double t_prepare, t_compile, t_diff, t_module, t_total;
 	bool tree_cached;
@@ -208,15 +239,21 @@ struct build_result {
 static json_t *result_json(const struct build_args *a, const struct build_result *res,
 			   const char *status, const char *ko)
 {
+	json_t *accepted = json_array();
+
+	for (size_t i = 0; accepted && i < a->naccept; i++)
+		json_array_append_new(accepted, json_string(a->accept[i]));
 	return json_pack("{s:s, s:s, s:s?, s:O, s:O, s:I, s:I, s:O, s:O, s:b,"
-			 " s:{s:f, s:f, s:f, s:f, s:f}}",
+			 " s:{s:f, s:f, s:f, s:f, s:f}, s:O, s:O, s:O, s:O, s:b, s:b, s:o}",
 			 "result", status, "name", a->name, "module", ko, "functions",
 			 res->functions, "units", res->units, "relocations",
 			 (json_int_t)res->nrelocs, "klp_symbols", (json_int_t)res->nklp_syms,
 			 "refusals", res->refusals, "warnings", res->warnings, "tree_cached",
 			 res->tree_cached, "seconds", "prepare", res->t_prepare, "compile",
 			 res->t_compile, "diff", res->t_diff, "module", res->t_module, "total",
-			 res->t_total);
+			 res->t_total, "files", res->files, "identical", res->identical,
+			 "not_built", res->skipped, "patch_notes", res->notes, "fuzz_allowed",
+			 a->allow_fuzz, "fuzz", res->fuzz, "config_accepted", accepted);
 }
 
 static int finish(struct cli *cli, const struct build_args *a, struct build_result *res, int code,
@@ -233,8 +270,18 @@ static int finish(struct cli *cli, const struct build_args *a, struct build_resu
 	for (size_t i = 0; i < json_array_size(res->refusals); i++)
 		fprintf(stderr, "tuxtape: unsafe: %s\n",
 			json_string_value(json_array_get(res->refusals, i)));
-	if (code == EXIT_NOCHANGE)
+	for (size_t i = 0; i < json_array_size(res->notes); i++)
+		fprintf(stderr, "tuxtape: patch: %s\n",
+			json_string_value(json_array_get(res->notes, i)));
+	if (code == EXIT_NOCHANGE) {
 		printf("no functional change\n");
+		for (size_t i = 0; i < json_array_size(res->identical); i++)
+			printf("  compiled, identical code: %s\n",
+			       json_string_value(json_array_get(res->identical, i)));
+		for (size_t i = 0; i < json_array_size(res->skipped); i++)
+			printf("  not compiled: %s\n",
+			       json_string_value(json_array_get(res->skipped, i)));
+	}
 	if (code != EXIT_OK)
 		return code;
 	printf("written: %s\n", ko);
@@ -279,7 +326,12 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 	res.functions = json_array();
 	res.refusals = json_array();
 	res.warnings = json_array();
-	if (!res.units || !res.functions || !res.refusals || !res.warnings)
+	res.files = json_array();
+	res.identical = json_array();
+	res.skipped = json_array();
+	res.notes = json_array();
+	if (!res.units || !res.functions || !res.refusals || !res.warnings || !res.files ||
+	    !res.identical || !res.skipped || !res.notes)
 		goto out;
 
 	ps = lp_patchset_new();
@@ -302,7 +354,8 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 				     .source_tarball = a.tarball,
 				     .config = a.config,
 				     .kbuild = a.kbuild,
-				     .jobs = a.jobs};
+				     .jobs = a.jobs,
+				     .config_accept = a.accept};
 	r = lp_tree_prepare(&topts, &tree);
 	if (r < 0) {
 		code = fail(cli, r);
@@ -327,14 +380,24 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 		}
 	}
 
-	r = lp_tree_compile(tree, ps, work, &set);
+	r = lp_tree_compile(tree, ps, &(struct lp_compile_opts){.allow_fuzz = a.allow_fuzz}, work,
+			    &set);
 	if (r < 0) {
 		code = fail(cli, r);
 		goto out;
 	}
 	res.t_compile = set->compile_seconds;
 	for (size_t i = 0; i < set->nskipped; i++)
-		json_array_append_new(res.warnings, json_string(set->skipped[i]));
+		json_array_append_new(res.skipped, json_string(set->skipped[i]));
+	for (size_t i = 0; i < set->nfiles; i++)
+		json_array_append_new(res.files, json_string(set->files[i]));
+	for (size_t i = 0; i < set->nnotes; i++)
+		json_array_append_new(res.notes, json_string(set->notes[i]));
+	res.fuzz = set->fuzz;
+	if (set->fuzz)
+		json_array_append_new(res.warnings,
+				      json_string("hunks applied with fuzz (--allow-fuzz): check "
+						  "where they landed"));
 	if (set->ntus == 0) {
 		code = finish(cli, &a, &res, EXIT_NOCHANGE, "nochange", NULL, t0);
 		goto out;
@@ -392,6 +455,7 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 					json_sprintf("%s: %s", u->source, rep->refusals[k]));
 			nunsafe++;
 		} else if (r == LP_DIFF_NOCHANGE) {
+			json_array_append_new(res.identical, json_string(u->source));
 			nnochange++;
 		} else {
 			for (size_t k = 0; k < rep->nfuncs; k++)
@@ -445,8 +509,13 @@ out:
 	json_decref(res.functions);
 	json_decref(res.refusals);
 	json_decref(res.warnings);
+	json_decref(res.files);
+	json_decref(res.identical);
+	json_decref(res.skipped);
+	json_decref(res.notes);
 out_args:
 	free(a.patches);
+	free(a.accept);
 	free(a.name);
 	return code;
 }

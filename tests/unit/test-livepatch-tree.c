@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,10 +17,20 @@
 
 #include "fileio.h"
 #include "livepatch/patchset.h"
+#include "livepatch/pristine.h"
+#include "log.h"
 #include "livepatch/tree.h"
 #include "strbuf.h"
 
 static char root[] = "/tmp/tt-lp-tree-XXXXXX";
+static struct strbuf logged = STRBUF_INIT; /* what the library logged, for the assertions */
+
+static void capture(enum tt_log_level level, const char *msg, void *userdata)
+{
+	strbuf_addf(&logged, "%s\n", msg);
+	if (getenv("TT_TEST_VERBOSE"))
+		fprintf(stderr, "log: %s\n", msg);
+}
 
 static void put(const char *rel, const char *text)
 {
@@ -46,27 +57,31 @@ static char *get(const char *dir, const char *rel)
 
 /*
  * The fake tree: "olddefconfig" and "modules_prepare" leave marks, "%.o" compiles with
- * $(CC) $(KCFLAGS) and writes a kbuild-like .cmd file; scripts/Makefile.build reads a
- * directory's Kbuild file, which sets real-obj-y / real-obj-m directly.
+ * $(CC) $(KCFLAGS) and writes a kbuild-like .cmd file; the Kbuild files are real enough for
+ * the static Kbuild evaluation (kernel/fileset.h) to say what is built, and into what.
  */
 static int setup(void **state)
 {
 	assert_non_null(mkdtemp(root));
 	put("src/Makefile",
+	    "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n"
 	    "olddefconfig:\n\tmkdir -p include/config && cp .config include/config/auto.conf\n"
 	    "modules_prepare:\n\ttouch prepared\n"
 	    "%.o: %.c\n"
-	    "\t$(CC) $(KCFLAGS) -c -o $@ $<\n"
-	    "\techo \"cmd_$@ := $(CC) $(KCFLAGS) -DKBUILD_MODNAME='\\\"$(notdir $*)\\\"' -c -o "
+	    "\t$(CC) $(KCFLAGS) -Werror=implicit-function-declaration -c -o $@ $<\n"
+	    "\techo \"cmd_$@ := $(CC) $(KCFLAGS) -Werror=implicit-function-declaration "
+	    "-DKBUILD_MODNAME='\\\"$(notdir $*)\\\"' -c -o "
 	    "$@ $<\" > $(dir $@).$(notdir $@).cmd\n");
-	put("src/scripts/Makefile.build", "include $(obj)/Kbuild\n");
-	put("src/drv/Kbuild", "real-obj-y := drv/a.o drv/b.o\nreal-obj-m := drv/m.o\n");
+	put("src/scripts/Makefile.build", "# not read\n");
+	put("src/Kbuild", "obj-y += drv/\n");
+	put("src/arch/x86/Makefile", "BITS := 64\n");
+	put("src/drv/Makefile", "obj-y += a.o b.o\nobj-$(CONFIG_M) += m.o\n");
 	put("src/drv/a.c", "int a_value(void)\n{\n\treturn 1;\n}\n");
 	put("src/drv/b.c", "#include \"common.h\"\nint b_value(void)\n{\n\treturn COMMON;\n}\n");
 	put("src/drv/c.c", "#include \"common.h\"\nint c_value(void)\n{\n\treturn COMMON;\n}\n");
 	put("src/drv/m.c", "int m_value(void)\n{\n\treturn 3;\n}\n");
 	put("src/drv/common.h", "#define COMMON 2\n");
-	put("config", "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\n");
+	put("config", "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\nCONFIG_M=m\n");
 	put("a.patch", "--- a/drv/a.c\n+++ b/drv/a.c\n@@ -1,4 +1,4 @@\n int a_value(void)\n"
 		       " {\n-\treturn 1;\n+\treturn 11;\n }\n");
 	put("h.patch", "--- a/drv/common.h\n+++ b/drv/common.h\n@@ -1 +1 @@\n"
@@ -75,7 +90,8 @@ static int setup(void **state)
 		       " {\n-\treturn 3;\n+\treturn 33;\n }\n");
 	put("bad.patch", "--- a/drv/a.c\n+++ b/drv/a.c\n@@ -1,4 +1,4 @@\n int a_value(void)\n"
 			 " {\n-\treturn 7;\n+\treturn 8;\n }\n");
-	put("kbuild.patch", "--- a/drv/Kbuild\n+++ b/drv/Kbuild\n@@ -1 +1 @@\n-x\n+y\n");
+	put("kbuild.patch", "--- a/drv/Makefile\n+++ b/drv/Makefile\n@@ -1,2 +1,2 @@\n"
+			    "-obj-y += a.o b.o\n+obj-y += a.o b.o c.o\n obj-$(CONFIG_M) += m.o\n");
 	put("doc.patch", "--- a/README\n+++ b/README\n@@ -0,0 +1 @@\n+x\n");
 	return 0;
 }
@@ -134,7 +150,7 @@ static void test_compile_changed_c(void **state)
 	_cleanup_free_ char *patched = NULL;
 	struct stat st1, st2;
 
-	assert_int_equal(lp_tree_compile(t, ps, out, &s), 0);
+	assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), 0);
 	assert_int_equal(s->ntus, 1);
 	assert_string_equal(s->tus[0].source, "drv/a.c");
 	assert_string_equal(s->tus[0].why, "changed");
@@ -156,7 +172,7 @@ static void test_header_brings_includers(void **state)
 	_cleanup_(lp_tu_set_freep) struct lp_tu_set *s = NULL;
 	_cleanup_free_ char *out = path_join(root, "out-h"), *h = NULL;
 
-	assert_int_equal(lp_tree_compile(t, ps, out, &s), 0);
+	assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), 0);
 	/* c.c includes the header too but is not built with this config. */
 	assert_int_equal(s->ntus, 1);
 	assert_string_equal(s->tus[0].source, "drv/b.c");
@@ -173,7 +189,7 @@ static void test_module_object(void **state)
 	_cleanup_(lp_tu_set_freep) struct lp_tu_set *s = NULL;
 	_cleanup_free_ char *out = path_join(root, "out-m");
 
-	assert_int_equal(lp_tree_compile(t, ps, out, &s), 0);
+	assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), 0);
 	assert_int_equal(s->ntus, 1);
 	assert_string_equal(s->tus[0].module, "m");
 }
@@ -187,33 +203,34 @@ static void test_refusals(void **state)
 	{
 		_cleanup_(lp_patchset_freep) struct lp_patchset *ps = patches("bad.patch");
 
-		assert_int_equal(lp_tree_compile(t, ps, out, &s), -EBADMSG);
+		assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), -EBADMSG);
 		src = get(t->path, "drv/a.c");
 		assert_non_null(strstr(src, "return 1;"));
 	}
 	{
 		_cleanup_(lp_patchset_freep) struct lp_patchset *ps = patches("kbuild.patch");
 
-		assert_int_equal(lp_tree_compile(t, ps, out, &s), -EOPNOTSUPP);
+		assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), -EOPNOTSUPP);
 	}
 	{
 		_cleanup_(lp_patchset_freep) struct lp_patchset *ps = patches("doc.patch");
 
-		assert_int_equal(lp_tree_compile(t, ps, out, &s), 0);
+		assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), 0);
 		assert_int_equal(s->ntus, 0);
 		assert_int_equal(s->nskipped, 1);
 		lp_tu_set_free(s);
 	}
 }
 
-/* A journal left by a crash is undone before the next compile. */
+/* A journal left by a crash is undone before the next compile, and objects are removed. */
 static void test_crash_recovery(void **state)
 {
 	_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
 	_cleanup_(lp_patchset_freep) struct lp_patchset *ps = patches("doc.patch");
 	_cleanup_(lp_tu_set_freep) struct lp_tu_set *s = NULL;
 	_cleanup_free_ char *work = strdup(t->path), *out = path_join(root, "out-c");
-	_cleanup_free_ char *jfiles = NULL, *a = NULL, *stray = NULL;
+	_cleanup_free_ char *jfiles = NULL, *a = NULL, *list = NULL, *text = NULL;
+	char digest[LP_DIGEST_HEX];
 
 	*strrchr(work, '/') = '\0';
 	jfiles = strdup_printf("%s/journal/files/drv", work);
@@ -221,17 +238,21 @@ static void test_crash_recovery(void **state)
 	a = strdup_printf("%s/journal/files/drv/a.c", work);
 	assert_int_equal(write_file_atomic(a, "int a_value(void)\n{\n\treturn 1;\n}\n", 33, 0644),
 			 0);
-	stray = strdup_printf("%s/journal/list", work);
-	assert_int_equal(write_file_atomic(stray, "B drv/a.c\nC drv/new.c\n", 22, 0644), 0);
-	put("src/../cache-dummy", ""); /* keep put() honest about directories */
+	assert_int_equal(lp_file_digest(a, digest), 0);
+	list = strdup_printf("%s/journal/list", work);
+	text = strdup_printf("B %s drv/a.c\nC drv/new.c\nO drv/a.o\n", digest);
+	assert_int_equal(write_file_atomic(list, text, strlen(text), 0644), 0);
 	{
 		_cleanup_free_ char *p = path_join(t->path, "drv/a.c"),
-				    *n = path_join(t->path, "drv/new.c");
+				    *n = path_join(t->path, "drv/new.c"),
+				    *o = path_join(t->path, "drv/a.o");
 
 		assert_int_equal(write_file_atomic(p, "patched\n", 8, 0644), 0);
 		assert_int_equal(write_file_atomic(n, "new\n", 4, 0644), 0);
-		assert_int_equal(lp_tree_compile(t, ps, out, &s), 0);
+		assert_int_equal(write_file_atomic(o, "stale object\n", 13, 0644), 0);
+		assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), 0);
 		assert_int_equal(access(n, F_OK), -1);
+		assert_int_equal(access(o, F_OK), -1);
 	}
 	{
 		_cleanup_free_ char *src = get(t->path, "drv/a.c");
@@ -240,8 +261,235 @@ static void test_crash_recovery(void **state)
 	}
 }
 
+/* Runs PATCH_TEXT through lp_tree_compile(); the tree must be pristine afterwards. */
+static int compile_text(const char *name, const char *patch_text, bool allow_fuzz,
+			struct lp_tu_set **ret)
+{
+	_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+	_cleanup_(lp_patchset_freep) struct lp_patchset *ps = lp_patchset_new();
+	_cleanup_free_ char *p = path_join(root, name), *out = path_join(root, "out-t");
+	_cleanup_free_ char *a = NULL, *b = NULL, *h = NULL, *mk = NULL;
+	struct lp_compile_opts o = {.allow_fuzz = allow_fuzz};
+	int r;
+
+	put(name, patch_text);
+	strbuf_reset(&logged);
+	assert_int_equal(lp_patchset_add_file(ps, p), 0);
+	r = lp_tree_compile(t, ps, &o, out, ret);
+	a = get(t->path, "drv/a.c");
+	b = get(t->path, "drv/b.c");
+	h = get(t->path, "drv/common.h");
+	mk = get(t->path, "drv/Makefile");
+	assert_string_equal(a, "int a_value(void)\n{\n\treturn 1;\n}\n");
+	assert_non_null(b);
+	assert_string_equal(h, "#define COMMON 2\n");
+	assert_string_equal(mk, "obj-y += a.o b.o\nobj-$(CONFIG_M) += m.o\n");
+	assert_null(get(t->path, "drv/a2.c"));
+	assert_null(get(t->path, "drv/new.h"));
+	assert_null(get(t->path, "../journal/list"));
+	assert_null(get(t->path, "../BROKEN"));
+	return r;
+}
+
+#define A_HUNK "@@ -1,4 +1,4 @@\n int a_value(void)\n {\n-\treturn 1;\n+\treturn 11;\n }\n"
+#define BAD_HUNK(body) "@@ -1,4 +1,4 @@\n int a_value(void)\n {\n-\treturn 1;\n+" body "\n }\n"
+
+/* A patch that does not compile is an error, never "no change"; also beside a good file. */
+static void test_compile_errors(void **state)
+{
+	/* The added lines of drv/a.c's hunk, each "+..." */
+	static const char *const bodies[] = {
+		"+\treturn 11 +;\n",
+		"+\treturn undeclared_function();\n",
+		"+\treturn undeclared_variable;\n",
+		"+#include \"does-not-exist.h\"\n+\treturn 1;\n",
+		"+#error broken\n+\treturn 1;\n",
+	};
+	struct lp_tu_set *s = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+		int added = 0;
+		_cleanup_free_ char *text = NULL, *mixed = NULL;
+
+		for (const char *c = bodies[i]; *c; c++)
+			added += *c == '\n';
+		text = strdup_printf("--- a/drv/a.c\n+++ b/drv/a.c\n@@ -1,4 +1,%d @@\n"
+				     " int a_value(void)\n {\n-\treturn 1;\n%s }\n",
+				     3 + added, bodies[i]);
+		assert_int_equal(compile_text("err.patch", text, false, &s), -ENOEXEC);
+		assert_null(s);
+		/* The compiler's message, with the file, reaches the user. */
+		assert_non_null(strstr(strbuf_str(&logged), "drv/a.c"));
+		assert_non_null(strstr(strbuf_str(&logged), "error"));
+
+		mixed = strdup_printf("--- a/drv/m.c\n+++ b/drv/m.c\n@@ -1,4 +1,4 @@\n"
+				      " int m_value(void)\n {\n-\treturn 3;\n+\treturn 33;\n }\n%s",
+				      text);
+		assert_int_equal(compile_text("mixed.patch", mixed, false, &s), -ENOEXEC);
+		assert_null(s);
+	}
+}
+
+/* Header shapes patch(1) accepts: either applied and compiled, or refused; never missed. */
+static void test_header_shapes(void **state)
+{
+	struct lp_tu_set *s = NULL;
+	static const char *const applied[] = {
+		/* a space, not a tab, before the date */
+		"--- a/drv/a.c 2024-01-01 00:00:00.000000000 +0000\n"
+		"+++ b/drv/a.c 2024-01-01 00:00:00.000000000 +0000\n" A_HUNK,
+		/* a junk line between the headers */
+		"--- a/drv/a.c\nsome junk\n+++ b/drv/a.c\n" A_HUNK,
+		/* git's form */
+		"diff --git a/drv/a.c b/drv/a.c\nindex 1111111..2222222 100644\n"
+		"--- a/drv/a.c\n+++ b/drv/a.c\n" A_HUNK,
+	};
+	static const char *const refused[] = {
+		/* a hunk-less git rename */
+		"diff --git a/drv/a.c b/drv/a2.c\nsimilarity index 100%\nrename from drv/a.c\n"
+		"rename to drv/a2.c\n",
+		/* a mode change */
+		"diff --git a/drv/a.c b/drv/a.c\nold mode 100644\nnew mode 100755\n",
+		/* a binary hunk */
+		"diff --git a/drv/a.c b/drv/a.c\nindex 1111111..2222222 100644\n"
+		"GIT binary patch\nliteral 0\nHcmV?d00001\n\n",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(applied); i++) {
+		assert_int_equal(compile_text("shape.patch", applied[i], false, &s), 0);
+		assert_int_equal(s->ntus, 1);
+		assert_string_equal(s->tus[0].source, "drv/a.c");
+		assert_int_equal(s->nfiles, 1);
+		lp_tu_set_free(s);
+		s = NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		int r = compile_text("shape.patch", refused[i], false, &s);
+
+		assert_true(r == -EOPNOTSUPP || r == -EBADMSG);
+		assert_null(s);
+	}
+	/* A new header with no hunks: nothing includes it, nothing compiles, tree clean. */
+	assert_int_equal(
+		compile_text("newh.patch",
+			     "diff --git a/drv/new.h b/drv/new.h\nnew file mode 100644\n"
+			     "--- /dev/null\n+++ b/drv/new.h\n@@ -0,0 +1 @@\n+#define N 1\n",
+			     false, &s),
+		0);
+	assert_int_equal(s->ntus, 0);
+	lp_tu_set_free(s);
+	s = NULL;
+	/* A new .c file is refused. */
+	assert_int_equal(compile_text("newc.patch",
+				      "--- /dev/null\n+++ b/drv/a2.c\n@@ -0,0 +1 @@\n+int x;\n",
+				      false, &s),
+			 -EOPNOTSUPP);
+}
+
+/* Fuzz is refused unless allowed, and then recorded. */
+static void test_fuzz(void **state)
+{
+	static const char fuzzy[] =
+		"--- a/drv/a.c\n+++ b/drv/a.c\n@@ -1,4 +1,4 @@\n"
+		" int a_value(int changed)\n {\n-\treturn 1;\n+\treturn 11;\n }\n";
+	struct lp_tu_set *s = NULL;
+
+	assert_int_equal(compile_text("fuzz.patch", fuzzy, false, &s), -EBADMSG);
+	assert_null(s);
+	assert_int_equal(compile_text("fuzz.patch", fuzzy, true, &s), 0);
+	assert_true(s->fuzz);
+	assert_int_equal(s->nnotes, 1);
+	assert_non_null(strstr(s->notes[0], "fuzz"));
+	lp_tu_set_free(s);
+}
+
+/* A patch that does not apply is an error even when nothing it touches is built. */
+static void test_unbuilt_not_applying(void **state)
+{
+	struct lp_tu_set *s = NULL;
+
+	assert_int_equal(compile_text("c.patch",
+				      "--- a/drv/c.c\n+++ b/drv/c.c\n@@ -1,2 +1,2 @@\n"
+				      " #include \"common.h\"\n-int nowhere(void)\n+int x(void)\n",
+				      false, &s),
+			 -EBADMSG);
+	assert_int_equal(
+		compile_text("nofile.patch",
+			     "--- a/drv/nofile.c\n+++ b/drv/nofile.c\n@@ -1 +1 @@\n-a\n+b\n", false,
+			     &s),
+		-EBADMSG);
+	/* And one that applies to an unbuilt file says so. */
+	assert_int_equal(
+		compile_text("c2.patch",
+			     "--- a/drv/c.c\n+++ b/drv/c.c\n@@ -1,3 +1,3 @@\n"
+			     " #include \"common.h\"\n-int c_value(void)\n+int c_value2(void)\n"
+			     " {\n",
+			     false, &s),
+		0);
+	assert_int_equal(s->ntus, 0);
+	assert_int_equal(s->nskipped, 1);
+	assert_non_null(strstr(s->skipped[0], "not built with this config"));
+	lp_tu_set_free(s);
+}
+
+/*
+ * A stale object (e.g. written by a killed build's compiler) is never taken for current, and
+ * a source changed behind tuxtape's back is never built on: the tree is prepared anew.
+ */
+static void test_poisoned_tree(void **state)
+{
+	_cleanup_free_ char *orig1 = NULL, *orig2 = NULL;
+	struct lp_tu_set *s = NULL;
+
+	{
+		_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+		_cleanup_free_ char *o = path_join(t->path, "drv/a.o");
+
+		assert_int_equal(compile_text("a1.patch", "--- a/drv/a.c\n+++ b/drv/a.c\n" A_HUNK,
+					      false, &s),
+				 0);
+		orig1 = get("/", s->tus[0].orig_obj);
+		lp_tu_set_free(s);
+		s = NULL;
+		/* Poison the object, newer than its source. */
+		assert_int_equal(write_file_atomic(o, "PATCHED object\n", 15, 0644), 0);
+		assert_int_equal(compile_text("a1.patch", "--- a/drv/a.c\n+++ b/drv/a.c\n" A_HUNK,
+					      false, &s),
+				 0);
+		orig2 = get("/", s->tus[0].orig_obj);
+		assert_non_null(orig2);
+		assert_null(strstr(orig2, "PATCHED"));
+		assert_string_equal(orig1, orig2);
+		lp_tu_set_free(s);
+		s = NULL;
+	}
+	{
+		_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+		_cleanup_(lp_patchset_freep) struct lp_patchset *ps = lp_patchset_new();
+		_cleanup_free_ char *src = path_join(t->path, "drv/a.c");
+		_cleanup_free_ char *p = path_join(root, "a1.patch"), *out = path_join(root, "o");
+		_cleanup_(lp_tree_freep) struct lp_tree *t2 = NULL;
+
+		/* The same content patched, as a misparsed earlier patch would have left it. */
+		assert_int_equal(write_file_atomic(src,
+						   "int a_value(void)\n{\n\treturn 1; /* P */\n}\n",
+						   42, 0644),
+				 0);
+		assert_int_equal(lp_patchset_add_file(ps, p), 0);
+		assert_int_equal(lp_tree_compile(t, ps, NULL, out, &s), -EUCLEAN);
+		assert_null(s);
+		assert_non_null(strstr(strbuf_str(&logged), "drv/a.c"));
+		/* The next prepare repairs: a fresh tree, which builds. */
+		t2 = prepare(false);
+		assert_int_equal(lp_tree_compile(t2, ps, NULL, out, &s), 0);
+		assert_int_equal(s->ntus, 1);
+		lp_tu_set_free(s);
+	}
+}
+
 int main(void)
 {
+	tt_log_set(capture, NULL, TT_LOG_DEBUG);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prepare_once),
 		cmocka_unit_test(test_compile_changed_c),
@@ -249,6 +497,11 @@ int main(void)
 		cmocka_unit_test(test_module_object),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_crash_recovery),
+		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_header_shapes),
+		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_unbuilt_not_applying),
+		cmocka_unit_test(test_poisoned_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -122,7 +122,7 @@ int lp_patchset_add_text(struct lp_patchset *ps, const char *name, const char *t
 	const char *p = text, *end = text + len;
 	_cleanup_free_ char *old = NULL;
 	bool old_null = false, have_old = false;
-	unsigned lineno = 0, nfiles = 0;
+	unsigned lineno = 0, nfiles = 0, nmarks = 0;
 	unsigned long hunk_old = 0, hunk_new = 0; /* lines left in the current hunk */
 	char **pp;
 	int r;
@@ -146,7 +146,11 @@ int lp_patchset_add_text(struct lp_patchset *ps, const char *name, const char *t
 			p = eol < end ? eol + 1 : end;
 			continue;
 		}
+		if ((eol - p >= 11 && memcmp(p, "diff --git ", 11) == 0) ||
+		    (eol - p >= 4 && memcmp(p, "*** ", 4) == 0))
+			nmarks++;
 		if (eol - p >= 3 && memcmp(p, "@@ ", 3) == 0) {
+			nmarks++;
 			hunk_range(p, eol, &hunk_old, &hunk_new);
 			have_old = false;
 		} else if (eol - p >= 4 && memcmp(p, "--- ", 4) == 0) {
@@ -188,10 +192,11 @@ int lp_patchset_add_text(struct lp_patchset *ps, const char *name, const char *t
 		}
 		p = eol < end ? eol + 1 : end;
 	}
-	if (nfiles == 0)
+	/* Headers in shapes this reader skips are patch(1)'s to judge; garbage is refused here. */
+	if (nfiles == 0 && nmarks == 0)
 		return log_error_errno(-EBADMSG,
-				       "%s: no file headers ('--- a/...', '+++ b/...'): "
-				       "not a unified diff",
+				       "%s: no file headers ('--- a/...', '+++ b/...') and no "
+				       "hunks: not a unified diff",
 				       name);
 
 	pp = realloc(ps->patches, (ps->npatches + 1) * sizeof(*pp));

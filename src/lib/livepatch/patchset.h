@@ -1,6 +1,8 @@
 /*
- * The files a set of unified diffs (git or plain, applied with -p1) touches, read from their
- * headers before anything is applied, so the tree can back them up and pick what to compile.
+ * A set of patch files (unified diffs, git or plain, applied with -p1), checked before anything
+ * is applied: readable, not garbage, no path that is absolute or climbs out of the tree. The
+ * files listed here are what the headers say, for messages only: the build takes the files a
+ * patch touches from patch(1) itself (apply.h), which may read shapes this reader skips.
  */
 #pragma once
 

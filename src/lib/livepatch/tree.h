@@ -23,6 +23,11 @@ struct lp_tree_opts {
 	const char *kbuild;	    /* optional: the target's kbuild dir, for its release */
 	const char *cache_dir;	    /* NULL: tt_path_cache_dir() */
 	unsigned jobs;		    /* make -j; 0: the number of CPUs */
+	/*
+	 * Options allowed to differ between the prepared config (after olddefconfig) and
+	 * KBUILD/.config, "CONFIG_X" or "X"; NULL-terminated, may be NULL.
+	 */
+	const char *const *config_accept;
 };
 
 struct lp_tree {
@@ -38,21 +43,30 @@ struct lp_tree {
 
 /*
  * Finds the prepared tree for OPTS in the cache or prepares it: extracts or copies the source,
- * runs `make olddefconfig` and `make modules_prepare` (never a kernel build) in a directory of
- * its own and publishes it with an atomic rename of a symlink, so concurrent or interrupted
- * runs never see half a tree. Returns 0 or -errno (-ENOEXEC: a tool failed; the log is named
- * in the message).
+ * records the digest of every file (the pristine manifest), runs `make olddefconfig` and
+ * `make modules_prepare` (never a kernel build) in a directory of its own and publishes it
+ * with an atomic rename of a symlink, so concurrent or interrupted runs never see half a tree.
+ * Work left by killed runs is removed; a tree marked broken is prepared anew. With a kbuild
+ * directory, the prepared .config must equal KBUILD/.config (but for CONFIG_BUILD_SALT,
+ * CONFIG_MODULE_SIG_KEY and OPTS->config_accept). Returns 0 or -errno (-ENOEXEC: a tool
+ * failed, the log is named in the message; -EPROTO: the config is not the target's, the
+ * options are named).
  */
 int lp_tree_prepare(const struct lp_tree_opts *opts, struct lp_tree **ret);
 void lp_tree_free(struct lp_tree *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_tree *, lp_tree_free);
 
+struct lp_compile_opts {
+	bool allow_fuzz; /* hunks may apply with fuzz (patch's default); else exactly (-F0) */
+};
+
 struct lp_tu {
 	char *source;	   /* "fs/proc/cmdline.c", relative to the tree */
 	char *orig_obj;	   /* OUTDIR/orig/fs/proc/cmdline.o */
 	char *patched_obj; /* OUTDIR/patched/fs/proc/cmdline.o */
-	char *module;	   /* NULL: built into vmlinux; else the module's name */
+	char *module;	   /* NULL: built into vmlinux; else the module's name ("" if unknown) */
 	char *why;	   /* "changed", or "includes include/linux/x.h" */
+	char *how;	   /* why the config builds it, from the static Kbuild evaluation */
 };
 
 struct lp_tu_set {
@@ -62,6 +76,11 @@ struct lp_tu_set {
 	size_t nskipped;
 	char **headers; /* changed headers */
 	size_t nheaders;
+	char **files; /* every file the patches touch, as patch(1) named them */
+	size_t nfiles;
+	char **notes; /* hunks patch(1) applied at an offset (or with fuzz, when allowed) */
+	size_t nnotes;
+	bool fuzz; /* some hunk needed fuzz (only with allow_fuzz) */
 	double compile_seconds;
 };
 
@@ -70,15 +89,24 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_tu_set *, lp_tu_set_free);
 json_t *lp_tu_set_to_json(const struct lp_tu_set *s);
 
 /*
- * Compiles the translation units PS changes in TREE, before and after applying its patches
- * (in order, as patch -p1), and copies the objects under OUTDIR/orig and OUTDIR/patched. The
- * tree is locked meanwhile and restored afterwards, also after a crash (at the next use).
+ * Compiles the translation units PS changes in TREE, after and before applying its patches
+ * (in order, as patch -p1), and copies the objects under OUTDIR/patched and OUTDIR/orig.
+ *
+ * The files touched are those patch(1) itself names (a dry run first, then the real run);
+ * each must match the pristine manifest before it is touched, is backed up in a journal with
+ * its digest, and is verified pristine again after the tree is restored (also after a crash,
+ * at the next use). Which files the config builds, into vmlinux or a module, comes from the
+ * static Kbuild evaluation (kernel/fileset.h). Every object is removed before it is compiled
+ * and must exist afterwards; a failed compile is an error with the compiler's message.
  * A changed header brings in the .c files including it (directly or through other headers)
- * that this config builds. Returns 0 (possibly with no translation unit: nothing to compile),
- * or -errno: -EBADMSG the patches do not apply (the message quotes patch(1)),
- * -EOPNOTSUPP a change that cannot be livepatched this way (build files, assembly, new or
- * deleted sources; named in the message), -E2BIG more than LP_TREE_MAX_TUS units,
- * -ENOEXEC a compile failed.
+ * that this config builds.
+ *
+ * Returns 0 (possibly with no translation unit: nothing this config builds changed), or
+ * -errno: -EBADMSG the patches do not apply (exactly, unless allowed; the message quotes
+ * patch(1)), -EOPNOTSUPP a change that cannot be livepatched this way (build files, assembly,
+ * new, deleted or renamed sources, mode changes, binary hunks; named in the message), -E2BIG
+ * more than LP_TREE_MAX_TUS units, -ENOEXEC a compile failed, -EUCLEAN the tree does not match
+ * its pristine source (it is marked broken and prepared anew by the next lp_tree_prepare()).
  */
-int lp_tree_compile(struct lp_tree *tree, const struct lp_patchset *ps, const char *outdir,
-		    struct lp_tu_set **ret);
+int lp_tree_compile(struct lp_tree *tree, const struct lp_patchset *ps,
+		    const struct lp_compile_opts *opts, const char *outdir, struct lp_tu_set **ret);

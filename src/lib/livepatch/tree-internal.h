@@ -1,0 +1,27 @@
+/* Helpers shared by the files of the prepared-tree code (tree.c, compile.c, includers.c). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lp_tree;
+struct kernel_fileset;
+
+double lp_now(void);
+bool lp_path_exists(const char *p);
+/* Copies SRC to DST (through a temporary file and rename), keeping SRC's mode and times. */
+int lp_copy_file(const char *src, const char *dst);
+/* Copies SRC to DIR/REL, creating DIR/REL's directories. */
+int lp_copy_into(const char *src, const char *dir, const char *rel);
+/* Runs make in the tree with its CC, KERNELRELEASE and KCFLAGS; output to LOG (NULL: t->log). */
+int lp_tree_make(struct lp_tree *t, const char *const *targets, bool parallel, const char *log);
+/* The end of LOG for an error message, or what to say when it is empty. */
+char *lp_failure_output(const char *log, const char *dir);
+
+/*
+ * The .c files that FS says this config builds and that include any file of START (directly,
+ * or through other headers or included .c files), as "path\twhy" strings. More than MAX:
+ * -E2BIG.
+ */
+int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **start,
+		      size_t nstart, size_t max, char ***ret, size_t *ret_n);
