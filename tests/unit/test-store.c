@@ -6,6 +6,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "store/schema.h"
@@ -131,6 +133,128 @@ static void test_migration_3_keeps_verdicts(void **state)
 	tt_store_free(s);
 }
 
+static void read_all(const char *path, char **ret, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	*ret = malloc((size_t)n);
+	assert_non_null(*ret);
+	assert_int_equal(fread(*ret, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*ret_len = (size_t)n;
+}
+
+/*
+ * A table page whose cell pointers are overwritten: the full and the quick check both report
+ * it, and the first write transaction refuses the file and leaves every byte of it as it was.
+ */
+static void test_damaged_database_refused(void **state)
+{
+	_cleanup_free_ char *path = path_join(dir, "damaged.db");
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	struct tt_store *s = NULL;
+	json_t *problems = NULL;
+	size_t n_before, n_after;
+	int root;
+
+	assert_int_equal(tt_store_open(path, 0, &s), 0);
+	assert_int_equal(tt_store_check(s, true, &problems), 0);
+	assert_int_equal(json_array_size(problems), 0);
+	json_decref(problems);
+	assert_int_equal(tt_store_begin(s), 0);
+	assert_int_equal(tt_store_exec(s, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+					  "FROM n WHERE i < 2000) INSERT INTO meta "
+					  "SELECT 'key' || i, printf('%.200c', 'v') FROM n"),
+			 0);
+	assert_int_equal(tt_store_commit(s), 0);
+	root = count_rows(s, "SELECT rootpage FROM sqlite_schema WHERE name = 'meta'");
+	assert_true(root > 1);
+	tt_store_free(s);
+	s = NULL;
+
+	/* meta's root is an interior page now: its cell pointers start at byte 12. */
+	{
+		FILE *f = fopen(path, "r+b");
+		unsigned char junk[16];
+
+		assert_non_null(f);
+		memset(junk, 0xff, sizeof(junk));
+		assert_int_equal(fseek(f, (long)(root - 1) * 4096 + 12, SEEK_SET), 0);
+		assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+		fclose(f);
+	}
+	read_all(path, &before, &n_before);
+
+	assert_int_equal(tt_store_open(path, TT_STORE_READONLY, &s), 0);
+	assert_int_equal(tt_store_check(s, true, &problems), 0);
+	assert_true(json_array_size(problems) > 0);
+	json_decref(problems);
+	assert_int_equal(tt_store_check(s, false, &problems), 0);
+	assert_true(json_array_size(problems) > 0);
+	json_decref(problems);
+	tt_store_free(s);
+	s = NULL;
+
+	assert_int_equal(tt_store_open(path, 0, &s), 0);
+	assert_int_equal(tt_store_begin(s), -EBADMSG);
+	assert_int_equal(tt_store_meta_set(s, "k", "v"), -EBADMSG);
+	tt_store_free(s);
+	read_all(path, &after, &n_after);
+	assert_int_equal(n_before, n_after);
+	assert_memory_equal(before, after, n_before);
+}
+
+/*
+ * Processes opening the same new database at once all get it, schema made once: the second
+ * waits for the first's schema transaction instead of failing on "table meta already exists".
+ */
+static void test_concurrent_first_open(void **state)
+{
+	for (int round = 0; round < 10; round++) {
+		_cleanup_free_ char *path = NULL;
+		pid_t pids[4];
+		int gate[2], failed = 0;
+		char name[32];
+
+		snprintf(name, sizeof(name), "race-%d.db", round);
+		path = path_join(dir, name);
+		assert_int_equal(pipe(gate), 0);
+		for (size_t i = 0; i < ARRAY_SIZE(pids); i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				struct tt_store *s = NULL;
+				char c;
+				int r;
+
+				close(gate[1]);
+				/* Every child starts when the parent closes the gate. */
+				(void)!read(gate[0], &c, 1);
+				r = tt_store_open(path, 0, &s);
+				if (r == 0)
+					r = tt_store_meta_set(s, "opened", "yes");
+				tt_store_free(s);
+				_exit(r == 0 ? 0 : 1);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]);
+		for (size_t i = 0; i < ARRAY_SIZE(pids); i++) {
+			int status;
+
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		}
+		assert_int_equal(failed, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +262,8 @@ int main(void)
 		cmocka_unit_test(test_not_a_database),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_migration_3_keeps_verdicts),
+		cmocka_unit_test(test_damaged_database_refused),
+		cmocka_unit_test(test_concurrent_first_open),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -9,6 +10,9 @@
 #include "store/store.h"
 #include "strbuf.h"
 #include "banned.h"
+
+/* How long to wait for another process's write transaction before giving up. */
+#define STORE_BUSY_TIMEOUT_MS 5000
 
 struct stmt_cache_entry {
 	const char *sql; /* the caller's string literal: compared by address, then by text */
@@ -18,6 +22,8 @@ struct stmt_cache_entry {
 struct tt_store {
 	sqlite3 *db;
 	char *path;
+	bool readonly;
+	bool checked; /* quick_check passed in this store's first write transaction */
 	struct stmt_cache_entry *cache;
 	size_t n_cache, alloc_cache;
 };
@@ -32,49 +38,136 @@ const char *tt_store_path(struct tt_store *s)
 	return s->path;
 }
 
+/*
+ * SQLite's message for an I/O error ("disk I/O error") drops the reason. errno keeps it when
+ * SQLite kept it; otherwise the extended code at least says which operation failed.
+ */
+static const char *store_io_cause(struct tt_store *s, int code)
+{
+	static const struct {
+		int code;
+		const char *what;
+	} ops[] = {
+		{ SQLITE_IOERR_READ, "reading failed" },
+		{ SQLITE_IOERR_SHORT_READ, "the file is shorter than its header says" },
+		{ SQLITE_IOERR_WRITE, "writing failed" },
+		{ SQLITE_IOERR_FSYNC, "fsync failed" },
+		{ SQLITE_IOERR_TRUNCATE, "truncating failed" },
+		{ SQLITE_IOERR_FSTAT, "fstat failed" },
+		{ SQLITE_IOERR_LOCK, "locking failed" },
+		{ SQLITE_IOERR_SHMOPEN, "the -shm file could not be opened" },
+		{ SQLITE_IOERR_SHMSIZE, "the -shm file could not be grown" },
+		{ SQLITE_IOERR_SHMMAP, "the -shm file could not be mapped" },
+	};
+	int e = sqlite3_system_errno(s->db), ext = sqlite3_extended_errcode(s->db);
+
+	if (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN)
+		return NULL;
+	if (e > 0)
+		return strerror(e);
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (ops[i].code == ext)
+			return ops[i].what;
+	return NULL;
+}
+
+/* The errno behind an I/O error, 0 when SQLite did not keep one. */
+static int store_system_errno(struct tt_store *s, int code)
+{
+	int e = sqlite3_system_errno(s->db);
+
+	if (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN)
+		return 0;
+	return e > 0 ? e : 0;
+}
+
 int tt_store_error(struct tt_store *s, const char *context)
 {
-	int code = sqlite3_errcode(s->db);
+	int code = sqlite3_errcode(s->db), e = store_system_errno(s, code);
+	const char *msg = sqlite3_errmsg(s->db), *cause;
 
-	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
-		log_error("'%s' is not a usable tuxtape database (%s)", s->path,
-			  sqlite3_errmsg(s->db));
+	if (code == SQLITE_CORRUPT) {
+		log_error("'%s' is damaged (%s, while %s): " TT_STORE_REMEDY, s->path, msg,
+			  context);
+		return -EBADMSG;
+	}
+	if (code == SQLITE_NOTADB) {
+		log_error("'%s' is not a usable tuxtape database (%s)", s->path, msg);
 		return -EBADMSG;
 	}
 	if (code == SQLITE_BUSY) {
-		log_error("'%s' is locked by another tuxtape process", s->path);
+		log_error("'%s' is locked by another tuxtape process (%s)", s->path, context);
 		return -EBUSY;
 	}
-	if (code == SQLITE_FULL) {
-		log_error("'%s': disk full", s->path);
-		return -ENOSPC;
+	if (code == SQLITE_FULL || e == ENOSPC || e == EFBIG || e == EDQUOT) {
+		log_error("cannot write '%s' (%s): %s", s->path, context,
+			  e ? strerror(e) : "disk full");
+		return e == EFBIG || e == EDQUOT ? -e : -ENOSPC;
 	}
-	log_error("database '%s': %s: %s", s->path, context, sqlite3_errmsg(s->db));
-	return -EIO;
+	cause = store_io_cause(s, code);
+	if (cause)
+		log_error("database '%s': %s: %s (%s)", s->path, context, msg, cause);
+	else
+		log_error("database '%s': %s: %s", s->path, context, msg);
+	return e ? -e : -EIO;
+}
+
+/* Runs SQL; an error names CONTEXT, or the start of the SQL (a migration is kilobytes). */
+static int store_exec(struct tt_store *s, const char *sql, const char *context)
+{
+	char shortened[64];
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	if (!context) {
+		size_t n = strlen(sql);
+
+		snprintf(shortened, sizeof(shortened), "%.*s%s", n > 48 ? 45 : (int)n, sql,
+			 n > 48 ? "..." : "");
+		context = shortened;
+	}
+	return tt_store_error(s, context);
 }
 
 int tt_store_exec(struct tt_store *s, const char *sql)
 {
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return tt_store_error(s, sql);
-	return 0;
+	return store_exec(s, sql, NULL);
+}
+
+static int store_check_before_write(struct tt_store *s);
+
+/* A write outside tt_store_begin() (autocommit) gets the same check as a transaction. */
+static int store_check_autocommit_write(struct tt_store *s, sqlite3_stmt *st)
+{
+	if (s->checked || sqlite3_stmt_readonly(st) || !sqlite3_get_autocommit(s->db))
+		return 0;
+	return store_check_before_write(s);
 }
 
 int tt_store_prepare(struct tt_store *s, const char *sql, sqlite3_stmt **ret)
 {
 	sqlite3_stmt *st;
 	size_t i;
+	int r;
 
 	for (i = 0; i < s->n_cache; i++) {
 		if (s->cache[i].sql == sql || streq(s->cache[i].sql, sql)) {
 			sqlite3_reset(s->cache[i].stmt);
 			sqlite3_clear_bindings(s->cache[i].stmt);
+			r = store_check_autocommit_write(s, s->cache[i].stmt);
+			if (r < 0)
+				return r;
 			*ret = s->cache[i].stmt;
 			return 0;
 		}
 	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return tt_store_error(s, "prepare");
+	r = store_check_autocommit_write(s, st);
+	if (r < 0) {
+		sqlite3_finalize(st);
+		return r;
+	}
 	if (s->n_cache == s->alloc_cache) {
 		size_t n = s->alloc_cache ? s->alloc_cache * 2 : 32;
 		struct stmt_cache_entry *c = realloc(s->cache, n * sizeof(*c));
@@ -93,21 +186,115 @@ int tt_store_prepare(struct tt_store *s, const char *sql, sqlite3_stmt **ret)
 	return 0;
 }
 
+/* A row of a check may hold several lines, and names the schema ("*** in database main"). */
+static int store_check_add(json_t *problems, const char *row)
+{
+	while (*row) {
+		size_t n = strcspn(row, "\n");
+
+		if (n && !startswith(row, "*** in database ") &&
+		    json_array_append_new(problems, json_stringn(row, n)) < 0)
+			return -ENOMEM;
+		row += n;
+		row += *row == '\n';
+	}
+	return 0;
+}
+
+int tt_store_check(struct tt_store *s, bool full, json_t **ret)
+{
+	_cleanup_(json_decrefp) json_t *problems = json_array();
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!problems)
+		return -ENOMEM;
+	/* Not through the statement cache: a check runs once, and may fail to prepare. */
+	r = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1,
+			       &st, NULL);
+	if (r == SQLITE_OK) {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *row = (const char *)sqlite3_column_text(st, 0);
+
+			if (row && streq(row, "ok"))
+				continue;
+			if (store_check_add(problems, row ? row : "?") < 0) {
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		int code = sqlite3_errcode(s->db);
+
+		/* A schema or page so broken that the check itself stops is a finding too. */
+		if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB)
+			return tt_store_error(s, full ? "integrity_check" : "quick_check");
+		if (store_check_add(problems, sqlite3_errmsg(s->db)) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(problems);
+	return 0;
+}
+
+/*
+ * The first write transaction of a store checks the pages first (quick_check: every b-tree
+ * page and record, not the index-to-table cross check): writing into a damaged b-tree can
+ * spread the damage, and a sync over one would report success. Once per store, because a
+ * check reads the whole file (figures in bench/README.md).
+ */
+static int store_check_before_write(struct tt_store *s)
+{
+	_cleanup_(json_decrefp) json_t *problems = NULL;
+	struct timespec t0, t1;
+	size_t n;
+	int r;
+
+	if (s->checked)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = tt_store_check(s, false, &problems);
+	if (r < 0)
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("quick_check of '%s': %.3f s", s->path,
+		  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	n = json_array_size(problems);
+	if (n) {
+		log_error("'%s' is damaged (%s%s): " TT_STORE_REMEDY, s->path,
+			  json_string_value(json_array_get(problems, 0)),
+			  n > 1 ? "; 'tuxtape db check' lists the rest" : "");
+		return -EBADMSG;
+	}
+	s->checked = true;
+	return 0;
+}
+
 int tt_store_begin(struct tt_store *s)
 {
-	return tt_store_exec(s, "BEGIN IMMEDIATE");
+	int r;
+
+	/*
+	 * Before BEGIN: in a read transaction SQLite reads the pages through mmap, in a write
+	 * transaction through the page cache, which made the check three times slower.
+	 */
+	r = store_check_before_write(s);
+	if (r < 0)
+		return r;
+	return store_exec(s, "BEGIN IMMEDIATE", "starting a write transaction");
 }
 
 int tt_store_commit(struct tt_store *s)
 {
-	return tt_store_exec(s, "COMMIT");
+	return store_exec(s, "COMMIT", "committing");
 }
 
 int tt_store_rollback(struct tt_store *s)
 {
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
-	return tt_store_exec(s, "ROLLBACK");
+	return store_exec(s, "ROLLBACK", "rolling back");
 }
 
 json_t *tt_store_column_json(sqlite3_stmt *st, int i)
@@ -174,35 +361,54 @@ int tt_store_schema_version(void)
 	return (int)tt_schema_n_migrations;
 }
 
-static int store_migrate(struct tt_store *s)
+static int store_read_version(struct tt_store *s, int *ret)
 {
 	sqlite3_stmt *st;
-	int version, r;
+	int r, version;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return tt_store_error(s, "reading schema version");
+		return tt_store_error(s, "reading the schema version");
 	r = sqlite3_step(st);
 	version = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	sqlite3_finalize(st);
 	if (version < 0)
-		return tt_store_error(s, "reading schema version");
+		return tt_store_error(s, "reading the schema version");
 	if ((size_t)version > tt_schema_n_migrations) {
 		log_error("'%s' has schema version %d, newer than this tuxtape knows (%zu)",
 			  s->path, version, tt_schema_n_migrations);
 		return -EPROTO;
 	}
-	if ((size_t)version == tt_schema_n_migrations)
-		return 0;
+	*ret = version;
+	return 0;
+}
 
+static int store_migrate(struct tt_store *s)
+{
+	int version, r;
+
+	r = store_read_version(s, &version);
+	if (r < 0 || (size_t)version == tt_schema_n_migrations)
+		return r;
+
+	/*
+	 * Read the version again under the write lock: another process opening the same new
+	 * database may have created the schema while this one waited for the lock.
+	 */
 	r = tt_store_begin(s);
 	if (r < 0)
 		return r;
+	r = store_read_version(s, &version);
+	if (r < 0)
+		goto fail;
 	for (size_t i = (size_t)version; i < tt_schema_n_migrations; i++) {
-		r = tt_store_exec(s, tt_schema_migrations[i]);
+		char what[64];
+
+		snprintf(what, sizeof(what), "schema migration %zu", i + 1);
+		r = store_exec(s, tt_schema_migrations[i], what);
 		if (r < 0)
 			goto fail;
 	}
-	{
+	if ((size_t)version < tt_schema_n_migrations) {
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", tt_schema_n_migrations);
@@ -213,10 +419,41 @@ static int store_migrate(struct tt_store *s)
 	r = tt_store_commit(s);
 	if (r < 0)
 		goto fail;
+	/*
+	 * Copy the new schema into the main file now: the WAL then holds no committed pages, so
+	 * when the next transaction fails (a disk-full first sync) closing has nothing to copy
+	 * and removes the WAL. PASSIVE never waits for readers; whatever it leaves, close does.
+	 */
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return 0;
 fail:
 	tt_store_rollback(s);
 	return r;
+}
+
+/*
+ * Switching a new database to WAL needs it to itself, and SQLite answers SQLITE_BUSY at once
+ * (no busy handler) while a second process opening the same new file holds a read lock: try
+ * again for as long as the busy timeout would have waited.
+ */
+static int store_set_wal(struct tt_store *s)
+{
+	for (int waited = 0;; waited += 10) {
+		sqlite3_stmt *st;
+		int r;
+
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
+		    SQLITE_OK)
+			return tt_store_error(s, "switching to WAL");
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		/* A file system without shared memory keeps the old mode: that still works. */
+		if (r == SQLITE_ROW)
+			return 0;
+		if (r != SQLITE_BUSY || waited >= STORE_BUSY_TIMEOUT_MS)
+			return tt_store_error(s, "switching to WAL");
+		sqlite3_sleep(10);
+	}
 }
 
 int tt_store_open(const char *path, unsigned flags, struct tt_store **ret)
@@ -251,17 +488,23 @@ int tt_store_open(const char *path, unsigned flags, struct tt_store **ret)
 	}
 	oflags = flags & TT_STORE_READONLY ? SQLITE_OPEN_READONLY
 					   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	s->readonly = flags & TT_STORE_READONLY;
 	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_error("cannot open database '%s': %s", path,
-			  s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		r = -EIO;
+		int code = s->db ? sqlite3_errcode(s->db) : SQLITE_NOMEM;
+		const char *cause = s->db ? store_io_cause(s, code) : NULL;
+		int e = s->db ? store_system_errno(s, code) : 0;
+
+		log_error("cannot open database '%s': %s%s%s", path,
+			  s->db ? sqlite3_errmsg(s->db) : "out of memory", cause ? ": " : "",
+			  strempty(cause));
+		r = e ? -e : -EIO;
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 0);
 	/* WAL keeps readers going during a sync; synchronous=NORMAL is still crash-safe in WAL. */
 	if (!(flags & TT_STORE_READONLY)) {
-		r = tt_store_exec(s, "PRAGMA journal_mode = WAL");
+		r = store_set_wal(s);
 		if (r < 0)
 			goto fail;
 		r = tt_store_exec(s, "PRAGMA synchronous = NORMAL");
@@ -295,8 +538,24 @@ void tt_store_free(struct tt_store *s)
 	for (size_t i = 0; i < s->n_cache; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	free(s->cache);
-	if (s->db)
-		sqlite3_close(s->db);
+	if (s->db && !s->readonly) {
+		int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+		/*
+		 * Committed pages the WAL could not hand over (a full disk) are not lost: the next
+		 * open reads them. Say so rather than leave a WAL file unexplained.
+		 */
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+			const char *cause = store_io_cause(s, sqlite3_errcode(s->db));
+
+			log_warn("'%s-wal' could not be merged into '%s' (%s%s%s): it is kept, and "
+				 "the next tuxtape run merges it",
+				 s->path, s->path, sqlite3_errmsg(s->db), cause ? ": " : "",
+				 strempty(cause));
+		}
+	}
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		log_warn("closing '%s': %s", s->path, sqlite3_errmsg(s->db));
 	free(s->path);
 	free(s);
 }

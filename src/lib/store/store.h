@@ -2,6 +2,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include "macro.h"
 
@@ -24,7 +25,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct tt_store *, tt_store_free);
 sqlite3 *tt_store_db(struct tt_store *s);
 const char *tt_store_path(struct tt_store *s);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* What a damaged database's error message tells the user to do. */
+#define TT_STORE_REMEDY                                                                          \
+	"nothing was written; restore it from a backup, or move it away and run 'tuxtape cve "   \
+	"sync' to rebuild it (kernels must then be added again)"
+
+/*
+ * Runs PRAGMA integrity_check (FULL) or PRAGMA quick_check. *RET gets the problems found, a
+ * JSON array of strings, empty when the database is sound. Returns 0 whether or not there
+ * were problems; -errno when the check could not run.
+ */
+int tt_store_check(struct tt_store *s, bool full, json_t **ret);
+
+/*
+ * BEGIN IMMEDIATE / COMMIT / ROLLBACK. A store's first BEGIN runs PRAGMA quick_check and
+ * refuses a damaged database (-EBADMSG, logged with the file and what to do).
+ */
 int tt_store_begin(struct tt_store *s);
 int tt_store_commit(struct tt_store *s);
 int tt_store_rollback(struct tt_store *s);
