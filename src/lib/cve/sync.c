@@ -225,6 +225,11 @@ static int mirror_open(const char *dir, const char *url, bool offline, git_repos
 		git_repository_free(repo);
 		repo = NULL;
 		if (rename(tmp, dir) < 0) {
+			/* Another first sync put its fresh clone there first: use that one. */
+			if ((errno == ENOTEMPTY || errno == EEXIST) && stat(dir, &st) == 0) {
+				rm_rf(tmp);
+				return mirror_open(dir, url, true, ret);
+			}
 			r = log_error_errno(negative_errno(), "cannot rename '%s' to '%s': %s", tmp,
 					    dir, strerror(errno));
 			rm_rf(tmp);
