@@ -65,7 +65,8 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(root));
 	put("src/Makefile",
 	    "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n"
-	    "olddefconfig:\n\tmkdir -p include/config && cp .config include/config/auto.conf\n"
+	    "olddefconfig:\n\tgrep -q DEFAULTED .config || echo CONFIG_DEFAULTED=y >> .config\n"
+	    "\tmkdir -p include/config && cp .config include/config/auto.conf\n"
 	    "modules_prepare:\n\ttouch prepared\n"
 	    "%.o: %.c\n"
 	    "\t$(CC) $(KCFLAGS) -Werror=implicit-function-declaration -c -o $@ $<\n"
@@ -487,6 +488,65 @@ static void test_poisoned_tree(void **state)
 	}
 }
 
+/* The prepared config must be the target's: explicit differences and olddefconfig's both. */
+static void test_config_check(void **state)
+{
+	_cleanup_free_ char *src = path_join(root, "src"), *cache = path_join(root, "cache");
+	_cleanup_free_ char *kb = path_join(root, "kbuild");
+	static const char target[] = "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\n"
+				     "CONFIG_M=m\nCONFIG_DEFAULTED=y\nCONFIG_BUILD_SALT=\"x\"\n";
+	struct lp_tree_opts o = {.source_dir = src, .cache_dir = cache, .kbuild = kb, .jobs = 1};
+	const char *const accept_m[] = {"M", NULL};
+	struct lp_tree *t = NULL;
+
+	put("kbuild/include/generated/utsrelease.h", "#define UTS_RELEASE \"6.1.0-test\"\n");
+	/* Without the target's .config nothing can be checked: refused. */
+	o.config = "/nonexistent";
+	put("cfg-ok", "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\nCONFIG_M=m\n");
+	{
+		_cleanup_free_ char *c = path_join(root, "cfg-ok");
+
+		o.config = c;
+		strbuf_reset(&logged);
+		assert_int_equal(lp_tree_prepare(&o, &t), -EPROTO);
+		assert_non_null(strstr(strbuf_str(&logged), "kbuild/.config"));
+		put("kbuild/.config", target);
+		/* The right config: equal after olddefconfig, but for the build salt. */
+		assert_int_equal(lp_tree_prepare(&o, &t), 0);
+		lp_tree_free(t);
+		t = NULL;
+	}
+	{
+		/* One option turned off: refused before any work, the option named. */
+		_cleanup_free_ char *c = path_join(root, "cfg-off");
+
+		put("cfg-off",
+		    "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\n# CONFIG_X is not set\nCONFIG_M=m\n");
+		o.config = c;
+		strbuf_reset(&logged);
+		assert_int_equal(lp_tree_prepare(&o, &t), -EPROTO);
+		assert_non_null(strstr(strbuf_str(&logged), "CONFIG_X: n here, y in the target"));
+		assert_null(strstr(strbuf_str(&logged), "preparing"));
+	}
+	{
+		/* Truncated: only olddefconfig's result shows it; refused, named, not published. */
+		_cleanup_free_ char *c = path_join(root, "cfg-half");
+
+		put("cfg-half", "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\n");
+		o.config = c;
+		strbuf_reset(&logged);
+		assert_int_equal(lp_tree_prepare(&o, &t), -EPROTO);
+		assert_non_null(strstr(strbuf_str(&logged), "after olddefconfig 1 option differs"));
+		assert_non_null(
+			strstr(strbuf_str(&logged), "CONFIG_M: unset here, m in the target"));
+		/* Accepted explicitly. */
+		o.config_accept = accept_m;
+		assert_int_equal(lp_tree_prepare(&o, &t), 0);
+		assert_false(t->cached);
+		lp_tree_free(t);
+	}
+}
+
 int main(void)
 {
 	tt_log_set(capture, NULL, TT_LOG_DEBUG);
@@ -502,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_unbuilt_not_applying),
 		cmocka_unit_test(test_poisoned_tree),
+		cmocka_unit_test(test_config_check),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

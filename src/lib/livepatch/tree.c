@@ -59,6 +59,13 @@ void lp_tree_free(struct lp_tree *t)
 
 /* ---- small file helpers ---- */
 
+static bool ends_with_str(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && streq(s + a - b, suffix);
+}
+
 bool lp_path_exists(const char *p)
 {
 	return access(p, F_OK) == 0;
@@ -406,43 +413,6 @@ static int tree_key(const struct lp_tree_opts *o, const char *trees, const char 
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const char *work)
-{
-	_cleanup_free_ char *dot_config = NULL, *manifest = NULL;
-	const char *cfg_targets[] = {"olddefconfig", NULL};
-	const char *prep_targets[] = {"modules_prepare", NULL};
-	int r;
-
-	log_info("preparing kernel tree %s in '%s'", t->key, work);
-	if (o->source_tarball)
-		r = extract_tarball(o->source_tarball, work, t->log);
-	else
-		r = copy_source_dir(o->source_dir, work, t->log);
-	if (r < 0)
-		return r;
-	/* The pristine source, before anything is generated in it: what every build checks. */
-	log_info("hashing the pristine source");
-	manifest = path_join(work, "pristine.manifest");
-	if (!manifest)
-		return -ENOMEM;
-	r = lp_manifest_write(t->path, manifest);
-	if (r < 0)
-		return r;
-	dot_config = path_join(t->path, ".config");
-	if (!dot_config)
-		return -ENOMEM;
-	r = lp_copy_file(o->config, dot_config);
-	if (r < 0)
-		return log_error_errno(r, "cannot copy '%s': %s", o->config, strerror(-r));
-	r = lp_tree_make(t, cfg_targets, false, NULL);
-	if (r < 0)
-		return r;
-	r = lp_tree_make(t, prep_targets, true, NULL);
-	if (r < 0)
-		return r;
-	return 0;
-}
-
 /*
  * Options whose difference between the prepared and the target config never changes code:
  * the build-ID salt and the path of the module signing key.
@@ -470,6 +440,135 @@ static int config_note(struct strbuf *sb, size_t *n, const char *name, const cha
 			   theirs ? theirs : "unset");
 }
 
+static int config_refuse(const struct lp_tree_opts *o, const char *theirs_path, const char *when,
+			 size_t ndiff, const struct strbuf *sb)
+{
+	return log_error_errno(-EPROTO,
+			       "the config '%s' is not the target's: %s%zu option%s differ%s from "
+			       "'%s':%s%s\n"
+			       "Use the target's own config (e.g. /boot/config-RELEASE); an option "
+			       "known to be harmless can be accepted with --accept-config NAME",
+			       o->config, when, ndiff, ndiff == 1 ? "" : "s", ndiff == 1 ? "s" : "",
+			       theirs_path, strbuf_str(sb), ndiff > 20 ? "\n  ..." : "");
+}
+
+/* The options a config text sets, or says "is not set" of ("n"), sorted by name. */
+struct cfg_line {
+	char *name, *value;
+};
+
+static int cmp_cfg_line(const void *a, const void *b)
+{
+	return strcmp(((const struct cfg_line *)a)->name, ((const struct cfg_line *)b)->name);
+}
+
+static void cfg_lines_free(struct cfg_line *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+static int cfg_lines(const char *path, struct cfg_line **ret, size_t *ret_n)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct cfg_line *v = NULL;
+	size_t n = 0, alloc = 0;
+	int r;
+
+	r = read_file_capped(path, CONFIG_MAX_SIZE, &buf, NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %s", path, strerror(-r));
+	for (char *line = buf, *next; line && *line; line = next) {
+		char *name = NULL, *value = NULL, *eq;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (startswith(line, "CONFIG_") && (eq = strchr(line, '='))) {
+			*eq = '\0';
+			name = line;
+			value = eq + 1;
+		} else if (startswith(line, "# CONFIG_") && ends_with_str(line, " is not set")) {
+			name = line + 2;
+			name[strlen(name) - strlen(" is not set")] = '\0';
+			value = (char *)"n";
+		}
+		if (!name)
+			continue;
+		if (n == alloc) {
+			size_t na = alloc ? alloc * 2 : 8192;
+			struct cfg_line *nv = reallocarray(v, na, sizeof(*nv));
+
+			if (!nv) {
+				cfg_lines_free(v, n);
+				return -ENOMEM;
+			}
+			v = nv;
+			alloc = na;
+		}
+		v[n].name = strdup(name);
+		v[n].value = strdup(value);
+		if (!v[n].name || !v[n].value) {
+			cfg_lines_free(v, n + 1);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_cfg_line);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * Before any work: options both configs state (set, or "is not set") with different values.
+ * Such a config is not the target's, so this refuses in milliseconds what the exact check
+ * after olddefconfig would refuse only after extracting the source.
+ */
+static int config_precheck(const struct lp_tree_opts *o)
+{
+	_cleanup_free_ char *theirs_path = path_join(o->kbuild, ".config");
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	struct cfg_line *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0, i = 0, j = 0, ndiff = 0;
+	int r;
+
+	if (!theirs_path)
+		return -ENOMEM;
+	if (access(theirs_path, R_OK) < 0)
+		return log_error_errno(-EPROTO,
+				       "cannot check the config against the target: '%s' is "
+				       "missing (%m); the target's kbuild directory has it "
+				       "(e.g. /lib/modules/RELEASE/build from linux-headers)",
+				       theirs_path);
+	r = cfg_lines(o->config, &a, &na);
+	if (r >= 0)
+		r = cfg_lines(theirs_path, &b, &nb);
+	while (r >= 0 && i < na && j < nb) {
+		int c = strcmp(a[i].name, b[j].name);
+
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (!streq(a[i].value, b[j].value) &&
+			    !config_ignored(a[i].name, o->config_accept))
+				r = config_note(&sb, &ndiff, a[i].name, a[i].value, b[j].value);
+			i++, j++;
+		}
+	}
+	if (r >= 0 && ndiff > 0)
+		r = config_refuse(o, theirs_path, "", ndiff, &sb);
+	cfg_lines_free(a, na);
+	cfg_lines_free(b, nb);
+	return r < 0 ? r : 0;
+}
+
 /*
  * The prepared tree's .config after olddefconfig must be the target's own: an option that
  * differs can change a structure's layout, and a module built against another layout
@@ -486,12 +585,6 @@ static int config_check(struct lp_tree *t, const struct lp_tree_opts *o)
 
 	if (!ours_path || !theirs_path)
 		return -ENOMEM;
-	if (access(theirs_path, R_OK) < 0)
-		return log_error_errno(-EPROTO,
-				       "cannot check the config against the target: '%s' is "
-				       "missing (%m); the target's kbuild directory has it "
-				       "(e.g. /lib/modules/RELEASE/build from linux-headers)",
-				       theirs_path);
 	r = kconfig_load(ours_path, &ours);
 	if (r >= 0)
 		r = kconfig_load(theirs_path, &theirs);
@@ -523,18 +616,54 @@ static int config_check(struct lp_tree *t, const struct lp_tree_opts *o)
 		}
 	}
 	if (r >= 0 && ndiff > 0)
-		r = log_error_errno(
-			-EPROTO,
-			"the config '%s' is not the target's: after olddefconfig %zu "
-			"option%s differ%s from '%s':%s%s\n"
-			"Use the target's own config (e.g. /boot/config-RELEASE); an option "
-			"known to be harmless can be accepted with --accept-config NAME",
-			o->config, ndiff, ndiff == 1 ? "" : "s", ndiff == 1 ? "s" : "", theirs_path,
-			strbuf_str(&sb), ndiff > 20 ? "\n  ..." : "");
+		r = config_refuse(o, theirs_path, "after olddefconfig ", ndiff, &sb);
 out:
 	kconfig_free(ours);
 	kconfig_free(theirs);
 	return r < 0 ? r : 0;
+}
+
+static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const char *work)
+{
+	_cleanup_free_ char *dot_config = NULL, *manifest = NULL;
+	const char *cfg_targets[] = {"olddefconfig", NULL};
+	const char *prep_targets[] = {"modules_prepare", NULL};
+	int r;
+
+	log_info("preparing kernel tree %s in '%s'", t->key, work);
+	if (o->source_tarball)
+		r = extract_tarball(o->source_tarball, work, t->log);
+	else
+		r = copy_source_dir(o->source_dir, work, t->log);
+	if (r < 0)
+		return r;
+	/* The pristine source, before anything is generated in it: what every build checks. */
+	log_info("hashing the pristine source");
+	manifest = path_join(work, "pristine.manifest");
+	if (!manifest)
+		return -ENOMEM;
+	r = lp_manifest_write(t->path, manifest);
+	if (r < 0)
+		return r;
+	dot_config = path_join(t->path, ".config");
+	if (!dot_config)
+		return -ENOMEM;
+	r = lp_copy_file(o->config, dot_config);
+	if (r < 0)
+		return log_error_errno(r, "cannot copy '%s': %s", o->config, strerror(-r));
+	r = lp_tree_make(t, cfg_targets, false, NULL);
+	if (r < 0)
+		return r;
+	/* Before the long modules_prepare: a config that is not the target's is refused. */
+	if (o->kbuild) {
+		r = config_check(t, o);
+		if (r < 0)
+			return r;
+	}
+	r = lp_tree_make(t, prep_targets, true, NULL);
+	if (r < 0)
+		return r;
+	return 0;
 }
 
 /*
@@ -559,7 +688,7 @@ static void remove_stale(const char *trees, const char *key, const char *keep)
 		p = path_join(trees, de->d_name);
 		if (!p)
 			break;
-		log_info("removing '%s', left by an interrupted run", p);
+		log_info("removing '%s', left by a run that did not finish", p);
 		if (startswith(de->d_name + klen, ".link-"))
 			unlink(p);
 		else
@@ -625,6 +754,9 @@ int lp_tree_prepare(const struct lp_tree_opts *o, struct lp_tree **ret)
 		return -ENOMEM;
 	if (o->kbuild) {
 		r = kbuild_release(o->kbuild, &t->release);
+		if (r < 0)
+			return r;
+		r = config_precheck(o);
 		if (r < 0)
 			return r;
 	}
@@ -753,11 +885,6 @@ int lp_tree_prepare(const struct lp_tree_opts *o, struct lp_tree **ret)
 		r = negative_errno();
 		unlink(tmplink);
 		return r;
-	}
-	if (o->kbuild) {
-		r = config_check(t, o);
-		if (r < 0)
-			return r;
 	}
 	t->prepare_seconds = lp_now() - t0;
 	log_info("prepared kernel tree in %.1f s", t->prepare_seconds);
