@@ -37,6 +37,8 @@ struct cmd {
 	const char *help;      /* one line */
 };
 
+/* The database path: --db, else $TUXTAPE_DB, else the XDG default. */
+int cli_db_path(struct cli *cli, char **ret);
 /* Opens the database once (creating it unless READONLY is asked); logs why on failure. */
 int cli_store(struct cli *cli, bool readonly, struct tt_store **ret);
 
@@ -75,6 +77,7 @@ extern const struct cmd cmd_cve_table[];
 extern const struct cmd cmd_kernel_table[];
 extern const struct cmd cmd_livepatch_table[];
 extern const struct cmd cmd_fleet_table[];
+extern const struct cmd cmd_db_table[];
 
 /* Commands look up their own table entry to print their usage. */
 #define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}

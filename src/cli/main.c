@@ -19,6 +19,7 @@ static const struct cmd top_table[] = {
 	{ "kernel", NULL, cmd_kernel_table, "COMMAND", "the fleet's kernels and their compiled files" },
 	{ "fleet", NULL, cmd_fleet_table, "COMMAND", "applicability across all kernels" },
 	{ "livepatch", NULL, cmd_livepatch_table, "COMMAND", "build livepatch modules from fixes" },
+	{ "db", NULL, cmd_db_table, "COMMAND", "the database file: integrity check" },
 	{},
 };
 
@@ -94,18 +95,29 @@ static void progress_to_stderr(const char *what, unsigned long done, unsigned lo
 	}
 }
 
+int cli_db_path(struct cli *cli, char **ret)
+{
+	char *path = NULL;
+
+	if (cli->db_path)
+		path = strdup(cli->db_path);
+	else if (tt_path_default_db(&path) < 0)
+		path = NULL;
+	if (!path)
+		return log_error_errno(-ENOMEM, "out of memory");
+	*ret = path;
+	return 0;
+}
+
 int cli_store(struct cli *cli, bool readonly, struct tt_store **ret)
 {
 	_cleanup_free_ char *path = NULL;
 	int r;
 
 	if (!cli->store) {
-		if (cli->db_path)
-			path = strdup(cli->db_path);
-		else if (tt_path_default_db(&path) < 0)
-			path = NULL;
-		if (!path)
-			return log_error_errno(-ENOMEM, "out of memory");
+		r = cli_db_path(cli, &path);
+		if (r < 0)
+			return r;
 		if (readonly && access(path, F_OK) < 0) {
 			log_error("no database at '%s': run 'tuxtape cve sync' first", path);
 			return -ENOENT;
