@@ -17,6 +17,7 @@
 #include "livepatch/diff.h"
 #include "livepatch/elf.h"
 #include "livepatch/klp.h"
+#include "log.h"
 
 static const char *fixtures;
 static char outdir[] = "/tmp/test-lp-diff-XXXXXX";
@@ -269,6 +270,161 @@ static void test_malformed(void **state)
 	assert_null(rep);
 }
 
+/* ---- malformed objects: a fixture with one header field changed ---- */
+
+static char logged[4096];
+
+static void capture_log(enum tt_log_level level, const char *msg, void *userdata)
+{
+	size_t n = strlen(logged);
+
+	snprintf(logged + n, sizeof(logged) - n, "%s\n", msg);
+}
+
+/* The section header of NAME in an object in memory (a fixture: well-formed). */
+static Elf64_Shdr *shdr_of(char *buf, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(buf + eh->e_shoff);
+	const char *names = buf + sh[eh->e_shstrndx].sh_offset;
+
+	for (size_t i = 1; i < eh->e_shnum; i++)
+		if (streq(names + sh[i].sh_name, name))
+			return &sh[i];
+	return NULL;
+}
+
+enum field { F_TYPE, F_ALIGN, F_ENTSIZE, F_SIZE, F_LINK, F_INFO, F_RELA_SYM, F_SYM_NAME };
+
+static void expect_refused(const char *fixture, const char *sec, enum field f, uint64_t v,
+			   int want, const char *msg)
+{
+	_cleanup_free_ char *o = NULL, *p = NULL, *obuf = NULL, *pbuf = NULL, *d = NULL;
+	struct lp_diff_report *rep = NULL;
+	size_t olen, plen;
+	Elf64_Shdr *sh;
+
+	assert_true(asprintf(&o, "%s/%s.orig.o", fixtures, fixture) > 0);
+	assert_true(asprintf(&p, "%s/%s.patched.o", fixtures, fixture) > 0);
+	assert_true(asprintf(&d, "%s/refused.o", outdir) > 0);
+	assert_int_equal(read_file_capped(o, 1 << 24, &obuf, &olen), 0);
+	assert_int_equal(read_file_capped(p, 1 << 24, &pbuf, &plen), 0);
+	sh = shdr_of(pbuf, sec);
+	if (!sh) {
+		print_message("skipped: %s has no %s (fixtures built without objtool?)\n", p, sec);
+		return;
+	}
+	switch (f) {
+	case F_TYPE: sh->sh_type = (uint32_t)v; break;
+	case F_ALIGN: sh->sh_addralign = v; break;
+	case F_ENTSIZE: sh->sh_entsize = v; break;
+	case F_SIZE: sh->sh_size = v; break;
+	case F_LINK: sh->sh_link = (uint32_t)v; break;
+	case F_INFO: sh->sh_info = (uint32_t)v; break;
+	case F_RELA_SYM: { /* the first relocation's symbol */
+		Elf64_Rela *ra = (Elf64_Rela *)(pbuf + sh->sh_offset);
+
+		ra->r_info = ELF64_R_INFO(v, ELF64_R_TYPE(ra->r_info));
+		break;
+	}
+	case F_SYM_NAME: /* the first symbol's name offset */
+		((Elf64_Sym *)(pbuf + sh->sh_offset))[1].st_name = (uint32_t)v;
+		break;
+	}
+	logged[0] = '\0';
+	unlink(d);
+	assert_int_equal(lp_diff_mem(obuf, olen, pbuf, plen, NULL, d, &rep), want);
+	assert_null(rep);
+	assert_int_equal(access(d, F_OK), -1);
+	if (!strstr(logged, msg))
+		fail_msg("%s %s: logged \"%s\", want \"%s\"", fixture, sec, logged, msg);
+	/* one line, naming the object */
+	assert_non_null(strstr(logged, "'<patched>': "));
+	assert_ptr_equal(strchr(logged, '\n'), logged + strlen(logged) - 1);
+}
+
+static void test_malformed_refused(void **state)
+{
+	tt_log_set(capture_log, NULL, TT_LOG_ERR);
+	/* the fuzzer's crash: a table read by entry whose type says it has no contents */
+	expect_refused("nochange", "__mcount_loc", F_TYPE, SHT_NULL, -EBADMSG,
+		       "section '__mcount_loc' (7) has type SHT_NULL");
+	expect_refused("nochange", "__bug_table", F_TYPE, SHT_NOTE, -EBADMSG,
+		       "section '__bug_table' has type NOTE, expected PROGBITS");
+	expect_refused("nochange", "__bug_table", F_ENTSIZE, 16, -EBADMSG,
+		       "section '__bug_table' has entry size 16, expected 12");
+	expect_refused("changed", ".return_sites", F_SIZE, 10, -EBADMSG,
+		       "'.rela.return_sites' entry 2: offset 8 (4 bytes) is outside "
+		       "'.return_sites' (10 bytes)");
+	expect_refused("changed", ".orc_unwind", F_SIZE, 6 * 7, -EBADMSG,
+		       "'.orc_unwind' (7 entries) and '.orc_unwind_ip' (8 entries) do not match");
+	/* output layout: a 2^40 alignment made a 1 TiB file */
+	expect_refused("changed", ".text.compute", F_ALIGN, 1ULL << 40, -EBADMSG,
+		       "section '.text.compute': alignment 1099511627776 is above 4096");
+	expect_refused("changed", ".text.compute", F_ALIGN, 24, -EBADMSG,
+		       "section '.text.compute': alignment 24 is not a power of two");
+	expect_refused("changed", ".text.compute", F_SIZE, 1ULL << 40, -EBADMSG,
+		       "section '.text.compute': size 1099511627776 is above");
+	expect_refused("changed", ".text.compute", F_LINK, 5000, -EBADMSG,
+		       "section '.text.compute': sh_link 5000 is not a section index");
+	/* links, symbols, relocations, strings */
+	expect_refused("changed", ".rela.text.compute", F_INFO, 0, -EBADMSG,
+		       "relocation section '.rela.text.compute': sh_info 0");
+	expect_refused("changed", ".rela.text.compute", F_ENTSIZE, 16, -EBADMSG,
+		       "section '.rela.text.compute': entry size 16, expected 24");
+	expect_refused("changed", ".rela.text.compute", F_RELA_SYM, 9999, -EBADMSG,
+		       "'.rela.text.compute' entry 0: symbol index 9999 is not a symbol");
+	expect_refused("changed", ".symtab", F_LINK, 1, -EBADMSG,
+		       "string table '.text' of '.symtab' has type PROGBITS, expected STRTAB");
+	expect_refused("changed", ".symtab", F_INFO, 0, -EBADMSG,
+		       "symbol table '.symtab': sh_info 0 (first global)");
+	expect_refused("changed", ".symtab", F_SYM_NAME, 0x7fffffff, -EBADMSG,
+		       "symbol 1: name offset 2147483647 is outside '.strtab'");
+	expect_refused("changed", ".symtab", F_TYPE, SHT_REL, -EOPNOTSUPP,
+		       "section '.symtab' has type REL");
+	tt_log_set(NULL, NULL, TT_LOG_WARN);
+}
+
+/* The writer refuses a layout it would pad absurdly, and replaces a file only when done. */
+static void test_write_refused(void **state)
+{
+	_cleanup_(lp_elf_freep) struct lp_elf *e = lp_elf_new();
+	_cleanup_free_ char *path = NULL, *buf = NULL, *tmpl = NULL;
+	struct lp_sec *s;
+	size_t len;
+
+	assert_true(asprintf(&path, "%s/written.o", outdir) > 0);
+	assert_int_equal(write_file_atomic(path, "previous", 8, 0644), 0);
+	s = lp_elf_add_sec(e, ".text.x", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 1ULL << 40);
+	assert_non_null(s);
+	assert_true(lp_sec_append(s, "\xc3", 1, 1) >= 0);
+	assert_int_equal(lp_elf_write(e, path), -EINVAL);
+	assert_int_equal(read_file_capped(path, 64, &buf, &len), 0);
+	assert_string_equal(buf, "previous");
+	s->align = 16;
+	assert_int_equal(lp_elf_write(e, path), 0);
+	{
+		_cleanup_(lp_elf_freep) struct lp_elf *back = NULL;
+
+		assert_int_equal(lp_elf_read(path, &back), 0);
+		assert_non_null(lp_elf_find_sec(back, ".text.x"));
+	}
+	/* nothing but the output in the directory */
+	assert_true(asprintf(&tmpl, "%s/written.o.tmp.", outdir) > 0);
+	{
+		int n = 0;
+		_cleanup_free_ char *cmd = NULL;
+
+		assert_true(asprintf(&cmd, "ls %s | grep -c tmp", outdir) > 0);
+		FILE *f = popen(cmd, "r");
+
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%d", &n), 1);
+		pclose(f);
+		assert_int_equal(n, 0);
+	}
+}
+
 static void test_json(void **state)
 {
 	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
@@ -291,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_data),       cmocka_unit_test(test_init),
 		cmocka_unit_test(test_size),       cmocka_unit_test(test_suffix),
 		cmocka_unit_test(test_json),       cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_malformed_refused), cmocka_unit_test(test_write_refused),
 	};
 	int r;
 
