@@ -81,7 +81,7 @@ for round in 1 2 3 4 5; do
 done
 
 # No error message may end without its cause.
-lost_cause() { ! grep -E ':$|: $' "$TMP/err"; }
+lost_cause() { ! grep -E '^tuxtape: .*: ?$' "$TMP/err"; }
 
 # A file size limit (EFBIG): the cause is named, and the database is usable afterwards.
 rc=0
@@ -104,6 +104,7 @@ if mount -t tmpfs -o size=1m tmpfs "$TMP/small" 2>/dev/null; then
     check "full disk: no WAL left" [ ! -e "$TMP/small/t.db-wal" ]
     expect_exit 0 "$TUXTAPE" --db "$TMP/small/t.db" db check
     umount "$TMP/small"
+    trap 'rm -rf "$TMP"' EXIT
 else
     echo "(full-disk case skipped: cannot mount a tmpfs here)"
 fi
