@@ -39,6 +39,25 @@ const char *tt_store_path(struct tt_store *s)
 }
 
 /*
+ * The errno behind an I/O error, 0 when there is none to trust. After a short write SQLite
+ * retries the rest and keeps no errno; the C library's errno then still says why, and an
+ * errno that only a write gives cannot be stale from an unrelated call.
+ */
+static int store_system_errno(struct tt_store *s, int code)
+{
+	int e = sqlite3_system_errno(s->db), c_errno = errno;
+
+	if (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN)
+		return 0;
+	if (e > 0)
+		return e;
+	if ((code == SQLITE_FULL || sqlite3_extended_errcode(s->db) == SQLITE_IOERR_WRITE) &&
+	    (c_errno == ENOSPC || c_errno == EFBIG || c_errno == EDQUOT))
+		return c_errno;
+	return 0;
+}
+
+/*
  * SQLite's message for an I/O error ("disk I/O error") drops the reason. errno keeps it when
  * SQLite kept it; otherwise the extended code at least says which operation failed.
  */
@@ -59,7 +78,7 @@ static const char *store_io_cause(struct tt_store *s, int code)
 		{ SQLITE_IOERR_SHMSIZE, "the -shm file could not be grown" },
 		{ SQLITE_IOERR_SHMMAP, "the -shm file could not be mapped" },
 	};
-	int e = sqlite3_system_errno(s->db), ext = sqlite3_extended_errcode(s->db);
+	int e = store_system_errno(s, code), ext = sqlite3_extended_errcode(s->db);
 
 	if (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN)
 		return NULL;
@@ -69,16 +88,6 @@ static const char *store_io_cause(struct tt_store *s, int code)
 		if (ops[i].code == ext)
 			return ops[i].what;
 	return NULL;
-}
-
-/* The errno behind an I/O error, 0 when SQLite did not keep one. */
-static int store_system_errno(struct tt_store *s, int code)
-{
-	int e = sqlite3_system_errno(s->db);
-
-	if (code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN)
-		return 0;
-	return e > 0 ? e : 0;
 }
 
 int tt_store_error(struct tt_store *s, const char *context)
