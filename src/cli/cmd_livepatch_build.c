@@ -231,6 +231,7 @@ struct build_result {
 	json_t *skipped;   /* changed files not built with this config, and why */
 	json_t *notes;	   /* hunks applied at an offset or with fuzz */
 	bool fuzz;
+	const char *tree; /* the prepared tree used */
 	size_t nrelocs, nklp_syms;
 	double t_prepare, t_compile, t_diff, t_module, t_total;
 	bool tree_cached;
@@ -261,7 +262,11 @@ static int finish(struct cli *cli, const struct build_args *a, struct build_resu
 {
 	res->t_total = now_seconds() - t0;
 	if (cli->json) {
-		cli_print_json(result_json(a, res, status, ko));
+		json_t *j = result_json(a, res, status, ko);
+
+		if (j && res->tree)
+			json_object_set_new(j, "tree", json_string(res->tree));
+		cli_print_json(j);
 		return code;
 	}
 	for (size_t i = 0; i < json_array_size(res->warnings); i++)
@@ -362,6 +367,7 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	res.t_prepare = tree->prepare_seconds;
+	res.tree = tree->path;
 	res.tree_cached = tree->cached;
 
 	if (a.workdir) {

@@ -766,7 +766,7 @@ static int apply_all(struct lp_tree *t, const struct lp_patchset *ps,
 			return r;
 	}
 	if (s->fuzz)
-		log_warn("hunks applied with fuzz (--allow-fuzz): check where they landed");
+		log_info("hunks applied with fuzz (--allow-fuzz): check where they landed");
 	return 0;
 }
 
