@@ -13,6 +13,7 @@
 #include "livepatch/klp.h"
 #include "livepatch/patchset.h"
 #include "livepatch/tree.h"
+#include "livepatch/workdir.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -317,6 +318,7 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 	_cleanup_(lp_tu_set_freep) struct lp_tu_set *set = NULL;
 	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
 	_cleanup_free_ char *work = NULL, *ko = NULL;
+	_cleanup_close_ int work_lock = -1;
 	char **diff_objs = NULL;
 	size_t ndiff = 0, nnochange = 0, nunsafe = 0;
 	double t0 = now_seconds(), t;
@@ -376,14 +378,8 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 			log_error("cannot create '%s'", a.workdir);
 			goto out;
 		}
-	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		work = strdup_printf("%s/tuxtape-lp.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!work || !mkdtemp(work)) {
-			log_error("cannot create a temporary directory: %m");
-			goto out;
-		}
+	} else if (lp_workdir_new("tuxtape-lp.", &work, &work_lock) < 0) {
+		goto out;
 	}
 
 	r = lp_tree_compile(tree, ps, &(struct lp_compile_opts){.allow_fuzz = a.allow_fuzz}, work,

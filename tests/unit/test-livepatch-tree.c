@@ -20,6 +20,8 @@
 #include "livepatch/pristine.h"
 #include "log.h"
 #include "livepatch/tree.h"
+#include "livepatch/tree-internal.h"
+#include "livepatch/workdir.h"
 #include "strbuf.h"
 
 static char root[] = "/tmp/tt-lp-tree-XXXXXX";
@@ -547,6 +549,48 @@ static void test_config_check(void **state)
 	}
 }
 
+/* Work directories of killed runs are removed by the next run; those in use are kept. */
+static void test_stale_workdirs(void **state)
+{
+	_cleanup_free_ char *tmp = path_join(root, "tmp"), *stale = NULL, *busy = NULL;
+	_cleanup_free_ char *mine = NULL;
+	_cleanup_close_ int busy_lock = -1, my_lock = -1;
+	char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+
+	assert_int_equal(mkdir_p(tmp, 0755), 0);
+	setenv("TMPDIR", tmp, 1);
+	/* A run killed: its directory and an unheld lock. */
+	stale = path_join(tmp, "tt-test-AAAAAA");
+	put("tmp/tt-test-AAAAAA/.tuxtape-lock", "");
+	put("tmp/tt-test-AAAAAA/big.o", "x");
+	/* A run still going. */
+	assert_int_equal(lp_workdir_new("tt-test-", &busy, &busy_lock), 0);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_int_equal(lp_workdir_new("tt-test-", &mine, &my_lock), 0);
+	assert_int_equal(access(busy, F_OK), 0);
+	assert_int_equal(access(mine, F_OK), 0);
+	if (old)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+}
+
+/* A tool that failed without a word (a full disk holds no message) still gets a cause. */
+static void test_failure_output(void **state)
+{
+	_cleanup_free_ char *log = path_join(root, "empty.log"), *why = NULL, *why2 = NULL;
+
+	put("empty.log", "");
+	why = lp_failure_output(log, root);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "printed nothing"));
+	assert_non_null(strstr(why, "MiB free"));
+	put("empty.log", "tar: x: Cannot write: No space left on device\n");
+	why2 = lp_failure_output(log, root);
+	assert_string_equal(why2, "tar: x: Cannot write: No space left on device");
+}
+
 int main(void)
 {
 	tt_log_set(capture, NULL, TT_LOG_DEBUG);
@@ -563,6 +607,8 @@ int main(void)
 		cmocka_unit_test(test_unbuilt_not_applying),
 		cmocka_unit_test(test_poisoned_tree),
 		cmocka_unit_test(test_config_check),
+		cmocka_unit_test(test_stale_workdirs),
+		cmocka_unit_test(test_failure_output),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
