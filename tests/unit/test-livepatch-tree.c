@@ -76,7 +76,12 @@ static int setup(void **state)
 	    "-DKBUILD_MODNAME='\\\"$(notdir $*)\\\"' -c -o "
 	    "$@ $<\" > $(dir $@).$(notdir $@).cmd\n");
 	put("src/scripts/Makefile.build", "# not read\n");
-	put("src/Kbuild", "obj-y += drv/\n");
+	put("src/Kbuild", "obj-y += drv/ drv2/\n");
+	put("src/drv2/Makefile", "obj-y += x.o y.o\n");
+	put("src/drv2/x.c", "int x_value(void)\n{\n\treturn 5;\n}\n");
+	put("src/drv2/y.c", "#include \"x.c\"\nint y_value(void)\n{\n\treturn x_value();\n}\n");
+	put("src/include/linux/kconfig.h", "#include \"kconfig-extra.h\"\n");
+	put("src/include/linux/kconfig-extra.h", "#define KX 1\n");
 	put("src/arch/x86/Makefile", "BITS := 64\n");
 	put("src/drv/Makefile", "obj-y += a.o b.o\nobj-$(CONFIG_M) += m.o\n");
 	put("src/drv/a.c", "int a_value(void)\n{\n\treturn 1;\n}\n");
@@ -591,6 +596,36 @@ static void test_failure_output(void **state)
 	assert_string_equal(why2, "tar: x: Cannot write: No space left on device");
 }
 
+/* A built .c included by another built .c brings that one in; a forced include, everything. */
+static void test_c_includes_c_and_forced(void **state)
+{
+	struct lp_tu_set *s = NULL;
+	_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+	_cleanup_free_ char *x = NULL;
+
+	assert_int_equal(compile_text("x.patch",
+				      "--- a/drv2/x.c\n+++ b/drv2/x.c\n@@ -1,4 +1,4 @@\n"
+				      " int x_value(void)\n {\n-\treturn 5;\n+\treturn 55;\n }\n",
+				      false, &s),
+			 0);
+	assert_int_equal(s->ntus, 2);
+	assert_string_equal(s->tus[0].source, "drv2/x.c");
+	assert_string_equal(s->tus[1].source, "drv2/y.c");
+	assert_string_equal(s->tus[1].why, "includes drv2/x.c");
+	assert_int_equal(s->nskipped, 0);
+	lp_tu_set_free(s);
+	s = NULL;
+	assert_int_equal(compile_text("kx.patch",
+				      "--- a/include/linux/kconfig-extra.h\n"
+				      "+++ b/include/linux/kconfig-extra.h\n"
+				      "@@ -1 +1 @@\n-#define KX 1\n+#define KX 2\n",
+				      false, &s),
+			 -E2BIG);
+	assert_non_null(strstr(strbuf_str(&logged), "every translation unit"));
+	x = get(t->path, "include/linux/kconfig-extra.h");
+	assert_string_equal(x, "#define KX 1\n");
+}
+
 int main(void)
 {
 	tt_log_set(capture, NULL, TT_LOG_DEBUG);
@@ -609,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_config_check),
 		cmocka_unit_test(test_stale_workdirs),
 		cmocka_unit_test(test_failure_output),
+		cmocka_unit_test(test_c_includes_c_and_forced),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -469,6 +469,9 @@ static int classify(const struct kernel_fileset *fs, const struct lp_patch_file 
 				continue;
 			} else if (ends_with(p, ".c") && (kf = kernel_fileset_find(fs, p))) {
 				r = add_tu(s, p, "changed", kf);
+				/* A built .c may also be #included by another built .c. */
+				if (r == 0)
+					r = strv_push(&chase, &nchase, strdup(p));
 			} else {
 				if (ends_with(p, ".h"))
 					r = strv_push(&s->headers, &s->nheaders, strdup(p));
@@ -534,7 +537,8 @@ static int add_includers(struct lp_tree *t, const struct kernel_fileset *fs, cha
 		bool used = false;
 
 		for (size_t k = 0; k < s->ntus && !used; k++)
-			used = why_names(s->tus[k].why, chase[i]);
+			used = why_names(s->tus[k].why, chase[i]) ||
+			       streq(s->tus[k].source, chase[i]);
 		if (used)
 			continue;
 		log_info("'%s' is not compiled with this config; ignored", chase[i]);

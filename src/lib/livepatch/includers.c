@@ -19,6 +19,16 @@
 
 #define SOURCE_FILE_MAX (8u << 20) /* larger sources are not scanned for #include */
 
+/*
+ * Included by the kernel's own flags (LINUXINCLUDE and c_flags' -include) in every unit, so no
+ * #include line names them: a change reaching them reaches everything.
+ */
+static const char *const forced_includes[] = {
+	"include/linux/kconfig.h",
+	"include/linux/compiler-version.h",
+	"include/linux/compiler_types.h",
+};
+
 struct inc_file {
 	char *path;  /* relative to the tree */
 	char **incs; /* '"' or '<' followed by the name */
@@ -319,10 +329,31 @@ int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **
 		frontier = nf;
 		nfrontier++;
 	}
-	for (depth = 0; nfrontier > 0 && depth < 16; depth++) {
+	for (depth = 0; nfrontier > 0; depth++) {
 		char **next = NULL;
 		size_t nnext = 0;
 
+		if (depth == 32) {
+			r = log_error_errno(
+				-E2BIG,
+				"the files including %s nest more than 32 deep; refusing "
+				"to guess which translation units they reach",
+				start[0]);
+			break;
+		}
+		/* Headers the kernel's flags include in every unit (-include): all units. */
+		for (size_t i = 0; i < nfrontier && r == 0; i++)
+			for (size_t k = 0; k < ARRAY_SIZE(forced_includes) && r == 0; k++)
+				if (streq(frontier[i], forced_includes[k]))
+					r = log_error_errno(
+						-E2BIG,
+						"'%s' is included in every translation unit "
+						"(the kernel's flags -include it), and the "
+						"change to %s reaches it; refusing to compile "
+						"them all",
+						frontier[i], origins_of(frontier[i]));
+		if (r < 0)
+			break;
 		qsort(frontier, nfrontier, sizeof(*frontier), cmp_str);
 		for (size_t i = 0; i < g.n && r == 0; i++) {
 			struct inc_file *f = &g.files[i];
