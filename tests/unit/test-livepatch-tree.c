@@ -626,6 +626,40 @@ static void test_c_includes_c_and_forced(void **state)
 	assert_string_equal(x, "#define KX 1\n");
 }
 
+/*
+ * The include graph is cached from the pristine tree: a build whose patch removes an #include
+ * must not teach the cache that the file never included it.
+ */
+static void test_includes_cache(void **state)
+{
+	struct lp_tu_set *s = NULL;
+	_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+	_cleanup_free_ char *work = strdup(t->path), *cache = NULL;
+
+	*strrchr(work, '/') = '\0';
+	cache = path_join(work, "includes.cache");
+	unlink(cache);
+	assert_int_equal(
+		compile_text("drop.patch",
+			     "--- a/drv/b.c\n+++ b/drv/b.c\n@@ -1,5 +1,5 @@\n"
+			     "-#include \"common.h\"\n+#define COMMON 3\n int b_value(void)\n"
+			     " {\n \treturn COMMON;\n }\n",
+			     false, &s),
+		0);
+	lp_tu_set_free(s);
+	s = NULL;
+	assert_int_equal(access(cache, F_OK), 0);
+	assert_int_equal(compile_text("h2.patch",
+				      "--- a/drv/common.h\n+++ b/drv/common.h\n@@ -1 +1 @@\n"
+				      "-#define COMMON 2\n+#define COMMON 22\n",
+				      false, &s),
+			 0);
+	assert_non_null(strstr(strbuf_str(&logged), "read the include graph"));
+	assert_int_equal(s->ntus, 1);
+	assert_string_equal(s->tus[0].source, "drv/b.c");
+	lp_tu_set_free(s);
+}
+
 int main(void)
 {
 	tt_log_set(capture, NULL, TT_LOG_DEBUG);
@@ -645,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_stale_workdirs),
 		cmocka_unit_test(test_failure_output),
 		cmocka_unit_test(test_c_includes_c_and_forced),
+		cmocka_unit_test(test_includes_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -513,13 +513,13 @@ static bool why_names(const char *why, const char *file)
 
 /* Adds the built .c files including the changed headers (and unbuilt .c files) of CHASE. */
 static int add_includers(struct lp_tree *t, const struct kernel_fileset *fs, char **chase,
-			 size_t nchase, struct lp_tu_set *s)
+			 size_t nchase, const struct lp_includes_cache *cache, struct lp_tu_set *s)
 {
 	char **found = NULL;
 	size_t nfound = 0;
 	int r;
 
-	r = lp_find_includers(t->path, fs, chase, nchase, LP_TREE_MAX_TUS, &found, &nfound);
+	r = lp_find_includers(t->path, fs, chase, nchase, LP_TREE_MAX_TUS, cache, &found, &nfound);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nfound; i++) {
@@ -919,7 +919,25 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	if (r < 0)
 		goto out;
 	if (nchase > 0) {
-		r = add_includers(t, fs, chase, nchase, s);
+		_cleanup_free_ char *cpath = path_join(work, "includes.cache");
+		_cleanup_free_ char *pdir = path_join(j.dir, "files");
+		_cleanup_free_ char **touched = calloc(j.n + 1, sizeof(*touched));
+		_cleanup_free_ bool *created = calloc(j.n + 1, sizeof(*created));
+		struct lp_includes_cache cache = {.path = cpath,
+						  .pristine_dir = pdir,
+						  .touched = touched,
+						  .created = created};
+
+		if (!cpath || !pdir || !touched || !created) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < j.n; i++)
+			if (j.e[i].kind != 'O') {
+				touched[cache.ntouched] = j.e[i].path;
+				created[cache.ntouched++] = j.e[i].kind == 'C';
+			}
+		r = add_includers(t, fs, chase, nchase, &cache, s);
 		if (r < 0)
 			goto out;
 	}

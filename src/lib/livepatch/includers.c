@@ -17,7 +17,7 @@
 #include "tree-internal.h"
 #include "banned.h"
 
-#define SOURCE_FILE_MAX (8u << 20) /* larger sources are not scanned for #include */
+#define SOURCE_FILE_MAX (256u << 20) /* a larger source is an error, not skipped */
 
 /*
  * Included by the kernel's own flags (LINUXINCLUDE and c_flags' -include) in every unit, so no
@@ -126,8 +126,12 @@ static int inc_graph_build(const char *tree, struct inc_graph *g)
 		if (e->fts_info != FTS_F || len < 3 || e->fts_name[len - 2] != '.' ||
 		    (e->fts_name[len - 1] != 'c' && e->fts_name[len - 1] != 'h'))
 			continue;
-		if (read_file_capped(e->fts_path, SOURCE_FILE_MAX, &buf, NULL) < 0)
-			continue;
+		r = read_file_capped(e->fts_path, SOURCE_FILE_MAX, &buf, NULL);
+		if (r < 0) {
+			/* A file not read could be the one including the change. */
+			log_error("cannot read '%s': %s", e->fts_path, strerror(-r));
+			break;
+		}
 		r = scan_includes(buf, &f);
 		if (r < 0 || f.n == 0) {
 			for (size_t i = 0; i < f.n; i++)
@@ -157,6 +161,205 @@ static int inc_graph_build(const char *tree, struct inc_graph *g)
 	}
 	fts_close(fts);
 	return r;
+}
+
+/* ---- the pristine graph, cached beside the tree ---- */
+
+#define CACHE_MAGIC "tuxtape-includes-1\n"
+#define CACHE_MAX (256u << 20)
+
+/* Whether the scan of the tree reads REL (the same filter as scan_skip_dir() and the suffix). */
+static bool rel_scanned(const char *rel)
+{
+	size_t n = strlen(rel);
+	const char *slash = strchr(rel, '/');
+
+	if (n < 3 || rel[n - 2] != '.' || (rel[n - 1] != 'c' && rel[n - 1] != 'h'))
+		return false;
+	if (rel[0] == '.' || strstr(rel, "/."))
+		return false;
+	if (slash && (startswith(rel, "Documentation/") || startswith(rel, "tools/") ||
+		      startswith(rel, "scripts/") || startswith(rel, "LICENSES/")))
+		return false;
+	if (startswith(rel, "arch/") && !startswith(rel, "arch/x86/") && strchr(rel + 5, '/'))
+		return false;
+	return true;
+}
+
+static int graph_append(struct inc_graph *g, struct inc_file *f)
+{
+	if (g->n == g->alloc) {
+		size_t na = g->alloc ? g->alloc * 2 : 4096;
+		struct inc_file *nf = reallocarray(g->files, na, sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		g->files = nf;
+		g->alloc = na;
+	}
+	g->files[g->n++] = *f;
+	*f = (struct inc_file){0};
+	return 0;
+}
+
+static void inc_file_release(struct inc_file *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->incs[i]);
+	free(f->incs);
+	free(f->path);
+	*f = (struct inc_file){0};
+}
+
+/* Replaces REL's entry in G by a scan of the file at PATH (NULL or absent: no entry). */
+static int graph_set(struct inc_graph *g, const char *rel, const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct inc_file f = {0};
+	int r;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (streq(g->files[i].path, rel)) {
+			inc_file_release(&g->files[i]);
+			g->files[i] = g->files[--g->n];
+			break;
+		}
+	if (!path || !rel_scanned(rel))
+		return 0;
+	r = read_file_capped(path, SOURCE_FILE_MAX, &buf, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %s", path, strerror(-r));
+	r = scan_includes(buf, &f);
+	if (r == 0 && f.n > 0) {
+		f.path = strdup(rel);
+		r = f.path ? graph_append(g, &f) : -ENOMEM;
+	}
+	inc_file_release(&f);
+	return r;
+}
+
+static int graph_load(const char *path, struct inc_graph *g)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = read_file_capped(path, CACHE_MAX, &buf, &len);
+	if (r < 0)
+		return r;
+	if (!startswith(buf, CACHE_MAGIC) || len == 0 || buf[len - 1] != '\n')
+		return -EBADMSG;
+	for (char *line = buf + strlen(CACHE_MAGIC), *next; *line; line = next) {
+		struct inc_file f = {0};
+
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		for (char *field = line, *tab; field; field = tab) {
+			tab = strchr(field, '\t');
+			if (tab)
+				*tab++ = '\0';
+			if (!f.path) {
+				f.path = strdup(field);
+				r = f.path ? 0 : -ENOMEM;
+			} else if ((field[0] == '"' || field[0] == '<') && field[1]) {
+				char **ni = reallocarray(f.incs, f.n + 1, sizeof(*ni));
+
+				r = ni ? 0 : -ENOMEM;
+				if (ni) {
+					f.incs = ni;
+					f.incs[f.n] = strdup(field);
+					r = f.incs[f.n] ? 0 : -ENOMEM;
+					f.n += r == 0;
+				}
+			} else {
+				r = -EBADMSG;
+			}
+			if (r < 0)
+				break;
+		}
+		if (r == 0 && (!f.path || f.n == 0))
+			r = -EBADMSG;
+		if (r == 0)
+			r = graph_append(g, &f);
+		inc_file_release(&f);
+		if (r < 0) {
+			inc_graph_release(g);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int graph_save(const char *path, const struct inc_graph *g)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	int r = strbuf_adds(&sb, CACHE_MAGIC);
+
+	for (size_t i = 0; i < g->n && r == 0; i++) {
+		const struct inc_file *f = &g->files[i];
+
+		if (strpbrk(f->path, "\t\n"))
+			return -EINVAL;
+		r = strbuf_adds(&sb, f->path);
+		for (size_t j = 0; j < f->n && r == 0; j++) {
+			if (strpbrk(f->incs[j], "\t\n"))
+				return -EINVAL;
+			r = strbuf_addf(&sb, "\t%s", f->incs[j]);
+		}
+		if (r == 0)
+			r = strbuf_addch(&sb, '\n');
+	}
+	if (r < 0)
+		return r;
+	return write_file_atomic(path, strbuf_str(&sb), sb.len, 0644);
+}
+
+/*
+ * The include graph of the tree as it stands (the patches applied). The pristine tree never
+ * changes, so its graph is read from C->path when there, else scanned and saved there (with
+ * the touched files' entries taken from their pristine copies); then the touched files are
+ * rescanned as patched.
+ */
+static int graph_get(const char *tree, const struct lp_includes_cache *c, struct inc_graph *g)
+{
+	int r;
+
+	if (c && c->path && graph_load(c->path, g) == 0) {
+		log_info("read the include graph of the pristine tree from '%s'", c->path);
+	} else {
+		r = inc_graph_build(tree, g);
+		if (r < 0)
+			return r;
+		if (c && c->path) {
+			for (size_t i = 0; i < c->ntouched && r == 0; i++) {
+				_cleanup_free_ char *orig =
+					c->created[i] ? NULL
+						      : path_join(c->pristine_dir, c->touched[i]);
+
+				if (!c->created[i] && !orig)
+					return -ENOMEM;
+				r = graph_set(g, c->touched[i], orig);
+			}
+			if (r < 0)
+				return r;
+			r = graph_save(c->path, g);
+			if (r < 0)
+				log_warn("cannot save the include graph to '%s': %s", c->path,
+					 strerror(-r));
+		}
+	}
+	for (size_t i = 0; c && i < c->ntouched; i++) {
+		_cleanup_free_ char *now = path_join(tree, c->touched[i]);
+
+		if (!now)
+			return -ENOMEM;
+		r = graph_set(g, c->touched[i], now);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Resolves "a/b/../c.h" and "./" into a clean relative path; NULL if it climbs out. */
@@ -259,13 +462,20 @@ static const char *in_sorted(char **set, size_t n, const char *s)
 	return hit ? *hit : NULL;
 }
 
-/* The file of SET (sorted) that directive INC of the file at FPATH names, or NULL. */
+/*
+ * The file of SET (sorted) that directive INC of the file at FPATH names, or NULL. A name that
+ * resolves to no file through the directory of FPATH or the kernel's global include
+ * directories comes from a directory's own -I flags, which are not read here: it counts as
+ * naming every file of SET whose path ends with it, so a unit may be compiled needlessly but
+ * never missed.
+ */
 static const char *include_hits(int tree_fd, const char *fpath, const char *inc, char **set,
 				size_t nset)
 {
 	static const char *const global_dirs[] = {"include", "arch/x86/include", "include/uapi",
 						  "arch/x86/include/uapi"};
 	const char *name = inc + 1;
+	size_t nlen = strlen(name);
 
 	if (inc[0] == '"') {
 		_cleanup_free_ char *dir = strdup(fpath);
@@ -284,10 +494,16 @@ static const char *include_hits(int tree_fd, const char *fpath, const char *inc,
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(global_dirs); i++) {
 		_cleanup_free_ char *cand = normalize_rel(global_dirs[i], name);
-		const char *hit = cand ? in_sorted(set, nset, cand) : NULL;
 
-		if (hit)
-			return hit;
+		if (cand && faccessat(tree_fd, cand, F_OK, 0) == 0)
+			return in_sorted(set, nset, cand);
+	}
+	for (size_t i = 0; i < nset; i++) {
+		size_t plen = strlen(set[i]);
+
+		if (plen > nlen && set[i][plen - nlen - 1] == '/' &&
+		    streq(set[i] + plen - nlen, name))
+			return set[i];
 	}
 	return NULL;
 }
@@ -300,7 +516,8 @@ static const char *base_name(const char *p)
 }
 
 int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **start,
-		      size_t nstart, size_t max, char ***ret, size_t *ret_n)
+		      size_t nstart, size_t max, const struct lp_includes_cache *cache, char ***ret,
+		      size_t *ret_n)
 {
 	struct inc_graph g = {0};
 	char **frontier = NULL, **seen = NULL, **found = NULL;
@@ -310,7 +527,7 @@ int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **
 
 	log_info("scanning the tree for files including %s%s", start[0],
 		 nstart > 1 ? " and others" : "");
-	r = inc_graph_build(tree, &g);
+	r = graph_get(tree, cache, &g);
 	if (r < 0)
 		goto out;
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -18,10 +18,20 @@ int lp_tree_make(struct lp_tree *t, const char *const *targets, bool parallel, c
 /* The end of LOG for an error message, or what to say when it is empty. */
 char *lp_failure_output(const char *log, const char *dir);
 
+/* Where the pristine tree's include graph is cached, and what differs from it now. */
+struct lp_includes_cache {
+	const char *path;	  /* the cache file; NULL: scan every time */
+	const char *pristine_dir; /* pristine copies of the touched files (journal/files) */
+	char **touched;		  /* files the patches changed or created, relative */
+	bool *created;		  /* per touched file: no pristine copy */
+	size_t ntouched;
+};
+
 /*
  * The .c files that FS says this config builds and that include any file of START (directly,
  * or through other headers or included .c files), as "path\twhy" strings. More than MAX:
- * -E2BIG.
+ * -E2BIG. CACHE may be NULL.
  */
 int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **start,
-		      size_t nstart, size_t max, char ***ret, size_t *ret_n);
+		      size_t nstart, size_t max, const struct lp_includes_cache *cache, char ***ret,
+		      size_t *ret_n);
