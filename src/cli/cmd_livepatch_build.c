@@ -5,15 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli.h"
 #include "fileio.h"
-#include "livepatch/diff.h"
-#include "livepatch/klp.h"
-#include "livepatch/patchset.h"
-#include "livepatch/tree.h"
-#include "livepatch/workdir.h"
+#include "livepatch/build.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -48,14 +43,6 @@ static const char build_options[] =
 	"failed, the config is not the target's, ...), 2 change refused as unsafe,\n"
 	"3 no functional change (every changed file built with this config compiled to\n"
 	"identical code).\n";
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A module name from a file name: [a-z0-9_], at most 55 characters. */
 static char *module_name_from(const char *path, const char *prefix)
@@ -221,301 +208,81 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 	return 0;
 }
 
-/* What the run found, for the JSON and the plain report. */
-struct build_result {
-	json_t *units;	   /* per translation unit: source, result, functions */
-	json_t *functions; /* names of functions patched */
-	json_t *refusals;
-	json_t *warnings;
-	json_t *files;	   /* every file the patches touch (patch(1)'s list) */
-	json_t *identical; /* units compiled and found to have no functional change */
-	json_t *skipped;   /* changed files not built with this config, and why */
-	json_t *notes;	   /* hunks applied at an offset or with fuzz */
-	bool fuzz;
-	const char *tree; /* the prepared tree used */
-	size_t nrelocs, nklp_syms;
-	double t_prepare, t_compile, t_diff, t_module, t_total;
-	bool tree_cached;
-};
-
-static json_t *result_json(const struct build_args *a, const struct build_result *res,
-			   const char *status, const char *ko)
+static void print_report(const struct lp_build_report *r)
 {
-	json_t *accepted = json_array();
-
-	for (size_t i = 0; accepted && i < a->naccept; i++)
-		json_array_append_new(accepted, json_string(a->accept[i]));
-	return json_pack("{s:s, s:s, s:s?, s:O, s:O, s:I, s:I, s:O, s:O, s:b,"
-			 " s:{s:f, s:f, s:f, s:f, s:f}, s:O, s:O, s:O, s:O, s:b, s:b, s:o}",
-			 "result", status, "name", a->name, "module", ko, "functions",
-			 res->functions, "units", res->units, "relocations",
-			 (json_int_t)res->nrelocs, "klp_symbols", (json_int_t)res->nklp_syms,
-			 "refusals", res->refusals, "warnings", res->warnings, "tree_cached",
-			 res->tree_cached, "seconds", "prepare", res->t_prepare, "compile",
-			 res->t_compile, "diff", res->t_diff, "module", res->t_module, "total",
-			 res->t_total, "files", res->files, "identical", res->identical,
-			 "not_built", res->skipped, "patch_notes", res->notes, "fuzz_allowed",
-			 a->allow_fuzz, "fuzz", res->fuzz, "config_accepted", accepted);
-}
-
-static int finish(struct cli *cli, const struct build_args *a, struct build_result *res, int code,
-		  const char *status, const char *ko, double t0)
-{
-	res->t_total = now_seconds() - t0;
-	if (cli->json) {
-		json_t *j = result_json(a, res, status, ko);
-
-		if (j && res->tree)
-			json_object_set_new(j, "tree", json_string(res->tree));
-		cli_print_json(j);
-		return code;
-	}
-	for (size_t i = 0; i < json_array_size(res->warnings); i++)
+	for (size_t i = 0; i < json_array_size(r->warnings); i++)
 		fprintf(stderr, "tuxtape: warning: %s\n",
-			json_string_value(json_array_get(res->warnings, i)));
-	for (size_t i = 0; i < json_array_size(res->refusals); i++)
+			json_string_value(json_array_get(r->warnings, i)));
+	for (size_t i = 0; i < json_array_size(r->refusals); i++)
 		fprintf(stderr, "tuxtape: unsafe: %s\n",
-			json_string_value(json_array_get(res->refusals, i)));
-	for (size_t i = 0; i < json_array_size(res->notes); i++)
+			json_string_value(json_array_get(r->refusals, i)));
+	for (size_t i = 0; i < json_array_size(r->notes); i++)
 		fprintf(stderr, "tuxtape: patch: %s\n",
-			json_string_value(json_array_get(res->notes, i)));
-	if (code == EXIT_NOCHANGE) {
+			json_string_value(json_array_get(r->notes, i)));
+	if (r->result == LP_BUILD_NOCHANGE) {
 		printf("no functional change\n");
-		for (size_t i = 0; i < json_array_size(res->identical); i++)
+		for (size_t i = 0; i < json_array_size(r->identical); i++)
 			printf("  compiled, identical code: %s\n",
-			       json_string_value(json_array_get(res->identical, i)));
-		for (size_t i = 0; i < json_array_size(res->skipped); i++)
+			       json_string_value(json_array_get(r->identical, i)));
+		for (size_t i = 0; i < json_array_size(r->not_built); i++)
 			printf("  not compiled: %s\n",
-			       json_string_value(json_array_get(res->skipped, i)));
+			       json_string_value(json_array_get(r->not_built, i)));
 	}
-	if (code != EXIT_OK)
-		return code;
-	printf("written: %s\n", ko);
+	if (r->result != LP_BUILD_WRITTEN)
+		return;
+	printf("written: %s\n", r->module);
 	printf("functions:");
-	for (size_t i = 0; i < json_array_size(res->functions); i++)
-		printf(" %s", json_string_value(json_array_get(res->functions, i)));
-	printf("\nlivepatch relocations: %zu\n", res->nrelocs);
-	printf("time: %.1f s (prepare %.1f%s, compile %.1f, diff %.1f, module %.1f)\n",
-	       res->t_total, res->t_prepare, res->tree_cached ? " cached" : "", res->t_compile,
-	       res->t_diff, res->t_module);
-	return EXIT_OK;
-}
-
-/* Maps a library error to the exit status and, in JSON mode, the error object. */
-static int fail(struct cli *cli, int r)
-{
-	(void)cli;
-	return r == -EOPNOTSUPP ? EXIT_UNSAFE : EXIT_ERROR;
+	for (size_t i = 0; i < json_array_size(r->functions); i++)
+		printf(" %s", json_string_value(json_array_get(r->functions, i)));
+	printf("\nlivepatch relocations: %zu\n", r->nrelocs);
+	printf("time: %.1f s (prepare %.1f%s, compile %.1f, diff %.1f, module %.1f)\n", r->t_total,
+	       r->t_prepare, r->tree_cached ? " cached" : "", r->t_compile, r->t_diff, r->t_module);
 }
 
 int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 {
 	struct build_args a = {0};
-	struct build_result res = {0};
-	_cleanup_(lp_patchset_freep) struct lp_patchset *ps = NULL;
-	_cleanup_(lp_symtab_freep) struct lp_symtab *syms = NULL;
-	_cleanup_(lp_tree_freep) struct lp_tree *tree = NULL;
-	_cleanup_(lp_tu_set_freep) struct lp_tu_set *set = NULL;
-	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
-	_cleanup_free_ char *work = NULL, *ko = NULL;
-	_cleanup_close_ int work_lock = -1;
-	char **diff_objs = NULL;
-	size_t ndiff = 0, nnochange = 0, nunsafe = 0;
-	double t0 = now_seconds(), t;
-	int r, code = EXIT_ERROR;
+	_cleanup_(lp_build_report_freep) struct lp_build_report *rep = NULL;
+	_cleanup_free_ char *ko = NULL;
+	int r, code;
 
 	r = parse_argv(cli, argc, argv, &a);
 	if (r != 0) {
 		code = r > 0 ? EXIT_OK : EXIT_USAGE;
-		goto out_args;
-	}
-	res.units = json_array();
-	res.functions = json_array();
-	res.refusals = json_array();
-	res.warnings = json_array();
-	res.files = json_array();
-	res.identical = json_array();
-	res.skipped = json_array();
-	res.notes = json_array();
-	if (!res.units || !res.functions || !res.refusals || !res.warnings || !res.files ||
-	    !res.identical || !res.skipped || !res.notes)
-		goto out;
-
-	ps = lp_patchset_new();
-	if (!ps)
-		goto out;
-	for (size_t i = 0; i < a.npatches; i++)
-		if (lp_patchset_add_file(ps, a.patches[i]) < 0)
-			goto out;
-	r = lp_symtab_load(a.symbols, &syms);
-	if (r < 0) {
-		log_error("cannot read symbols '%s': %s", a.symbols, strerror(-r));
 		goto out;
 	}
-	if (a.vmlinux && (r = lp_symtab_add_vmlinux(syms, a.vmlinux)) < 0) {
-		log_error("cannot read vmlinux '%s': %s", a.vmlinux, strerror(-r));
-		goto out;
-	}
-
-	struct lp_tree_opts topts = {.source_dir = a.source,
-				     .source_tarball = a.tarball,
-				     .config = a.config,
-				     .kbuild = a.kbuild,
-				     .jobs = a.jobs,
-				     .config_accept = a.accept};
-	r = lp_tree_prepare(&topts, &tree);
-	if (r < 0) {
-		code = fail(cli, r);
-		goto out;
-	}
-	res.t_prepare = tree->prepare_seconds;
-	res.tree = tree->path;
-	res.tree_cached = tree->cached;
-
-	if (a.workdir) {
-		work = strdup(a.workdir);
-		if (!work || mkdir_p(work, 0755) < 0) {
-			log_error("cannot create '%s'", a.workdir);
-			goto out;
-		}
-	} else if (lp_workdir_new("tuxtape-lp.", &work, &work_lock) < 0) {
-		goto out;
-	}
-
-	r = lp_tree_compile(tree, ps, &(struct lp_compile_opts){.allow_fuzz = a.allow_fuzz}, work,
-			    &set);
-	if (r < 0) {
-		code = fail(cli, r);
-		goto out;
-	}
-	res.t_compile = set->compile_seconds;
-	for (size_t i = 0; i < set->nskipped; i++)
-		json_array_append_new(res.skipped, json_string(set->skipped[i]));
-	for (size_t i = 0; i < set->nfiles; i++)
-		json_array_append_new(res.files, json_string(set->files[i]));
-	for (size_t i = 0; i < set->nnotes; i++)
-		json_array_append_new(res.notes, json_string(set->notes[i]));
-	res.fuzz = set->fuzz;
-	if (set->fuzz)
-		json_array_append_new(res.warnings,
-				      json_string("hunks applied with fuzz (--allow-fuzz): check "
-						  "where they landed"));
-	if (set->ntus == 0) {
-		code = finish(cli, &a, &res, EXIT_NOCHANGE, "nochange", NULL, t0);
-		goto out;
-	}
-
-	t = now_seconds();
-	diff_objs = calloc(set->ntus, sizeof(*diff_objs));
-	if (!diff_objs)
-		goto out;
-	for (size_t i = 0; i < set->ntus; i++) {
-		const struct lp_tu *u = &set->tus[i];
-		_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
-		_cleanup_free_ char *out = NULL;
-		json_t *uj, *fj;
-
-		if (u->module) {
-			json_array_append_new(
-				res.refusals,
-				json_sprintf("%s: built into module '%s'; only vmlinux can be "
-					     "livepatched for now",
-					     u->source, u->module));
-			nunsafe++;
-			continue;
-		}
-		out = strdup_printf("%s/diff/%s", work, u->source);
-		if (!out)
-			goto out;
-		out[strlen(out) - 1] = 'o';
-		{
-			char *slash = strrchr(out, '/');
-
-			*slash = '\0';
-			r = mkdir_p(out, 0755);
-			*slash = '/';
-			if (r < 0)
-				goto out;
-		}
-		r = lp_diff(u->orig_obj, u->patched_obj, syms, out, &rep);
-		if (r < 0) {
-			log_error("cannot diff the objects of '%s': %s", u->source, strerror(-r));
-			goto out;
-		}
-		uj = lp_diff_report_to_json(rep, r);
-		fj = json_object_get(uj, "functions");
-		json_object_set_new(uj, "source", json_string(u->source));
-		json_object_set_new(uj, "why", json_string(u->why));
-		json_array_append_new(res.units, uj);
-		for (size_t k = 0; k < rep->nwarnings; k++)
-			json_array_append_new(res.warnings,
-					      json_sprintf("%s: %s", u->source, rep->warnings[k]));
-		if (r == LP_DIFF_UNSAFE) {
-			for (size_t k = 0; k < rep->nrefusals; k++)
-				json_array_append_new(
-					res.refusals,
-					json_sprintf("%s: %s", u->source, rep->refusals[k]));
-			nunsafe++;
-		} else if (r == LP_DIFF_NOCHANGE) {
-			json_array_append_new(res.identical, json_string(u->source));
-			nnochange++;
-		} else {
-			for (size_t k = 0; k < rep->nfuncs; k++)
-				json_array_append_new(res.functions,
-						      json_string(rep->funcs[k].name));
-			diff_objs[ndiff++] = TAKE_PTR(out);
-		}
-		(void)fj;
-	}
-	res.t_diff = now_seconds() - t;
-	if (nunsafe > 0) {
-		code = finish(cli, &a, &res, EXIT_UNSAFE, "unsafe", NULL, t0);
-		goto out;
-	}
-	if (ndiff == 0) {
-		code = finish(cli, &a, &res, EXIT_NOCHANGE, "nochange", NULL, t0);
-		goto out;
-	}
-
-	t = now_seconds();
 	ko = a.out ? strdup(a.out) : strdup_printf("%s.ko", a.name);
-	if (!ko)
+	if (!ko) {
+		code = EXIT_ERROR;
 		goto out;
-	r = lp_module_build((const char *const *)diff_objs, ndiff, syms, a.kbuild, a.name,
-			    a.replace, ko, &mrep);
-	res.t_module = now_seconds() - t;
-	if (r == -ENOEXEC && mrep && mrep->build_log && !cli->json)
-		fprintf(stderr, "%s", mrep->build_log);
+	}
+	struct lp_build_opts o = {.patches = a.patches,
+				  .npatches = a.npatches,
+				  .source_dir = a.source,
+				  .source_tarball = a.tarball,
+				  .config = a.config,
+				  .symbols = a.symbols,
+				  .vmlinux = a.vmlinux,
+				  .kbuild = a.kbuild,
+				  .name = a.name,
+				  .out_ko = ko,
+				  .workdir = a.workdir,
+				  .config_accept = a.accept,
+				  .jobs = a.jobs,
+				  .replace = a.replace,
+				  .allow_fuzz = a.allow_fuzz};
+	r = lp_build(&o, &rep);
 	if (r < 0) {
-		log_error("cannot build module '%s': %s", ko, strerror(-r));
+		/* A change tuxtape cannot livepatch is a refusal, like an unsafe one. */
+		code = r == -EOPNOTSUPP ? EXIT_UNSAFE : EXIT_ERROR;
 		goto out;
 	}
-	for (size_t k = 0; k < mrep->nwarnings; k++)
-		json_array_append_new(res.warnings, json_string(mrep->warnings[k]));
-	res.nrelocs = mrep->nklp_relas;
-	res.nklp_syms = mrep->nklp_syms;
-	if (r == LP_MODULE_UNSAFE) {
-		for (size_t k = 0; k < mrep->nrefusals; k++)
-			json_array_append_new(res.refusals, json_string(mrep->refusals[k]));
-		code = finish(cli, &a, &res, EXIT_UNSAFE, "unsafe", NULL, t0);
-		goto out;
-	}
-	code = finish(cli, &a, &res, EXIT_OK, "written", mrep->ko ? mrep->ko : ko, t0);
+	code = r == LP_BUILD_WRITTEN ? EXIT_OK : r == LP_BUILD_UNSAFE ? EXIT_UNSAFE : EXIT_NOCHANGE;
+	if (cli->json)
+		cli_print_json(lp_build_report_to_json(rep));
+	else
+		print_report(rep);
 out:
-	if (work && !a.workdir)
-		rm_rf(work);
-	for (size_t i = 0; i < ndiff; i++)
-		free(diff_objs[i]);
-	free(diff_objs);
-	json_decref(res.units);
-	json_decref(res.functions);
-	json_decref(res.refusals);
-	json_decref(res.warnings);
-	json_decref(res.files);
-	json_decref(res.identical);
-	json_decref(res.skipped);
-	json_decref(res.notes);
-out_args:
 	free(a.patches);
 	free(a.accept);
 	free(a.name);
