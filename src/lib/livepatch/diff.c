@@ -21,25 +21,19 @@
 struct special {
 	const char *name;
 	unsigned entsize;
-	unsigned key;     /* offset of the relocation pointing into the owning function */
-	bool compare;     /* differences here are functional (not derived from the code) */
-	int line_off;     /* a 16-bit field ignored when comparing (__bug_table's line), or -1 */
+	unsigned key; /* offset of the relocation pointing into the owning function */
+	bool compare; /* differences here are functional (not derived from the code) */
+	int line_off; /* a 16-bit field ignored when comparing (__bug_table's line), or -1 */
 };
 
 static const struct special specials[] = {
-	{ ".return_sites", 4, 0, false, -1 },
-	{ ".retpoline_sites", 4, 0, false, -1 },
-	{ ".call_sites", 4, 0, false, -1 },
-	{ ".ibt_endbr_seal", 4, 0, false, -1 },
-	{ ".smp_locks", 4, 0, false, -1 },
-	{ "__mcount_loc", 8, 0, false, -1 },
-	{ "__bug_table", 12, 0, true, 8 },
-	{ "__ex_table", 12, 0, true, -1 },
-	{ ".altinstructions", 12, 0, true, -1 },
-	{ "__jump_table", 16, 0, true, -1 },
-	{ ".static_call_sites", 8, 0, false, -1 },
-	{ ".parainstructions", 16, 0, true, -1 },
-	{ ".orc_unwind_ip", 4, 0, false, -1 },
+	{".return_sites", 4, 0, false, -1},	 {".retpoline_sites", 4, 0, false, -1},
+	{".call_sites", 4, 0, false, -1},	 {".ibt_endbr_seal", 4, 0, false, -1},
+	{".smp_locks", 4, 0, false, -1},	 {"__mcount_loc", 8, 0, false, -1},
+	{"__bug_table", 12, 0, true, 8},	 {"__ex_table", 12, 0, true, -1},
+	{".altinstructions", 12, 0, true, -1},	 {"__jump_table", 16, 0, true, -1},
+	{".static_call_sites", 8, 0, false, -1}, {".parainstructions", 16, 0, true, -1},
+	{".orc_unwind_ip", 4, 0, false, -1},
 };
 
 enum sec_kind {
@@ -48,8 +42,8 @@ enum sec_kind {
 	SK_DATA,
 	SK_STRINGS,
 	SK_SPECIAL,
-	SK_ALTREPL, /* .altinstr_replacement: copied piecewise through .altinstructions */
-	SK_ORC,     /* .orc_unwind: copied through .orc_unwind_ip */
+	SK_ALTREPL,  /* .altinstr_replacement: copied piecewise through .altinstructions */
+	SK_ORC,	     /* .orc_unwind: copied through .orc_unwind_ip */
 	SK_COPYDATA, /* data copied when used and never compared (__dyndbg) */
 };
 
@@ -70,7 +64,7 @@ struct item {
 	enum item_status status;
 	bool included;
 	bool queued;
-	struct lp_sec *out;   /* the output section holding it */
+	struct lp_sec *out; /* the output section holding it */
 	uint64_t out_off;
 	struct lp_sym *out_sym;
 	char *canon;
@@ -88,8 +82,8 @@ struct secinfo {
 	size_t nitems;
 	struct str *strs;
 	size_t nstrs;
-	struct lp_sec *out;  /* strings, whole-section copies, special sections */
-	bool whole;          /* included as a whole */
+	struct lp_sec *out; /* strings, whole-section copies, special sections */
+	bool whole;	    /* included as a whole */
 };
 
 struct side {
@@ -115,7 +109,7 @@ struct ctx {
 	struct strbuf metabuf;
 	char hash[9];
 	int err;
-	bool logged;        /* err (or the result) has been logged */
+	bool logged;	    /* err (or the result) has been logged */
 	uint64_t out_bytes; /* section bytes appended to the output so far */
 	uint64_t out_cap;   /* and the most it may hold: a few times the inputs */
 };
@@ -187,7 +181,7 @@ static bool all_digits(const char *s, size_t n)
 
 char *lp_canonical_name(const char *name, bool static_local)
 {
-	static const char *const tags[] = { "isra", "constprop", "part", "llvm", "lto_priv" };
+	static const char *const tags[] = {"isra", "constprop", "part", "llvm", "lto_priv"};
 	_cleanup_free_ char *s = strdup(name);
 	bool cold = false, again = true;
 
@@ -264,10 +258,25 @@ static bool sec_is_init(const struct lp_sec *s)
 static enum sec_kind classify(const struct lp_sec *s, const struct special **ret_special)
 {
 	static const char *const ignored_prefixes[] = {
-		".debug", ".note", ".comment", ".discard", ".BTF", ".llvm", ".gnu",
-		"__patchable_function_entries", ".modinfo", "__ksymtab", "__kcrctab",
-		".eh_frame", ".tuxtape", ".initcall", ".con_initcall", "__param",
-		"__tracepoints_strings", ".init_array", ".ctors",
+		".debug",
+		".note",
+		".comment",
+		".discard",
+		".BTF",
+		".llvm",
+		".gnu",
+		"__patchable_function_entries",
+		".modinfo",
+		"__ksymtab",
+		"__kcrctab",
+		".eh_frame",
+		".tuxtape",
+		".initcall",
+		".con_initcall",
+		"__param",
+		"__tracepoints_strings",
+		".init_array",
+		".ctors",
 	};
 
 	*ret_special = NULL;
@@ -323,7 +332,8 @@ static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 		s->priv = si;
 		si->kind = classify(s, &si->special);
 		if (si->kind == SK_STRINGS) {
-			/* split into NUL-terminated strings; a missing final NUL ends the last one */
+			/* split into NUL-terminated strings; a missing final NUL ends the last one
+			 */
 			uint64_t st = 0;
 
 			for (uint64_t k = 0; k < s->size; k++) {
@@ -334,7 +344,7 @@ static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 				if (!ns)
 					return -ENOMEM;
 				si->strs = ns;
-				si->strs[si->nstrs++] = (struct str){ st, k + 1 - st, -1 };
+				si->strs[si->nstrs++] = (struct str){st, k + 1 - st, -1};
 				st = k + 1;
 			}
 		}
@@ -351,8 +361,9 @@ static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 		if (si->kind != SK_TEXT && si->kind != SK_DATA && si->kind != SK_COPYDATA)
 			continue;
 		if (s->value > s->sec->size || s->size > s->sec->size - s->value)
-			return diff_bad(c, -EBADMSG, sd->name, "symbol '%s' lies outside section '%s'",
-					s->name, s->sec->name);
+			return diff_bad(c, -EBADMSG, sd->name,
+					"symbol '%s' lies outside section '%s'", s->name,
+					s->sec->name);
 		it = &sd->items[n++];
 		sd->nitems = n; /* so that side_release() frees what was made on failure */
 		it->sym = s;
@@ -360,7 +371,8 @@ static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 		it->start = s->value;
 		it->size = s->size;
 		it->func = s->type == STT_FUNC;
-		it->static_local = !it->func && s->bind == STB_LOCAL && name_is_static_local(s->name);
+		it->static_local =
+			!it->func && s->bind == STB_LOCAL && name_is_static_local(s->name);
 		it->canon = lp_canonical_name(s->name, it->static_local);
 		if (!it->canon)
 			return -ENOMEM;
@@ -501,9 +513,17 @@ static unsigned pcrel_tail(const struct lp_sec *s, uint64_t off)
 			opsize = pre == 0x66;
 	}
 	switch (op) {
-	case 0x80: case 0x82: case 0x83: case 0xc0: case 0xc1: case 0xc6: case 0x6b:
+	case 0x80:
+	case 0x82:
+	case 0x83:
+	case 0xc0:
+	case 0xc1:
+	case 0xc6:
+	case 0x6b:
 		return 1;
-	case 0x81: case 0xc7: case 0x69:
+	case 0x81:
+	case 0xc7:
+	case 0x69:
 		return opsize ? 2 : 4;
 	case 0xf6:
 		return (modrm & 0x38) == 0 ? 1 : 0;
@@ -517,11 +537,11 @@ static unsigned pcrel_tail(const struct lp_sec *s, uint64_t off)
 /* Where a relocation points: the symbol's section and the byte it designates there. */
 struct target {
 	enum { T_UNDEF, T_ITEM, T_STR, T_ANON } kind;
-	struct lp_sym *sym;  /* T_UNDEF */
-	struct item *item;   /* T_ITEM */
-	struct str *str;     /* T_STR */
-	struct lp_sec *sec;  /* T_STR, T_ANON, T_ITEM: the target section */
-	int64_t abs;         /* addend made relative to the target section */
+	struct lp_sym *sym; /* T_UNDEF */
+	struct item *item;  /* T_ITEM */
+	struct str *str;    /* T_STR */
+	struct lp_sec *sec; /* T_STR, T_ANON, T_ITEM: the target section */
+	int64_t abs;	    /* addend made relative to the target section */
 };
 
 static struct target resolve(const struct lp_sec *from, const struct lp_rela *r)
@@ -597,7 +617,8 @@ static bool target_same(const struct target *a, const struct target *b)
 }
 
 /* Relocations of S within [start, start+size), sorted by offset as written by the assembler. */
-static size_t relas_in(const struct lp_sec *s, uint64_t start, uint64_t size, struct lp_rela **first)
+static size_t relas_in(const struct lp_sec *s, uint64_t start, uint64_t size,
+		       struct lp_rela **first)
 {
 	const struct lp_sec *r = s->rela;
 	size_t n = 0;
@@ -629,7 +650,8 @@ static void sort_relas(struct lp_elf *e)
 			      cmp_rela);
 }
 
-/* Compares a byte range with its relocations; MASK_OFF (relative, or -1) is a 2-byte field to skip. */
+/* Compares a byte range with its relocations; MASK_OFF (relative, or -1) is a 2-byte field to skip.
+ */
 static bool range_same(const struct lp_sec *os, uint64_t ostart, const struct lp_sec *ps,
 		       uint64_t pstart, uint64_t size, int mask_off)
 {
@@ -703,8 +725,8 @@ static int validate(struct ctx *c, const struct side *sd)
 		if (is_table_name(s->name)) {
 			if (s->type != SHT_PROGBITS)
 				return diff_bad(c, -EBADMSG, sd->name,
-						"section '%s' has type %s, expected PROGBITS", s->name,
-						lp_sht_name(s->type));
+						"section '%s' has type %s, expected PROGBITS",
+						s->name, lp_sht_name(s->type));
 			for (size_t k = 0; k < i; k++)
 				if (streq(e->secs[k]->name, s->name))
 					return diff_bad(c, -EBADMSG, sd->name,
@@ -724,8 +746,8 @@ static int validate(struct ctx *c, const struct side *sd)
 		case SK_STRINGS:
 			if (s->type != SHT_PROGBITS)
 				return diff_bad(c, -EBADMSG, sd->name,
-						"section '%s' has type %s, expected PROGBITS", s->name,
-						lp_sht_name(s->type));
+						"section '%s' has type %s, expected PROGBITS",
+						s->name, lp_sht_name(s->type));
 			break;
 		case SK_DATA:
 		case SK_COPYDATA:
@@ -733,9 +755,10 @@ static int validate(struct ctx *c, const struct side *sd)
 			    s->type != SHT_INIT_ARRAY && s->type != SHT_FINI_ARRAY &&
 			    s->type != SHT_PREINIT_ARRAY && s->type != SHT_NOTE &&
 			    s->type != SHT_X86_64_UNWIND)
-				return diff_bad(c, -EBADMSG, sd->name,
-						"section '%s' has type %s, expected PROGBITS or NOBITS",
-						s->name, lp_sht_name(s->type));
+				return diff_bad(
+					c, -EBADMSG, sd->name,
+					"section '%s' has type %s, expected PROGBITS or NOBITS",
+					s->name, lp_sht_name(s->type));
 			break;
 		default:
 			break;
@@ -745,19 +768,22 @@ static int validate(struct ctx *c, const struct side *sd)
 		if (s->entsize && s->entsize != entsize)
 			return diff_bad(c, -EBADMSG, sd->name,
 					"section '%s' has entry size %llu, expected %llu", s->name,
-					(unsigned long long)s->entsize, (unsigned long long)entsize);
-		if (s->size % entsize)
-			return diff_bad(c, -EBADMSG, sd->name,
-					"section '%s': size %llu is not a multiple of its entry size %llu",
-					s->name, (unsigned long long)s->size,
+					(unsigned long long)s->entsize,
 					(unsigned long long)entsize);
+		if (s->size % entsize)
+			return diff_bad(
+				c, -EBADMSG, sd->name,
+				"section '%s': size %llu is not a multiple of its entry size %llu",
+				s->name, (unsigned long long)s->size, (unsigned long long)entsize);
 	}
 	/* .orc_unwind_ip and .orc_unwind are parallel arrays */
 	if ((orc || orc_ip) && (!orc || !orc_ip || orc->size / 6 != orc_ip->size / 4))
-		return diff_bad(c, -EBADMSG, sd->name,
-				"'.orc_unwind' (%llu entries) and '.orc_unwind_ip' (%llu entries) do "
-				"not match", orc ? (unsigned long long)orc->size / 6 : 0ULL,
-				orc_ip ? (unsigned long long)orc_ip->size / 4 : 0ULL);
+		return diff_bad(
+			c, -EBADMSG, sd->name,
+			"'.orc_unwind' (%llu entries) and '.orc_unwind_ip' (%llu entries) do "
+			"not match",
+			orc ? (unsigned long long)orc->size / 6 : 0ULL,
+			orc_ip ? (unsigned long long)orc_ip->size / 4 : 0ULL);
 	return 0;
 }
 
@@ -825,10 +851,10 @@ static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
 					sp->line_off >= 0 ? sp->line_off - 4 : -1))
 				return false;
 			if (streq(sp->name, ".altinstructions")) {
-				struct lp_sec *orr = find_table(c->o.e, ".altinstr_replacement",
-								SK_ALTREPL);
-				struct lp_sec *prr = find_table(c->p.e, ".altinstr_replacement",
-								SK_ALTREPL);
+				struct lp_sec *orr =
+					find_table(c->o.e, ".altinstr_replacement", SK_ALTREPL);
+				struct lp_sec *prr =
+					find_table(c->p.e, ".altinstr_replacement", SK_ALTREPL);
 				struct lp_rela *ra, *rb;
 				uint8_t len = os->data[oo + 11];
 
@@ -836,11 +862,11 @@ static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
 				    relas_in(ps, po + 4, 4, &rb) == 1 && len == ps->data[po + 11]) {
 					struct target a = resolve(os, ra), b = resolve(ps, rb);
 
-					if (a.sec == orr && b.sec == prr && a.abs >= 0 && b.abs >= 0 &&
-					    (uint64_t)a.abs + len <= orr->size &&
+					if (a.sec == orr && b.sec == prr && a.abs >= 0 &&
+					    b.abs >= 0 && (uint64_t)a.abs + len <= orr->size &&
 					    (uint64_t)b.abs + len <= prr->size &&
-					    !range_same(orr, (uint64_t)a.abs, prr, (uint64_t)b.abs, len,
-							-1))
+					    !range_same(orr, (uint64_t)a.abs, prr, (uint64_t)b.abs,
+							len, -1))
 						return false;
 				}
 			}
@@ -860,8 +886,8 @@ static bool has_fentry(struct ctx *c, struct item *it)
 	struct lp_sec *mc;
 
 	for (size_t i = 0; i < n; i++)
-		if (!r[i].sym->sec && (streq(r[i].sym->name, "__fentry__") ||
-				       streq(r[i].sym->name, "mcount")))
+		if (!r[i].sym->sec &&
+		    (streq(r[i].sym->name, "__fentry__") || streq(r[i].sym->name, "mcount")))
 			call = true;
 	if (!call)
 		return false;
@@ -1065,22 +1091,26 @@ static void compare(struct ctx *c)
 			continue;
 		if (ip->status == ST_NEW) {
 			if (init && ip->func)
-				refuse(c, "new function '%s' is in %s (__init/__exit code cannot be "
-					  "patched)", ip->sym->name, ip->sec->name);
+				refuse(c,
+				       "new function '%s' is in %s (__init/__exit code cannot be "
+				       "patched)",
+				       ip->sym->name, ip->sec->name);
 			continue;
 		}
 		if (init) {
-			refuse(c, "%s '%s' in %s changed: __init/__exit code and data cannot be "
-				  "patched", ip->func ? "function" : "variable", ip->sym->name,
-			       ip->sec->name);
+			refuse(c,
+			       "%s '%s' in %s changed: __init/__exit code and data cannot be "
+			       "patched",
+			       ip->func ? "function" : "variable", ip->sym->name, ip->sec->name);
 			continue;
 		}
 		if (ip->func) {
 			if (ip->parent)
 				continue; /* patched through its parent */
 			if (!has_fentry(c, ip->twin))
-				refuse(c, "function '%s' changed but cannot be patched: no call to "
-					  "__fentry__ recorded in __mcount_loc (notrace?)",
+				refuse(c,
+				       "function '%s' changed but cannot be patched: no call to "
+				       "__fentry__ recorded in __mcount_loc (notrace?)",
 				       ip->twin->sym->name);
 			continue;
 		}
@@ -1092,7 +1122,8 @@ static void compare(struct ctx *c)
 		else if (ip->size != ip->twin->size)
 			CTX_NOMEM(c, vec_addf(&c->warnings,
 					      "read-only '%s' changed size; the new functions use "
-					      "a copy", ip->sym->name));
+					      "a copy",
+					      ip->sym->name));
 	}
 }
 
@@ -1121,14 +1152,15 @@ static void compare_groups(struct ctx *c)
 				memcpy(&idx, g->data + off, 4);
 				for (size_t k = 0; k < e->nsecs; k++)
 					if (e->secs[k]->index == idx)
-						CTX_NOMEM(c, strbuf_addf(sb, " %s",
-									 e->secs[k]->name));
+						CTX_NOMEM(c,
+							  strbuf_addf(sb, " %s", e->secs[k]->name));
 			}
 			CTX_NOMEM(c, strbuf_adds(sb, "]"));
 		}
 	}
 	if (!streq(strbuf_str(&a), strbuf_str(&b)))
-		refuse(c, "section groups changed: %s -> %s", strbuf_str(&a)[0] ? strbuf_str(&a) : "none",
+		refuse(c, "section groups changed: %s -> %s",
+		       strbuf_str(&a)[0] ? strbuf_str(&a) : "none",
 		       strbuf_str(&b)[0] ? strbuf_str(&b) : "none");
 	strbuf_release(&a);
 	strbuf_release(&b);
@@ -1156,10 +1188,11 @@ static int64_t out_append(struct ctx *c, struct lp_sec *s, const void *data, uin
 	if (s->type != SHT_NOBITS &&
 	    (len > c->out_cap || pad > c->out_cap - len || pad + len > c->out_cap - c->out_bytes)) {
 		if (!c->err) {
-			c->err = diff_bad(c, -EFBIG, c->p.name,
-					  "the diff of section '%s' would take the output past %llu "
-					  "bytes (a few times the inputs' size); refused", s->name,
-					  (unsigned long long)c->out_cap);
+			c->err =
+				diff_bad(c, -EFBIG, c->p.name,
+					 "the diff of section '%s' would take the output past %llu "
+					 "bytes (a few times the inputs' size); refused",
+					 s->name, (unsigned long long)c->out_cap);
 		}
 		return -EFBIG;
 	}
@@ -1247,22 +1280,24 @@ static struct lp_sym *out_local_ref(struct ctx *c, struct item *orig)
 			}
 			for (size_t i = 0; i < c->o.nitems; i++)
 				anchors[na++] = c->o.items[i].sym->name;
-			r = lp_symtab_sympos(c->syms, orig->sym->name, orig->func,
-					     c->o.e->file, anchors, na, &pos);
+			r = lp_symtab_sympos(c->syms, orig->sym->name, orig->func, c->o.e->file,
+					     anchors, na, &pos);
 			free(anchors);
 			if (r == -ENOENT)
-				refuse(c, "static %s '%s' is not in the kernel's symbol table "
-					  "(inlined there?)", orig->func ? "function" : "variable",
-				       orig->sym->name);
+				refuse(c,
+				       "static %s '%s' is not in the kernel's symbol table "
+				       "(inlined there?)",
+				       orig->func ? "function" : "variable", orig->sym->name);
 			else if (r == -ENOTUNIQ)
-				refuse(c, "static %s '%s' is ambiguous in the kernel's symbol table; "
-					  "give the debug vmlinux", orig->func ? "function" : "variable",
-				       orig->sym->name);
+				refuse(c,
+				       "static %s '%s' is ambiguous in the kernel's symbol table; "
+				       "give the debug vmlinux",
+				       orig->func ? "function" : "variable", orig->sym->name);
 			else if (r < 0)
 				CTX_NOMEM(c, r);
 		}
-		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "local %s %s %s %ld\n", name,
-					 orig->sym->name, orig->func ? "func" : "object", pos));
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "local %s %s %s %ld\n", name, orig->sym->name,
+					 orig->func ? "func" : "object", pos));
 	}
 	return s;
 }
@@ -1312,20 +1347,22 @@ static struct lp_sec *whole_include(struct ctx *c, struct lp_sec *s)
 	if (si->whole)
 		return si->out;
 	si->whole = true;
-	si->out = lp_elf_add_sec(c->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP, s->align);
+	si->out =
+		lp_elf_add_sec(c->out, s->name, s->type, s->flags & ~(uint64_t)SHF_GROUP, s->align);
 	if (!si->out) {
 		CTX_NOMEM(c, -ENOMEM);
 		return NULL;
 	}
 	si->out->entsize = s->entsize;
 	CTX_NOMEM(c, append_err(out_append(c, si->out, s->type == SHT_NOBITS ? NULL : s->data,
-					       s->size, 1)));
+					   s->size, 1)));
 	CTX_NOMEM(c, vec_addf(&c->included, "section %s (%llu bytes)", s->name,
 			      (unsigned long long)s->size));
 	if (s->flags & SHF_WRITE)
 		CTX_NOMEM(c, vec_addf(&c->warnings,
 				      "unnamed writable data in %s is copied: its state is not "
-				      "shared with the running kernel", s->name));
+				      "shared with the running kernel",
+				      s->name));
 	copy_relas(c, s, 0, s->size, si->out, 0);
 	return si->out;
 }
@@ -1381,9 +1418,9 @@ static void emit_rela(struct ctx *c, struct lp_sec *from, const struct lp_rela *
 			if (!it->out) {
 				/* placed when dequeued: point at its symbol, fixed up below */
 				if (!it->out_sym) {
-					it->out_sym = lp_elf_add_sym(c->out, it->sym->name,
-								     it->sym->type, STB_LOCAL, NULL, 0,
-								     it->size);
+					it->out_sym =
+						lp_elf_add_sym(c->out, it->sym->name, it->sym->type,
+							       STB_LOCAL, NULL, 0, it->size);
 					if (!it->out_sym) {
 						CTX_NOMEM(c, -ENOMEM);
 						return;
@@ -1404,8 +1441,8 @@ static void emit_rela(struct ctx *c, struct lp_sec *from, const struct lp_rela *
 		    !streq(it->twin->sym->name, it->sym->name))
 			CTX_NOMEM(c, vec_addf(&c->warnings,
 					      "static local '%s' is the original's '%s': its "
-					      "state is shared, not copied", it->sym->name,
-					      it->twin->sym->name));
+					      "state is shared, not copied",
+					      it->sym->name, it->twin->sym->name));
 		break;
 	}
 	}
@@ -1445,7 +1482,7 @@ static void place_item(struct ctx *c, struct item *it)
 	}
 	s->entsize = it->sec->entsize;
 	off = out_append(c, s, it->sec->type == SHT_NOBITS ? NULL : it->sec->data + it->start,
-			    it->size, 1);
+			 it->size, 1);
 	if (off < 0) {
 		CTX_NOMEM(c, (int)off);
 		return;
@@ -1482,8 +1519,8 @@ static void place_item(struct ctx *c, struct item *it)
 			return;
 		}
 		a->other = STV_HIDDEN;
-		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "func %s %s %s\n", alias,
-					 it->twin->sym->name, it->sym->name));
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "func %s %s %s\n", alias, it->twin->sym->name,
+					 it->sym->name));
 	} else if (!it->func) {
 		CTX_NOMEM(c, vec_addf(&c->included, "%s %s (%llu bytes)",
 				      it->status == ST_NEW ? "new data" : "changed read-only data",
@@ -1548,8 +1585,7 @@ static void carry_specials(struct ctx *c)
 				uint64_t idx = off / 4;
 
 				if (!orc || orc->type == SHT_NOBITS || (idx + 1) * 6 > orc->size) {
-					refuse(c, "%s has no matching .orc_unwind entry",
-					       s->name);
+					refuse(c, "%s has no matching .orc_unwind entry", s->name);
 					continue;
 				}
 				if (!orc_out) {
@@ -1562,26 +1598,30 @@ static void carry_specials(struct ctx *c)
 					orc_out->entsize = orc->entsize;
 				}
 				CTX_NOMEM(c, append_err(out_append(c, orc_out, orc->data + idx * 6,
-								       6, 1)));
+								   6, 1)));
 			}
 			if (streq(s->name, ".altinstructions")) {
-				struct lp_sec *repl = find_table(pe, ".altinstr_replacement",
-								 SK_ALTREPL);
+				struct lp_sec *repl =
+					find_table(pe, ".altinstr_replacement", SK_ALTREPL);
 				struct lp_rela *r;
 				uint8_t len = s->data[off + 11];
 				struct target t;
 				int64_t ro;
 
 				if (relas_in(s, off + 4, 4, &r) != 1) {
-					refuse(c, ".altinstructions entry of '%s' has no replacement "
-						  "relocation", owner->sym->name);
+					refuse(c,
+					       ".altinstructions entry of '%s' has no replacement "
+					       "relocation",
+					       owner->sym->name);
 					continue;
 				}
 				t = resolve(s, r);
 				if (!repl || t.sec != repl || t.abs < 0 ||
 				    (uint64_t)t.abs + len > repl->size) {
-					refuse(c, ".altinstructions entry of '%s' points outside "
-						  ".altinstr_replacement", owner->sym->name);
+					refuse(c,
+					       ".altinstructions entry of '%s' points outside "
+					       ".altinstr_replacement",
+					       owner->sym->name);
 					continue;
 				}
 				if (!alt_out) {
@@ -1600,9 +1640,10 @@ static void carry_specials(struct ctx *c)
 				copy_relas(c, repl, (uint64_t)t.abs, len, alt_out, (uint64_t)ro);
 				/* the entry's replacement is the copy */
 				if (out_secsym(c, alt_out))
-					CTX_NOMEM(c, lp_sec_add_rela(c->out, si->out, (uint64_t)at + 4,
-								     r->type, alt_out->secsym,
-								     ro + (r->addend - t.abs)));
+					CTX_NOMEM(c,
+						  lp_sec_add_rela(c->out, si->out, (uint64_t)at + 4,
+								  r->type, alt_out->secsym,
+								  ro + (r->addend - t.abs)));
 			}
 		}
 		if (kept)
@@ -1651,10 +1692,10 @@ static json_t *strings_json(char *const *v, size_t n)
 json_t *lp_diff_report_to_json(const struct lp_diff_report *r, int result)
 {
 	json_t *j = json_object(), *funcs = json_array();
-	const char *res = result == LP_DIFF_WRITTEN	? "written"
-			  : result == LP_DIFF_UNSAFE	? "unsafe"
+	const char *res = result == LP_DIFF_WRITTEN    ? "written"
+			  : result == LP_DIFF_UNSAFE   ? "unsafe"
 			  : result == LP_DIFF_NOCHANGE ? "nochange"
-							: "error";
+						       : "error";
 
 	if (!j || !funcs) {
 		json_decref(j);
@@ -1711,9 +1752,9 @@ static struct lp_diff_report *make_report(struct ctx *c)
 
 			for (size_t k = 0; anchors && k < c->o.nitems; k++)
 				anchors[k] = c->o.items[k].sym->name;
-			if (anchors && lp_symtab_sympos(c->syms, it->twin->sym->name, true,
-							c->o.e->file, anchors, c->o.nitems,
-							&pos) >= 0)
+			if (anchors &&
+			    lp_symtab_sympos(c->syms, it->twin->sym->name, true, c->o.e->file,
+					     anchors, c->o.nitems, &pos) >= 0)
 				f->sympos = pos;
 			free(anchors);
 		}
@@ -1778,7 +1819,8 @@ static int do_diff(struct ctx *c, const char *out_o)
 			if (c->p.items[i].status == ST_CHANGED && !c->p.items[i].func)
 				CTX_NOMEM(c, vec_addf(&c->warnings,
 						      "read-only '%s' changed but no function "
-						      "using it did", c->p.items[i].sym->name));
+						      "using it did",
+						      c->p.items[i].sym->name));
 		return LP_DIFF_NOCHANGE;
 	}
 
@@ -1787,8 +1829,7 @@ static int do_diff(struct ctx *c, const char *out_o)
 		return -ENOMEM;
 	CTX_NOMEM(c, strbuf_addf(&c->metabuf, "tuxtape-livepatch 1\nfile %s\nhash %s\n",
 				 strempty(c->o.e->file), c->hash));
-	if (c->o.e->file &&
-	    !lp_elf_add_sym(c->out, c->o.e->file, STT_FILE, STB_LOCAL, NULL, 0, 0))
+	if (c->o.e->file && !lp_elf_add_sym(c->out, c->o.e->file, STT_FILE, STB_LOCAL, NULL, 0, 0))
 		return -ENOMEM;
 	if (c->out->nsyms)
 		c->out->syms[0]->shndx = SHN_ABS;
@@ -1819,8 +1860,8 @@ static int do_diff(struct ctx *c, const char *out_o)
 
 		if (!m)
 			return -ENOMEM;
-		CTX_NOMEM(c, append_err(out_append(c, m, strbuf_str(&c->metabuf), c->metabuf.len,
-						       1)));
+		CTX_NOMEM(c,
+			  append_err(out_append(c, m, strbuf_str(&c->metabuf), c->metabuf.len, 1)));
 	}
 	if (c->err)
 		return c->err;
@@ -1834,12 +1875,11 @@ static int do_diff(struct ctx *c, const char *out_o)
 	return LP_DIFF_WRITTEN;
 }
 
-static int diff_mem(const void *orig, size_t orig_len, const char *orig_name,
-		    const void *patched, size_t patched_len, const char *patched_name,
-		    const struct lp_symtab *syms, const char *out_o,
-		    struct lp_diff_report **ret_report)
+static int diff_mem(const void *orig, size_t orig_len, const char *orig_name, const void *patched,
+		    size_t patched_len, const char *patched_name, const struct lp_symtab *syms,
+		    const char *out_o, struct lp_diff_report **ret_report)
 {
-	struct ctx c = { .syms = syms, .metabuf = STRBUF_INIT };
+	struct ctx c = {.syms = syms, .metabuf = STRBUF_INIT};
 	struct lp_diff_report *rep = NULL;
 	uint64_t in = (uint64_t)orig_len + patched_len;
 	int r;
@@ -1881,8 +1921,7 @@ static int diff_mem(const void *orig, size_t orig_len, const char *orig_name,
 }
 
 int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
-		const struct lp_symtab *syms, const char *out_o,
-		struct lp_diff_report **ret_report)
+		const struct lp_symtab *syms, const char *out_o, struct lp_diff_report **ret_report)
 {
 	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", syms,
 			out_o, ret_report);

@@ -179,7 +179,7 @@ int lp_sec_add_rela(struct lp_elf *e, struct lp_sec *s, uint64_t offset, uint32_
 	}
 	if (grow((void **)&r->relas, &r->relas_alloc, r->nrelas + 1, sizeof(*r->relas)) < 0)
 		return -ENOMEM;
-	r->relas[r->nrelas++] = (struct lp_rela){ offset, type, sym, addend };
+	r->relas[r->nrelas++] = (struct lp_rela){offset, type, sym, addend};
 	return 0;
 }
 
@@ -278,14 +278,22 @@ static int bad(const struct reader *rd, int r, const char *fmt, ...)
 const char *lp_sht_name(uint32_t type)
 {
 	static const char *const names[] = {
-		[SHT_NULL] = "SHT_NULL",	 [SHT_PROGBITS] = "PROGBITS",
-		[SHT_SYMTAB] = "SYMTAB",	 [SHT_STRTAB] = "STRTAB",
-		[SHT_RELA] = "RELA",		 [SHT_HASH] = "HASH",
-		[SHT_DYNAMIC] = "DYNAMIC",	 [SHT_NOTE] = "NOTE",
-		[SHT_NOBITS] = "NOBITS",	 [SHT_REL] = "REL",
-		[SHT_SHLIB] = "SHLIB",		 [SHT_DYNSYM] = "DYNSYM",
-		[SHT_INIT_ARRAY] = "INIT_ARRAY", [SHT_FINI_ARRAY] = "FINI_ARRAY",
-		[SHT_PREINIT_ARRAY] = "PREINIT_ARRAY", [SHT_GROUP] = "GROUP",
+		[SHT_NULL] = "SHT_NULL",
+		[SHT_PROGBITS] = "PROGBITS",
+		[SHT_SYMTAB] = "SYMTAB",
+		[SHT_STRTAB] = "STRTAB",
+		[SHT_RELA] = "RELA",
+		[SHT_HASH] = "HASH",
+		[SHT_DYNAMIC] = "DYNAMIC",
+		[SHT_NOTE] = "NOTE",
+		[SHT_NOBITS] = "NOBITS",
+		[SHT_REL] = "REL",
+		[SHT_SHLIB] = "SHLIB",
+		[SHT_DYNSYM] = "DYNSYM",
+		[SHT_INIT_ARRAY] = "INIT_ARRAY",
+		[SHT_FINI_ARRAY] = "FINI_ARRAY",
+		[SHT_PREINIT_ARRAY] = "PREINIT_ARRAY",
+		[SHT_GROUP] = "GROUP",
 		[SHT_SYMTAB_SHNDX] = "SYMTAB_SHNDX",
 	};
 
@@ -333,16 +341,20 @@ static int read_headers(struct reader *rd, size_t shstrndx)
 	ss = &rd->shdrs[shstrndx];
 	if (ss->sh_type != SHT_STRTAB || !in_file(rd, ss->sh_offset, ss->sh_size) ||
 	    ss->sh_size == 0)
-		return bad(rd, -EBADMSG, "the section name table (section %zu) is not a string "
-					 "table inside the file", shstrndx);
+		return bad(rd, -EBADMSG,
+			   "the section name table (section %zu) is not a string "
+			   "table inside the file",
+			   shstrndx);
 	shstr = rd->buf + ss->sh_offset;
 	for (size_t i = 1; i < rd->shnum; i++) {
 		const GElf_Shdr *sh = &rd->shdrs[i];
 		const char *name = strtab_str(shstr, ss->sh_size, sh->sh_name);
 
 		if (!name)
-			return bad(rd, -EBADMSG, "section %zu: name offset %u is outside the "
-						 "section name table", i, sh->sh_name);
+			return bad(rd, -EBADMSG,
+				   "section %zu: name offset %u is outside the "
+				   "section name table",
+				   i, sh->sh_name);
 		rd->secnames[i] = name;
 		switch (sh->sh_type) {
 		case SHT_NULL:
@@ -353,24 +365,28 @@ static int read_headers(struct reader *rd, size_t shstrndx)
 		case SHT_DYNAMIC:
 		case SHT_HASH:
 		case SHT_GNU_HASH:
-			return bad(rd, -EOPNOTSUPP, "section '%s' has type %s, not supported in "
-						    "a relocatable object", name,
-				   lp_sht_name(sh->sh_type));
+			return bad(rd, -EOPNOTSUPP,
+				   "section '%s' has type %s, not supported in "
+				   "a relocatable object",
+				   name, lp_sht_name(sh->sh_type));
 		}
 		if (sh->sh_addralign & (sh->sh_addralign - 1))
-			return bad(rd, -EBADMSG, "section '%s': alignment %llu is not a power of two",
-				   name, (unsigned long long)sh->sh_addralign);
+			return bad(rd, -EBADMSG,
+				   "section '%s': alignment %llu is not a power of two", name,
+				   (unsigned long long)sh->sh_addralign);
 		if (sh->sh_addralign > LP_ELF_MAX_ALIGN)
-			return bad(rd, -EBADMSG, "section '%s': alignment %llu is above %u (a kernel "
-						 "object needs a page at most)", name,
-				   (unsigned long long)sh->sh_addralign, LP_ELF_MAX_ALIGN);
+			return bad(rd, -EBADMSG,
+				   "section '%s': alignment %llu is above %u (a kernel "
+				   "object needs a page at most)",
+				   name, (unsigned long long)sh->sh_addralign, LP_ELF_MAX_ALIGN);
 		if (sh->sh_size > LP_ELF_MAX_SIZE)
 			return bad(rd, -EBADMSG, "section '%s': size %llu is above %u", name,
 				   (unsigned long long)sh->sh_size, LP_ELF_MAX_SIZE);
 		if (sh->sh_type != SHT_NOBITS && !in_file(rd, sh->sh_offset, sh->sh_size))
-			return bad(rd, -EBADMSG, "section '%s': %llu bytes at offset %llu run past "
-						 "the end of the file (%zu bytes)", name,
-				   (unsigned long long)sh->sh_size,
+			return bad(rd, -EBADMSG,
+				   "section '%s': %llu bytes at offset %llu run past "
+				   "the end of the file (%zu bytes)",
+				   name, (unsigned long long)sh->sh_size,
 				   (unsigned long long)sh->sh_offset, rd->len);
 		if (sh->sh_link >= rd->shnum)
 			return bad(rd, -EBADMSG, "section '%s': sh_link %u is not a section index",
@@ -382,23 +398,26 @@ static int read_headers(struct reader *rd, size_t shstrndx)
 			return bad(rd, -EBADMSG, "section '%s': sh_info %u is not a section index",
 				   name, sh->sh_info);
 		if (sh->sh_type == SHT_RELA || sh->sh_type == SHT_SYMTAB) {
-			if (sh->sh_entsize != (sh->sh_type == SHT_RELA ? sizeof(Elf64_Rela)
-								      : sizeof(Elf64_Sym)))
-				return bad(rd, -EBADMSG, "section '%s': entry size %llu, expected %zu",
-					   name, (unsigned long long)sh->sh_entsize,
+			if (sh->sh_entsize !=
+			    (sh->sh_type == SHT_RELA ? sizeof(Elf64_Rela) : sizeof(Elf64_Sym)))
+				return bad(rd, -EBADMSG,
+					   "section '%s': entry size %llu, expected %zu", name,
+					   (unsigned long long)sh->sh_entsize,
 					   sh->sh_type == SHT_RELA ? sizeof(Elf64_Rela)
 								   : sizeof(Elf64_Sym));
 			if (sh->sh_size % sh->sh_entsize)
-				return bad(rd, -EBADMSG, "section '%s': size %llu is not a multiple "
-							 "of the entry size %llu", name,
-					   (unsigned long long)sh->sh_size,
+				return bad(rd, -EBADMSG,
+					   "section '%s': size %llu is not a multiple "
+					   "of the entry size %llu",
+					   name, (unsigned long long)sh->sh_size,
 					   (unsigned long long)sh->sh_entsize);
 		}
 		if (sh->sh_type == SHT_GROUP &&
 		    (sh->sh_size < 4 || sh->sh_size % 4 || sh->sh_entsize != 4))
-			return bad(rd, -EBADMSG, "section group '%s': size %llu or entry size %llu "
-						 "is not a list of 4-byte words", name,
-				   (unsigned long long)sh->sh_size,
+			return bad(rd, -EBADMSG,
+				   "section group '%s': size %llu or entry size %llu "
+				   "is not a list of 4-byte words",
+				   name, (unsigned long long)sh->sh_size,
 				   (unsigned long long)sh->sh_entsize);
 		if (sh->sh_type == SHT_SYMTAB) {
 			if (rd->symtab_idx)
@@ -461,8 +480,10 @@ static int read_symbols(struct reader *rd, struct lp_elf *e)
 	if (n == 0)
 		return bad(rd, -EBADMSG, "symbol table '%s' is empty", symtab);
 	if (sh->sh_info == 0 || sh->sh_info > n)
-		return bad(rd, -EBADMSG, "symbol table '%s': sh_info %u (first global) is outside "
-					 "its %zu symbols", symtab, sh->sh_info, n);
+		return bad(rd, -EBADMSG,
+			   "symbol table '%s': sh_info %u (first global) is outside "
+			   "its %zu symbols",
+			   symtab, sh->sh_info, n);
 	rd->symbyidx = calloc(n, sizeof(*rd->symbyidx));
 	if (!rd->symbyidx)
 		return -ENOMEM;
@@ -479,23 +500,29 @@ static int read_symbols(struct reader *rd, struct lp_elf *e)
 		type = ELF64_ST_TYPE(st.st_info);
 		name = strtab_str(strs, strsh->sh_size, st.st_name);
 		if (!name)
-			return bad(rd, -EBADMSG, "symbol %zu: name offset %u is outside '%s' "
-						 "(%llu bytes)", i, st.st_name,
-				   secname(rd, sh->sh_link), (unsigned long long)strsh->sh_size);
+			return bad(rd, -EBADMSG,
+				   "symbol %zu: name offset %u is outside '%s' "
+				   "(%llu bytes)",
+				   i, st.st_name, secname(rd, sh->sh_link),
+				   (unsigned long long)strsh->sh_size);
 		if (st.st_shndx == SHN_XINDEX)
 			return bad(rd, -EOPNOTSUPP, "symbol '%s': extended section index", name);
 		if (st.st_shndx != SHN_UNDEF && st.st_shndx < SHN_LORESERVE) {
 			if (st.st_shndx >= rd->shnum || !rd->byidx[st.st_shndx])
-				return bad(rd, -EBADMSG, "symbol '%s': section index %u is not a "
-							 "section with contents", name, st.st_shndx);
+				return bad(rd, -EBADMSG,
+					   "symbol '%s': section index %u is not a "
+					   "section with contents",
+					   name, st.st_shndx);
 			sec = rd->byidx[st.st_shndx];
 		}
 		if (sec && (type == STT_FUNC || type == STT_OBJECT) &&
 		    (st.st_value > sec->size || st.st_size > sec->size - st.st_value))
-			return bad(rd, -EBADMSG, "symbol '%s' (offset %llu, size %llu) lies outside "
-						 "section '%s' (%llu bytes)", name,
-				   (unsigned long long)st.st_value, (unsigned long long)st.st_size,
-				   sec->name, (unsigned long long)sec->size);
+			return bad(rd, -EBADMSG,
+				   "symbol '%s' (offset %llu, size %llu) lies outside "
+				   "section '%s' (%llu bytes)",
+				   name, (unsigned long long)st.st_value,
+				   (unsigned long long)st.st_size, sec->name,
+				   (unsigned long long)sec->size);
 		if (type == STT_SECTION && sec && !*name)
 			name = sec->name;
 		s = lp_elf_add_sym(e, name, type, ELF64_ST_BIND(st.st_info), sec, st.st_value,
@@ -526,36 +553,45 @@ static int read_relas(struct reader *rd, struct lp_elf *e)
 		if (r->type == SHT_GROUP) {
 			/* sh_info names the signature symbol, the words after the flags members */
 			if (r->link != rd->symtab_idx || r->info == 0 || r->info >= rd->nsymtab)
-				return bad(rd, -EBADMSG, "section group '%s': sh_link %u or sh_info "
-							 "%u is not its symbol table and a symbol",
+				return bad(rd, -EBADMSG,
+					   "section group '%s': sh_link %u or sh_info "
+					   "%u is not its symbol table and a symbol",
 					   r->name, r->link, r->info);
 			for (uint64_t off = 4; off + 4 <= r->size; off += 4) {
 				uint32_t idx;
 
 				memcpy(&idx, r->data + off, 4);
 				if (idx == 0 || idx >= rd->shnum)
-					return bad(rd, -EBADMSG, "section group '%s': member %u is not "
-								 "a section index", r->name, idx);
+					return bad(rd, -EBADMSG,
+						   "section group '%s': member %u is not "
+						   "a section index",
+						   r->name, idx);
 			}
 			continue;
 		}
 		if (r->type != SHT_RELA)
 			continue;
 		if (r->link != rd->symtab_idx)
-			return bad(rd, -EBADMSG, "relocation section '%s': sh_link %u is not the "
-						 "symbol table (%zu)", r->name, r->link,
-				   rd->symtab_idx);
+			return bad(rd, -EBADMSG,
+				   "relocation section '%s': sh_link %u is not the "
+				   "symbol table (%zu)",
+				   r->name, r->link, rd->symtab_idx);
 		if (r->info == 0 || r->info >= rd->shnum || !rd->byidx[r->info])
-			return bad(rd, -EBADMSG, "relocation section '%s': sh_info %u is not a "
-						 "section it can apply to", r->name, r->info);
+			return bad(rd, -EBADMSG,
+				   "relocation section '%s': sh_info %u is not a "
+				   "section it can apply to",
+				   r->name, r->info);
 		base = rd->byidx[r->info];
 		if (base == r || base->type == SHT_RELA || base->type == SHT_NOBITS ||
 		    base->type == SHT_GROUP)
-			return bad(rd, -EBADMSG, "relocation section '%s' applies to '%s' of type %s",
-				   r->name, base->name, lp_sht_name(base->type));
+			return bad(rd, -EBADMSG,
+				   "relocation section '%s' applies to '%s' of type %s", r->name,
+				   base->name, lp_sht_name(base->type));
 		if (base->rela)
-			return bad(rd, -EBADMSG, "relocation sections '%s' and '%s' both apply to "
-						 "'%s'", base->rela->name, r->name, base->name);
+			return bad(rd, -EBADMSG,
+				   "relocation sections '%s' and '%s' both apply to "
+				   "'%s'",
+				   base->rela->name, r->name, base->name);
 		r->base = base;
 		base->rela = r;
 		n = r->size / sizeof(Elf64_Rela);
@@ -573,19 +609,24 @@ static int read_relas(struct reader *rd, struct lp_elf *e)
 			symi = ELF64_R_SYM(ra.r_info);
 			type = (uint32_t)ELF64_R_TYPE(ra.r_info);
 			if (symi == 0 || symi >= rd->nsymtab || !rd->symbyidx[symi])
-				return bad(rd, -EBADMSG, "'%s' entry %zu: symbol index %zu is not a "
-							 "symbol", r->name, k, symi);
+				return bad(rd, -EBADMSG,
+					   "'%s' entry %zu: symbol index %zu is not a "
+					   "symbol",
+					   r->name, k, symi);
 			w = lp_rela_width(type);
 			if (w == 0 && type != R_X86_64_NONE)
-				return bad(rd, -EOPNOTSUPP, "'%s' entry %zu: relocation type %u is "
-							    "not supported", r->name, k, type);
+				return bad(rd, -EOPNOTSUPP,
+					   "'%s' entry %zu: relocation type %u is "
+					   "not supported",
+					   r->name, k, type);
 			if (ra.r_offset > base->size || w > base->size - ra.r_offset)
-				return bad(rd, -EBADMSG, "'%s' entry %zu: offset %llu (%u bytes) is "
-							 "outside '%s' (%llu bytes)", r->name, k,
-					   (unsigned long long)ra.r_offset, w, base->name,
-					   (unsigned long long)base->size);
-			r->relas[r->nrelas++] = (struct lp_rela){ ra.r_offset, type,
-								  rd->symbyidx[symi], ra.r_addend };
+				return bad(rd, -EBADMSG,
+					   "'%s' entry %zu: offset %llu (%u bytes) is "
+					   "outside '%s' (%llu bytes)",
+					   r->name, k, (unsigned long long)ra.r_offset, w,
+					   base->name, (unsigned long long)base->size);
+			r->relas[r->nrelas++] = (struct lp_rela){ra.r_offset, type,
+								 rd->symbyidx[symi], ra.r_addend};
 		}
 		free(r->data);
 		r->data = NULL;
@@ -598,7 +639,7 @@ int lp_elf_parse(const void *buf, size_t len, const char *name, struct lp_elf **
 {
 	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
 	_cleanup_free_ uint8_t *copy = NULL;
-	struct reader rd = { .name = name ? name : "<memory>" };
+	struct reader rd = {.name = name ? name : "<memory>"};
 	GElf_Ehdr eh;
 	size_t shstrndx;
 	int r;
@@ -634,8 +675,9 @@ int lp_elf_parse(const void *buf, size_t len, const char *name, struct lp_elf **
 	if (elf_getshdrnum(rd.elf, &rd.shnum) < 0 || elf_getshdrstrndx(rd.elf, &shstrndx) < 0 ||
 	    rd.shnum < 2 || rd.shnum > 65000 || shstrndx == 0 || shstrndx >= rd.shnum ||
 	    eh.e_shoff == 0 || !in_file(&rd, eh.e_shoff, rd.shnum * sizeof(Elf64_Shdr))) {
-		r = bad(&rd, r, "ELF header: the section header table (e_shoff %llu, %zu entries, "
-				"names in %zu) is not inside the file",
+		r = bad(&rd, r,
+			"ELF header: the section header table (e_shoff %llu, %zu entries, "
+			"names in %zu) is not inside the file",
 			(unsigned long long)eh.e_shoff, rd.shnum, shstrndx);
 		goto out;
 	}
@@ -743,21 +785,26 @@ static int check_layout(const struct lp_elf *e, const char *path)
 		const struct lp_sec *s = e->secs[i];
 
 		if ((s->align & (s->align - 1)) || s->align > LP_ELF_MAX_ALIGN)
-			return log_error_errno(-EINVAL, "cannot write '%s': section '%s' has "
-					       "alignment %llu (at most %u, a power of two)", path,
-					       s->name, (unsigned long long)s->align,
+			return log_error_errno(-EINVAL,
+					       "cannot write '%s': section '%s' has "
+					       "alignment %llu (at most %u, a power of two)",
+					       path, s->name, (unsigned long long)s->align,
 					       LP_ELF_MAX_ALIGN);
 		if (s->size > LP_ELF_MAX_OUTPUT || (s->type != SHT_NOBITS && s->size && !s->data))
-			return log_error_errno(-EINVAL, "cannot write '%s': section '%s' has a "
-					       "bad size (%llu bytes)", path, s->name,
-					       (unsigned long long)s->size);
+			return log_error_errno(-EINVAL,
+					       "cannot write '%s': section '%s' has a "
+					       "bad size (%llu bytes)",
+					       path, s->name, (unsigned long long)s->size);
 		if (s->type == SHT_GROUP || s->type == SHT_SYMTAB)
-			return log_error_errno(-EOPNOTSUPP, "cannot write '%s': section '%s' has "
-					       "type %s, which is not written", path, s->name,
-					       lp_sht_name(s->type));
+			return log_error_errno(-EOPNOTSUPP,
+					       "cannot write '%s': section '%s' has "
+					       "type %s, which is not written",
+					       path, s->name, lp_sht_name(s->type));
 		if (s->type == SHT_RELA && !s->base)
-			return log_error_errno(-EINVAL, "cannot write '%s': relocation section "
-					       "'%s' applies to nothing", path, s->name);
+			return log_error_errno(-EINVAL,
+					       "cannot write '%s': relocation section "
+					       "'%s' applies to nothing",
+					       path, s->name);
 	}
 	return 0;
 }
@@ -922,8 +969,9 @@ int lp_elf_write(struct lp_elf *e, const char *path)
 	if (filesize < 0)
 		goto out;
 	if ((uint64_t)filesize > LP_ELF_MAX_OUTPUT) {
-		r = log_error_errno(-EFBIG, "cannot write '%s': it would be %lld bytes (at most %u)",
-				    path, (long long)filesize, LP_ELF_MAX_OUTPUT);
+		r = log_error_errno(-EFBIG,
+				    "cannot write '%s': it would be %lld bytes (at most %u)", path,
+				    (long long)filesize, LP_ELF_MAX_OUTPUT);
 		goto done;
 	}
 	if (elf_update(elf, ELF_C_WRITE) < 0)

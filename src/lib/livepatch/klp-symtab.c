@@ -21,9 +21,9 @@
 struct ksym {
 	uint64_t addr;
 	char type;
-	uint32_t name;   /* offset in names */
-	uint32_t next;   /* next entry with the same hash bucket, +1; 0 ends */
-	uint32_t file;   /* from the debug vmlinux: index+1 in files, 0 unknown */
+	uint32_t name; /* offset in names */
+	uint32_t next; /* next entry with the same hash bucket, +1; 0 ends */
+	uint32_t file; /* from the debug vmlinux: index+1 in files, 0 unknown */
 };
 
 struct lp_symtab {
@@ -33,7 +33,7 @@ struct lp_symtab {
 	size_t nsyms, syms_alloc;
 	uint32_t *buckets; /* index+1 of the first entry */
 	size_t nbuckets;
-	char **files;      /* STT_FILE names of the debug vmlinux, in symtab order */
+	char **files; /* STT_FILE names of the debug vmlinux, in symtab order */
 	size_t nfiles;
 	bool have_files;
 };
@@ -127,8 +127,9 @@ static int symtab_parse(const char *buf, size_t len, const char *path, struct lp
 		if (eol == p)
 			continue;
 		for (q = p; q < eol && isxdigit((unsigned char)*q); q++, ndigits++)
-			addr = addr * 16 + (uint64_t)(isdigit((unsigned char)*q) ? *q - '0'
-								  : (tolower(*q) - 'a' + 10));
+			addr = addr * 16 + (uint64_t)(isdigit((unsigned char)*q)
+							      ? *q - '0'
+							      : (tolower(*q) - 'a' + 10));
 		if (q == p)
 			return bad_line(path, line, "no hexadecimal address at the start");
 		if (ndigits > 16)
@@ -143,7 +144,8 @@ static int symtab_parse(const char *buf, size_t len, const char *path, struct lp
 		name = q + 3;
 		for (nlen = 0; name + nlen < eol && name[nlen] != '\t' && name[nlen] != ' '; nlen++)
 			if (!isgraph((unsigned char)name[nlen]))
-				return bad_line(path, line, "a control or non-ASCII byte in the name");
+				return bad_line(path, line,
+						"a control or non-ASCII byte in the name");
 		if (nlen == 0)
 			return bad_line(path, line, "no symbol name");
 		if (nlen >= 512)
@@ -155,7 +157,8 @@ static int symtab_parse(const char *buf, size_t len, const char *path, struct lp
 			/* "name\t[module]": module symbols do not count for vmlinux positions */
 			if (*rest == '[' && eol[-1] == ']')
 				continue;
-			return bad_line(path, line, "text after the symbol name that is not a [module]");
+			return bad_line(path, line,
+					"text after the symbol name that is not a [module]");
 		}
 		if (st->nsyms == st->syms_alloc) {
 			size_t na = st->syms_alloc ? st->syms_alloc * 2 : 4096;
@@ -167,11 +170,12 @@ static int symtab_parse(const char *buf, size_t len, const char *path, struct lp
 			st->syms_alloc = na;
 		}
 		struct ksym *k = &st->syms[st->nsyms];
-		*k = (struct ksym){ .addr = addr, .type = type };
+		*k = (struct ksym){.addr = addr, .type = type};
 		r = add_name(st, name, nlen, &k->name);
 		if (r < 0)
 			return r == -E2BIG ? log_error_errno(r, "'%s':%u: too many symbol names",
-							     path, line) : r;
+							     path, line)
+					   : r;
 		st->nsyms++;
 	}
 	if (!st->nsyms)
@@ -215,8 +219,8 @@ void lp_symtab_free(struct lp_symtab *st)
 
 /* Calls back over the entries named NAME, in file order. */
 #define FOR_EACH_NAMED(st, nm, k)                                                                  \
-	for (uint32_t _i = (st)->buckets[hash_name(nm) & ((st)->nbuckets - 1)]; _i;               \
-	     _i = (st)->syms[_i - 1].next)                                                        \
+	for (uint32_t _i = (st)->buckets[hash_name(nm) & ((st)->nbuckets - 1)]; _i;                \
+	     _i = (st)->syms[_i - 1].next)                                                         \
 		if ((k = &(st)->syms[_i - 1]), streq((st)->names + k->name, nm))
 
 size_t lp_symtab_count(const struct lp_symtab *st, const char *name)
@@ -308,9 +312,8 @@ out:
 	return r;
 }
 
-int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text,
-		     const char *file, const char *const *anchors, size_t nanchors,
-		     long *ret_pos)
+int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text, const char *file,
+		     const char *const *anchors, size_t nanchors, long *ret_pos)
 {
 	struct ksym *k, *pick = NULL;
 	size_t n = 0, idx = 0, pick_idx = 0, inside = 0;
@@ -330,7 +333,8 @@ int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text,
 			idx++;
 			if (k->file && streq(base_name(st->files[k->file - 1]), base_name(file))) {
 				if (pick && pick->file != k->file)
-					goto proximity; /* two files of that name: use the anchors */
+					goto proximity; /* two files of that name: use the anchors
+							 */
 				pick = k;
 				pick_idx = idx;
 			}
@@ -431,8 +435,10 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 			t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(eol - t1 - 1)) : NULL;
 			if (!t2) {
 				strbuf_release(&sb);
-				return log_error_errno(-EBADMSG, "'%s':%zu: expected 'CRC\\tNAME\\t"
-						       "MODULE\\tTYPE'", path, lines + 1);
+				return log_error_errno(-EBADMSG,
+						       "'%s':%zu: expected 'CRC\\tNAME\\t"
+						       "MODULE\\tTYPE'",
+						       path, lines + 1);
 			}
 		}
 		lines++;
@@ -443,7 +449,8 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 			}
 			continue;
 		}
-		if (strbuf_adds(&sb, "0 T ") < 0 || strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
+		if (strbuf_adds(&sb, "0 T ") < 0 ||
+		    strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
 		    strbuf_addch(&sb, '\n') < 0) {
 			strbuf_release(&sb);
 			return -ENOMEM;
