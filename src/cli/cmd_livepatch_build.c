@@ -34,6 +34,8 @@ static const char build_options[] =
 	"  -j, --jobs N           parallel compiles (default: the number of CPUs)\n"
 	"  --allow-fuzz           let hunks apply with fuzz (default: exactly, offsets\n"
 	"                         allowed and reported); recorded in the report\n"
+	"  --max-units N          compile up to N translation units (default 64) when a\n"
+	"                         changed header reaches many\n"
 	"  --accept-config NAME   accept this option differing between --config and\n"
 	"                         the kbuild's .config; repeatable\n"
 	"\nThe source is prepared once per (source, config) in $XDG_CACHE_HOME/tuxtape/trees.\n"
@@ -83,6 +85,7 @@ struct build_args {
 	const char **accept; /* NULL-terminated */
 	size_t naccept;
 	bool allow_fuzz;
+	unsigned max_units;
 	const char *source, *tarball, *config, *symbols, *vmlinux, *kbuild, *out, *workdir;
 	char *name;
 	bool replace;
@@ -108,6 +111,7 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		{"json", no_argument, NULL, 'J'},
 		{"allow-fuzz", no_argument, NULL, 'F'},
 		{"accept-config", required_argument, NULL, 'A'},
+		{"max-units", required_argument, NULL, 'U'},
 		{},
 	};
 	int c;
@@ -173,6 +177,17 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		case 'F':
 			a->allow_fuzz = true;
 			break;
+		case 'U': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v == 0 || v > 100000)
+				return cli_usage_error(cli, "--max-units: '%s' is not a count",
+						       optarg),
+				       -1;
+			a->max_units = (unsigned)v;
+			break;
+		}
 		case 'A': {
 			const char **na = realloc(a->accept, (a->naccept + 2) * sizeof(*na));
 
@@ -270,7 +285,8 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 				  .config_accept = a.accept,
 				  .jobs = a.jobs,
 				  .replace = a.replace,
-				  .allow_fuzz = a.allow_fuzz};
+				  .allow_fuzz = a.allow_fuzz,
+				  .max_units = a.max_units};
 	r = lp_build(&o, &rep);
 	if (r < 0) {
 		/* A change tuxtape cannot livepatch is a refusal, like an unsafe one. */

@@ -76,7 +76,12 @@ static int setup(void **state)
 	    "-DKBUILD_MODNAME='\\\"$(notdir $*)\\\"' -c -o "
 	    "$@ $<\" > $(dir $@).$(notdir $@).cmd\n");
 	put("src/scripts/Makefile.build", "# not read\n");
-	put("src/Kbuild", "obj-y += drv/ drv2/\n");
+	put("src/Kbuild", "obj-y += drv/ drv2/ drv3/\n");
+	put("src/drv3/Makefile", "obj-y += p.o q.o r.o\n");
+	put("src/drv3/three.h", "#define THREE 3\n");
+	put("src/drv3/p.c", "#include \"three.h\"\nint p_value(void) { return THREE; }\n");
+	put("src/drv3/q.c", "#include \"three.h\"\nint q_value(void) { return THREE; }\n");
+	put("src/drv3/r.c", "#include \"three.h\"\nint r_value(void) { return THREE; }\n");
 	put("src/drv2/Makefile", "obj-y += x.o y.o\n");
 	put("src/drv2/x.c", "int x_value(void)\n{\n\treturn 5;\n}\n");
 	put("src/drv2/y.c", "#include \"x.c\"\nint y_value(void)\n{\n\treturn x_value();\n}\n");
@@ -660,6 +665,32 @@ static void test_includes_cache(void **state)
 	lp_tu_set_free(s);
 }
 
+/* Past the unit limit only when allowed; many units compile through make, every one checked. */
+static void test_max_units(void **state)
+{
+	static const char three[] = "--- a/drv3/three.h\n+++ b/drv3/three.h\n@@ -1 +1 @@\n"
+				    "-#define THREE 3\n+#define THREE 33\n";
+	_cleanup_(lp_tree_freep) struct lp_tree *t = prepare(true);
+	_cleanup_(lp_patchset_freep) struct lp_patchset *ps = lp_patchset_new();
+	_cleanup_free_ char *p = path_join(root, "three.patch"), *out = path_join(root, "o3");
+	struct lp_compile_opts o = {.max_units = 2};
+	struct lp_tu_set *s = NULL;
+
+	put("three.patch", three);
+	assert_int_equal(lp_patchset_add_file(ps, p), 0);
+	strbuf_reset(&logged);
+	assert_int_equal(lp_tree_compile(t, ps, &o, out, &s), -E2BIG);
+	assert_non_null(strstr(strbuf_str(&logged), "--max-units"));
+	o.max_units = 3;
+	assert_int_equal(lp_tree_compile(t, ps, &o, out, &s), 0);
+	assert_int_equal(s->ntus, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_non_null(s->tus[i].orig_obj);
+		assert_non_null(s->tus[i].patched_obj);
+	}
+	lp_tu_set_free(s);
+}
+
 int main(void)
 {
 	tt_log_set(capture, NULL, TT_LOG_DEBUG);
@@ -680,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_failure_output),
 		cmocka_unit_test(test_c_includes_c_and_forced),
 		cmocka_unit_test(test_includes_cache),
+		cmocka_unit_test(test_max_units),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

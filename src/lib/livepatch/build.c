@@ -267,8 +267,10 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 			return r;
 	}
 
-	r = lp_tree_compile(tree, ps, &(struct lp_compile_opts){.allow_fuzz = o->allow_fuzz}, work,
-			    &set);
+	r = lp_tree_compile(
+		tree, ps,
+		&(struct lp_compile_opts){.allow_fuzz = o->allow_fuzz, .max_units = o->max_units},
+		work, &set);
 	if (r < 0)
 		goto out;
 	rep->t_compile = set->compile_seconds;

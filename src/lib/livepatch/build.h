@@ -33,6 +33,7 @@ struct lp_build_opts {
 	const char *cache_dir;	    /* NULL: the default cache */
 	const char *const *config_accept; /* options allowed to differ (NULL-terminated) */
 	unsigned jobs;			  /* 0: the number of CPUs */
+	unsigned max_units;		  /* more units are refused; 0: LP_TREE_MAX_TUS */
 	bool replace;			  /* atomic replace of earlier livepatches */
 	bool allow_fuzz;		  /* hunks may apply with fuzz */
 };

@@ -513,13 +513,14 @@ static bool why_names(const char *why, const char *file)
 
 /* Adds the built .c files including the changed headers (and unbuilt .c files) of CHASE. */
 static int add_includers(struct lp_tree *t, const struct kernel_fileset *fs, char **chase,
-			 size_t nchase, const struct lp_includes_cache *cache, struct lp_tu_set *s)
+			 size_t nchase, size_t max_units, const struct lp_includes_cache *cache,
+			 struct lp_tu_set *s)
 {
 	char **found = NULL;
 	size_t nfound = 0;
 	int r;
 
-	r = lp_find_includers(t->path, fs, chase, nchase, LP_TREE_MAX_TUS, cache, &found, &nfound);
+	r = lp_find_includers(t->path, fs, chase, nchase, max_units, cache, &found, &nfound);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nfound; i++) {
@@ -624,6 +625,26 @@ static int replay_all(struct lp_tree *t, const char *const *objs, size_t n, cons
 	return 0;
 }
 
+struct compile_watch {
+	const char *log, *what;
+	unsigned long total;
+};
+
+/* Counts kbuild's "  CC      x.o" lines so far, for progress. */
+static void compile_tick(void *userdata)
+{
+	struct compile_watch *w = userdata;
+	_cleanup_free_ char *buf = NULL;
+	unsigned long n = 0;
+
+	if (!w->what || read_file_capped(w->log, 16u << 20, &buf, NULL) < 0)
+		return;
+	for (const char *p = buf; (p = strstr(p, "  CC ")); p++)
+		if (p == buf || p[-1] == '\n')
+			n++;
+	tt_progress(w->what, MIN(n, w->total), w->total);
+}
+
 static int compile_all(struct lp_tree *t, struct lp_tu_set *s, const char *outdir, const char *work,
 		       const char *which)
 {
@@ -655,9 +676,20 @@ static int compile_all(struct lp_tree *t, struct lp_tu_set *s, const char *outdi
 	}
 	log_info("compiling %zu %s translation unit%s", s->ntus, which, s->ntus == 1 ? "" : "s");
 	unlink(log);
-	r = replay_all(t, (const char *const *)objs, s->ntus, log);
-	if (r == -ENOENT)
-		r = lp_tree_make(t, targets, true, log);
+	/*
+	 * A unit or two: replay their commands (no make overhead). More: make, in parallel on
+	 * every core, with a count from its output.
+	 */
+	r = s->ntus <= 2 ? replay_all(t, (const char *const *)objs, s->ntus, log) : -ENOENT;
+	if (r == -ENOENT) {
+		_cleanup_free_ char *what = strdup_printf("compiling %s units", which);
+		struct compile_watch w = {.log = log, .what = what, .total = s->ntus};
+
+		tt_progress(what ? what : "compiling", 0, s->ntus);
+		r = lp_tree_make_watch(t, targets, true, log, compile_tick, &w);
+		if (r >= 0)
+			tt_progress(what ? what : "compiling", s->ntus, s->ntus);
+	}
 	if (r < 0) {
 		r = -ENOEXEC;
 		goto out;
@@ -826,12 +858,14 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	size_t nchase = 0, nfiles = 0;
 	double t0 = lp_now();
 	bool applied = false;
+	size_t max_units;
 	int r, r2;
 
 	if (!t || !ps || !outdir)
 		return -EINVAL;
 	if (!opts)
 		opts = &no_opts;
+	max_units = opts->max_units ? opts->max_units : LP_TREE_MAX_TUS;
 	s = calloc(1, sizeof(*s));
 	work = strdup(t->path);
 	if (!s || !work)
@@ -937,15 +971,15 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 				touched[cache.ntouched] = j.e[i].path;
 				created[cache.ntouched++] = j.e[i].kind == 'C';
 			}
-		r = add_includers(t, fs, chase, nchase, &cache, s);
+		r = add_includers(t, fs, chase, nchase, max_units, &cache, s);
 		if (r < 0)
 			goto out;
 	}
-	if (s->ntus > LP_TREE_MAX_TUS) {
+	if (s->ntus > max_units) {
 		r = log_error_errno(-E2BIG,
-				    "the patches change %zu translation units (at most %d are "
-				    "compiled)",
-				    s->ntus, LP_TREE_MAX_TUS);
+				    "the patches change %zu translation units (at most %zu are "
+				    "compiled; --max-units raises the limit)",
+				    s->ntus, max_units);
 		goto out;
 	}
 	if (s->ntus == 0) {

@@ -638,7 +638,8 @@ int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **
 						-E2BIG,
 						"more than %zu translation units built with this "
 						"config include the changed files (%s, ...); "
-						"refusing to compile them all",
+						"refusing to compile them all (--max-units "
+						"raises the limit)",
 						max, start[0]);
 					break;
 				}

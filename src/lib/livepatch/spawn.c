@@ -17,6 +17,13 @@
 int lp_spawn(const char *const *argv, const char *cwd, const char *const *env, const char *log_path,
 	     int *ret_status)
 {
+	return lp_spawn_watch(argv, cwd, env, log_path, ret_status, NULL, NULL);
+}
+
+int lp_spawn_watch(const char *const *argv, const char *cwd, const char *const *env,
+		   const char *log_path, int *ret_status, void (*tick)(void *userdata),
+		   void *userdata)
+{
 	int out = -1, status = 0, errpipe[2];
 	ssize_t n;
 	pid_t pid;
@@ -73,9 +80,18 @@ int lp_spawn(const char *const *argv, const char *cwd, const char *const *env, c
 	while (n < 0 && errno == EINTR);
 	close(errpipe[0]);
 
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+	for (;;) {
+		pid_t w = waitpid(pid, &status, tick ? WNOHANG : 0);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
 			return negative_errno();
+		if (w == 0) {
+			tick(userdata);
+			usleep(200 * 1000);
+		}
+	}
 	if (ret_status)
 		*ret_status = status;
 	if (n == (ssize_t)sizeof(child_errno) && child_errno > 0)

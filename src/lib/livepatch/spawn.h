@@ -16,5 +16,10 @@
 int lp_spawn(const char *const *argv, const char *cwd, const char *const *env, const char *log_path,
 	     int *ret_status);
 
+/* The same, calling TICK(USERDATA) about five times a second while the program runs. */
+int lp_spawn_watch(const char *const *argv, const char *cwd, const char *const *env,
+		   const char *log_path, int *ret_status, void (*tick)(void *userdata),
+		   void *userdata);
+
 /* The last MAX_LINES lines of the file at PATH (at most 8 KiB of it); NULL if unreadable. */
 char *lp_log_tail(const char *path, unsigned max_lines);

@@ -15,6 +15,9 @@ int lp_copy_file(const char *src, const char *dst);
 int lp_copy_into(const char *src, const char *dir, const char *rel);
 /* Runs make in the tree with its CC, KERNELRELEASE and KCFLAGS; output to LOG (NULL: t->log). */
 int lp_tree_make(struct lp_tree *t, const char *const *targets, bool parallel, const char *log);
+/* The same, calling TICK(USERDATA) about five times a second meanwhile (progress). */
+int lp_tree_make_watch(struct lp_tree *t, const char *const *targets, bool parallel,
+		       const char *log, void (*tick)(void *userdata), void *userdata);
 /* The end of LOG for an error message, or what to say when it is empty. */
 char *lp_failure_output(const char *log, const char *dir);
 

@@ -263,6 +263,12 @@ char *lp_failure_output(const char *log, const char *dir)
 
 int lp_tree_make(struct lp_tree *t, const char *const *targets, bool parallel, const char *log)
 {
+	return lp_tree_make_watch(t, targets, parallel, log, NULL, NULL);
+}
+
+int lp_tree_make_watch(struct lp_tree *t, const char *const *targets, bool parallel,
+		       const char *log, void (*tick)(void *userdata), void *userdata)
+{
 	const char *argv[64];
 	_cleanup_free_ char *cc = strdup_printf("CC=%s", t->cc);
 	_cleanup_free_ char *rel =
@@ -289,7 +295,7 @@ int lp_tree_make(struct lp_tree *t, const char *const *targets, bool parallel, c
 	argv[n] = NULL;
 	if (!log)
 		log = t->log;
-	r = lp_spawn(argv, NULL, NULL, log, NULL);
+	r = lp_spawn_watch(argv, NULL, NULL, log, NULL, tick, userdata);
 	if (r == -ENOEXEC) {
 		_cleanup_free_ char *why = lp_failure_output(log, t->path);
 
@@ -631,6 +637,9 @@ static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const cha
 	int r;
 
 	log_info("preparing kernel tree %s in '%s'", t->key, work);
+	tt_progress(o->source_tarball ? "preparing the tree: extracting"
+				      : "preparing the tree: copying",
+		    0, 4);
 	if (o->source_tarball)
 		r = extract_tarball(o->source_tarball, work, t->log);
 	else
@@ -639,6 +648,7 @@ static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const cha
 		return r;
 	/* The pristine source, before anything is generated in it: what every build checks. */
 	log_info("hashing the pristine source");
+	tt_progress("preparing the tree: hashing the source", 1, 4);
 	manifest = path_join(work, "pristine.manifest");
 	if (!manifest)
 		return -ENOMEM;
@@ -651,6 +661,7 @@ static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const cha
 	r = lp_copy_file(o->config, dot_config);
 	if (r < 0)
 		return log_error_errno(r, "cannot copy '%s': %s", o->config, strerror(-r));
+	tt_progress("preparing the tree: make olddefconfig", 2, 4);
 	r = lp_tree_make(t, cfg_targets, false, NULL);
 	if (r < 0)
 		return r;
@@ -660,7 +671,10 @@ static int prepare_in(struct lp_tree *t, const struct lp_tree_opts *o, const cha
 		if (r < 0)
 			return r;
 	}
+	tt_progress("preparing the tree: make modules_prepare", 3, 4);
 	r = lp_tree_make(t, prep_targets, true, NULL);
+	if (r >= 0)
+		tt_progress("preparing the tree: done", 4, 4);
 	if (r < 0)
 		return r;
 	return 0;

@@ -13,7 +13,8 @@
 
 struct lp_patchset;
 
-/* More translation units than this (a widely included header changed) are refused. */
+/* More translation units than this (a widely included header changed) are refused, unless
+ * lp_compile_opts.max_units says otherwise. */
 #define LP_TREE_MAX_TUS 64
 
 struct lp_tree_opts {
@@ -57,7 +58,8 @@ void lp_tree_free(struct lp_tree *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_tree *, lp_tree_free);
 
 struct lp_compile_opts {
-	bool allow_fuzz; /* hunks may apply with fuzz (patch's default); else exactly (-F0) */
+	bool allow_fuzz;    /* hunks may apply with fuzz (patch's default); else exactly (-F0) */
+	unsigned max_units; /* more translation units are refused; 0: LP_TREE_MAX_TUS */
 };
 
 struct lp_tu {
