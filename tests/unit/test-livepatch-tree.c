@@ -152,6 +152,19 @@ static void test_prepare_once(void **state)
 	assert_string_equal(t1->cc, "gcc");
 	t2 = prepare(true);
 	assert_string_equal(t1->path, t2->path);
+	/* A preparation killed half-way left its directory: the next use removes it. */
+	{
+		_cleanup_free_ char *rel =
+			strdup_printf("cache/trees/%s.1.99999/linux/big", t1->key);
+		_cleanup_free_ char *dir =
+			strdup_printf("%s/cache/trees/%s.1.99999", root, t1->key);
+		_cleanup_(lp_tree_freep) struct lp_tree *t3 = NULL;
+
+		put(rel, "1.4 GB of kernel source");
+		t3 = prepare(true);
+		assert_int_equal(access(dir, F_OK), -1);
+		assert_int_equal(access(t3->path, F_OK), 0);
+	}
 }
 
 static void test_compile_changed_c(void **state)
