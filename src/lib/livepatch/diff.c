@@ -102,6 +102,7 @@ struct vec {
 struct ctx {
 	struct side o, p;
 	const struct lp_symtab *syms;
+	const char *object; /* the module patched; NULL: vmlinux */
 	struct lp_elf *out;
 	struct item **queue;
 	size_t nqueue, queue_alloc;
@@ -1283,11 +1284,25 @@ static struct lp_sym *out_local_ref(struct ctx *c, struct item *orig)
 			r = lp_symtab_sympos(c->syms, orig->sym->name, orig->func, c->o.e->file,
 					     anchors, na, &pos);
 			free(anchors);
-			if (r == -ENOENT)
+			if (r == -ENOENT && c->object)
+				refuse(c, "static %s '%s' is not in the symbol table of module '%s' "
+					  "(inlined there?)",
+				       orig->func ? "function" : "variable", orig->sym->name,
+				       c->object);
+			else if (r == -ENOENT)
 				refuse(c,
 				       "static %s '%s' is not in the kernel's symbol table "
 				       "(inlined there?)",
 				       orig->func ? "function" : "variable", orig->sym->name);
+			else if (r == -ENOTUNIQ && c->object)
+				refuse(c, "static %s '%s' is ambiguous in module '%s'",
+				       orig->func ? "function" : "variable", orig->sym->name,
+				       c->object);
+			else if (r == -EDOM)
+				refuse(c, "static %s '%s' has no position in module '%s' that holds "
+					  "both while it loads and once it runs",
+				       orig->func ? "function" : "variable", orig->sym->name,
+				       strempty(c->object));
 			else if (r == -ENOTUNIQ)
 				refuse(c,
 				       "static %s '%s' is ambiguous in the kernel's symbol table; "
@@ -1660,6 +1675,7 @@ void lp_diff_report_free(struct lp_diff_report *r)
 	if (!r)
 		return;
 	free(r->file);
+	free(r->object);
 	for (size_t i = 0; i < r->nfuncs; i++) {
 		free(r->funcs[i].name);
 		free(r->funcs[i].orig_name);
@@ -1712,6 +1728,7 @@ json_t *lp_diff_report_to_json(const struct lp_diff_report *r, int result)
 					 "sympos", (json_int_t)f->sympos));
 	}
 	json_object_set_new(j, "file", r->file ? json_string(r->file) : json_null());
+	json_object_set_new(j, "object", json_string(r->object ? r->object : "vmlinux"));
 	json_object_set_new(j, "result", json_string(res));
 	json_object_set_new(j, "functions", funcs);
 	json_object_set_new(j, "included", strings_json(r->included, r->nincluded));
@@ -1728,6 +1745,11 @@ static struct lp_diff_report *make_report(struct ctx *c)
 	if (!r)
 		return NULL;
 	r->file = c->p.e->file ? strdup(c->p.e->file) : NULL;
+	r->object = c->object ? strdup(c->object) : NULL;
+	if (c->object && !r->object) {
+		lp_diff_report_free(r);
+		return NULL;
+	}
 	r->funcs = calloc(c->p.nitems ? c->p.nitems : 1, sizeof(*r->funcs));
 	if (!r->funcs) {
 		lp_diff_report_free(r);
@@ -1799,6 +1821,8 @@ static int do_diff(struct ctx *c, const char *out_o)
 		return c->err;
 
 	h = fnv1a(h, strempty(c->o.e->file));
+	if (c->object)
+		h = fnv1a(h, c->object); /* one file name may be in vmlinux and in modules */
 	for (size_t i = 0; i < c->o.nitems; i++)
 		if (c->o.items[i].sym->bind != STB_LOCAL)
 			h = fnv1a(h, c->o.items[i].sym->name);
@@ -1829,6 +1853,8 @@ static int do_diff(struct ctx *c, const char *out_o)
 		return -ENOMEM;
 	CTX_NOMEM(c, strbuf_addf(&c->metabuf, "tuxtape-livepatch 1\nfile %s\nhash %s\n",
 				 strempty(c->o.e->file), c->hash));
+	if (c->object)
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "object %s\n", c->object));
 	if (c->o.e->file && !lp_elf_add_sym(c->out, c->o.e->file, STT_FILE, STB_LOCAL, NULL, 0, 0))
 		return -ENOMEM;
 	if (c->out->nsyms)
@@ -1876,10 +1902,11 @@ static int do_diff(struct ctx *c, const char *out_o)
 }
 
 static int diff_mem(const void *orig, size_t orig_len, const char *orig_name, const void *patched,
-		    size_t patched_len, const char *patched_name, const struct lp_symtab *syms,
-		    const char *out_o, struct lp_diff_report **ret_report)
+		    size_t patched_len, const char *patched_name, const char *object,
+		    const struct lp_symtab *syms, const char *out_o,
+		    struct lp_diff_report **ret_report)
 {
-	struct ctx c = {.syms = syms, .metabuf = STRBUF_INIT};
+	struct ctx c = {.syms = syms, .object = object, .metabuf = STRBUF_INIT};
 	struct lp_diff_report *rep = NULL;
 	uint64_t in = (uint64_t)orig_len + patched_len;
 	int r;
@@ -1923,22 +1950,39 @@ static int diff_mem(const void *orig, size_t orig_len, const char *orig_name, co
 int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
 		const struct lp_symtab *syms, const char *out_o, struct lp_diff_report **ret_report)
 {
-	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", syms,
-			out_o, ret_report);
+	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", NULL,
+			syms, out_o, ret_report);
 }
 
-int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *syms,
-	    const char *out_o, struct lp_diff_report **ret_report)
+int lp_diff_object(const char *orig_o, const char *patched_o, const char *object,
+		   const struct lp_symtab *syms, const char *out_o,
+		   struct lp_diff_report **ret_report)
 {
-	_cleanup_free_ char *a = NULL, *b = NULL;
+	_cleanup_free_ char *a = NULL, *b = NULL, *obj = NULL;
 	size_t alen, blen;
 	int r;
 
+	if (object && !streq(object, "vmlinux")) {
+		obj = strdup(object);
+		if (!obj)
+			return -ENOMEM;
+		for (char *q = obj; *q; q++)
+			if (*q == '-')
+				*q = '_';
+		if (!lp_module_name_ok(obj))
+			return log_error_errno(-EINVAL, "'%s' is not a module name", object);
+	}
 	r = read_file_capped(orig_o, LP_ELF_MAX_SIZE, &a, &alen);
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s': %s", orig_o, strerror(-r));
 	r = read_file_capped(patched_o, LP_ELF_MAX_SIZE, &b, &blen);
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s': %s", patched_o, strerror(-r));
-	return diff_mem(a, alen, orig_o, b, blen, patched_o, syms, out_o, ret_report);
+	return diff_mem(a, alen, orig_o, b, blen, patched_o, obj, syms, out_o, ret_report);
+}
+
+int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *syms,
+	    const char *out_o, struct lp_diff_report **ret_report)
+{
+	return lp_diff_object(orig_o, patched_o, NULL, syms, out_o, ret_report);
 }

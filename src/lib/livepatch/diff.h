@@ -32,7 +32,8 @@ struct lp_diff_func {
 };
 
 struct lp_diff_report {
-	char *file; /* the objects' STT_FILE name */
+	char *file;   /* the objects' STT_FILE name */
+	char *object; /* the module patched, NULL: vmlinux */
 	struct lp_diff_func *funcs;
 	size_t nfuncs;
 	char **included; /* "data x", "string \"...\"", "section .rodata.cst16", "func helper" */
@@ -59,6 +60,17 @@ struct lp_diff_report {
  */
 int lp_diff(const char *orig_o, const char *patched_o, const struct lp_symtab *syms,
 	    const char *out_o, struct lp_diff_report **ret_report);
+/*
+ * lp_diff() for a translation unit of OBJECT: NULL or "vmlinux", or the name of the module
+ * the unit is built into ('-' may be written for '_'; lp_module_name_ok() after that, else
+ * -EINVAL). The name is recorded in ".tuxtape.lp" (an "object" line) for lp_module_build(),
+ * which makes a klp_object of it. SYMS are OBJECT's symbols: lp_symtab_load() for vmlinux,
+ * lp_symtab_load_module() for a module (may be NULL: positions are then resolved by
+ * lp_module_build() only; for a module they always are, against the .ko it is given).
+ */
+int lp_diff_object(const char *orig_o, const char *patched_o, const char *object,
+		   const struct lp_symtab *syms, const char *out_o,
+		   struct lp_diff_report **ret_report);
 /* The same on objects in memory; OUT_O may be NULL to only compare (used by the fuzzer). */
 int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
 		const struct lp_symtab *syms, const char *out_o,

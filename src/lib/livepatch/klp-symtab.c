@@ -12,6 +12,7 @@
 
 #include "fileio.h"
 #include "livepatch/elf.h"
+#include "livepatch/klp-internal.h"
 #include "livepatch/klp.h"
 #include "log.h"
 #include "strbuf.h"
@@ -24,6 +25,7 @@ struct ksym {
 	uint32_t name; /* offset in names */
 	uint32_t next; /* next entry with the same hash bucket, +1; 0 ends */
 	uint32_t file; /* from the debug vmlinux: index+1 in files, 0 unknown */
+	bool loading_only; /* a module's: in its kallsyms only while it is being loaded */
 };
 
 struct lp_symtab {
@@ -89,6 +91,43 @@ static int build_index(struct lp_symtab *st)
 		st->buckets[b] = (uint32_t)i + 1;
 	}
 	return 0;
+}
+
+struct lp_symtab *lp_symtab_new(void)
+{
+	return calloc(1, sizeof(struct lp_symtab));
+}
+
+int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64_t addr,
+		     char type, bool loading_only)
+{
+	struct ksym *k;
+	int r;
+
+	if (st->nsyms == st->syms_alloc) {
+		size_t na = st->syms_alloc ? st->syms_alloc * 2 : 4096;
+		struct ksym *ns;
+
+		if (na > UINT32_MAX)
+			return -E2BIG;
+		ns = reallocarray(st->syms, na, sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		st->syms = ns;
+		st->syms_alloc = na;
+	}
+	k = &st->syms[st->nsyms];
+	*k = (struct ksym){.addr = addr, .type = type, .loading_only = loading_only};
+	r = add_name(st, name, nlen, &k->name);
+	if (r < 0)
+		return r;
+	st->nsyms++;
+	return 0;
+}
+
+int lp_symtab_seal(struct lp_symtab *st)
+{
+	return build_index(st);
 }
 
 static int bad_line(const char *path, unsigned line, const char *what)
@@ -160,23 +199,11 @@ static int symtab_parse(const char *buf, size_t len, const char *path, struct lp
 			return bad_line(path, line,
 					"text after the symbol name that is not a [module]");
 		}
-		if (st->nsyms == st->syms_alloc) {
-			size_t na = st->syms_alloc ? st->syms_alloc * 2 : 4096;
-			struct ksym *ns = reallocarray(st->syms, na, sizeof(*ns));
-
-			if (!ns)
-				return -ENOMEM;
-			st->syms = ns;
-			st->syms_alloc = na;
-		}
-		struct ksym *k = &st->syms[st->nsyms];
-		*k = (struct ksym){.addr = addr, .type = type};
-		r = add_name(st, name, nlen, &k->name);
+		r = lp_symtab_append(st, name, nlen, addr, type, false);
 		if (r < 0)
 			return r == -E2BIG ? log_error_errno(r, "'%s':%u: too many symbol names",
 							     path, line)
 					   : r;
-		st->nsyms++;
 	}
 	if (!st->nsyms)
 		return log_error_errno(-EBADMSG, "'%s': no symbols (%u lines)", path, line);
@@ -312,39 +339,75 @@ out:
 	return r;
 }
 
-int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text, const char *file,
-		     const char *const *anchors, size_t nanchors, long *ret_pos)
+/*
+ * The position klp_find_object_symbol() needs to reach PICK: 0 when NAME is unique, else
+ * its 1-based rank. A module's symbols are counted in two views: all of its symtab while
+ * it is being loaded (a module loaded after the livepatch is patched then), only the core
+ * symbols once it runs; one position must reach PICK in both.
+ */
+static int position_of(const struct lp_symtab *st, const char *name, const struct ksym *pick,
+		       long *ret_pos)
 {
-	struct ksym *k, *pick = NULL;
-	size_t n = 0, idx = 0, pick_idx = 0, inside = 0;
-	uint64_t lo = UINT64_MAX, hi = 0;
+	struct ksym *k;
+	size_t all = 0, core = 0, rank_all = 0, rank_core = 0;
 
 	FOR_EACH_NAMED(st, name, k)
-	n++;
-	if (n == 0)
-		return -ENOENT;
-	if (n == 1) {
+	{
+		all++;
+		if (!k->loading_only)
+			core++;
+		if (k == pick) {
+			rank_all = all;
+			rank_core = core;
+		}
+	}
+	if (all == 1) {
 		*ret_pos = 0;
 		return 0;
 	}
+	if (rank_all != rank_core)
+		return -EDOM;
+	*ret_pos = (long)rank_core;
+	return 0;
+}
+
+/* Which of the entries named NAME is the static of FILE (see lp_symtab_sympos()). */
+static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text, const char *file,
+		      const char *const *anchors, size_t nanchors, struct ksym **ret)
+{
+	struct ksym *k, *pick = NULL;
+	size_t n = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	FOR_EACH_NAMED(st, name, k)
+	if (!k->loading_only) {
+		n++;
+		pick = k;
+	}
+	if (n == 0)
+		return -ENOENT;
+	if (n == 1) {
+		*ret = pick;
+		return 0;
+	}
+	pick = NULL;
 	if (st->have_files && file) {
 		FOR_EACH_NAMED(st, name, k)
 		{
-			idx++;
-			if (k->file && streq(base_name(st->files[k->file - 1]), base_name(file))) {
-				if (pick && pick->file != k->file)
-					goto proximity; /* two files of that name: use the anchors
-							 */
-				pick = k;
-				pick_idx = idx;
+			if (k->loading_only || !k->file ||
+			    !streq(base_name(st->files[k->file - 1]), base_name(file)))
+				continue;
+			if (pick && pick->file != k->file) {
+				pick = NULL; /* two files of that name: use the anchors */
+				break;
 			}
+			pick = k;
 		}
 		if (pick) {
-			*ret_pos = (long)pick_idx;
+			*ret = pick;
 			return 0;
 		}
 	}
-proximity:
 	/* the span of this object's symbols that are unique in the kernel, same kind */
 	for (size_t i = 0; i < nanchors; i++) {
 		struct ksym *a = NULL, *x;
@@ -353,7 +416,7 @@ proximity:
 		if (streq(anchors[i], name))
 			continue;
 		FOR_EACH_NAMED(st, anchors[i], x)
-		{
+		if (!x->loading_only) {
 			a = x;
 			c++;
 		}
@@ -368,49 +431,111 @@ proximity:
 	if (lo > hi)
 		return -ENOTUNIQ;
 	/*
-	 * A translation unit's symbols are contiguous per kind in vmlinux: the candidate
-	 * inside, or clearly nearest to, the span of the file's unique symbols is the one.
+	 * A translation unit's symbols are contiguous per kind in vmlinux (and in a module's
+	 * sections): the candidate inside, or clearly nearest to, the span of the file's
+	 * unique symbols is the one.
 	 */
 	{
 		uint64_t best = UINT64_MAX, second = UINT64_MAX;
 
-		idx = 0;
-		pick = NULL;
 		FOR_EACH_NAMED(st, name, k)
 		{
 			uint64_t d;
 
-			idx++;
-			if (is_text_type(k->type) != is_text)
+			if (k->loading_only || is_text_type(k->type) != is_text)
 				continue;
 			d = k->addr < lo ? lo - k->addr : k->addr > hi ? k->addr - hi : 0;
 			if (d < best) {
 				second = best;
 				best = d;
 				pick = k;
-				pick_idx = idx;
 			} else if (d < second) {
 				second = d;
 			}
 		}
-		(void)inside;
 		if (!pick || (second != UINT64_MAX && (best == second || second / 4 <= best)))
 			return -ENOTUNIQ;
 	}
-	*ret_pos = (long)pick_idx;
+	*ret = pick;
 	return 0;
+}
+
+int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text, const char *file,
+		     const char *const *anchors, size_t nanchors, long *ret_pos)
+{
+	struct ksym *pick;
+	int r;
+
+	r = pick_entry(st, name, is_text, file, anchors, nanchors, &pick);
+	if (r < 0)
+		return r;
+	return position_of(st, name, pick, ret_pos);
+}
+
+int lp_symtab_sympos_global(const struct lp_symtab *st, const char *name, long *ret_pos)
+{
+	struct ksym *k, *pick = NULL;
+	size_t n = 0;
+
+	FOR_EACH_NAMED(st, name, k)
+	if (!k->loading_only && isupper((unsigned char)k->type)) {
+		n++;
+		pick = k;
+	}
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1)
+		return -ENOTUNIQ;
+	return position_of(st, name, pick, ret_pos);
 }
 
 /* ---- Module.symvers ---- */
 
 struct lp_exports {
-	struct lp_symtab *names; /* reuses the hashed name table */
+	struct lp_symtab *names; /* reuses the hashed name table; addr: index in owners */
+	char **owners;           /* module names ('-' as '_'); [0] is vmlinux, NULL */
+	size_t nowners;
 };
+
+/* The index of MODULE (a Module.symvers path like "arch/x86/kvm/kvm") in EX->owners. */
+static int exports_owner(struct lp_exports *ex, const char *module, size_t len, size_t *ret)
+{
+	const char *b = module;
+	_cleanup_free_ char *name = NULL;
+	char **no;
+
+	for (const char *q = module; q < module + len; q++)
+		if (*q == '/')
+			b = q + 1;
+	name = strndup(b, len - (size_t)(b - module));
+	if (!name)
+		return -ENOMEM;
+	for (char *q = name; *q; q++)
+		if (*q == '-')
+			*q = '_';
+	if (streq(name, "vmlinux")) {
+		*ret = 0;
+		return 0;
+	}
+	/* consecutive lines mostly name the same module: search from the last one */
+	for (size_t i = ex->nowners; i-- > 1;)
+		if (streq(ex->owners[i], name)) {
+			*ret = i;
+			return 0;
+		}
+	no = reallocarray(ex->owners, ex->nowners + 1, sizeof(*no));
+	if (!no)
+		return -ENOMEM;
+	ex->owners = no;
+	ex->owners[ex->nowners] = TAKE_PTR(name);
+	*ret = ex->nowners++;
+	return 0;
+}
 
 int lp_exports_load(const char *path, struct lp_exports **ret)
 {
 	_cleanup_free_ char *buf = NULL;
-	_cleanup_free_ struct lp_exports *ex = NULL;
+	_cleanup_(lp_exports_freep) struct lp_exports *ex = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	size_t len, lines = 0;
 	int r;
@@ -418,12 +543,17 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 	r = read_file_capped(path, SYMTAB_MAX_FILE, &buf, &len);
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s': %s", path, strerror(-r));
+	ex = calloc(1, sizeof(*ex));
+	if (!ex || !(ex->owners = calloc(1, sizeof(*ex->owners))))
+		return -ENOMEM;
+	ex->nowners = 1;
 	/*
-	 * "CRC\tNAME\tMODULE\tTYPE[\tNS]" -> "0 T NAME" lines for the symbol table parser,
-	 * one for one, so that its messages name the right line.
+	 * "CRC\tNAME\tMODULE\tTYPE[\tNS]" -> "OWNER T NAME" lines for the symbol table
+	 * parser, one for one, so that its messages name the right line.
 	 */
 	for (char *p = buf, *eol; p < buf + len; p = eol + 1) {
-		char *t1, *t2;
+		char *t1, *t2, *t3;
+		size_t owner;
 
 		eol = memchr(p, '\n', (size_t)(buf + len - p));
 		if (!eol)
@@ -449,17 +579,16 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 			}
 			continue;
 		}
-		if (strbuf_adds(&sb, "0 T ") < 0 ||
+		t3 = memchr(t2 + 1, '\t', (size_t)(eol - t2 - 1));
+		if (!t3)
+			t3 = eol > t2 + 1 && eol[-1] == '\r' ? eol - 1 : eol;
+		if (exports_owner(ex, t2 + 1, (size_t)(t3 - t2 - 1), &owner) < 0 ||
+		    strbuf_addf(&sb, "%zx T ", owner) < 0 ||
 		    strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
 		    strbuf_addch(&sb, '\n') < 0) {
 			strbuf_release(&sb);
 			return -ENOMEM;
 		}
-	}
-	ex = calloc(1, sizeof(*ex));
-	if (!ex) {
-		strbuf_release(&sb);
-		return -ENOMEM;
 	}
 	r = symtab_parse(strbuf_str(&sb), sb.len, path, &ex->names);
 	strbuf_release(&sb);
@@ -474,10 +603,27 @@ bool lp_exports_has(const struct lp_exports *ex, const char *name)
 	return ex && lp_symtab_count(ex->names, name) > 0;
 }
 
+int lp_exports_owner(const struct lp_exports *ex, const char *name, const char **ret_module)
+{
+	struct ksym *k, *found = NULL;
+
+	if (!ex)
+		return -ENOENT;
+	FOR_EACH_NAMED(ex->names, name, k)
+	found = k;
+	if (!found)
+		return -ENOENT;
+	*ret_module = found->addr < ex->nowners ? ex->owners[found->addr] : NULL;
+	return 0;
+}
+
 void lp_exports_free(struct lp_exports *ex)
 {
 	if (!ex)
 		return;
 	lp_symtab_free(ex->names);
+	for (size_t i = 0; i < ex->nowners; i++)
+		free(ex->owners[i]);
+	free(ex->owners);
 	free(ex);
 }

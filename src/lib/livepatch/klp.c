@@ -1,7 +1,8 @@
 /*
  * Livepatch module generation: writes the klp_patch description for lp_diff() outputs,
  * links it with the kernel's kbuild, then turns references to static and unexported
- * kernel symbols into livepatch relocations (.klp.rela.vmlinux.* / .klp.sym.vmlinux.*).
+ * kernel symbols, and every reference into a patched module, into livepatch relocations
+ * (.klp.rela.OBJECT.* / .klp.sym.OBJECT.*), one klp_object per patched object.
  *
  * Relocations are converted after kbuild has linked the module: the linker and modpost
  * do not know SHN_LIVEPATCH symbols, and an undefined symbol with a unique name is what
@@ -29,6 +30,8 @@
 #include "strbuf.h"
 
 #define LOCAL_PREFIX "__tt_lp_local_"
+/* an undefined symbol of a module part renamed before linking: it lives in a patched module */
+#define EXT_PREFIX "__tt_lp_ext_"
 #define BUILD_LOG_MAX (4u << 20)
 
 struct meta_local {
@@ -47,10 +50,31 @@ struct part {
 	char *file;
 	char **anchors;
 	size_t nanchors;
+	char *object; /* the module it patches; NULL: vmlinux */
+	size_t obj;   /* index in build.objs */
+};
+
+struct object {
+	char *name; /* NULL: vmlinux */
+	char *ko;
+	struct lp_symtab *own; /* a module's symbols, read from its .ko */
+	const struct lp_symtab *syms;
+};
+
+/* A reference into a patched module, renamed EXT_PREFIX... in the parts before linking. */
+struct ext {
+	char *mangled, *name;
+	size_t obj;
+	long pos;
 };
 
 struct build {
 	const struct lp_symtab *syms;
+	const struct lp_module_opts *opts;
+	struct object *objs;
+	size_t nobjs;
+	struct ext *exts;
+	size_t nexts;
 	struct lp_exports *exports;
 	struct part *parts;
 	size_t nparts;
@@ -103,18 +127,33 @@ void lp_module_report_free(struct lp_module_report *r)
 		free(r->warnings[i]);
 	free(r->warnings);
 	free(r->build_log);
+	for (size_t i = 0; i < r->nobjects; i++) {
+		free(r->objects[i].name);
+		free(r->objects[i].ko);
+	}
+	free(r->objects);
 	free(r);
 }
 
 json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 {
-	json_t *j = json_object(), *a = json_array(), *w = json_array();
+	json_t *j = json_object(), *a = json_array(), *w = json_array(), *o = json_array();
 
-	if (!j || !a || !w) {
+	if (!j || !a || !w || !o) {
 		json_decref(j);
 		json_decref(a);
 		json_decref(w);
+		json_decref(o);
 		return NULL;
+	}
+	for (size_t i = 0; i < r->nobjects; i++) {
+		const struct lp_module_object *m = &r->objects[i];
+
+		json_array_append_new(
+			o, json_pack("{s:s, s:o, s:I, s:I, s:I}", "name", m->name, "ko",
+				     m->ko ? json_string(m->ko) : json_null(), "functions",
+				     (json_int_t)m->nfuncs, "klp_relocations",
+				     (json_int_t)m->nklp_relas, "klp_symbols", (json_int_t)m->nklp_syms));
 	}
 	for (size_t i = 0; i < r->nrefusals; i++)
 		json_array_append_new(a, json_string(r->refusals[i]));
@@ -128,6 +167,7 @@ json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 	json_object_set_new(j, "functions", json_integer((json_int_t)r->nfuncs));
 	json_object_set_new(j, "klp_relocations", json_integer((json_int_t)r->nklp_relas));
 	json_object_set_new(j, "klp_symbols", json_integer((json_int_t)r->nklp_syms));
+	json_object_set_new(j, "objects", o);
 	json_object_set_new(j, "refusals", a);
 	json_object_set_new(j, "warnings", w);
 	if (r->build_log)
@@ -159,7 +199,17 @@ static int parse_meta(struct build *b, size_t part, const struct lp_sec *m, cons
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char a[600], c[600], d[600], e[32];
 
-		if (sscanf(line, "file %599s", a) == 1) {
+		if (sscanf(line, "object %599s", a) == 1) {
+			if (!lp_module_name_ok(a))
+				return log_error_errno(-EBADMSG,
+						       "'%s': section '.tuxtape.lp' names a bad "
+						       "object '%s'",
+						       path, a);
+			free(p->object);
+			p->object = streq(a, "vmlinux") ? NULL : strdup(a);
+			if (!streq(a, "vmlinux") && !p->object)
+				return -ENOMEM;
+		} else if (sscanf(line, "file %599s", a) == 1) {
 			free(p->file);
 			p->file = strdup(a);
 			if (!p->file)
@@ -205,6 +255,7 @@ static void build_release(struct build *b)
 {
 	for (size_t i = 0; i < b->nparts; i++) {
 		free(b->parts[i].file);
+		free(b->parts[i].object);
 		for (size_t k = 0; k < b->parts[i].nanchors; k++)
 			free(b->parts[i].anchors[k]);
 		free(b->parts[i].anchors);
@@ -220,26 +271,65 @@ static void build_release(struct build *b)
 		free(b->funcs[i].orig);
 	}
 	free(b->funcs);
+	for (size_t i = 0; i < b->nobjs; i++) {
+		free(b->objs[i].name);
+		free(b->objs[i].ko);
+		lp_symtab_free(b->objs[i].own);
+	}
+	free(b->objs);
+	for (size_t i = 0; i < b->nexts; i++) {
+		free(b->exts[i].mangled);
+		free(b->exts[i].name);
+	}
+	free(b->exts);
 	lp_exports_free(b->exports);
+}
+
+static const char *obj_name(const struct build *b, size_t obj)
+{
+	return b->objs[obj].name ? b->objs[obj].name : "vmlinux";
+}
+
+/* How a refused position is explained: where the symbols came from and what would settle it. */
+static void sympos_refuse(struct build *b, int r, const char *name, const char *file, size_t obj)
+{
+	const struct object *o = &b->objs[obj];
+
+	if (r == -ENOENT && !o->name)
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' (from %s) is not in the kernel's symbol table", name,
+			      strempty(file)));
+	else if (r == -ENOENT)
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' (from %s) is not in the symbol table of module '%s' (%s)", name,
+			      strempty(file), o->name, o->ko));
+	else if (r == -ENOTUNIQ && !o->name)
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' (from %s) is ambiguous in the kernel's symbol table (%zu "
+			      "candidates); give the debug vmlinux",
+			      name, strempty(file), lp_symtab_count(o->syms, name)));
+	else if (r == -ENOTUNIQ)
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' (from %s) is ambiguous in module '%s' (%zu candidates in %s)",
+			      name, strempty(file), o->name, lp_symtab_count(o->syms, name), o->ko));
+	else if (r == -EDOM)
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' (from %s) has no position in module '%s' that holds both while "
+			      "it loads and once it runs (a same-named init or unloaded symbol "
+			      "comes first in %s)",
+			      name, strempty(file), o->name, o->ko));
+	else if (r < 0)
+		NOMEM(b, r);
 }
 
 static int sympos_of(struct build *b, const char *name, bool func, size_t part, long *ret)
 {
 	const struct part *p = &b->parts[part];
-	int r = lp_symtab_sympos(b->syms, name, func, p->file, (const char *const *)p->anchors,
-				 p->nanchors, ret);
+	int r = lp_symtab_sympos(b->objs[p->obj].syms, name, func, p->file,
+				 (const char *const *)p->anchors, p->nanchors, ret);
 
-	if (r == -ENOENT)
-		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-			      "'%s' (from %s) is not in the kernel's symbol table", name,
-			      strempty(p->file)));
-	else if (r == -ENOTUNIQ)
-		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-			      "'%s' (from %s) is ambiguous in the kernel's symbol table (%zu "
-			      "candidates); give the debug vmlinux",
-			      name, strempty(p->file), lp_symtab_count(b->syms, name)));
-	else if (r < 0)
-		NOMEM(b, r);
+	if (r < 0)
+		sympos_refuse(b, r, name, p->file, p->obj);
 	return r;
 }
 
@@ -261,21 +351,34 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 	for (size_t i = 0; i < b->nfuncs; i++)
 		strbuf_addf(&sb, "extern void tt_lp_new_%zu(void) __asm__(\"%s\");\n", i,
 			    b->funcs[i].alias);
-	strbuf_adds(&sb, "\nstatic struct klp_func tt_lp_funcs[] = {\n");
-	for (size_t i = 0; i < b->nfuncs; i++) {
-		long pos = 0;
+	for (size_t o = 0; o < b->nobjs; o++) {
+		strbuf_addf(&sb, "\n/* %s */\nstatic struct klp_func tt_lp_funcs%zu[] = {\n",
+			    obj_name(b, o), o);
+		for (size_t i = 0; i < b->nfuncs; i++) {
+			long pos = 0;
 
-		if (sympos_of(b, b->funcs[i].orig, true, b->funcs[i].part, &pos) < 0)
-			continue;
-		strbuf_addf(&sb,
-			    "\t{ .old_name = \"%s\", .new_func = tt_lp_new_%zu, "
-			    ".old_sympos = %ld },\n",
-			    b->funcs[i].orig, i, pos);
+			if (b->parts[b->funcs[i].part].obj != o)
+				continue;
+			if (sympos_of(b, b->funcs[i].orig, true, b->funcs[i].part, &pos) < 0)
+				continue;
+			strbuf_addf(&sb,
+				    "\t{ .old_name = \"%s\", .new_func = tt_lp_new_%zu, "
+				    ".old_sympos = %ld },\n",
+				    b->funcs[i].orig, i, pos);
+			b->rep->objects[o].nfuncs++;
+		}
+		strbuf_adds(&sb, "\t{}\n};\n");
+	}
+	strbuf_adds(&sb, "\nstatic struct klp_object tt_lp_objs[] = {\n");
+	for (size_t o = 0; o < b->nobjs; o++) {
+		if (b->objs[o].name)
+			strbuf_addf(&sb, "\t{ .name = \"%s\", .funcs = tt_lp_funcs%zu },\n",
+				    b->objs[o].name, o);
+		else
+			strbuf_addf(&sb, "\t{ .name = NULL, .funcs = tt_lp_funcs%zu },\n", o);
 	}
 	strbuf_addf(&sb,
 		    "\t{}\n};\n\n"
-		    "static struct klp_object tt_lp_objs[] = {\n"
-		    "\t{ .name = NULL, .funcs = tt_lp_funcs },\n\t{}\n};\n\n"
 		    "static struct klp_patch tt_lp_patch = {\n"
 		    "\t.mod = THIS_MODULE,\n\t.objs = tt_lp_objs,\n\t.replace = %s,\n};\n\n"
 		    "static int __init tt_lp_init(void)\n{\n"
@@ -346,19 +449,234 @@ static int run_logged(char *const argv[], const char *log)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* ---- post-link conversion ---- */
-
-static bool name_ok(const char *name)
+bool lp_module_name_ok(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = name ? strlen(name) : 0;
 
+	/* .klp.sym.OBJECT.NAME,POS: the kernel reads OBJECT as up to 55 bytes before a '.' */
 	if (n == 0 || n > 55)
 		return false;
 	for (const char *p = name; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+		if (!isalnum((unsigned char)*p) && *p != '_')
 			return false;
 	return true;
 }
+
+/* ---- the patched objects ---- */
+
+/* The target's CONFIG_KALLSYMS_ALL: whether a module's kallsyms keeps its data symbols. */
+static bool kbuild_kallsyms_all(struct build *b, const char *kbuild_dir)
+{
+	_cleanup_free_ char *path = path_join(kbuild_dir, ".config"), *buf = NULL;
+	size_t len;
+
+	if (!path || read_file_capped(path, 16u << 20, &buf, &len) < 0) {
+		NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
+			      "cannot read %s/.config: module symbols are counted as with "
+			      "CONFIG_KALLSYMS_ALL=y (Debian's setting)",
+			      kbuild_dir));
+		return true;
+	}
+	return startswith(buf, "CONFIG_KALLSYMS_ALL=y\n") ||
+	       strstr(buf, "\nCONFIG_KALLSYMS_ALL=y\n") != NULL;
+}
+
+/*
+ * /lib/modules/RELEASE, RELEASE as the modules' vermagic has it: UTS_RELEASE of the kbuild
+ * (Debian's include/config/kernel.release holds the upstream version instead).
+ */
+static int default_modules_dir(const char *kbuild_dir, char **ret)
+{
+	_cleanup_free_ char *path = path_join(kbuild_dir, "include/generated/utsrelease.h");
+	_cleanup_free_ char *buf = NULL;
+	const char *p, *q;
+	size_t len;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = read_file_capped(path, 4096, &buf, &len);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s' (the kernel release, to find the "
+					  "patched modules under /lib/modules): %s; name their "
+					  "directory",
+				       path, strerror(-r));
+	p = strstr(buf, "UTS_RELEASE \"");
+	q = p ? strchr(p + 13, '"') : NULL;
+	if (!q || q == p + 13 || memchr(p + 13, '/', (size_t)(q - p - 13)))
+		return log_error_errno(-EBADMSG, "'%s': no kernel release (UTS_RELEASE)", path);
+	return asprintf(ret, "/lib/modules/%.*s", (int)(q - p - 13), p + 13) < 0 ? -ENOMEM : 0;
+}
+
+static int object_add(struct build *b, const char *name, size_t *ret)
+{
+	struct object *no;
+
+	for (size_t i = 0; i < b->nobjs; i++)
+		if (streq_ptr(b->objs[i].name, name)) {
+			*ret = i;
+			return 0;
+		}
+	no = reallocarray(b->objs, b->nobjs + 1, sizeof(*no));
+	if (!no)
+		return -ENOMEM;
+	b->objs = no;
+	no[b->nobjs] = (struct object){.syms = b->syms};
+	if (name && !(no[b->nobjs].name = strdup(name)))
+		return -ENOMEM;
+	*ret = b->nobjs++;
+	return 0;
+}
+
+/*
+ * One object per patched target, vmlinux first, then the modules as the diff objects name
+ * them; each module's symbols read from its .ko.
+ */
+static int objects_setup(struct build *b, const char *kbuild_dir)
+{
+	_cleanup_free_ char *defdir = NULL;
+	const char *const *paths = b->opts->module_paths;
+	size_t npaths = b->opts->nmodule_paths;
+	bool kallsyms_all = true, any_module = false;
+	int r;
+
+	for (size_t i = 0; i < b->nparts; i++)
+		if (!b->parts[i].object && (r = object_add(b, NULL, &b->parts[i].obj)) < 0)
+			return r;
+	for (size_t i = 0; i < b->nparts; i++)
+		if (b->parts[i].object) {
+			r = object_add(b, b->parts[i].object, &b->parts[i].obj);
+			if (r < 0)
+				return r;
+			any_module = true;
+		}
+	if (any_module) {
+		kallsyms_all = kbuild_kallsyms_all(b, kbuild_dir);
+		if (!paths || npaths == 0) {
+			r = default_modules_dir(kbuild_dir, &defdir);
+			if (r < 0)
+				return r;
+			paths = (const char *const *)&defdir;
+			npaths = 1;
+		}
+	}
+	for (size_t i = 0; i < b->nobjs; i++) {
+		struct object *o = &b->objs[i];
+
+		if (!o->name)
+			continue;
+		r = lp_module_find(paths, npaths, o->name, &o->ko);
+		if (r == -ENOENT)
+			return log_error_errno(r, "module '%s' (patched): no %s.ko in %s%s; name "
+						  "its directory or file",
+					       o->name, o->name, paths[0], npaths > 1 ? ", ..." : "");
+		if (r < 0)
+			return r;
+		r = lp_symtab_load_module(o->ko, kallsyms_all, &o->own);
+		if (r < 0)
+			return r;
+		o->syms = o->own;
+	}
+	b->rep->objects = calloc(b->nobjs ? b->nobjs : 1, sizeof(*b->rep->objects));
+	if (!b->rep->objects)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nobjs; i++) {
+		struct lp_module_object *m = &b->rep->objects[b->rep->nobjects];
+
+		m->name = strdup(obj_name(b, i));
+		m->ko = b->objs[i].ko ? strdup(b->objs[i].ko) : NULL;
+		b->rep->nobjects++;
+		if (!m->name || (b->objs[i].ko && !m->ko))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static const struct ext *ext_get(struct build *b, size_t obj, const char *name, long pos)
+{
+	_cleanup_free_ char *mangled = NULL;
+	struct ext *ne;
+
+	if (asprintf(&mangled, EXT_PREFIX "%zu_%s", obj, name) < 0)
+		return NULL;
+	for (size_t i = 0; i < b->nexts; i++)
+		if (streq(b->exts[i].mangled, mangled))
+			return &b->exts[i];
+	ne = reallocarray(b->exts, b->nexts + 1, sizeof(*ne));
+	if (!ne)
+		return NULL;
+	b->exts = ne;
+	ne[b->nexts] = (struct ext){.obj = obj, .pos = pos, .name = strdup(name)};
+	if (!ne[b->nexts].name)
+		return NULL;
+	ne[b->nexts].mangled = TAKE_PTR(mangled);
+	return &b->exts[b->nexts++];
+}
+
+static size_t object_find(const struct build *b, const char *name)
+{
+	for (size_t i = 0; i < b->nobjs; i++)
+		if (b->objs[i].name && name && streq(b->objs[i].name, name))
+			return i;
+	return SIZE_MAX;
+}
+
+/*
+ * In a part patching module M, each undefined symbol that lives in M (exported or not;
+ * __this_module too: M's code means M's module) or in another module this patch changes
+ * gets a unique name now, so kbuild links it as any unresolved symbol, and convert() makes
+ * it .klp.sym.OBJECT.NAME,POS. Exports of vmlinux and of other modules stay as they are.
+ */
+static void rename_module_refs(struct build *b, size_t part, struct lp_elf *e)
+{
+	const struct part *p = &b->parts[part];
+	const struct object *o = &b->objs[p->obj];
+
+	if (!o->name)
+		return;
+	for (size_t i = 0; i < e->nsyms; i++) {
+		struct lp_sym *s = e->syms[i];
+		const struct ext *x;
+		const char *owner = NULL;
+		size_t target = p->obj;
+		long pos = 0;
+		char *nn;
+		int r;
+
+		if (s->sec || s->shndx != SHN_UNDEF || !*s->name ||
+		    startswith(s->name, LOCAL_PREFIX) || startswith(s->name, ".klp.sym."))
+			continue;
+		r = lp_symtab_sympos_global(o->syms, s->name, &pos);
+		if (r == -ENOENT) {
+			if (lp_exports_owner(b->exports, s->name, &owner) < 0) {
+				NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+					      "'%s' (used by %s, patching module '%s') is neither "
+					      "defined in %s nor exported",
+					      s->name, strempty(p->file), o->name, o->ko));
+				continue;
+			}
+			target = object_find(b, owner);
+			if (target == SIZE_MAX)
+				continue; /* vmlinux's or an unpatched module's export */
+			r = lp_symtab_sympos_global(b->objs[target].syms, s->name, &pos);
+		}
+		if (r < 0) {
+			sympos_refuse(b, r, s->name, p->file, target);
+			continue;
+		}
+		x = ext_get(b, target, s->name, pos);
+		nn = x ? strdup(x->mangled) : NULL;
+		if (!nn) {
+			NOMEM(b, -ENOMEM);
+			return;
+		}
+		free(s->name);
+		s->name = nn;
+		s->bind = STB_GLOBAL;
+	}
+}
+
+/* ---- post-link conversion ---- */
 
 static const struct meta_local *find_local(const struct build *b, const char *name)
 {
@@ -368,60 +686,110 @@ static const struct meta_local *find_local(const struct build *b, const char *na
 	return NULL;
 }
 
+static const struct ext *find_ext(const struct build *b, const char *name)
+{
+	for (size_t i = 0; i < b->nexts; i++)
+		if (streq(b->exts[i].mangled, name))
+			return &b->exts[i];
+	return NULL;
+}
+
 /* Symbols the kernel's module loader provides or that are never in Module.symvers. */
 static bool loader_provided(const char *name)
 {
 	return streq(name, "__this_module") || startswith(name, ".klp.sym.");
 }
 
-static int convert(struct build *b, struct lp_elf *ko)
+/* The .klp.sym name (and object) of undefined symbol S, or 0 to leave it; refusals noted. */
+static int klp_name_of(struct build *b, const struct lp_sym *s, char **ret, size_t *ret_obj)
 {
-	bool *klp = calloc(ko->nsyms ? ko->nsyms : 1, sizeof(*klp));
-	size_t nsecs;
+	const struct meta_local *ml;
+	const struct ext *x;
+	long pos = 0;
 
-	if (!klp)
-		return -ENOMEM;
-	for (size_t i = 0; i < ko->nsyms; i++) {
-		struct lp_sym *s = ko->syms[i];
-		const struct meta_local *ml;
-		_cleanup_free_ char *klpname = NULL;
-		long pos = 0;
-
-		if (s->sec || s->shndx != SHN_UNDEF || !*s->name || loader_provided(s->name))
-			continue;
-		ml = startswith(s->name, LOCAL_PREFIX) ? find_local(b, s->name) : NULL;
-		if (startswith(s->name, LOCAL_PREFIX) && !ml) {
+	if (startswith(s->name, EXT_PREFIX)) {
+		x = find_ext(b, s->name);
+		if (!x) {
 			NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
 				      "'%s' has no description in the diff objects", s->name));
+			return 0;
+		}
+		*ret_obj = x->obj;
+		return asprintf(ret, ".klp.sym.%s.%s,%ld", obj_name(b, x->obj), x->name, x->pos) < 0
+			       ? -ENOMEM
+			       : 1;
+	}
+	ml = startswith(s->name, LOCAL_PREFIX) ? find_local(b, s->name) : NULL;
+	if (startswith(s->name, LOCAL_PREFIX) && !ml) {
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' has no description in the diff objects", s->name));
+		return 0;
+	}
+	if (ml) {
+		size_t obj = b->parts[ml->part].obj;
+
+		/* a module's positions come from the .ko given now, never from lp_diff() */
+		pos = b->objs[obj].name ? -1 : ml->pos;
+		if (pos < 0 && sympos_of(b, ml->orig, ml->func, ml->part, &pos) < 0)
+			return 0;
+		*ret_obj = obj;
+		return asprintf(ret, ".klp.sym.%s.%s,%ld", obj_name(b, obj), ml->orig, pos) < 0
+			       ? -ENOMEM
+			       : 1;
+	}
+	if (loader_provided(s->name) || lp_exports_has(b->exports, s->name))
+		return 0; /* the loader resolves it */
+	if (lp_symtab_count(b->syms, s->name) == 0) {
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "'%s' is neither exported nor in the kernel's symbol table", s->name));
+		return 0;
+	}
+	if (lp_symtab_count(b->syms, s->name) > 1) {
+		/* a global name shared with statics: take the global one */
+		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+			      "unexported '%s' is ambiguous in the kernel's symbol table", s->name));
+		return 0;
+	}
+	*ret_obj = SIZE_MAX;
+	for (size_t i = 0; i < b->nobjs; i++)
+		if (!b->objs[i].name)
+			*ret_obj = i;
+	return asprintf(ret, ".klp.sym.vmlinux.%s,0", s->name) < 0 ? -ENOMEM : 1;
+}
+
+/* Sections whose entries the kernel reads while loading the livepatch, before a module's
+ * relocations are written. */
+static bool read_at_load(const char *sec)
+{
+	return streq(sec, "__jump_table") || streq(sec, ".static_call_sites");
+}
+
+static int convert(struct build *b, struct lp_elf *ko)
+{
+	/* per symbol: 0 ordinary, else 1 + its object (nobjs + 1: vmlinux, no klp_object) */
+	size_t *klp = calloc(ko->nsyms ? ko->nsyms : 1, sizeof(*klp));
+	size_t nsecs, nkinds = b->nobjs + 1;
+	_cleanup_free_ struct lp_sec **ks = calloc(nkinds, sizeof(*ks));
+
+	if (!klp || !ks) {
+		free(klp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ko->nsyms; i++) {
+		struct lp_sym *s = ko->syms[i];
+		_cleanup_free_ char *klpname = NULL;
+		size_t obj = SIZE_MAX;
+		int r;
+
+		if (s->sec || s->shndx != SHN_UNDEF || !*s->name)
 			continue;
+		r = klp_name_of(b, s, &klpname, &obj);
+		if (r < 0) {
+			free(klp);
+			return r;
 		}
-		if (ml) {
-			pos = ml->pos;
-			if (pos < 0 && sympos_of(b, ml->orig, ml->func, ml->part, &pos) < 0)
-				continue;
-			if (asprintf(&klpname, ".klp.sym.vmlinux.%s,%ld", ml->orig, pos) < 0)
-				return free(klp), -ENOMEM;
-		} else {
-			if (lp_exports_has(b->exports, s->name))
-				continue; /* the loader resolves it */
-			if (lp_symtab_count(b->syms, s->name) == 0) {
-				NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-					      "'%s' is neither exported nor in the kernel's symbol "
-					      "table",
-					      s->name));
-				continue;
-			}
-			if (lp_symtab_count(b->syms, s->name) > 1) {
-				/* a global name shared with statics: take the global one */
-				NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-					      "unexported '%s' is ambiguous in the kernel's symbol "
-					      "table",
-					      s->name));
-				continue;
-			}
-			if (asprintf(&klpname, ".klp.sym.vmlinux.%s,0", s->name) < 0)
-				return free(klp), -ENOMEM;
-		}
+		if (r == 0)
+			continue;
 		if (strlen(klpname) >= 512 + 32) {
 			NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
 				      "symbol name '%s' is too long for livepatch", klpname));
@@ -432,8 +800,10 @@ static int convert(struct build *b, struct lp_elf *ko)
 		s->shndx = SHN_LIVEPATCH;
 		s->bind = STB_GLOBAL;
 		s->type = STT_NOTYPE;
-		klp[i] = true;
+		klp[i] = obj == SIZE_MAX ? nkinds : obj + 1;
 		b->rep->nklp_syms++;
+		if (obj != SIZE_MAX)
+			b->rep->objects[obj].nklp_syms++;
 	}
 	for (size_t i = 0; i < ko->nsyms; i++)
 		ko->syms[i]->mark = klp[i];
@@ -444,24 +814,30 @@ static int convert(struct build *b, struct lp_elf *ko)
 	/* move the relocations of loaded sections that use them into .klp.rela sections */
 	nsecs = ko->nsecs;
 	for (size_t i = 0; i < nsecs; i++) {
-		struct lp_sec *r = ko->secs[i], *k = NULL;
+		struct lp_sec *r = ko->secs[i];
 		size_t keep = 0;
 
 		if (r->type != SHT_RELA || !r->base || !(r->base->flags & SHF_ALLOC) ||
 		    (r->flags & SHF_RELA_LIVEPATCH))
 			continue;
+		memset(ks, 0, nkinds * sizeof(*ks));
 		for (size_t j = 0; j < r->nrelas; j++) {
 			struct lp_rela *ra = &r->relas[j];
+			size_t kind = ra->sym->mark;
+			struct lp_sec *k;
 
-			if (!ra->sym->mark) {
+			if (!kind) {
 				r->relas[keep++] = *ra;
 				continue;
 			}
+			kind--;
+			k = ks[kind];
 			if (!k) {
 				_cleanup_free_ char *name = NULL;
+				const char *on = kind < b->nobjs ? obj_name(b, kind) : "vmlinux";
 
-				/* .klp.rela.vmlinux.text.foo for .text.foo, as documented */
-				if (asprintf(&name, ".klp.rela.vmlinux.%s",
+				/* .klp.rela.OBJECT.text.foo for .text.foo, as documented */
+				if (asprintf(&name, ".klp.rela.%s.%s", on,
 					     r->base->name + (r->base->name[0] == '.')) < 0)
 					return -ENOMEM;
 				k = lp_elf_add_sec(ko, name, SHT_RELA,
@@ -471,6 +847,22 @@ static int convert(struct build *b, struct lp_elf *ko)
 					return -ENOMEM;
 				k->entsize = sizeof(Elf64_Rela);
 				k->base = r->base;
+				ks[kind] = k;
+				if (read_at_load(r->base->name) && kind < b->nobjs &&
+				    b->objs[kind].name)
+					NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+						      "%s uses a key of module '%s' (e.g. '%s'): the "
+						      "kernel sets these entries up when the "
+						      "livepatch loads, before that module's "
+						      "symbols are resolved",
+						      r->base->name, b->objs[kind].name,
+						      ra->sym->name));
+				else if (read_at_load(r->base->name))
+					NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
+						      "%s refers to unexported keys through "
+						      "livepatch relocations (applied at load, "
+						      "before jump labels and static calls)",
+						      r->base->name));
 			}
 			struct lp_rela *nr = reallocarray(k->relas, k->nrelas + 1, sizeof(*nr));
 			if (!nr)
@@ -478,14 +870,10 @@ static int convert(struct build *b, struct lp_elf *ko)
 			k->relas = nr;
 			k->relas[k->nrelas++] = *ra;
 			b->rep->nklp_relas++;
+			if (kind < b->nobjs)
+				b->rep->objects[kind].nklp_relas++;
 		}
 		r->nrelas = keep;
-		if (k && (streq(r->base->name, "__jump_table") ||
-			  streq(r->base->name, ".static_call_sites")))
-			NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
-				      "%s refers to unexported keys through livepatch relocations "
-				      "(applied at load, before jump labels and static calls)",
-				      r->base->name));
 	}
 	/* a relocation section left empty is dropped */
 	for (size_t i = 0; i < ko->nsecs;) {
@@ -500,27 +888,46 @@ static int convert(struct build *b, struct lp_elf *ko)
 	return 0;
 }
 
-int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symtab *syms,
-		    const char *kbuild_dir, const char *name, bool replace, const char *out_ko,
-		    struct lp_module_report **ret_report)
+/* The livepatch's own name: what kbuild and modprobe accept without surprises. */
+static bool patch_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 55)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+			return false;
+	return true;
+}
+
+int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp_module_opts *opts,
+			 const char *out_ko, struct lp_module_report **ret_report)
 {
 	_cleanup_(lp_module_report_freep) struct lp_module_report *rep = NULL;
 	_cleanup_(lp_elf_freep) struct lp_elf *ko = NULL;
 	_cleanup_free_ char *symvers = NULL, *log = NULL, *kopath = NULL, *marg = NULL,
 			    *carg = NULL;
 	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ struct lp_elf **parts = NULL;
 	_cleanup_close_ int dir_lock = -1;
-	struct build b = {.syms = syms};
+	struct build b = {.opts = opts};
+	const char *kbuild_dir, *name;
 	bool made = false;
 	int r;
 
-	if (!diff_objs || n == 0 || !syms || !kbuild_dir || !name || !out_ko)
+	if (!diff_objs || n == 0 || !opts || !opts->syms || !opts->kbuild_dir || !opts->name ||
+	    !out_ko)
 		return -EINVAL;
-	if (!name_ok(name))
+	b.syms = opts->syms;
+	kbuild_dir = opts->kbuild_dir;
+	name = opts->name;
+	if (!patch_name_ok(name))
 		return -EINVAL;
 	rep = calloc(1, sizeof(*rep));
 	b.parts = calloc(n, sizeof(*b.parts));
-	if (!rep || !b.parts) {
+	parts = calloc(n, sizeof(*parts));
+	if (!rep || !b.parts || !parts) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -534,29 +941,40 @@ int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symt
 	r = lp_exports_load(symvers, &b.exports);
 	if (r < 0)
 		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct lp_sec *m;
+
+		r = lp_elf_read(diff_objs[i], &parts[i]);
+		if (r < 0)
+			goto out;
+		m = lp_elf_find_sec(parts[i], ".tuxtape.lp");
+		r = parse_meta(&b, i, m, diff_objs[i]);
+		if (r < 0)
+			goto out;
+		/* the metadata is ours: it does not go into the module */
+		lp_elf_drop_sec(parts[i], m);
+	}
+	r = objects_setup(&b, kbuild_dir);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		rename_module_refs(&b, i, parts[i]);
+	if (b.err) {
+		r = b.err;
+		goto out;
+	}
 	r = lp_workdir_new("tuxtape-klp-", &dir, &dir_lock);
 	if (r < 0)
 		goto out;
 	made = true;
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
 		_cleanup_free_ char *dst = NULL;
-		struct lp_sec *m;
 
-		r = lp_elf_read(diff_objs[i], &e);
-		if (r < 0)
-			goto out;
-		m = lp_elf_find_sec(e, ".tuxtape.lp");
-		r = parse_meta(&b, i, m, diff_objs[i]);
-		if (r < 0)
-			goto out;
-		/* the metadata is ours: it does not go into the module */
-		lp_elf_drop_sec(e, m);
 		if (asprintf(&dst, "%s/lp-part%zu.o", dir, i) < 0) {
 			r = -ENOMEM;
 			goto out;
 		}
-		r = lp_elf_write(e, dst);
+		r = lp_elf_write(parts[i], dst);
 		if (r < 0)
 			goto out;
 		/* modpost reads each object's .cmd file (symbol versions): a prebuilt has none */
@@ -576,7 +994,7 @@ int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symt
 		r = r < 0 ? r : LP_MODULE_UNSAFE;
 		goto out;
 	}
-	r = write_main_c(&b, dir, name, replace);
+	r = write_main_c(&b, dir, name, opts->replace);
 	if (r >= 0)
 		r = write_kbuild(dir, name, n);
 	if (r < 0)
@@ -636,8 +1054,20 @@ out:
 		rm_rf(dir);
 	else if (made)
 		log_info("kept the module's build directory '%s'", dir);
+	for (size_t i = 0; parts && i < n; i++)
+		lp_elf_free(parts[i]);
 	build_release(&b);
 	if (r >= 0)
 		*ret_report = TAKE_PTR(rep);
 	return r;
+}
+
+int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symtab *syms,
+		    const char *kbuild_dir, const char *name, bool replace, const char *out_ko,
+		    struct lp_module_report **ret_report)
+{
+	const struct lp_module_opts o = {
+		.syms = syms, .kbuild_dir = kbuild_dir, .name = name, .replace = replace};
+
+	return lp_module_build_opts(diff_objs, n, &o, out_ko, ret_report);
 }

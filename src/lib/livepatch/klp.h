@@ -43,16 +43,73 @@ int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text,
 		     const char *file, const char *const *anchors, size_t nanchors,
 		     long *ret_pos);
 
+/*
+ * The livepatch position of the global (non-static) symbol NAME: for a name that statics
+ * elsewhere share. -ENOENT: no global of that name; -ENOTUNIQ: several.
+ */
+int lp_symtab_sympos_global(const struct lp_symtab *st, const char *name, long *ret_pos);
+
+/*
+ * lp_symtab_sympos() and lp_symtab_sympos_global() return -EDOM for a module's symbol that
+ * no single position reaches both while the module is being loaded (its whole symtab
+ * counts) and once it runs (only its core symbols count).
+ */
+
+/* ---- a target module's symbols ---- */
+
+/*
+ * Reads the symbols of the kernel module PATH as that module's kallsyms holds them, in
+ * its symtab order (the order klp_find_object_symbol() counts in for a module object):
+ * undefined and unnamed symbols are left out; symbols of .init* sections, of sections the
+ * loader does not keep (.modinfo, __versions, unallocated ones) and absolute ones count only
+ * while the module is being loaded. KALLSYMS_ALL is the target's CONFIG_KALLSYMS_ALL (data
+ * symbols are kept too). PATH may be compressed: .ko.xz, .ko.zst and .ko.gz are read through
+ * `xz`/`zstd`/`gzip -dc`. A module with no symbol table is -EBADMSG. Positions from the
+ * result: lp_symtab_sympos(), lp_symtab_sympos_global(). Failures but -ENOMEM are logged.
+ */
+int lp_symtab_load_module(const char *path, bool kallsyms_all, struct lp_symtab **ret);
+/* The same on a .ko in memory; NAME (may be NULL) names it in messages. Used by the fuzzer. */
+int lp_symtab_parse_module(const void *buf, size_t len, const char *name, bool kallsyms_all,
+			   struct lp_symtab **ret);
+/*
+ * The file of module MODNAME ('-' written '_'): PATHS are searched in order; a file matches
+ * when its name is MODNAME's (kvm-intel.ko.xz for kvm_intel), a directory through its
+ * modules.dep when it has one, else by walking it. -ENOENT: nowhere; -ENOTUNIQ: a
+ * directory holds several (logged). *RET_PATH is allocated.
+ */
+int lp_module_find(const char *const *paths, size_t npaths, const char *modname,
+		   char **ret_path);
+
 /* ---- exported symbols ---- */
 
 struct lp_exports;
 /* Loads Module.symvers ("CRC NAME MODULE EXPORT_TYPE [NS]"). */
 int lp_exports_load(const char *path, struct lp_exports **ret);
 bool lp_exports_has(const struct lp_exports *ex, const char *name);
+/*
+ * Who exports NAME: *RET_MODULE is NULL for vmlinux, else the module's name ('-' as '_',
+ * owned by EX). -ENOENT: not exported.
+ */
+int lp_exports_owner(const struct lp_exports *ex, const char *name, const char **ret_module);
 void lp_exports_free(struct lp_exports *ex);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_exports *, lp_exports_free);
 
 /* ---- the module ---- */
+
+/*
+ * A name a livepatch can give a patched module (the OBJECT of .klp.sym.OBJECT.*): 1 to 55
+ * bytes of [A-Za-z0-9_] ('-' in a module's file name is '_' in its name).
+ */
+bool lp_module_name_ok(const char *name);
+
+/* One klp_object of the module: vmlinux or a module the patch changes. */
+struct lp_module_object {
+	char *name;        /* "vmlinux" or the module's name ('-' as '_') */
+	char *ko;          /* the module file its symbols were read from; NULL for vmlinux */
+	size_t nfuncs;     /* its klp_func entries */
+	size_t nklp_relas; /* relocations in its .klp.rela.NAME.* sections */
+	size_t nklp_syms;  /* its .klp.sym.NAME.* symbols */
+};
 
 struct lp_module_report {
 	char *ko;          /* the module written */
@@ -64,6 +121,8 @@ struct lp_module_report {
 	char **warnings;
 	size_t nwarnings;
 	char *build_log;   /* kbuild's output when it failed, else NULL */
+	struct lp_module_object *objects; /* in the order of the klp_patch's objects */
+	size_t nobjects;
 };
 
 enum {
@@ -84,6 +143,38 @@ enum {
 int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symtab *syms,
 		    const char *kbuild_dir, const char *name, bool replace, const char *out_ko,
 		    struct lp_module_report **ret_report);
+
+struct lp_module_opts {
+	const struct lp_symtab *syms; /* vmlinux's symbols (lp_symtab_load()); required */
+	const char *kbuild_dir;       /* the target's kbuild, with Module.symvers; required */
+	const char *name;             /* the livepatch module's name, [a-z0-9_]; required */
+	bool replace;                 /* klp_patch.replace (atomic replace) */
+	/*
+	 * Where the .ko of each patched module is (lp_module_find()): directories or files;
+	 * none: /lib/modules/RELEASE, RELEASE from KBUILD_DIR/include/generated/utsrelease.h.
+	 */
+	const char *const *module_paths;
+	size_t nmodule_paths;
+};
+
+/*
+ * lp_module_build() for diff objects of vmlinux and of modules (lp_diff_object() records
+ * which object each patches): one klp_object per patched object, vmlinux's first, then the
+ * modules in the order the diff objects name them.
+ *
+ * A module M's symbols come from its own .ko. Every reference of M's new code into M,
+ * exported or not, and into another module the same patch changes, becomes a
+ * .klp.sym.M.NAME,POS symbol used from .klp.rela.M.<section>: the livepatch loads whether
+ * or not M is loaded, M is patched when it loads, and the livepatch neither depends on M
+ * nor pins it. Exports of vmlinux and of modules the patch does not change stay ordinary
+ * undefined symbols (the livepatch then depends on such a module, as M does). Refused,
+ * named: a symbol of M that is not in its .ko, a position that is not the same while M
+ * loads and once it runs, __jump_table or .static_call_sites entries that use M's keys
+ * (the kernel sets them up before M's relocations are written).
+ * Returns as lp_module_build(); the report lists the objects.
+ */
+int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp_module_opts *opts,
+			 const char *out_ko, struct lp_module_report **ret_report);
 
 void lp_module_report_free(struct lp_module_report *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_module_report *, lp_module_report_free);
