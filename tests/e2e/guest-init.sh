@@ -13,6 +13,8 @@ MODE=livepatch
 CMD=true
 MOD=
 NAME=
+TARGET=
+TARGET_WHEN=
 WAIT=60
 . /tt/test.conf
 
@@ -65,6 +67,11 @@ if [ "$MODE" = kallsyms ]; then
 fi
 
 say "KVER $(uname -r)"
+# A module the livepatch patches: loaded first, or once the livepatch is enabled.
+if [ -n "$TARGET" ] && [ "$TARGET_WHEN" = before ]; then
+	insmod "$TARGET" || { say "FAIL insmod target"; bye fail; }
+	say "TARGET-LOADED"
+fi
 run_phase before
 
 if ! insmod "$MOD"; then
@@ -76,6 +83,13 @@ if ! wait_state "$NAME" 1; then
 	bye fail
 fi
 say "ENABLED"
+if [ -n "$TARGET" ] && [ "$TARGET_WHEN" = after ]; then
+	run_phase enabled
+	insmod "$TARGET" || { say "FAIL insmod target"; bye fail; }
+	say "TARGET-LOADED"
+	# patching a module as it loads starts a transition of its own
+	wait_state "$NAME" 1 || { say "FAIL target-transition"; bye fail; }
+fi
 run_phase after
 
 echo 0 > "/sys/kernel/livepatch/$NAME/enabled"

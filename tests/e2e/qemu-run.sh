@@ -10,12 +10,15 @@
 #
 # Options: --kver KVER, --kernel VMLINUZ, --timeout SECONDS, --name NAME
 #          (livepatch name; default: the module's name), --keep DIR (keep the
-#          serial logs there), -v (print the logs).
+#          serial logs there), -v (print the logs),
+#          --target-module KO --target-when before|after: a module the livepatch
+#          patches, insmod'ed before the "before" phase, or once the livepatch is
+#          enabled (then an "enabled" phase runs first, with the module absent).
 # Exit: 0 pass, 1 fail, 2 usage, 77 skip (qemu, busybox or kernel missing).
 #
 # EXPECT-FILE lines (# comments):
 #   cmd: SHELL COMMAND            run in the guest in each phase
-#   before: ERE | after: ERE | unload: ERE
+#   before: ERE | enabled: ERE | after: ERE | unload: ERE
 #                                 the phase's output must have a line matching
 #                                 ERE; '!ERE' means no line may match. Repeatable.
 #   warning: ERE                  a kernel WARNING is expected and must match;
@@ -30,6 +33,8 @@ timeout=${TT_QEMU_TIMEOUT:-300}
 name=
 keep=
 verbose=0
+target=
+target_when=
 
 die() { echo "qemu-run: $*" >&2; exit 2; }
 skip() { echo "qemu-run: SKIP: $*" >&2; exit 77; }
@@ -42,6 +47,8 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-v) verbose=1; shift ;;
+	--target-module) target=$2; shift 2 ;;
+	--target-when) target_when=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option '$1'" ;;
 	*) break ;;
@@ -137,7 +144,7 @@ check_expect() {
 		val=${line#*:}
 		val=${val# }
 		case $key in
-		before | after | unload)
+		before | enabled | after | unload)
 			out=$(phase_out "$key")
 			if [ "${val#!}" != "$val" ]; then
 				if printf '%s\n' "$out" | grep -qE -- "${val#!}"; then
@@ -151,7 +158,7 @@ check_expect() {
 				fail=1
 			fi
 			;;
-		rc-before | rc-after | rc-unload)
+		rc-before | rc-enabled | rc-after | rc-unload)
 			rc=$(grep "^@@TT OUT-END ${key#rc-} rc=" "$work"/result.clean | sed 's/.*rc=//')
 			if [ "$rc" != "$val" ]; then
 				echo "qemu-run: FAIL: ${key#rc-}: exit status $rc, expected $val" >&2
@@ -178,11 +185,24 @@ livepatch_run() {
 	fi
 	mkdir -p "$work"/root/tt
 	cp "$mod" "$work"/root/tt/patch.ko
+	if [ -n "$target" ]; then
+		[ -r "$target" ] || die "cannot read target module '$target'"
+		case $target_when in before | after) ;; *) die "--target-when must be before or after" ;; esac
+		case $target in
+		*.xz) xz -dc "$target" > "$work"/root/tt/target.ko ;;
+		*.zst) zstd -qdc "$target" > "$work"/root/tt/target.ko ;;
+		*) cp "$target" "$work"/root/tt/target.ko ;;
+		esac
+	fi
 	{
 		echo "MODE=livepatch"
 		echo "MOD=/tt/patch.ko"
 		printf 'NAME=%q\n' "$name"
 		printf 'CMD=%q\n' "$cmd"
+		if [ -n "$target" ]; then
+			echo "TARGET=/tt/target.ko"
+			printf 'TARGET_WHEN=%q\n' "$target_when"
+		fi
 	} > "$work"/root/tt/test.conf
 	make_initrd
 	run_qemu "" || fail=1
