@@ -34,6 +34,8 @@ static const char build_options[] =
 	"  -j, --jobs N           parallel compiles (default: the number of CPUs)\n"
 	"  --allow-fuzz           let hunks apply with fuzz (default: exactly, offsets\n"
 	"                         allowed and reported); recorded in the report\n"
+	"  --cve ID               a CVE the patches fix, recorded in the report;\n"
+	"                         repeatable\n"
 	"  --max-units N          compile up to N translation units (default 64) when a\n"
 	"                         changed header reaches many\n"
 	"  --accept-config NAME   accept this option differing between --config and\n"
@@ -86,6 +88,8 @@ struct build_args {
 	size_t naccept;
 	bool allow_fuzz;
 	unsigned max_units;
+	const char **cves; /* NULL-terminated */
+	size_t ncves;
 	const char *source, *tarball, *config, *symbols, *vmlinux, *kbuild, *out, *workdir;
 	char *name;
 	bool replace;
@@ -112,6 +116,7 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		{"allow-fuzz", no_argument, NULL, 'F'},
 		{"accept-config", required_argument, NULL, 'A'},
 		{"max-units", required_argument, NULL, 'U'},
+		{"cve", required_argument, NULL, 'C'},
 		{},
 	};
 	int c;
@@ -177,6 +182,19 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		case 'F':
 			a->allow_fuzz = true;
 			break;
+		case 'C': {
+			const char **nc = realloc(a->cves, (a->ncves + 2) * sizeof(*nc));
+
+			if (!startswith(optarg, "CVE-"))
+				return cli_usage_error(cli, "--cve: '%s' is not a CVE id", optarg),
+				       -1;
+			if (!nc)
+				return log_error_errno(-ENOMEM, "out of memory"), -1;
+			a->cves = nc;
+			a->cves[a->ncves++] = optarg;
+			a->cves[a->ncves] = NULL;
+			break;
+		}
 		case 'U': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -286,7 +304,8 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 				  .jobs = a.jobs,
 				  .replace = a.replace,
 				  .allow_fuzz = a.allow_fuzz,
-				  .max_units = a.max_units};
+				  .max_units = a.max_units,
+				  .cves = a.cves};
 	r = lp_build(&o, &rep);
 	if (r < 0) {
 		/* A change tuxtape cannot livepatch is a refusal, like an unsafe one. */
@@ -301,6 +320,7 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 out:
 	free(a.patches);
 	free(a.accept);
+	free(a.cves);
 	free(a.name);
 	return code;
 }

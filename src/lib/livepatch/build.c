@@ -5,7 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "build.h"
+#include "filehash.h"
 #include "diff.h"
 #include "fileio.h"
 #include "klp.h"
@@ -41,6 +44,8 @@ void lp_build_report_free(struct lp_build_report *r)
 	json_decref(r->not_built);
 	json_decref(r->notes);
 	json_decref(r->config_accepted);
+	json_decref(r->cves);
+	json_decref(r->patches);
 	free(r);
 }
 
@@ -73,6 +78,10 @@ json_t *lp_build_report_to_json(const struct lp_build_report *r)
 
 	if (j && r->tree)
 		json_object_set_new(j, "tree", json_string(r->tree));
+	if (j) {
+		json_object_set(j, "cves", r->cves);
+		json_object_set(j, "patches", r->patches);
+	}
 	return j;
 }
 
@@ -101,10 +110,15 @@ static struct lp_build_report *report_new(const struct lp_build_opts *o)
 	r->not_built = json_array();
 	r->notes = json_array();
 	r->config_accepted = json_array();
+	r->cves = json_array();
+	r->patches = json_array();
 	for (const char *const *a = o->config_accept; a && *a && r->config_accepted; a++)
 		json_array_append_new(r->config_accepted, json_string(*a));
+	for (const char *const *a = o->cves; a && *a && r->cves; a++)
+		json_array_append_new(r->cves, json_string(*a));
 	if (!r->name || !r->units || !r->functions || !r->refusals || !r->warnings || !r->files ||
-	    !r->identical || !r->not_built || !r->notes || !r->config_accepted) {
+	    !r->identical || !r->not_built || !r->notes || !r->config_accepted || !r->cves ||
+	    !r->patches) {
 		lp_build_report_free(r);
 		return NULL;
 	}
@@ -224,9 +238,23 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	if (!rep || !ps)
 		return -ENOMEM;
 	for (size_t i = 0; i < o->npatches; i++) {
+		crypto_hash_sha256_state h;
+		unsigned char digest[crypto_hash_sha256_BYTES];
+		char hex[crypto_hash_sha256_BYTES * 2 + 1];
+
 		r = lp_patchset_add_file(ps, o->patches[i]);
 		if (r < 0)
 			return r;
+		/* What the module was built from, for the report (and whoever ships it). */
+		crypto_hash_sha256_init(&h);
+		r = tt_file_sha256_update(&h, o->patches[i]);
+		if (r < 0)
+			return log_error_errno(r, "cannot read patch '%s': %s", o->patches[i],
+					       strerror(-r));
+		crypto_hash_sha256_final(&h, digest);
+		sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+		json_array_append_new(rep->patches, json_pack("{s:s, s:s}", "path", o->patches[i],
+							      "sha256", hex));
 	}
 	r = lp_symtab_load(o->symbols, &syms);
 	if (r < 0)

@@ -32,6 +32,7 @@ struct lp_build_opts {
 	const char *workdir;	    /* keep objects here; NULL: a temporary directory, removed */
 	const char *cache_dir;	    /* NULL: the default cache */
 	const char *const *config_accept; /* options allowed to differ (NULL-terminated) */
+	const char *const *cves;	  /* the CVEs the patches fix, recorded (NULL-terminated) */
 	unsigned jobs;			  /* 0: the number of CPUs */
 	unsigned max_units;		  /* more units are refused; 0: LP_TREE_MAX_TUS */
 	bool replace;			  /* atomic replace of earlier livepatches */
@@ -56,6 +57,8 @@ struct lp_build_report {
 	json_t *not_built; /* changed files this config does not compile, and why */
 	json_t *notes;	   /* hunks applied at an offset (or with fuzz) */
 	json_t *config_accepted;
+	json_t *cves;	 /* as given */
+	json_t *patches; /* [{"path", "sha256"}] of the source patches, in order */
 };
 
 /*
