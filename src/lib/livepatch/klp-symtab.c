@@ -415,12 +415,13 @@ static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text
 
 		if (streq(anchors[i], name))
 			continue;
+		/* unique among all (an init-only twin may be the anchor's own) and kept */
 		FOR_EACH_NAMED(st, anchors[i], x)
-		if (!x->loading_only) {
+		{
 			a = x;
 			c++;
 		}
-		if (c != 1 || is_text_type(a->type) != is_text)
+		if (c != 1 || a->loading_only || is_text_type(a->type) != is_text)
 			continue;
 		if (!is_text && tolower(a->type) != 'd' && tolower(a->type) != 'b' &&
 		    tolower(a->type) != 'r')
