@@ -641,7 +641,7 @@ int lp_elf_parse(const void *buf, size_t len, const char *name, struct lp_elf **
 	_cleanup_free_ uint8_t *copy = NULL;
 	struct reader rd = {.name = name ? name : "<memory>"};
 	GElf_Ehdr eh;
-	size_t shstrndx;
+	size_t shstrndx = 0; /* printed when elf_getshdrnum() fails first */
 	int r;
 
 	r = libelf_ready();
