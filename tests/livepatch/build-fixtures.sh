@@ -26,4 +26,22 @@ for f in "$src"/*.c; do
         done
     fi
 done
+# The fake module tt_fixmod.ko for the klp tests: its files compiled without function
+# sections and linked with `ld -r`, as kbuild builds Debian's modules; and the ORIG.o /
+# PATCHED.o pair of module/tgt.c with the differ's flags.
+m=$src/module
+if [ -d "$m" ]; then
+    mflags="-O2 -c -fno-pic -mcmodel=kernel -mno-red-zone -fno-toplevel-reorder
+            -fno-asynchronous-unwind-tables -fno-stack-protector -I$src"
+    $cc $mflags -o "$out/mod-tgt.o" "$m/tgt.c"
+    $cc $mflags -o "$out/mod-other.o" "$m/other.c"
+    ${LD:-ld} -r -o "$out/tt_fixmod.ko" "$out/mod-tgt.o" "$out/mod-other.o"
+    $cc $flags -ffile-prefix-map="$m/"= -o "$out/mod-tgt.orig.o" "$m/tgt.c"
+    $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -o "$out/mod-tgt.patched.o" "$m/tgt.c"
+    if [ -n "$objtool" ]; then
+        for o in "$out/mod-tgt.orig.o" "$out/mod-tgt.patched.o"; do
+            "$objtool" --orc --retpoline --rethunk --no-unreachable "$o" >/dev/null 2>&1 || true
+        done
+    fi
+fi
 [ -n "$objtool" ] && echo objtool > "$stamp" || echo plain > "$stamp"

@@ -1,4 +1,9 @@
-/* Unit tests for the klp module generator: symbol positions, exports, module build. */
+/*
+ * Unit tests for the klp module generator: symbol positions (vmlinux and a module's two
+ * kallsyms views), exports and their owners, finding a module, and a module build whose
+ * klp relocations go to the patched module's object (needs a kernel's kbuild: skipped
+ * without /lib/modules/RELEASE/build/Module.symvers). LP_FIXTURES holds tt_fixmod.ko.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,9 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <glob.h>
+#include <unistd.h>
 
+#include "fileio.h"
+#include "livepatch/diff.h"
+#include "livepatch/elf.h"
 #include "livepatch/klp.h"
 #include "log.h"
+#include "strbuf.h"
+
+static const char *fixtures;
 
 static void test_sympos(void **state)
 {
@@ -93,11 +108,341 @@ static void test_garbage(void **state)
 	tt_log_set(NULL, NULL, TT_LOG_WARN);
 }
 
+static char *fixture(const char *name)
+{
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "%s/%s", fixtures, name) > 0);
+	return p;
+}
+
+/*
+ * tt_fixmod.ko = tgt.c + other.c: both define statics helper, counter; dup is init-only in
+ * tgt.c and core in other.c; tail the other way round; other.c has a .modinfo symbol.
+ */
+static void check_module_positions(struct lp_symtab *st)
+{
+	const char *tgt[] = {"tgt_first", "tgt_read", "tgt_last", "tgt_state", "helper"};
+	const char *other[] = {"mod_api", "mod_exported", "helper"};
+	long pos = -1;
+
+	assert_int_equal(lp_symtab_sympos(st, "helper", true, "tgt.c", tgt, 5, &pos), 0);
+	assert_int_equal(pos, 1);
+	assert_int_equal(lp_symtab_sympos(st, "helper", true, "other.c", other, 3, &pos), 0);
+	assert_int_equal(pos, 2);
+	assert_int_equal(lp_symtab_sympos(st, "counter", false, "tgt.c", tgt, 5, &pos), 0);
+	assert_int_equal(pos, 1);
+	/* the init-only dup of tgt.c comes first while the module loads, not once it runs */
+	assert_int_equal(lp_symtab_sympos(st, "dup", true, "other.c", other, 3, &pos), -EDOM);
+	/* tail is unique among core symbols, but not while loading: 1, not 0 */
+	assert_int_equal(lp_symtab_sympos(st, "tail", true, "tgt.c", tgt, 5, &pos), 0);
+	assert_int_equal(pos, 1);
+	/* .modinfo is not kept; STT_FILE names are absolute symbols */
+	assert_int_equal(lp_symtab_sympos(st, "license", false, "other.c", other, 3, &pos),
+			 -ENOENT);
+	assert_int_equal(lp_symtab_sympos(st, "tgt.c", false, NULL, NULL, 0, &pos), -ENOENT);
+	assert_int_equal(lp_symtab_sympos_global(st, "mod_api", &pos), 0);
+	assert_int_equal(pos, 0);
+	assert_int_equal(lp_symtab_sympos_global(st, "helper", &pos), -ENOENT);
+}
+
+static void test_module_positions(void **state)
+{
+	_cleanup_free_ char *ko = fixture("tt_fixmod.ko"), *found = NULL;
+	_cleanup_free_ char *buf = NULL;
+	struct lp_symtab *st = NULL;
+	const char *paths[2];
+	long pos;
+	size_t len;
+
+	assert_int_equal(lp_symtab_load_module(ko, true, &st), 0);
+	check_module_positions(st);
+	lp_symtab_free(st);
+	/* without CONFIG_KALLSYMS_ALL a module's data symbols leave kallsyms after init */
+	assert_int_equal(lp_symtab_load_module(ko, false, &st), 0);
+	assert_int_equal(lp_symtab_sympos(st, "counter", false, "tgt.c", NULL, 0, &pos), -ENOENT);
+	lp_symtab_free(st);
+
+	/* by name in a directory (no modules.dep: walked), or the file itself */
+	paths[0] = fixtures;
+	assert_int_equal(lp_module_find(paths, 1, "tt_fixmod", &found), 0);
+	assert_string_equal(found, ko);
+	free(found);
+	found = NULL;
+	paths[0] = ko;
+	assert_int_equal(lp_module_find(paths, 1, "tt_fixmod", &found), 0);
+	assert_int_equal(lp_module_find(paths, 1, "other_mod", &found), -ENOENT);
+
+	/* compressed: read through xz -dc, same positions */
+	if (system("command -v xz >/dev/null") == 0) {
+		char dir[] = "/tmp/test-lp-klp-XXXXXX", *cmd = NULL, *xz = NULL;
+
+		assert_non_null(mkdtemp(dir));
+		assert_true(asprintf(&cmd, "xz -c '%s' > '%s/tt-fixmod.ko.xz'", ko, dir) > 0);
+		assert_int_equal(system(cmd), 0);
+		paths[0] = dir;
+		assert_int_equal(lp_module_find(paths, 1, "tt_fixmod", &xz), 0);
+		assert_int_equal(lp_symtab_load_module(xz, true, &st), 0);
+		check_module_positions(st);
+		lp_symtab_free(st);
+		free(xz);
+		free(cmd);
+		assert_int_equal(rm_rf(dir), 0);
+	}
+
+	/* malformed: refused, never read past the end */
+	assert_int_equal(read_file_capped(ko, 1u << 20, &buf, &len), 0);
+	tt_log_set(NULL, NULL, TT_LOG_ERR);
+	for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
+		int r = lp_symtab_parse_module(buf, cut, "cut", true, &st);
+
+		if (r == 0)
+			lp_symtab_free(st);
+		else
+			assert_int_equal(r, -EBADMSG);
+	}
+	tt_log_set(NULL, NULL, TT_LOG_WARN);
+}
+
+static void test_export_owners(void **state)
+{
+	static const char symvers[] = "0x1\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n"
+				      "0x2\tbar\tarch/x86/kvm/kvm-intel\tEXPORT_SYMBOL_GPL\t\n"
+				      "0x3\tbaz\tarch/x86/kvm/kvm\tEXPORT_SYMBOL_GPL\tKVM\n"
+				      "0x4\tqux\tarch/x86/kvm/kvm-intel\tEXPORT_SYMBOL\t\n";
+	char path[] = "/tmp/test-lp-symvers-XXXXXX";
+	struct lp_exports *ex = NULL;
+	const char *owner = "x";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, symvers, sizeof(symvers) - 1), (ssize_t)sizeof(symvers) - 1);
+	close(fd);
+	assert_int_equal(lp_exports_load(path, &ex), 0);
+	unlink(path);
+	assert_int_equal(lp_exports_owner(ex, "foo", &owner), 0);
+	assert_null(owner);
+	assert_int_equal(lp_exports_owner(ex, "bar", &owner), 0);
+	assert_string_equal(owner, "kvm_intel");
+	assert_int_equal(lp_exports_owner(ex, "baz", &owner), 0);
+	assert_string_equal(owner, "kvm");
+	assert_int_equal(lp_exports_owner(ex, "qux", &owner), 0);
+	assert_string_equal(owner, "kvm_intel");
+	assert_int_equal(lp_exports_owner(ex, "none", &owner), -ENOENT);
+	assert_true(lp_exports_has(ex, "bar"));
+	lp_exports_free(ex);
+}
+
+/*
+ * The livepatch module as the kernel reads it (libelf: lp_elf keeps one relocation section
+ * per section, a .ko has .rela.X and .klp.rela.OBJ.X): symbols and section flags by name.
+ */
+struct ko_view {
+	char **names;
+	unsigned *shndx;
+	size_t n;
+	char **secs;
+	uint64_t *flags;
+	char **rela_syms; /* per section: the symbols its relocations use, "a b c " */
+	size_t nsecs;
+};
+
+static void ko_view_read(const char *path, struct ko_view *v)
+{
+	int fd = open(path, O_RDONLY);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, symtab_link = 0;
+	Elf_Data *symd = NULL;
+
+	assert_true(fd >= 0);
+	assert_true(elf_version(EV_CURRENT) != EV_NONE);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	memset(v, 0, sizeof(*v));
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		assert_non_null(gelf_getshdr(scn, &sh));
+		if (sh.sh_type == SHT_SYMTAB) {
+			symd = elf_getdata(scn, NULL);
+			symtab_link = sh.sh_link;
+		}
+	}
+	assert_non_null(symd);
+	v->n = symd->d_size / sizeof(Elf64_Sym);
+	v->names = calloc(v->n, sizeof(*v->names));
+	v->shndx = calloc(v->n, sizeof(*v->shndx));
+	for (size_t i = 0; i < v->n; i++) {
+		GElf_Sym sym;
+
+		assert_non_null(gelf_getsym(symd, (int)i, &sym));
+		v->names[i] = strdup(strempty(elf_strptr(elf, symtab_link, sym.st_name)));
+		v->shndx[i] = sym.st_shndx;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		struct strbuf sb = STRBUF_INIT;
+
+		assert_non_null(gelf_getshdr(scn, &sh));
+		v->secs = reallocarray(v->secs, v->nsecs + 1, sizeof(*v->secs));
+		v->flags = reallocarray(v->flags, v->nsecs + 1, sizeof(*v->flags));
+		v->rela_syms = reallocarray(v->rela_syms, v->nsecs + 1, sizeof(*v->rela_syms));
+		v->secs[v->nsecs] = strdup(elf_strptr(elf, shstrndx, sh.sh_name));
+		v->flags[v->nsecs] = sh.sh_flags;
+		if (sh.sh_type == SHT_RELA) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+
+			for (size_t k = 0; d && k < d->d_size / sizeof(Elf64_Rela); k++) {
+				GElf_Rela ra;
+
+				assert_non_null(gelf_getrela(d, (int)k, &ra));
+				strbuf_addf(&sb, "%s ", v->names[GELF_R_SYM(ra.r_info)]);
+			}
+		}
+		v->rela_syms[v->nsecs++] = sb.buf ? strbuf_detach(&sb) : strdup("");
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+static void ko_view_release(struct ko_view *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->names[i]);
+	for (size_t i = 0; i < v->nsecs; i++) {
+		free(v->secs[i]);
+		free(v->rela_syms[i]);
+	}
+	free(v->names);
+	free(v->shndx);
+	free(v->secs);
+	free(v->flags);
+	free(v->rela_syms);
+}
+
+/* The section index of symbol NAME, or -1 when there is none. */
+static long ko_sym(const struct ko_view *v, const char *name)
+{
+	for (size_t i = 1; i < v->n; i++)
+		if (streq(v->names[i], name))
+			return v->shndx[i];
+	return -1;
+}
+
+static long ko_sec(const struct ko_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->nsecs; i++)
+		if (streq(v->secs[i], name))
+			return (long)i;
+	return -1;
+}
+
+static const char *find_kbuild(void)
+{
+	static char kb[512];
+	glob_t g;
+
+	if (glob("/lib/modules/*/build/Module.symvers", 0, NULL, &g) != 0)
+		return NULL;
+	snprintf(kb, sizeof(kb), "%.*s", (int)(strlen(g.gl_pathv[0]) - strlen("/Module.symvers")),
+		 g.gl_pathv[0]);
+	globfree(&g);
+	return kb;
+}
+
+/* A patch of tgt.c, built into tt_fixmod: every reference into the module is a klp one. */
+static void test_module_build(void **state)
+{
+	_cleanup_free_ char *ko = fixture("tt_fixmod.ko"), *o = fixture("mod-tgt.orig.o"),
+			    *p = fixture("mod-tgt.patched.o");
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *drep = NULL;
+	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
+	_cleanup_(lp_symtab_freep) struct lp_symtab *ms = NULL, *vm = NULL;
+	struct ko_view v;
+	char dir[] = "/tmp/test-lp-klp-XXXXXX";
+	_cleanup_free_ char *diff = NULL, *outko = NULL;
+	const char *kbuild = find_kbuild(), *paths[1] = {fixtures}, *objs[1];
+	static const char *const klp_syms[] = {
+		".klp.sym.tt_fixmod.helper,1",	       ".klp.sym.tt_fixmod.counter,1",
+		".klp.sym.tt_fixmod.tail,1",	       ".klp.sym.tt_fixmod.mod_api,0",
+		".klp.sym.tt_fixmod.mod_exported,0", ".klp.sym.tt_fixmod.__this_module,0",
+	};
+	long sec;
+	int r;
+
+	if (!kbuild)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	assert_true(asprintf(&diff, "%s/tgt.diff.o", dir) > 0);
+	assert_true(asprintf(&outko, "%s/tt_lp_fixmod.ko", dir) > 0);
+	assert_int_equal(lp_symtab_load_module(ko, true, &ms), 0);
+	assert_int_equal(lp_diff_object(o, p, "tt-fixmod", ms, diff, &drep), LP_DIFF_WRITTEN);
+	assert_string_equal(drep->object, "tt_fixmod");
+	assert_int_equal(lp_diff_object(o, p, "bad.name", ms, NULL, &drep), -EINVAL);
+
+	assert_int_equal(lp_symtab_parse("ffffffff81000000 T _text\n", 25, &vm), 0);
+	objs[0] = diff;
+	{
+		const struct lp_module_opts opts = {
+			.syms = vm,
+			.kbuild_dir = kbuild,
+			.name = "tt_lp_fixmod",
+			.replace = true,
+			.module_paths = paths,
+			.nmodule_paths = 1,
+		};
+
+		r = lp_module_build_opts(objs, 1, &opts, outko, &mrep);
+	}
+	if (r != LP_MODULE_BUILT && mrep) {
+		for (size_t i = 0; i < mrep->nrefusals; i++)
+			print_message("refusal: %s\n", mrep->refusals[i]);
+		if (mrep->build_log)
+			print_message("%s\n", mrep->build_log);
+	}
+	assert_int_equal(r, LP_MODULE_BUILT);
+	assert_int_equal(mrep->nobjects, 1);
+	assert_string_equal(mrep->objects[0].name, "tt_fixmod");
+	assert_string_equal(mrep->objects[0].ko, ko);
+	assert_int_equal(mrep->objects[0].nfuncs, 1); /* tgt_read */
+	assert_int_equal(mrep->objects[0].nklp_syms, ARRAY_SIZE(klp_syms));
+
+	ko_view_read(outko, &v);
+	for (size_t i = 0; i < ARRAY_SIZE(klp_syms); i++)
+		if (ko_sym(&v, klp_syms[i]) != SHN_LIVEPATCH)
+			fail_msg("no livepatch symbol '%s' in the module", klp_syms[i]);
+	/* a vmlinux export stays for the loader; nothing of the module is left undefined */
+	assert_int_equal(ko_sym(&v, "_printk"), SHN_UNDEF);
+	assert_int_equal(ko_sym(&v, "mod_api"), -1);
+	assert_true(ko_sym(&v, "__this_module") > 0); /* the livepatch's own */
+	sec = ko_sec(&v, ".klp.rela.tt_fixmod.text.tgt_read");
+	assert_true(sec >= 0);
+	assert_int_equal(v.flags[sec] & (SHF_RELA_LIVEPATCH | SHF_ALLOC),
+			 SHF_RELA_LIVEPATCH | SHF_ALLOC);
+	assert_non_null(strstr(v.rela_syms[sec], ".klp.sym.tt_fixmod.mod_api,0 "));
+	for (size_t i = 0; i < v.nsecs; i++) {
+		assert_false(startswith(v.secs[i], ".klp.rela.vmlinux."));
+		/* ordinary relocation sections use no livepatch symbol */
+		if (!startswith(v.secs[i], ".klp.rela."))
+			assert_null(strstr(v.rela_syms[i], ".klp.sym."));
+	}
+	ko_view_release(&v);
+	assert_int_equal(rm_rf(dir), 0);
+}
+
 int main(void)
 {
+	fixtures = getenv("LP_FIXTURES");
+	if (!fixtures)
+		fixtures = "tests/livepatch/fixtures";
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sympos),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_module_positions),
+		cmocka_unit_test(test_export_owners),
+		cmocka_unit_test(test_module_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
