@@ -20,6 +20,7 @@ static const struct cmd top_table[] = {
 	{ "fleet", NULL, cmd_fleet_table, "COMMAND", "applicability across all kernels" },
 	{ "livepatch", NULL, cmd_livepatch_table, "COMMAND", "build livepatch modules from fixes" },
 	{ "db", NULL, cmd_db_table, "COMMAND", "the database file: integrity check" },
+	{ "archive", NULL, cmd_archive_table, "COMMAND", "the signed patch archive (TUF)" },
 	{},
 };
 
