@@ -1,0 +1,63 @@
+/* tuxtape-agent: entry point, logging to stderr, dispatch through the command table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "agent.h"
+#include "log.h"
+
+/* status, uname, revert, vex, run (one-shot and daemon) join this table as they come. */
+static const struct agent_cmd commands[] = {
+	{"tuf-client", cmd_tuf_client,
+	 "--metadata-dir DIR [--metadata-url URL] ... init ROOT | refresh | download",
+	 "the TUF client, with the conformance suite's command line"},
+	{},
+};
+
+static void log_to_stderr(enum tt_log_level level, const char *msg, void *userdata)
+{
+	fprintf(stderr, "tuxtape-agent: %s%s\n", level == TT_LOG_WARN ? "warning: " : "", msg);
+}
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f, "usage: tuxtape-agent [-v] COMMAND [ARGS...]\n\ncommands:\n");
+	for (const struct agent_cmd *c = commands; c->name; c++)
+		fprintf(f, "  %-12s %s\n      %s %s\n", c->name, c->help, c->name, c->args);
+	fprintf(f, "\n  -v, --verbose  more messages on stderr (twice: debug)\n"
+		   "  --version      print the version\n");
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {};
+	const char *env = getenv("TUXTAPE_AGENT_DEBUG");
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (streq(argv[i], "-v") || streq(argv[i], "--verbose"))
+			a.verbose++;
+		else if (streq(argv[i], "-h") || streq(argv[i], "--help"))
+			return usage(stdout, AGENT_EXIT_OK);
+		else if (streq(argv[i], "--version")) {
+			printf("tuxtape-agent %s\n", TUXTAPE_VERSION);
+			return AGENT_EXIT_OK;
+		} else
+			break;
+	}
+	if (env && *env)
+		a.verbose = 2;
+	tt_log_set(log_to_stderr, NULL,
+		   a.verbose >= 2 ? TT_LOG_DEBUG
+		   : a.verbose	  ? TT_LOG_INFO
+				  : TT_LOG_WARN);
+	if (i >= argc)
+		return usage(stderr, AGENT_EXIT_USAGE);
+	for (const struct agent_cmd *c = commands; c->name; c++)
+		if (streq(c->name, argv[i]))
+			return c->fn(&a, argc - i, argv + i);
+	fprintf(stderr, "tuxtape-agent: '%s' is not a command\n", argv[i]);
+	return usage(stderr, AGENT_EXIT_USAGE);
+}
