@@ -34,6 +34,8 @@ static const char build_options[] =
 	"  -j, --jobs N           parallel compiles (default: the number of CPUs)\n"
 	"  --allow-fuzz           let hunks apply with fuzz (default: exactly, offsets\n"
 	"                         allowed and reported); recorded in the report\n"
+	"  --modules-dir PATH     where the target's modules are (a directory or a .ko);\n"
+	"                         repeatable (default: /lib/modules/RELEASE)\n"
 	"  --cve ID               a CVE the patches fix, recorded in the report;\n"
 	"                         repeatable\n"
 	"  --max-units N          compile up to N translation units (default 64) when a\n"
@@ -90,6 +92,8 @@ struct build_args {
 	unsigned max_units;
 	const char **cves; /* NULL-terminated */
 	size_t ncves;
+	const char **mods;
+	size_t nmods;
 	const char *source, *tarball, *config, *symbols, *vmlinux, *kbuild, *out, *workdir;
 	char *name;
 	bool replace;
@@ -117,6 +121,7 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		{"accept-config", required_argument, NULL, 'A'},
 		{"max-units", required_argument, NULL, 'U'},
 		{"cve", required_argument, NULL, 'C'},
+		{"modules-dir", required_argument, NULL, 'M'},
 		{},
 	};
 	int c;
@@ -193,6 +198,15 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 			a->cves = nc;
 			a->cves[a->ncves++] = optarg;
 			a->cves[a->ncves] = NULL;
+			break;
+		}
+		case 'M': {
+			const char **nm = realloc(a->mods, (a->nmods + 1) * sizeof(*nm));
+
+			if (!nm)
+				return log_error_errno(-ENOMEM, "out of memory"), -1;
+			a->mods = nm;
+			a->mods[a->nmods++] = optarg;
 			break;
 		}
 		case 'U': {
@@ -305,7 +319,9 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 				  .replace = a.replace,
 				  .allow_fuzz = a.allow_fuzz,
 				  .max_units = a.max_units,
-				  .cves = a.cves};
+				  .cves = a.cves,
+				  .module_paths = a.mods,
+				  .nmodule_paths = a.nmods};
 	r = lp_build(&o, &rep);
 	if (r < 0) {
 		/* A change tuxtape cannot livepatch is a refusal, like an unsafe one. */
@@ -321,6 +337,7 @@ out:
 	free(a.patches);
 	free(a.accept);
 	free(a.cves);
+	free(a.mods);
 	free(a.name);
 	return code;
 }

@@ -169,11 +169,16 @@ printf -- '--- a/fs/proc/nosuchfile.c\n+++ b/fs/proc/nosuchfile.c\n@@ -1 +1 @@\n
 build nofile --patch "$W/nofile.patch"
 expect nofile "patch to a file that does not exist" 1 "does not apply"
 
-# 6. A file built into a module is refused as such (modules are not supported yet), never
-# "not built" or "no change".
-printf -- '--- a/arch/x86/kvm/vmx/vmx.c\n+++ b/arch/x86/kvm/vmx/vmx.c\n@@ -1,4 +1,5 @@\n // SPDX-License-Identifier: GPL-2.0-only\n+/* a change */\n /*\n  * Kernel-based Virtual Machine driver for Linux\n  *\n' > "$W/vmx.patch"
+# 6. A file built into a module (kvm_intel) is compiled and patched as that module's
+# klp_object, never reported as "not built" or "no change".
+printf -- '--- a/arch/x86/kvm/vmx/vmx.c\n+++ b/arch/x86/kvm/vmx/vmx.c\n@@ -1901,7 +1901,7 @@ static int vmx_get_msr_feature(struct kvm_msr_entry *msr)\n \tswitch (msr->index) {\n \tcase MSR_IA32_VMX_BASIC ... MSR_IA32_VMX_VMFUNC:\n \t\tif (!nested)\n-\t\t\treturn 1;\n+\t\t\treturn 2;\n \t\treturn vmx_get_vmx_msr(&vmcs_config.nested, msr->index, &msr->data);\n \tcase MSR_IA32_PERF_CAPABILITIES:\n \t\tmsr->data = kvm_caps.supported_perf_cap;\n' > "$W/vmx.patch"
 build vmx --patch "$W/vmx.patch"
-expect vmx "vmx.c refused as a module" 2 "module 'kvm_intel'" arch/x86/kvm/vmx/vmx.c
+expect vmx "vmx.c patched as module kvm_intel" 0 '"name": "kvm_intel"' arch/x86/kvm/vmx/vmx.c
+if [ "$rc" = 0 ]; then
+	readelf -SW "$W/vmx.ko" | grep -q '\.klp\.rela\.kvm_intel\.' &&
+		ok "vmx.ko has .klp.rela.kvm_intel sections" ||
+		bad "vmx.ko has no .klp.rela.kvm_intel section"
+fi
 
 # 7. A build killed during its patched compile, and a new build started at once: the new
 # build's module is the reference module (the orphaned compiler cannot poison the tree).

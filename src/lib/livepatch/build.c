@@ -46,6 +46,7 @@ void lp_build_report_free(struct lp_build_report *r)
 	json_decref(r->config_accepted);
 	json_decref(r->cves);
 	json_decref(r->patches);
+	json_decref(r->objects);
 	free(r);
 }
 
@@ -81,6 +82,7 @@ json_t *lp_build_report_to_json(const struct lp_build_report *r)
 	if (j) {
 		json_object_set(j, "cves", r->cves);
 		json_object_set(j, "patches", r->patches);
+		json_object_set(j, "objects", r->objects);
 	}
 	return j;
 }
@@ -112,13 +114,14 @@ static struct lp_build_report *report_new(const struct lp_build_opts *o)
 	r->config_accepted = json_array();
 	r->cves = json_array();
 	r->patches = json_array();
+	r->objects = json_array();
 	for (const char *const *a = o->config_accept; a && *a && r->config_accepted; a++)
 		json_array_append_new(r->config_accepted, json_string(*a));
 	for (const char *const *a = o->cves; a && *a && r->cves; a++)
 		json_array_append_new(r->cves, json_string(*a));
 	if (!r->name || !r->units || !r->functions || !r->refusals || !r->warnings || !r->files ||
 	    !r->identical || !r->not_built || !r->notes || !r->config_accepted || !r->cves ||
-	    !r->patches) {
+	    !r->patches || !r->objects) {
 		lp_build_report_free(r);
 		return NULL;
 	}
@@ -159,11 +162,21 @@ static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms,
 		_cleanup_free_ char *out = NULL;
 		json_t *uj;
 
-		if (u->module) {
+		if (u->module && !u->module[0]) {
 			json_array_append_new(
 				rep->refusals,
-				json_sprintf("%s: built into module '%s'; only vmlinux "
-					     "can be livepatched for now",
+				json_sprintf("%s: built into a module whose name kbuild "
+					     "did not record",
+					     u->source));
+			nunsafe++;
+			continue;
+		}
+		if (u->builtin_too) {
+			/* One object file, two targets: both would need patching. */
+			json_array_append_new(
+				rep->refusals,
+				json_sprintf("%s: built into vmlinux and into module "
+					     "'%s'; patching both is not supported yet",
 					     u->source, u->module));
 			nunsafe++;
 			continue;
@@ -173,13 +186,17 @@ static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms,
 			r = -ENOMEM;
 			break;
 		}
-		r = lp_diff(u->orig_obj, u->patched_obj, syms, out, &drep);
+		/* A module's positions are resolved against its .ko when the module is linked. */
+		r = lp_diff_object(u->orig_obj, u->patched_obj, u->module, u->module ? NULL : syms,
+				   out, &drep);
 		if (r < 0) {
 			log_error("cannot diff the objects of '%s': %s", u->source, strerror(-r));
 			break;
 		}
 		uj = lp_diff_report_to_json(drep, r);
 		if (uj) {
+			json_object_set_new(uj, "object",
+					    json_string(u->module ? u->module : "vmlinux"));
 			json_object_set_new(uj, "source", json_string(u->source));
 			json_object_set_new(uj, "why", json_string(u->why));
 			json_array_append_new(rep->units, uj);
@@ -334,8 +351,13 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	}
 
 	t = now_seconds();
-	r = lp_module_build((const char *const *)objs, nobjs, syms, o->kbuild, o->name, o->replace,
-			    o->out_ko, &mrep);
+	struct lp_module_opts mopts = {.syms = syms,
+				       .kbuild_dir = o->kbuild,
+				       .name = o->name,
+				       .replace = o->replace,
+				       .module_paths = o->module_paths,
+				       .nmodule_paths = o->nmodule_paths};
+	r = lp_module_build_opts((const char *const *)objs, nobjs, &mopts, o->out_ko, &mrep);
 	rep->t_module = now_seconds() - t;
 	if (r == -ENOEXEC && mrep && mrep->build_log)
 		log_error("kbuild failed to link the module:\n%s", mrep->build_log);
@@ -347,6 +369,13 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 		json_array_append_new(rep->warnings, json_string(mrep->warnings[k]));
 	rep->nrelocs = mrep->nklp_relas;
 	rep->nklp_syms = mrep->nklp_syms;
+	for (size_t k = 0; k < mrep->nobjects; k++)
+		json_array_append_new(rep->objects,
+				      json_pack("{s:s, s:s?, s:I, s:I}", "name",
+						mrep->objects[k].name, "ko", mrep->objects[k].ko,
+						"functions", (json_int_t)mrep->objects[k].nfuncs,
+						"klp_relocations",
+						(json_int_t)mrep->objects[k].nklp_relas));
 	if (r == LP_MODULE_UNSAFE) {
 		for (size_t k = 0; k < mrep->nrefusals; k++)
 			json_array_append_new(rep->refusals, json_string(mrep->refusals[k]));

@@ -33,10 +33,13 @@ struct lp_build_opts {
 	const char *cache_dir;	    /* NULL: the default cache */
 	const char *const *config_accept; /* options allowed to differ (NULL-terminated) */
 	const char *const *cves;	  /* the CVEs the patches fix, recorded (NULL-terminated) */
-	unsigned jobs;			  /* 0: the number of CPUs */
-	unsigned max_units;		  /* more units are refused; 0: LP_TREE_MAX_TUS */
-	bool replace;			  /* atomic replace of earlier livepatches */
-	bool allow_fuzz;		  /* hunks may apply with fuzz */
+	/* Where the target's modules are (directories or .ko files); none: /lib/modules/REL. */
+	const char *const *module_paths;
+	size_t nmodule_paths;
+	unsigned jobs;	    /* 0: the number of CPUs */
+	unsigned max_units; /* more units are refused; 0: LP_TREE_MAX_TUS */
+	bool replace;	    /* atomic replace of earlier livepatches */
+	bool allow_fuzz;    /* hunks may apply with fuzz */
 };
 
 struct lp_build_report {
@@ -59,6 +62,7 @@ struct lp_build_report {
 	json_t *config_accepted;
 	json_t *cves;	 /* as given */
 	json_t *patches; /* [{"path", "sha256"}] of the source patches, in order */
+	json_t *objects; /* [{"name", "ko", "functions"}]: vmlinux and the modules patched */
 };
 
 /*

@@ -419,7 +419,8 @@ static int add_tu(struct lp_tu_set *s, const char *src, const char *why,
 	*nt = (struct lp_tu){.source = strdup(src),
 			     .why = strdup(why),
 			     .how = f->how ? strdup(f->how) : NULL,
-			     .module = module ? strdup("") : NULL};
+			     .module = module ? strdup("") : NULL,
+			     .builtin_too = module && (f->kind & KERNEL_FILE_BUILTIN)};
 	if (!nt->source || !nt->why || (module && !nt->module) || (f->how && !nt->how)) {
 		free(nt->source);
 		free(nt->why);

@@ -67,6 +67,7 @@ struct lp_tu {
 	char *orig_obj;	   /* OUTDIR/orig/fs/proc/cmdline.o */
 	char *patched_obj; /* OUTDIR/patched/fs/proc/cmdline.o */
 	char *module;	   /* NULL: built into vmlinux; else the module's name ("" if unknown) */
+	bool builtin_too;  /* a module's file that vmlinux also links */
 	char *why;	   /* "changed", or "includes include/linux/x.h" */
 	char *how;	   /* why the config builds it, from the static Kbuild evaluation */
 };
