@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "strbuf.h"
@@ -210,6 +211,142 @@ static void test_damaged_database_refused(void **state)
 	assert_memory_equal(before, after, n_before);
 }
 
+/* The library's error lines, for tests that read what a refusal says. */
+static char logged[4096];
+
+static void log_capture(enum tt_log_level level, const char *msg, void *userdata)
+{
+	size_t n = strlen(logged);
+
+	if (level <= TT_LOG_ERR)
+		snprintf(logged + n, sizeof(logged) - n, "%s\n", msg);
+}
+
+/*
+ * A database with a table the writer below never touches, whose root (an interior page, the
+ * table spanning many) has its cell pointers overwritten. Returns the file's bytes.
+ */
+static void make_damaged_aside(const char *path, char **ret, size_t *ret_len)
+{
+	struct tt_store *s = NULL;
+	int root;
+
+	assert_int_equal(tt_store_open(path, 0, &s), 0);
+	assert_int_equal(tt_store_exec(s, "CREATE TABLE aside(v TEXT); "
+					  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+					  "FROM n WHERE i < 2000) INSERT INTO aside "
+					  "SELECT printf('%.200c', 'v') FROM n"),
+			 0);
+	root = count_rows(s, "SELECT rootpage FROM sqlite_schema WHERE name = 'aside'");
+	assert_true(root > 1);
+	tt_store_free(s);
+	{
+		FILE *f = fopen(path, "r+b");
+		unsigned char junk[16];
+
+		assert_non_null(f);
+		memset(junk, 0xff, sizeof(junk));
+		assert_int_equal(fseek(f, (long)(root - 1) * 4096 + 12, SEEK_SET), 0);
+		assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+		fclose(f);
+	}
+	read_all(path, ret, ret_len);
+}
+
+/*
+ * A write transaction whose quick check runs beside it on a second connection: the writes
+ * themselves succeed (they do not touch the damaged table), and the commit finds the damage,
+ * rolls back, says so naming the file, and leaves every byte as it was. Both with the check
+ * started early and with it left to the commit.
+ */
+static void test_concurrent_check_refuses_commit(void **state)
+{
+	for (int started = 0; started < 2; started++) {
+		_cleanup_free_ char *path = NULL, *wal = NULL, *before = NULL, *after = NULL;
+		struct tt_store *s = NULL;
+		size_t n_before, n_after;
+		char name[32];
+
+		snprintf(name, sizeof(name), "aside-%d.db", started);
+		path = path_join(dir, name);
+		wal = strdup_printf("%s-wal", path);
+		make_damaged_aside(path, &before, &n_before);
+
+		logged[0] = '\0';
+		tt_log_set(log_capture, NULL, TT_LOG_ERR);
+		assert_int_equal(tt_store_open(path, 0, &s), 0);
+		assert_int_equal(tt_store_begin_concurrent_check(s), 0);
+		if (started)
+			assert_int_equal(tt_store_check_start(s), 0);
+		assert_int_equal(tt_store_exec(s, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+						  "SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO "
+						  "meta SELECT 'k' || i, printf('%.300c', 'w') FROM n"),
+				 0);
+		assert_int_equal(tt_store_commit(s), -EBADMSG);
+		assert_true(sqlite3_get_autocommit(tt_store_db(s)));
+		/* Nothing of it is visible, and the store stays refused. */
+		assert_int_equal(count_rows(s, "SELECT count(*) FROM meta WHERE key LIKE 'k%'"), 0);
+		assert_int_equal(tt_store_meta_set(s, "k", "v"), -EBADMSG);
+		tt_store_free(s);
+		tt_log_set(NULL, NULL, TT_LOG_ERR);
+
+		assert_non_null(strstr(logged, path));
+		assert_non_null(strstr(logged, "is damaged"));
+		assert_non_null(strstr(logged, "restore it from a backup"));
+		read_all(path, &after, &n_after);
+		assert_int_equal(n_before, n_after);
+		assert_memory_equal(before, after, n_before);
+		assert_int_not_equal(access(wal, F_OK), 0);
+	}
+}
+
+/*
+ * On a sound file: the concurrent check lets the commit through; a rollback stops a running
+ * check and leaves the next transaction owing one; a transaction that only reads and rolls
+ * back never checks, so it does not refuse a damaged file it leaves alone.
+ */
+static void test_concurrent_check_sound_and_rollback(void **state)
+{
+	_cleanup_free_ char *path = path_join(dir, "sound.db"), *bad = path_join(dir, "ro.db");
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	struct tt_store *s = NULL;
+	size_t n_before, n_after;
+	char *v = NULL;
+
+	assert_int_equal(tt_store_open(path, 0, &s), 0);
+	assert_int_equal(tt_store_begin_concurrent_check(s), 0);
+	assert_int_equal(tt_store_check_start(s), 0);
+	assert_int_equal(tt_store_meta_set(s, "a", "1"), 0);
+	assert_int_equal(tt_store_rollback(s), 0);
+	assert_int_equal(tt_store_begin_concurrent_check(s), 0);
+	assert_int_equal(tt_store_check_start(s), 0);
+	assert_int_equal(tt_store_meta_set(s, "a", "2"), 0);
+	assert_int_equal(tt_store_commit(s), 0);
+	tt_store_free(s);
+	s = NULL;
+	assert_int_equal(tt_store_open(path, 0, &s), 0);
+	assert_int_equal(tt_store_meta_get(s, "a", &v), 0);
+	assert_string_equal(v, "2");
+	free(v);
+	tt_store_free(s);
+	s = NULL;
+
+	make_damaged_aside(bad, &before, &n_before);
+	assert_int_equal(tt_store_open(bad, 0, &s), 0);
+	assert_int_equal(tt_store_begin_concurrent_check(s), 0);
+	assert_int_equal(tt_store_meta_get(s, "a", &v), 0);
+	assert_null(v);
+	assert_int_equal(tt_store_rollback(s), 0);
+	/* A later write is still refused: the rollback did not count as a check. */
+	assert_int_equal(tt_store_begin_concurrent_check(s), 0);
+	assert_int_equal(tt_store_meta_set(s, "a", "3"), 0);
+	assert_int_equal(tt_store_commit(s), -EBADMSG);
+	tt_store_free(s);
+	read_all(bad, &after, &n_after);
+	assert_int_equal(n_before, n_after);
+	assert_memory_equal(before, after, n_before);
+}
+
 /*
  * Processes opening the same new database at once all get it, schema made once: the second
  * waits for the first's schema transaction instead of failing on "table meta already exists".
@@ -263,6 +400,8 @@ int main(void)
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_migration_3_keeps_verdicts),
 		cmocka_unit_test(test_damaged_database_refused),
+		cmocka_unit_test(test_concurrent_check_refuses_commit),
+		cmocka_unit_test(test_concurrent_check_sound_and_rollback),
 		cmocka_unit_test(test_concurrent_first_open),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

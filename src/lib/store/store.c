@@ -1,5 +1,6 @@
 /* SQLite store: open, migrate, transactions, a statement cache, metadata. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,11 +20,23 @@ struct stmt_cache_entry {
 	sqlite3_stmt *stmt;
 };
 
+/* A quick check running on its own read-only connection while the writer works. */
+struct store_checker {
+	pthread_t thread;
+	sqlite3 *db;
+	json_t *problems;
+	int code;     /* SQLITE_DONE when the check ran to its end, else what stopped it */
+	char *errmsg; /* SQLite's message for CODE */
+	double seconds;
+};
+
 struct tt_store {
 	sqlite3 *db;
 	char *path;
 	bool readonly;
-	bool checked; /* quick_check passed in this store's first write transaction */
+	bool checked;	 /* quick_check passed before this store's first write */
+	bool check_owed; /* the open write transaction commits only after a check passes */
+	struct store_checker *checker; /* started by tt_store_check_start(), NULL otherwise */
 	struct stmt_cache_entry *cache;
 	size_t n_cache, alloc_cache;
 };
@@ -210,17 +223,19 @@ static int store_check_add(json_t *problems, const char *row)
 	return 0;
 }
 
-int tt_store_check(struct tt_store *s, bool full, json_t **ret)
+/*
+ * Runs the check on DB, adding each problem to PROBLEMS. SQLITE_DONE when the check ran, a
+ * damaged page that stops it included (that is a finding); -ENOMEM; else the SQLite code
+ * that kept it from running.
+ */
+static int store_check_run(sqlite3 *db, bool full, json_t *problems)
 {
-	_cleanup_(json_decrefp) json_t *problems = json_array();
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (!problems)
-		return -ENOMEM;
 	/* Not through the statement cache: a check runs once, and may fail to prepare. */
-	r = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1,
-			       &st, NULL);
+	r = sqlite3_prepare_v2(db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1, &st,
+			       NULL);
 	if (r == SQLITE_OK) {
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *row = (const char *)sqlite3_column_text(st, 0);
@@ -234,17 +249,50 @@ int tt_store_check(struct tt_store *s, bool full, json_t **ret)
 		}
 	}
 	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		int code = sqlite3_errcode(s->db);
+	if (r == SQLITE_DONE)
+		return r;
+	r = sqlite3_errcode(db);
+	/* A schema or page so broken that the check itself stops is a finding too. */
+	if (r != SQLITE_CORRUPT && r != SQLITE_NOTADB)
+		return r;
+	if (store_check_add(problems, sqlite3_errmsg(db)) < 0)
+		return -ENOMEM;
+	return SQLITE_DONE;
+}
 
-		/* A schema or page so broken that the check itself stops is a finding too. */
-		if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB)
-			return tt_store_error(s, full ? "integrity_check" : "quick_check");
-		if (store_check_add(problems, sqlite3_errmsg(s->db)) < 0)
-			return -ENOMEM;
-	}
+int tt_store_check(struct tt_store *s, bool full, json_t **ret)
+{
+	_cleanup_(json_decrefp) json_t *problems = json_array();
+	int r;
+
+	if (!problems)
+		return -ENOMEM;
+	r = store_check_run(s->db, full, problems);
+	if (r == -ENOMEM)
+		return r;
+	if (r != SQLITE_DONE)
+		return tt_store_error(s, full ? "integrity_check" : "quick_check");
 	*ret = TAKE_PTR(problems);
 	return 0;
+}
+
+static double store_elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The one refusal of a damaged file, whichever check found it. */
+static int store_refuse_damaged(struct tt_store *s, json_t *problems)
+{
+	size_t n = json_array_size(problems);
+
+	log_error("'%s' is damaged (%s%s): " TT_STORE_REMEDY, s->path,
+		  json_string_value(json_array_get(problems, 0)),
+		  n > 1 ? "; 'tuxtape db check' lists the rest" : "");
+	return -EBADMSG;
 }
 
 /*
@@ -256,8 +304,7 @@ int tt_store_check(struct tt_store *s, bool full, json_t **ret)
 static int store_check_before_write(struct tt_store *s)
 {
 	_cleanup_(json_decrefp) json_t *problems = NULL;
-	struct timespec t0, t1;
-	size_t n;
+	struct timespec t0;
 	int r;
 
 	if (s->checked)
@@ -266,18 +313,132 @@ static int store_check_before_write(struct tt_store *s)
 	r = tt_store_check(s, false, &problems);
 	if (r < 0)
 		return r;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("quick_check of '%s': %.3f s", s->path,
-		  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	n = json_array_size(problems);
-	if (n) {
-		log_error("'%s' is damaged (%s%s): " TT_STORE_REMEDY, s->path,
-			  json_string_value(json_array_get(problems, 0)),
-			  n > 1 ? "; 'tuxtape db check' lists the rest" : "");
-		return -EBADMSG;
-	}
+	log_debug("quick_check of '%s': %.3f s", s->path, store_elapsed(&t0));
+	if (json_array_size(problems))
+		return store_refuse_damaged(s, problems);
 	s->checked = true;
 	return 0;
+}
+
+static void *store_checker_thread(void *arg)
+{
+	struct store_checker *k = arg;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	k->code = store_check_run(k->db, false, k->problems);
+	if (k->code != SQLITE_DONE && k->code != -ENOMEM)
+		k->errmsg = strdup(sqlite3_errmsg(k->db));
+	k->seconds = store_elapsed(&t0);
+	return NULL;
+}
+
+/* Stops a check whose answer is no longer wanted, and frees it. */
+static void store_checker_stop(struct store_checker *k)
+{
+	if (!k)
+		return;
+	sqlite3_interrupt(k->db);
+	pthread_join(k->thread, NULL);
+	sqlite3_close(k->db);
+	json_decref(k->problems);
+	free(k->errmsg);
+	free(k);
+}
+
+int tt_store_begin_concurrent_check(struct tt_store *s)
+{
+	int r;
+
+	r = store_exec(s, "BEGIN IMMEDIATE", "starting a write transaction");
+	if (r < 0)
+		return r;
+	s->check_owed = !s->checked;
+	return 0;
+}
+
+int tt_store_check_start(struct tt_store *s)
+{
+	struct store_checker *k;
+	int r;
+
+	if (!s->check_owed || s->checker)
+		return 0;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->problems = json_array();
+	if (!k->problems) {
+		free(k);
+		return -ENOMEM;
+	}
+	/*
+	 * Its own read-only connection, opened while this one holds the write lock: no other
+	 * process can commit until this one does, so the check reads the file exactly as this
+	 * transaction found it (WAL readers never see the writer's uncommitted pages), through
+	 * mmap as a reader does.
+	 */
+	r = sqlite3_open_v2(s->path, &k->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(k->db, STORE_BUSY_TIMEOUT_MS);
+		r = sqlite3_exec(k->db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
+	}
+	if (r != SQLITE_OK) {
+		log_error("database '%s': cannot open a connection to check it: %s", s->path,
+			  k->db ? sqlite3_errmsg(k->db) : "out of memory");
+		sqlite3_close(k->db);
+		json_decref(k->problems);
+		free(k);
+		return -EIO;
+	}
+	r = pthread_create(&k->thread, NULL, store_checker_thread, k);
+	if (r != 0) {
+		sqlite3_close(k->db);
+		json_decref(k->problems);
+		free(k);
+		return log_error_errno(-r, "database '%s': cannot start its check: %s", s->path,
+				       strerror(r));
+	}
+	s->checker = k;
+	return 0;
+}
+
+/* Waits for the transaction's check; 0 when the file was sound, else why not to commit. */
+static int store_check_finish(struct tt_store *s)
+{
+	struct store_checker *k;
+	struct timespec t0;
+	int r;
+
+	if (!s->check_owed)
+		return 0;
+	r = tt_store_check_start(s);
+	if (r < 0)
+		return r;
+	k = s->checker;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_join(k->thread, NULL);
+	log_debug("quick_check of '%s' beside the writer: %.3f s, the commit waited %.3f s",
+		  s->path, k->seconds, store_elapsed(&t0));
+	if (k->code == -ENOMEM)
+		r = -ENOMEM;
+	else if (k->code != SQLITE_DONE)
+		r = log_error_errno(-EIO,
+				    "database '%s': its quick check could not run (%s), "
+				    "so nothing was written",
+				    s->path, strempty(k->errmsg));
+	else if (json_array_size(k->problems))
+		r = store_refuse_damaged(s, k->problems);
+	else
+		r = 0;
+	sqlite3_close(k->db);
+	json_decref(k->problems);
+	free(k->errmsg);
+	free(k);
+	s->checker = NULL;
+	s->check_owed = false;
+	s->checked = r == 0;
+	return r;
 }
 
 int tt_store_begin(struct tt_store *s)
@@ -296,11 +457,21 @@ int tt_store_begin(struct tt_store *s)
 
 int tt_store_commit(struct tt_store *s)
 {
+	int r;
+
+	r = store_check_finish(s);
+	if (r < 0) {
+		tt_store_rollback(s);
+		return r;
+	}
 	return store_exec(s, "COMMIT", "committing");
 }
 
 int tt_store_rollback(struct tt_store *s)
 {
+	/* Nothing will be committed: the check's answer is not needed. */
+	store_checker_stop(TAKE_PTR(s->checker));
+	s->check_owed = false;
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
 	return store_exec(s, "ROLLBACK", "rolling back");
@@ -544,6 +715,7 @@ void tt_store_free(struct tt_store *s)
 {
 	if (!s)
 		return;
+	store_checker_stop(TAKE_PTR(s->checker));
 	for (size_t i = 0; i < s->n_cache; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	free(s->cache);

@@ -45,6 +45,16 @@ int tt_store_begin(struct tt_store *s);
 int tt_store_commit(struct tt_store *s);
 int tt_store_rollback(struct tt_store *s);
 
+/*
+ * BEGIN IMMEDIATE for a long transaction that may write nothing: the quick check is owed, not
+ * run. tt_store_check_start() runs it on a second, read-only connection in a thread while the
+ * caller works; it sees the file as the transaction found it. tt_store_commit() waits for it
+ * (running it then if it was not started) and, when the file is damaged, rolls back instead
+ * of committing (-EBADMSG, logged as by tt_store_begin()). A rollback stops the check unread.
+ */
+int tt_store_begin_concurrent_check(struct tt_store *s);
+int tt_store_check_start(struct tt_store *s);
+
 /* Runs SQL with no result rows; logs the SQLite message on failure and returns -EIO. */
 int tt_store_exec(struct tt_store *s, const char *sql);
 /* Prepares SQL (cached for the store's life); logs and returns -EIO on failure. */
