@@ -30,8 +30,8 @@ static int cmd_db_check(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return cli_help(
 				cli,
-				"  --quick          PRAGMA quick_check (what writers run before their\n"
-				"                   first write) instead of the full PRAGMA integrity_check\n"
+				"  --quick          PRAGMA quick_check (what a writer runs before its\n"
+				"                   first commit) instead of the full PRAGMA integrity_check\n"
 				"\nPrints 'ok', or one line per problem SQLite found. Never writes to the\n"
 				"database. Exit status: 0 ok, 1 damaged (or the check could not run).\n");
 		default:

@@ -62,6 +62,37 @@ expect_exit 1 "$TUXTAPE" --db "$TMP/bad.db" --json cve sync --repo "$R"
 check "json sync error names the file" grep -q "bad.db' is damaged" "$TMP/out"
 check "json sync left the file as it was" [ "$(sha256sum <"$TMP/bad.db")" = "$sum" ]
 
+# Damage where the sync never reads (epss, enrichment data): the sync does all its work,
+# and the quick check beside it stops the commit; the file stays byte for byte.
+cp "$DB" "$TMP/aside.db"
+sqlite3 "$TMP/aside.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO epss SELECT 'CVE-2024-' || (20000 + i), 0.5, 0.5, printf('%.100c', 'd') FROM n"
+page=$(sqlite3 "$TMP/aside.db" "SELECT pageno FROM dbstat WHERE name = 'epss' AND pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET 3")
+check "found an epss leaf page" [ -n "$page" ]
+printf '\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377' |
+    dd of="$TMP/aside.db" bs=1 seek=$(((page - 1) * 4096 + 8)) conv=notrunc 2>/dev/null
+check "the epss damage is there" \
+    sh -c "! sqlite3 '$TMP/aside.db' 'PRAGMA quick_check' 2>&1 | grep -qx ok"
+sum=$(sha256sum <"$TMP/aside.db")
+expect_exit 1 "$TUXTAPE" -vv --db "$TMP/aside.db" cve sync --repo "$R" --mirror "$TMP/db/vulns.git"
+err_has "quick_check of '$TMP/aside.db' beside the writer"
+err_has "'$TMP/aside.db' is damaged"
+err_has "restore it from a backup"
+check "aside: the records were stored before the refusal" grep -q "records stored" "$TMP/err"
+check "aside: the commit was refused" sh -c "! grep -q 'sync: committed' '$TMP/err'"
+check "aside: sync left the damaged file as it was" [ "$(sha256sum <"$TMP/aside.db")" = "$sum" ]
+check "aside: no WAL left" [ ! -e "$TMP/aside.db-wal" ]
+check "aside: the new record is not there" \
+    [ "$(sqlite3 "$TMP/aside.db" "SELECT count(*) FROM cve WHERE id = 'CVE-2024-99999'")" = 0 ]
+
+# A sync with nothing new writes nothing, so it does not check: the damaged file is left as
+# it was, and the next sync that has something to write refuses it.
+cp "$TMP/aside.db" "$TMP/aside2.db"
+sqlite3 "$TMP/aside2.db" "UPDATE meta SET value = '$(git -C "$R" rev-parse HEAD)' WHERE key = 'vulns_commit'"
+sum=$(sha256sum <"$TMP/aside2.db")
+expect_exit 0 "$TUXTAPE" -vv --db "$TMP/aside2.db" cve sync --offline --mirror "$TMP/db/vulns.git"
+check "up to date: no check ran" sh -c "! grep -q quick_check '$TMP/err'"
+check "up to date: the file is as it was" [ "$(sha256sum <"$TMP/aside2.db")" = "$sum" ]
+
 # Concurrent first syncs of one new database: all succeed, the schema is made once.
 for round in 1 2 3 4 5; do
     d="$TMP/race$round"
