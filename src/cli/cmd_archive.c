@@ -92,15 +92,15 @@ static int cmd_archive_init(struct cli *cli, int argc, char **argv)
 			o.root_key_dir = optarg;
 			break;
 		case 'n':
-			if (parse_count(cli, "--root-keys", optarg, &o.root_keys) < 0)
+			if (parse_count(cli, "--root-keys", optarg, &o.root_keys))
 				return EXIT_USAGE;
 			break;
 		case 't':
-			if (parse_count(cli, "--root-threshold", optarg, &o.root_threshold) < 0)
+			if (parse_count(cli, "--root-threshold", optarg, &o.root_threshold))
 				return EXIT_USAGE;
 			break;
 		case 'e':
-			if (parse_days(cli, optarg, o.expires_days) < 0)
+			if (parse_days(cli, optarg, o.expires_days))
 				return EXIT_USAGE;
 			break;
 		case 'h':
