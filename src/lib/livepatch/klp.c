@@ -59,18 +59,27 @@ struct object {
 	char *ko;
 	struct lp_symtab *own; /* a module's symbols, read from its .ko */
 	const struct lp_symtab *syms;
+	bool patched; /* a klp_object; else a module patched code uses (a dependency) */
 };
 
-/* A reference into a patched module, renamed EXT_PREFIX... in the parts before linking. */
+/*
+ * A reference of a patched module's code into that module or a module it depends on,
+ * renamed EXT_PREFIX... in its part before linking: .klp.sym.SYM_OBJ.NAME,POS used from
+ * .klp.rela.OBJ.* (written when OBJ loads, when SYM_OBJ is loaded too).
+ */
 struct ext {
 	char *mangled, *name;
-	size_t obj;
+	size_t obj, sym_obj;
 	long pos;
 };
 
 struct build {
 	const struct lp_symtab *syms;
 	const struct lp_module_opts *opts;
+	const char *const *paths; /* where modules' .ko files are */
+	size_t npaths;
+	char *defdir;
+	bool kallsyms_all;
 	struct object *objs;
 	size_t nobjs;
 	struct ext *exts;
@@ -282,6 +291,7 @@ static void build_release(struct build *b)
 		free(b->exts[i].name);
 	}
 	free(b->exts);
+	free(b->defdir);
 	lp_exports_free(b->exports);
 }
 
@@ -352,6 +362,8 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 		strbuf_addf(&sb, "extern void tt_lp_new_%zu(void) __asm__(\"%s\");\n", i,
 			    b->funcs[i].alias);
 	for (size_t o = 0; o < b->nobjs; o++) {
+		if (!b->objs[o].patched)
+			continue;
 		strbuf_addf(&sb, "\n/* %s */\nstatic struct klp_func tt_lp_funcs%zu[] = {\n",
 			    obj_name(b, o), o);
 		for (size_t i = 0; i < b->nfuncs; i++) {
@@ -371,6 +383,8 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 	}
 	strbuf_adds(&sb, "\nstatic struct klp_object tt_lp_objs[] = {\n");
 	for (size_t o = 0; o < b->nobjs; o++) {
+		if (!b->objs[o].patched)
+			continue;
 		if (b->objs[o].name)
 			strbuf_addf(&sb, "\t{ .name = \"%s\", .funcs = tt_lp_funcs%zu },\n",
 				    b->objs[o].name, o);
@@ -508,7 +522,7 @@ static int default_modules_dir(const char *kbuild_dir, char **ret)
 	return asprintf(ret, "/lib/modules/%.*s", (int)(q - p - 13), p + 13) < 0 ? -ENOMEM : 0;
 }
 
-static int object_add(struct build *b, const char *name, size_t *ret)
+static int object_add(struct build *b, const char *name, bool patched, size_t *ret)
 {
 	struct object *no;
 
@@ -521,7 +535,7 @@ static int object_add(struct build *b, const char *name, size_t *ret)
 	if (!no)
 		return -ENOMEM;
 	b->objs = no;
-	no[b->nobjs] = (struct object){.syms = b->syms};
+	no[b->nobjs] = (struct object){.syms = b->syms, .patched = patched};
 	if (name && !(no[b->nobjs].name = strdup(name)))
 		return -ENOMEM;
 	*ret = b->nobjs++;
@@ -532,20 +546,39 @@ static int object_add(struct build *b, const char *name, size_t *ret)
  * One object per patched target, vmlinux first, then the modules as the diff objects name
  * them; each module's symbols read from its .ko.
  */
+static int object_load(struct build *b, size_t i)
+{
+	struct object *o = &b->objs[i];
+	int r;
+
+	r = lp_module_find(b->paths, b->npaths, o->name, &o->ko);
+	if (r == -ENOENT)
+		return log_error_errno(r, "module '%s' (%s): no %s.ko in %s%s; name its directory "
+					  "or file",
+				       o->name, o->patched ? "patched" : "used by patched code",
+				       o->name, b->paths[0], b->npaths > 1 ? ", ..." : "");
+	if (r < 0)
+		return r;
+	r = lp_symtab_load_module(o->ko, b->kallsyms_all, &o->own);
+	if (r < 0)
+		return r;
+	o->syms = o->own;
+	return 0;
+}
+
 static int objects_setup(struct build *b, const char *kbuild_dir)
 {
-	_cleanup_free_ char *defdir = NULL;
 	const char *const *paths = b->opts->module_paths;
 	size_t npaths = b->opts->nmodule_paths;
 	bool kallsyms_all = true, any_module = false;
 	int r;
 
 	for (size_t i = 0; i < b->nparts; i++)
-		if (!b->parts[i].object && (r = object_add(b, NULL, &b->parts[i].obj)) < 0)
+		if (!b->parts[i].object && (r = object_add(b, NULL, true, &b->parts[i].obj)) < 0)
 			return r;
 	for (size_t i = 0; i < b->nparts; i++)
 		if (b->parts[i].object) {
-			r = object_add(b, b->parts[i].object, &b->parts[i].obj);
+			r = object_add(b, b->parts[i].object, true, &b->parts[i].obj);
 			if (r < 0)
 				return r;
 			any_module = true;
@@ -553,30 +586,19 @@ static int objects_setup(struct build *b, const char *kbuild_dir)
 	if (any_module) {
 		kallsyms_all = kbuild_kallsyms_all(b, kbuild_dir);
 		if (!paths || npaths == 0) {
-			r = default_modules_dir(kbuild_dir, &defdir);
+			r = default_modules_dir(kbuild_dir, &b->defdir);
 			if (r < 0)
 				return r;
-			paths = (const char *const *)&defdir;
+			paths = (const char *const *)&b->defdir;
 			npaths = 1;
 		}
 	}
-	for (size_t i = 0; i < b->nobjs; i++) {
-		struct object *o = &b->objs[i];
-
-		if (!o->name)
-			continue;
-		r = lp_module_find(paths, npaths, o->name, &o->ko);
-		if (r == -ENOENT)
-			return log_error_errno(r, "module '%s' (patched): no %s.ko in %s%s; name "
-						  "its directory or file",
-					       o->name, o->name, paths[0], npaths > 1 ? ", ..." : "");
-		if (r < 0)
+	b->paths = paths;
+	b->npaths = npaths;
+	b->kallsyms_all = kallsyms_all;
+	for (size_t i = 0; i < b->nobjs; i++)
+		if (b->objs[i].name && (r = object_load(b, i)) < 0)
 			return r;
-		r = lp_symtab_load_module(o->ko, kallsyms_all, &o->own);
-		if (r < 0)
-			return r;
-		o->syms = o->own;
-	}
 	b->rep->objects = calloc(b->nobjs ? b->nobjs : 1, sizeof(*b->rep->objects));
 	if (!b->rep->objects)
 		return -ENOMEM;
@@ -592,12 +614,13 @@ static int objects_setup(struct build *b, const char *kbuild_dir)
 	return 0;
 }
 
-static const struct ext *ext_get(struct build *b, size_t obj, const char *name, long pos)
+static const struct ext *ext_get(struct build *b, size_t obj, size_t sym_obj, const char *name,
+				 long pos)
 {
 	_cleanup_free_ char *mangled = NULL;
 	struct ext *ne;
 
-	if (asprintf(&mangled, EXT_PREFIX "%zu_%s", obj, name) < 0)
+	if (asprintf(&mangled, EXT_PREFIX "%zu_%zu_%s", obj, sym_obj, name) < 0)
 		return NULL;
 	for (size_t i = 0; i < b->nexts; i++)
 		if (streq(b->exts[i].mangled, mangled))
@@ -606,7 +629,7 @@ static const struct ext *ext_get(struct build *b, size_t obj, const char *name, 
 	if (!ne)
 		return NULL;
 	b->exts = ne;
-	ne[b->nexts] = (struct ext){.obj = obj, .pos = pos, .name = strdup(name)};
+	ne[b->nexts] = (struct ext){.obj = obj, .sym_obj = sym_obj, .pos = pos, .name = strdup(name)};
 	if (!ne[b->nexts].name)
 		return NULL;
 	ne[b->nexts].mangled = TAKE_PTR(mangled);
@@ -623,9 +646,11 @@ static size_t object_find(const struct build *b, const char *name)
 
 /*
  * In a part patching module M, each undefined symbol that lives in M (exported or not;
- * __this_module too: M's code means M's module) or in another module this patch changes
- * gets a unique name now, so kbuild links it as any unresolved symbol, and convert() makes
- * it .klp.sym.OBJECT.NAME,POS. Exports of vmlinux and of other modules stay as they are.
+ * __this_module too: M's code means M's module) or in another module (an export M uses,
+ * so a module M depends on) gets a unique name now, so kbuild links it as any unresolved
+ * symbol, and convert() makes it .klp.sym.MODULE.NAME,POS in .klp.rela.M.*: written when
+ * M loads, when the modules it depends on are loaded too, so the livepatch itself depends
+ * on none of them. Exports of vmlinux stay for the loader.
  */
 static void rename_module_refs(struct build *b, size_t part, struct lp_elf *e)
 {
@@ -655,16 +680,24 @@ static void rename_module_refs(struct build *b, size_t part, struct lp_elf *e)
 					      s->name, strempty(p->file), o->name, o->ko));
 				continue;
 			}
+			if (!owner)
+				continue; /* vmlinux's export: the loader resolves it */
 			target = object_find(b, owner);
-			if (target == SIZE_MAX)
-				continue; /* vmlinux's or an unpatched module's export */
+			if (target == SIZE_MAX) {
+				r = object_add(b, owner, false, &target);
+				if (r < 0 || (r = object_load(b, target)) < 0) {
+					NOMEM(b, r);
+					return;
+				}
+				o = &b->objs[p->obj];
+			}
 			r = lp_symtab_sympos_global(b->objs[target].syms, s->name, &pos);
 		}
 		if (r < 0) {
 			sympos_refuse(b, r, s->name, p->file, target);
 			continue;
 		}
-		x = ext_get(b, target, s->name, pos);
+		x = ext_get(b, p->obj, target, s->name, pos);
 		nn = x ? strdup(x->mangled) : NULL;
 		if (!nn) {
 			NOMEM(b, -ENOMEM);
@@ -715,7 +748,8 @@ static int klp_name_of(struct build *b, const struct lp_sym *s, char **ret, size
 			return 0;
 		}
 		*ret_obj = x->obj;
-		return asprintf(ret, ".klp.sym.%s.%s,%ld", obj_name(b, x->obj), x->name, x->pos) < 0
+		return asprintf(ret, ".klp.sym.%s.%s,%ld", obj_name(b, x->sym_obj), x->name,
+				x->pos) < 0
 			       ? -ENOMEM
 			       : 1;
 	}
@@ -802,7 +836,7 @@ static int convert(struct build *b, struct lp_elf *ko)
 		s->type = STT_NOTYPE;
 		klp[i] = obj == SIZE_MAX ? nkinds : obj + 1;
 		b->rep->nklp_syms++;
-		if (obj != SIZE_MAX)
+		if (obj < b->rep->nobjects)
 			b->rep->objects[obj].nklp_syms++;
 	}
 	for (size_t i = 0; i < ko->nsyms; i++)
@@ -851,10 +885,10 @@ static int convert(struct build *b, struct lp_elf *ko)
 				if (read_at_load(r->base->name) && kind < b->nobjs &&
 				    b->objs[kind].name)
 					NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-						      "%s uses a key of module '%s' (e.g. '%s'): the "
-						      "kernel sets these entries up when the "
-						      "livepatch loads, before that module's "
-						      "symbols are resolved",
+						      "%s of code patching module '%s' uses a "
+						      "module symbol ('%s'): the kernel sets these "
+						      "entries up when the livepatch loads, before "
+						      "that module's relocations are written",
 						      r->base->name, b->objs[kind].name,
 						      ra->sym->name));
 				else if (read_at_load(r->base->name))
@@ -870,7 +904,7 @@ static int convert(struct build *b, struct lp_elf *ko)
 			k->relas = nr;
 			k->relas[k->nrelas++] = *ra;
 			b->rep->nklp_relas++;
-			if (kind < b->nobjs)
+			if (kind < b->rep->nobjects)
 				b->rep->objects[kind].nklp_relas++;
 		}
 		r->nrelas = keep;

@@ -108,7 +108,7 @@ struct lp_module_object {
 	char *ko;          /* the module file its symbols were read from; NULL for vmlinux */
 	size_t nfuncs;     /* its klp_func entries */
 	size_t nklp_relas; /* relocations in its .klp.rela.NAME.* sections */
-	size_t nklp_syms;  /* its .klp.sym.NAME.* symbols */
+	size_t nklp_syms;  /* .klp.sym.* symbols those use (NAME's, or a module NAME uses) */
 };
 
 struct lp_module_report {
@@ -163,14 +163,15 @@ struct lp_module_opts {
  * modules in the order the diff objects name them.
  *
  * A module M's symbols come from its own .ko. Every reference of M's new code into M,
- * exported or not, and into another module the same patch changes, becomes a
- * .klp.sym.M.NAME,POS symbol used from .klp.rela.M.<section>: the livepatch loads whether
- * or not M is loaded, M is patched when it loads, and the livepatch neither depends on M
- * nor pins it. Exports of vmlinux and of modules the patch does not change stay ordinary
- * undefined symbols (the livepatch then depends on such a module, as M does). Refused,
- * named: a symbol of M that is not in its .ko, a position that is not the same while M
- * loads and once it runs, __jump_table or .static_call_sites entries that use M's keys
- * (the kernel sets them up before M's relocations are written).
+ * exported or not (__this_module included), becomes a .klp.sym.M.NAME,POS symbol, and
+ * every reference to another module X's export (X is one M depends on, its .ko found the
+ * same way) .klp.sym.X.NAME,POS, both used from .klp.rela.M.<section>, which the kernel
+ * writes when M loads: the livepatch loads whether or not M (or X) is loaded, M is patched
+ * when it loads, and the livepatch neither depends on nor pins any module. Exports of
+ * vmlinux stay ordinary undefined symbols. Refused, named: a symbol of M that is not in
+ * its .ko, a position that is not the same while M loads and once it runs, __jump_table
+ * or .static_call_sites entries that use module symbols (the kernel sets them up when the
+ * livepatch loads, before M's relocations are written).
  * Returns as lp_module_build(); the report lists the objects.
  */
 int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp_module_opts *opts,
