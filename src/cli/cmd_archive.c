@@ -142,7 +142,8 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 	const char *cves[MAX_LIST], *patches[MAX_LIST];
 	char hashes[MAX_LIST][65];
 	struct ar_target_opts o = { .cves = cves, .patch_sha256 = patches };
-	_cleanup_free_ char *target = NULL;
+	json_t *targets, *t;
+	size_t i;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -180,22 +181,26 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 				"                   recorded (repeat)\n"
 				"  --patch-sha256 HEX  the same, given as a digest\n"
 				"  --approved-by WHO   who approved it for release\n"
-				"\nStages FILE.ko as target RELEASE/FILE.ko (replacing one of that name);\n"
-				"'tuxtape archive publish' makes it visible. FILE must be a livepatch\n"
-				"module (livepatch=Y in .modinfo) whose vermagic names RELEASE.\n");
+				"\nStages each FILE.ko as target RELEASE/FILE.ko (replacing one of that\n"
+				"name); 'tuxtape archive publish' makes it visible. Each FILE must be a\n"
+				"livepatch module (livepatch=Y in .modinfo) whose vermagic names RELEASE;\n"
+				"one bad FILE and none is staged.\n");
 		default:
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind < 2)
 		return cli_usage_error(cli, "expected the archive folder and a .ko file");
 	if (!o.kernel)
 		return cli_usage_error(cli, "--kernel RELEASE is required");
-	if (ar_add(argv[optind], argv[optind + 1], &o, time(NULL), &target) < 0)
+	if (ar_add(argv[optind], (const char *const *)argv + optind + 1,
+		   (size_t)(argc - optind - 1), &o, time(NULL), &targets) < 0)
 		return EXIT_ERROR;
 	if (cli->json)
-		return cli_print_json(json_pack("{s:s s:b}", "target", target, "staged", 1));
-	printf("%s\n", target);
+		return cli_print_json(json_pack("{s:o s:b}", "targets", targets, "staged", 1));
+	json_array_foreach(targets, i, t)
+		printf("%s\n", json_string_value(t));
+	json_decref(targets);
 	return EXIT_OK;
 }
 
@@ -333,8 +338,8 @@ const struct cmd cmd_archive_table[] = {
 	  "DIR [--root-key-dir KEYDIR] [--root-keys N] [--root-threshold N] [--expires ROLE=DAYS]",
 	  "create a signed archive: keys, a first root, an empty published repository" },
 	{ "add", cmd_archive_add, NULL,
-	  "DIR FILE.ko --kernel RELEASE [--cve ID]... [--patch FILE]... [--approved-by WHO]",
-	  "stage a livepatch module for a kernel release" },
+	  "DIR FILE.ko... --kernel RELEASE [--cve ID]... [--patch FILE]... [--approved-by WHO]",
+	  "stage livepatch modules for a kernel release" },
 	{ "remove", cmd_archive_remove, NULL, "DIR RELEASE/NAME.ko", "stage a target's removal" },
 	{ "publish", cmd_archive_publish, NULL, "DIR",
 	  "sign what is staged: new roles, snapshot and timestamp" },

@@ -88,6 +88,8 @@ refused 1 "--kernel 'targets' is not a kernel release" "$TUXTAPE" archive add "$
 refused 1 "--cve 'CVE-24-1' is not a CVE id" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko" --kernel "$K" --cve CVE-24-1
 refused 1 "--patch-sha256 'abc' is not" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko" --kernel "$K" --patch-sha256 abc
 refused 1 "cannot read '$TMP/none.patch'" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko" --kernel "$K" --patch "$TMP/none.patch"
+refused 1 "'$TMP/not-lp.ko' is not a livepatch module" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko" "$TMP/not-lp.ko" --kernel "$K"
+refused 1 "would both be target" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko" "$TMP/livepatch-a.ko" --kernel "$K"
 refused 64 "--kernel RELEASE is required" "$TUXTAPE" archive add "$A" "$TMP/livepatch-a.ko"
 refused 1 "is not a tuxtape archive" "$TUXTAPE" archive add "$TMP" "$TMP/livepatch-a.ko" --kernel "$K"
 refused 1 "no kernel '5.10.0-1-amd64' in the archive" "$TUXTAPE" archive remove "$A" 5.10.0-1-amd64/x.ko
@@ -143,5 +145,18 @@ check "old root key retired" [ "$(ls "$RK"/retired/root.*.key | wc -l)" = 1 ]
 check "old online keys retired" [ "$(ls "$A"/keys/retired/ | wc -l)" = 4 ]
 check "kernels rotation re-signed the kernel role" [ -f "$A/public/metadata/4.$K.json" ]
 expect_exit 0 "$TUXTAPE" archive publish "$A"
+
+# several modules in one add; --json names them
+mkdir -p "$TMP/many"
+for i in 1 2 3; do mk_ko "$TMP/many/livepatch-$i.ko" "livepatch_$i" 6.1.0-21-amd64; done
+expect_exit 0 "$TUXTAPE" --json archive add "$A" "$TMP"/many/livepatch-*.ko --kernel 6.1.0-21-amd64
+check "add --json lists the targets" python3 -c "
+import json; d = json.load(open('$TMP/out'))
+assert d['targets'] == ['6.1.0-21-amd64/livepatch-%d.ko' % i for i in (1, 2, 3)], d"
+expect_exit 0 "$TUXTAPE" archive publish "$A"
+expect_exit 0 "$TUXTAPE" --json archive status "$A"
+check "two kernels, three targets in the new one" python3 -c "
+import json; d = json.load(open('$TMP/out'))
+k = {x['kernel']: x for x in d['kernels']}; assert len(k['6.1.0-21-amd64']['targets']) == 3, k"
 
 finish

@@ -410,111 +410,187 @@ fail:
 	return r;
 }
 
-int ar_add(const char *dir, const char *ko, const struct ar_target_opts *o, time_t now,
-	   char **ret_target)
-{
-	_cleanup_ar_repo_ struct ar_repo *repo = NULL;
-	_cleanup_free_ char *buf = NULL, *base_copy = NULL, *path = NULL, *blob = NULL;
-	_cleanup_free_ char *blob_dir = NULL;
-	struct ar_modinfo mi = {};
-	unsigned char h[crypto_hash_sha256_BYTES];
-	char sha[65], when[21];
-	json_t *role = NULL, *targets = NULL, *entry = NULL, *old;
-	bool new_release = false;
+struct module {
+	const char *path;
+	char *base_copy; /* basename() may write into it */
 	const char *base;
-	size_t len = 0;
+	char *buf;
+	size_t len;
+	char sha[65];
+	struct ar_modinfo mi;
+};
+
+static void modules_free(struct module *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++) {
+		free(m[i].base_copy);
+		free(m[i].buf);
+		ar_modinfo_release(&m[i].mi);
+	}
+	free(m);
+}
+
+static bool delegated(json_t *targets, const char *release)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(targets, "delegations"), "roles"), i, e)
+		if (streq_ptr(json_string_value(json_object_get(e, "name")), release))
+			return true;
+	return false;
+}
+
+/* Reads and checks every module before anything is written. */
+static int modules_read(const char *const *kos, size_t n, const struct ar_target_opts *o,
+			struct module *m)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
 	int r;
 
+	for (size_t i = 0; i < n; i++) {
+		m[i].path = kos[i];
+		m[i].base_copy = strdup(kos[i]);
+		if (!m[i].base_copy)
+			return -ENOMEM;
+		m[i].base = basename(m[i].base_copy);
+		if (!file_name_valid(m[i].base))
+			return log_error_errno(-EINVAL, "'%s': a target's file name must end in .ko "
+							"and hold only letters, digits, '.', '_', '-'",
+					       kos[i]);
+		for (size_t j = 0; j < i; j++)
+			if (streq(m[j].base, m[i].base))
+				return log_error_errno(-EINVAL, "'%s' and '%s' would both be target "
+								"'%s/%s'", kos[j], kos[i],
+						       o->kernel, m[i].base);
+		r = read_module(kos[i], o, &m[i].buf, &m[i].len, &m[i].mi);
+		if (r < 0)
+			return r;
+		crypto_hash_sha256(h, (const unsigned char *)m[i].buf, m[i].len);
+		sodium_bin2hex(m[i].sha, sizeof(m[i].sha), h, sizeof(h));
+	}
+	return 0;
+}
+
+static json_t *target_entry(const struct module *m, const struct ar_target_opts *o,
+			    const char *when)
+{
+	json_t *e = json_pack("{s:I s:{s:s} s:{s:s s:s s:s s:o s:o s:s}}", "length",
+			      (json_int_t)m->len, "hashes", "sha256", m->sha, "custom", "kernel",
+			      o->kernel, "vermagic", m->mi.vermagic, "livepatch", m->mi.name,
+			      "cves", string_array(o->cves, o->n_cves), "patches_sha256",
+			      string_array(o->patch_sha256, o->n_patches), "added", when);
+
+	if (e && o->approved_by)
+		json_object_set_new(json_object_get(e, "custom"), "approved_by",
+				    json_string(o->approved_by));
+	return e;
+}
+
+int ar_add(const char *dir, const char *const *kos, size_t n, const struct ar_target_opts *o,
+	   time_t now, json_t **ret_targets)
+{
+	_cleanup_ar_repo_ struct ar_repo *repo = NULL;
+	_cleanup_free_ char *blob_dir = NULL;
+	struct module *m = NULL;
+	char when[21];
+	json_t *role = NULL, *targets = NULL, *added = NULL;
+	bool new_release = false;
+	int r;
+
+	if (n == 0 || n > 4096)
+		return log_error_errno(-EINVAL, "give 1 to 4096 modules");
 	r = check_opts(o);
 	if (r < 0)
 		return r;
-	base_copy = strdup(ko);
-	if (!base_copy)
+	m = calloc(n, sizeof(*m));
+	if (!m)
 		return -ENOMEM;
-	base = basename(base_copy);
-	if (!file_name_valid(base))
-		return log_error_errno(-EINVAL, "'%s': a target's file name must end in .ko and hold "
-						"only letters, digits, '.', '_', '-'", ko);
-	r = read_module(ko, o, &buf, &len, &mi);
+	r = modules_read(kos, n, o, m);
 	if (r < 0)
-		return r;
+		goto out;
 	r = ar_repo_open(dir, true, now, &repo);
 	if (r < 0)
 		goto out;
-
-	crypto_hash_sha256(h, (const unsigned char *)buf, len);
-	sodium_bin2hex(sha, sizeof(sha), h, sizeof(h));
 	ar_time_format(now, when);
-	path = strdup_printf("%s/%s", o->kernel, base);
-	if (!path) {
-		r = -ENOMEM;
-		goto out;
-	}
 
 	r = ar_role_load(repo, o->kernel, NULL, &role);
 	if (r == -ENOENT) {
-		new_release = true;
 		role = new_kernel_role();
-		r = ar_role_load(repo, "targets", NULL, &targets);
-		if (r >= 0)
-			r = delegate_release(targets, o->kernel);
+		r = role ? 0 : -ENOMEM;
 	}
-	if (r < 0 || !role)
+	if (r < 0)
 		goto out;
-
-	entry = json_pack("{s:I s:{s:s} s:{s:s s:s s:s s:o s:o s:s s:s}}", "length",
-			  (json_int_t)len, "hashes", "sha256", sha, "custom", "kernel", o->kernel,
-			  "vermagic", mi.vermagic, "livepatch", mi.name, "cves",
-			  string_array(o->cves, o->n_cves), "patches_sha256",
-			  string_array(o->patch_sha256, o->n_patches), "added", when, "sha256", sha);
-	if (!entry) {
-		r = -ENOMEM;
+	/* Delegated unless it is: also mends a role staged by an add that died before its
+	 * delegation was. */
+	r = ar_role_load(repo, "targets", NULL, &targets);
+	if (r < 0)
 		goto out;
+	if (!delegated(targets, o->kernel)) {
+		new_release = true;
+		r = delegate_release(targets, o->kernel);
+		if (r < 0)
+			goto out;
 	}
-	json_object_del(json_object_get(entry, "custom"), "sha256");
-	if (o->approved_by)
-		json_object_set_new(json_object_get(entry, "custom"), "approved_by",
-				    json_string(o->approved_by));
-
-	/* A replaced target's staged blob would be published for nothing. */
-	old = json_object_get(json_object_get(role, "targets"), path);
-	if (old) {
-		const char *osha = json_string_value(
-			json_object_get(json_object_get(old, "hashes"), "sha256"));
-		_cleanup_free_ char *ob = osha ? staged_blob(repo, o->kernel, osha, base) : NULL;
-
-		if (ob && !streq(osha, sha))
-			unlink(ob);
-	}
-	json_object_set_new(json_object_get(role, "targets"), path, TAKE_PTR(entry));
-
-	blob = staged_blob(repo, o->kernel, sha, base);
+	added = json_array();
 	blob_dir = strdup_printf("%s/targets/%s", repo->stage, o->kernel);
-	if (!blob || !blob_dir) {
+	if (!added || !blob_dir) {
 		r = -ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = strdup_printf("%s/%s", o->kernel, m[i].base);
+		json_t *entry = target_entry(&m[i], o, when), *old;
+
+		if (!path || !entry) {
+			json_decref(entry);
+			r = -ENOMEM;
+			goto out;
+		}
+		/* A replaced target's staged blob would be published for nothing. */
+		old = json_object_get(json_object_get(role, "targets"), path);
+		if (old) {
+			const char *osha = json_string_value(
+				json_object_get(json_object_get(old, "hashes"), "sha256"));
+			_cleanup_free_ char *ob =
+				osha ? staged_blob(repo, o->kernel, osha, m[i].base) : NULL;
+
+			if (ob && !streq(osha, m[i].sha))
+				unlink(ob);
+		}
+		json_object_set_new(json_object_get(role, "targets"), path, entry);
+		json_array_append_new(added, json_string(path));
+	}
+
 	r = mkdir_p(blob_dir, 0755);
-	if (r >= 0)
-		r = write_file_atomic(blob, buf, len, 0644);
 	if (r < 0) {
-		log_error_errno(r, "cannot write '%s': %s", blob, strerror(-r));
+		log_error_errno(r, "cannot create '%s': %s", blob_dir, strerror(-r));
 		goto out;
 	}
-	/* The role before the delegation: a crash between leaves a staged role that the next
-	 * add to that kernel delegates; the other way round a delegation with nothing signed. */
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *blob = staged_blob(repo, o->kernel, m[i].sha, m[i].base);
+
+		r = blob ? write_file_atomic(blob, m[i].buf, m[i].len, 0644) : -ENOMEM;
+		if (r < 0) {
+			log_error_errno(r, "cannot write '%s': %s", blob ? blob : blob_dir,
+					strerror(-r));
+			goto out;
+		}
+	}
+	/* The role before the delegation: a crash between leaves a role that the next add
+	 * delegates; the other way round, a delegation to nothing signed. */
 	r = ar_role_stage(repo, o->kernel, role);
 	if (r >= 0 && new_release)
 		r = ar_role_stage(repo, "targets", targets);
 	if (r < 0)
 		goto out;
-	log_info("staged '%s' (%s%s): run 'tuxtape archive publish' to publish it", path,
-		 new_release ? "a new kernel, " : "", mi.name);
-	if (ret_target)
-		*ret_target = TAKE_PTR(path);
+	log_info("staged %zu module%s for %s%s: run 'tuxtape archive publish' to publish", n,
+		 n == 1 ? "" : "s", o->kernel, new_release ? " (a new kernel)" : "");
+	if (ret_targets)
+		*ret_targets = TAKE_PTR(added);
 out:
-	ar_modinfo_release(&mi);
-	json_decref(entry);
+	modules_free(m, n);
+	json_decref(added);
 	json_decref(role);
 	json_decref(targets);
 	return r;

@@ -35,12 +35,13 @@ struct ar_target_opts {
 };
 
 /*
- * Stages the livepatch module KO as target "RELEASE/BASENAME" (replacing one of that path) in
- * the kernel's delegated role; visible to clients after ar_publish(). On any error nothing is
- * changed. RET_TARGET (may be NULL) gets the target path.
+ * Stages the N livepatch modules KOS, each as target "RELEASE/BASENAME" (replacing one of that
+ * path) in the kernel's delegated role, with O's metadata; visible to clients after
+ * ar_publish(). Every module is checked first: on any error nothing is changed.
+ * RET_TARGETS (may be NULL) gets the target paths as a JSON array.
  */
-int ar_add(const char *dir, const char *ko, const struct ar_target_opts *o, time_t now,
-	   char **ret_target);
+int ar_add(const char *dir, const char *const *kos, size_t n, const struct ar_target_opts *o,
+	   time_t now, json_t **ret_targets);
 /* Stages the removal of target TARGET ("RELEASE/NAME.ko"). */
 int ar_remove(const char *dir, const char *target);
 /*
