@@ -646,7 +646,7 @@ int ar_remove(const char *dir, const char *target)
 
 static int check_root(struct ar_repo *repo)
 {
-	time_t t;
+	time_t t = 0;
 	char when[21];
 
 	if (ar_body_expires(repo->root, &t) < 0)
@@ -658,6 +658,12 @@ static int check_root(struct ar_repo *repo)
 						     "renew it with 'tuxtape archive rotate-key "
 						     "--role root' and the root keys",
 				       repo->meta, repo->root_version, when);
+	}
+	/* Root is signed offline: say so while there is time to fetch the keys. */
+	if (t - repo->now < 30 * 86400) {
+		ar_time_format(t, when);
+		log_warn("root expires at %s: renew it with 'tuxtape archive rotate-key --role "
+			 "root' and the root keys", when);
 	}
 	return 0;
 }
@@ -744,7 +750,7 @@ int ar_timestamp(const char *dir, time_t now)
 {
 	_cleanup_ar_repo_ struct ar_repo *repo = NULL;
 	char when[21];
-	time_t t, ts_end;
+	time_t t = 0, ts_end;
 	const char *name;
 	json_t *exp;
 	int r;
@@ -1004,13 +1010,7 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 	r = ar_staged_roles(repo, &staged);
 	if (r < 0)
 		return r;
-	r = ar_role_load(repo, "targets", NULL, &targets);
-	if (r < 0) {
-		/* status shows what is published: the staged targets is not it */
-		json_decref(staged);
-		return r;
-	}
-	json_decref(targets);
+	/* What is published: a staged targets is listed under "staged" only. */
 	{
 		_cleanup_free_ char *f = strdup_printf("%u.targets.json",
 						       ar_role_version(repo, "targets"));
