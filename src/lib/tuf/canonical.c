@@ -67,7 +67,8 @@ static int canonical_object(struct strbuf *sb, const json_t *v, unsigned depth)
 			return -EINVAL;
 		keys[i++] = (struct okey){k, klen, val};
 	}
-	qsort(keys, i, sizeof(*keys), okey_cmp);
+	if (i > 1)
+		qsort(keys, i, sizeof(*keys), okey_cmp);
 	r = strbuf_addch(sb, '{');
 	for (size_t j = 0; r == 0 && j < i; j++) {
 		if (j)
