@@ -132,7 +132,11 @@ static int fetch_meta(struct tuf_client *c, const char *role, int64_t version, s
 	r = c->o.fetch(c->o.fetch_userdata, url, max, ret_buf, ret_len);
 	if (r == -EFBIG)
 		log_error("'%s': more than the %zu bytes allowed", url, max);
-	else if (r < 0 && r != -ENOENT)
+	else if (r == -ENOENT && version > 0 && streq(role, "root"))
+		; /* the end of the root chain */
+	else if (r == -ENOENT)
+		log_error("'%s': not found on the repository (HTTP 403 or 404)", url);
+	else if (r < 0)
 		log_error("cannot download '%s': %s", url, strerror(-r));
 	return r;
 }
