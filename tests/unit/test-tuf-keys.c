@@ -128,6 +128,48 @@ static void test_ecdsa(void **state)
 	assert_int_equal(tuf_key_from_json(json_null(), &k), -EINVAL);
 }
 
+/* An RSA-3072 PSS key and signature of b"tuxtape" made by securesystemslib. */
+static void test_rsa_pss(void **state)
+{
+	const char *pem = "-----BEGIN PUBLIC KEY-----\n"
+			  "MIIBojANBgkqhkiG9w0BAQEFAAOCAY8AMIIBigKCAYEA0N/FgmtN1ip6z+clQZxI\n"
+			  "JNB9ZWW+GIU4QJK10JCKBBgnt3HQ0+M3mTx6gnDyuRqgP3x/XtO6TxG2T5COWeXP\n"
+			  "hizgF8E4wwr7RHyl+A5pQQqZKSOyqiGnRtvFwjk6ZEcIa6WKr6Sm0LCiJnO22huD\n"
+			  "JUN7Q6aaXZq1QEF78PDk11HtQ7O93h/KqAprqi+7Wb5d5k8pJJus7f6MMbTgUSuc\n"
+			  "QxQw0fZCtmEhQVjNEvLcEwscVh9JhgmzOTDZWog5YyadzoGSSyk7czIrAJsx18/p\n"
+			  "w2aW+m1iacpuAHCOrqYg9ite8L+n1L1F3LxXS7dqhoAnNqH27gUYtAFDOLGLrX/J\n"
+			  "x3AhUAFr4DXPDwZ0Z/bitv/K7s3RxheAUnn4tIzWEmp9Ngwm+CdJUwQj9MMtwwJw\n"
+			  "r541VsWwewXeScUUramEgnmUaLEAu9vRKlt9eF/xSG0IaTXAaA3M7Qwc5Q57wrY7\n"
+			  "6i6Ye1lHKfaatZzzrxj9RXOJ/jNpwZkravJnNJv7GFKTAgMBAAE=\n"
+			  "-----END PUBLIC KEY-----\n";
+	const char *sig = "291c566cd15250d8277ec3b363b083d1ad4b8c747952e60370328e2948656aa1"
+			  "285cbd649215fba967e94971584a81bbd69dd38463052bf9c36e1836be0e22fa"
+			  "5e329c123e3e015fab9b5f4a1245201d59440f93425d5593048470359883c803"
+			  "9b47f601347b8141447f16f97dc10441d5f15a5c9fe4ab2ceb11fafe51b972ac"
+			  "f160350fefee173b0e85683ed7c76b621287fc5b464cc13712211e4c11b3aa0f"
+			  "7451ade3d89290194941907c236adaae553558847c1085ec5409b28a7d55bc3f"
+			  "1bfad90086e0e57af763f202444ac89163fe5150e27467268a8f58b3fcb3010b"
+			  "483705618c33048eb3505a0c9935b1c6036a9d48d8dbe6854dcff8f542a58c41"
+			  "4b6b5f4152366e56193f26099243d823c49d7b122b69d5a26c752aed8a09eafb"
+			  "097ba62f678a1c7bad4bd697580cfff90e5d3824b26fc7ace74e9461729e63f9"
+			  "6f01fea9c1ddca7864847eedf1f1d105095d90f1f9b68208dea47a73af746619"
+			  "9428742cd9be7095a3ce26320ec9c6bff6d15d1c0b8dd3c3340a302fccf73522";
+	json_t *o = json_pack("{s:s,s:s,s:{s:s}}", "keytype", "rsa", "scheme", "rsassa-pss-sha256",
+			      "keyval", "public", pem);
+	struct tuf_key *k = NULL;
+
+	assert_int_equal(tuf_key_from_json(o, &k), 0);
+	assert_int_equal(tuf_key_verify(k, sig, "tuxtape", 7), 0);
+	assert_int_equal(tuf_key_verify(k, sig, "tuxtapf", 7), -EBADMSG);
+	tuf_key_free(k);
+	/* The same signature is not a PKCS#1 v1.5 one. */
+	json_object_set_new(o, "scheme", json_string("rsa-pkcs1v15-sha256"));
+	assert_int_equal(tuf_key_from_json(o, &k), 0);
+	assert_int_equal(tuf_key_verify(k, sig, "tuxtape", 7), -EBADMSG);
+	tuf_key_free(k);
+	json_decref(o);
+}
+
 static void test_sign_roundtrip(void **state)
 {
 	struct tuf_signer s, s2;
@@ -174,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_key_id),
 		cmocka_unit_test(test_ed25519_rfc8032),
 		cmocka_unit_test(test_ecdsa),
+		cmocka_unit_test(test_rsa_pss),
 		cmocka_unit_test(test_sign_roundtrip),
 	};
 
