@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = {"init_module", "cleanup_module", "__this_module",
-					    "enabled", "helper", ""};
+					    "enabled",	   "helper",	     ""};
 	static bool quiet;
 	struct lp_symtab *st = NULL;
 	long pos;

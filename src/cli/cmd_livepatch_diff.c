@@ -102,12 +102,12 @@ int cmd_livepatch_diff(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_HELP_OPTION,
-		{ "output", required_argument, NULL, 'o' },
-		{ "symbols", required_argument, NULL, 's' },
-		{ "vmlinux", required_argument, NULL, 'V' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "modules-dir", required_argument, NULL, 'M' },
-		{ "json", no_argument, NULL, 'j' },
+		{"output", required_argument, NULL, 'o'},
+		{"symbols", required_argument, NULL, 's'},
+		{"vmlinux", required_argument, NULL, 'V'},
+		{"object", required_argument, NULL, 'O'},
+		{"modules-dir", required_argument, NULL, 'M'},
+		{"json", no_argument, NULL, 'j'},
 		{},
 	};
 	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
@@ -161,7 +161,9 @@ int cmd_livepatch_diff(struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR; /* lp_diff() logged it, naming the file and the section */
 	if (cli->json) {
 		cli_print_json(lp_diff_report_to_json(rep, r));
-		return r == LP_DIFF_UNSAFE ? EXIT_UNSAFE : r == LP_DIFF_NOCHANGE ? EXIT_NOCHANGE : 0;
+		return r == LP_DIFF_UNSAFE     ? EXIT_UNSAFE
+		       : r == LP_DIFF_NOCHANGE ? EXIT_NOCHANGE
+					       : 0;
 	}
 	for (size_t i = 0; i < rep->nwarnings; i++)
 		log_warn("%s", rep->warnings[i]);
@@ -211,14 +213,14 @@ int cmd_livepatch_module(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_HELP_OPTION,
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "symbols", required_argument, NULL, 's' },
-		{ "vmlinux", required_argument, NULL, 'V' },
-		{ "kbuild", required_argument, NULL, 'k' },
-		{ "no-replace", no_argument, NULL, 'R' },
-		{ "modules-dir", required_argument, NULL, 'M' },
-		{ "json", no_argument, NULL, 'j' },
+		{"output", required_argument, NULL, 'o'},
+		{"name", required_argument, NULL, 'n'},
+		{"symbols", required_argument, NULL, 's'},
+		{"vmlinux", required_argument, NULL, 'V'},
+		{"kbuild", required_argument, NULL, 'k'},
+		{"no-replace", no_argument, NULL, 'R'},
+		{"modules-dir", required_argument, NULL, 'M'},
+		{"json", no_argument, NULL, 'j'},
 		{},
 	};
 	_cleanup_(lp_module_report_freep) struct lp_module_report *rep = NULL;

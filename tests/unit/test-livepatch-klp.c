@@ -28,21 +28,20 @@ static const char *fixtures;
 
 static void test_sympos(void **state)
 {
-	static const char map[] =
-		"ffffffff81000000 T _text\n"
-		"ffffffff81001000 t helper\n"   /* a.c */
-		"ffffffff81001100 T a_api\n"
-		"ffffffff81001200 t a_other\n"
-		"ffffffff81002000 t helper\n"   /* b.c */
-		"ffffffff81002100 T b_api\n"
-		"ffffffff81003000 d state\n"
-		"ffffffff81003100 D b_data\n"
-		"ffffffff81004000 d state\n"
-		"ffffffff81005000 t unique_static\n"
-		"ffffffffc0000000 t helper\t[some_module]\n";
+	static const char map[] = "ffffffff81000000 T _text\n"
+				  "ffffffff81001000 t helper\n" /* a.c */
+				  "ffffffff81001100 T a_api\n"
+				  "ffffffff81001200 t a_other\n"
+				  "ffffffff81002000 t helper\n" /* b.c */
+				  "ffffffff81002100 T b_api\n"
+				  "ffffffff81003000 d state\n"
+				  "ffffffff81003100 D b_data\n"
+				  "ffffffff81004000 d state\n"
+				  "ffffffff81005000 t unique_static\n"
+				  "ffffffffc0000000 t helper\t[some_module]\n";
 	_cleanup_(lp_symtab_freep) struct lp_symtab *st = NULL;
-	const char *a_anchors[] = { "a_api", "a_other", "helper" };
-	const char *b_anchors[] = { "b_api", "helper", "state", "b_data" };
+	const char *a_anchors[] = {"a_api", "a_other", "helper"};
+	const char *b_anchors[] = {"b_api", "helper", "state", "b_data"};
 	long pos = -1;
 
 	assert_int_equal(lp_symtab_parse(map, sizeof(map) - 1, &st), 0);
@@ -365,8 +364,8 @@ static void test_module_build(void **state)
 	_cleanup_free_ char *diff = NULL, *outko = NULL;
 	const char *kbuild = find_kbuild(), *paths[1] = {fixtures}, *objs[1];
 	static const char *const klp_syms[] = {
-		".klp.sym.tt_fixmod.helper,1",	       ".klp.sym.tt_fixmod.counter,1",
-		".klp.sym.tt_fixmod.tail,1",	       ".klp.sym.tt_fixmod.mod_api,0",
+		".klp.sym.tt_fixmod.helper,1",	     ".klp.sym.tt_fixmod.counter,1",
+		".klp.sym.tt_fixmod.tail,1",	     ".klp.sym.tt_fixmod.mod_api,0",
 		".klp.sym.tt_fixmod.mod_exported,0", ".klp.sym.tt_fixmod.__this_module,0",
 	};
 	long sec;
@@ -438,10 +437,8 @@ int main(void)
 	if (!fixtures)
 		fixtures = "tests/livepatch/fixtures";
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sympos),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_module_positions),
-		cmocka_unit_test(test_export_owners),
+		cmocka_unit_test(test_sympos),		 cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
 		cmocka_unit_test(test_module_build),
 	};
 

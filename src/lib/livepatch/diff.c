@@ -1285,8 +1285,9 @@ static struct lp_sym *out_local_ref(struct ctx *c, struct item *orig)
 					     anchors, na, &pos);
 			free(anchors);
 			if (r == -ENOENT && c->object)
-				refuse(c, "static %s '%s' is not in the symbol table of module '%s' "
-					  "(inlined there?)",
+				refuse(c,
+				       "static %s '%s' is not in the symbol table of module '%s' "
+				       "(inlined there?)",
 				       orig->func ? "function" : "variable", orig->sym->name,
 				       c->object);
 			else if (r == -ENOENT)
@@ -1299,8 +1300,9 @@ static struct lp_sym *out_local_ref(struct ctx *c, struct item *orig)
 				       orig->func ? "function" : "variable", orig->sym->name,
 				       c->object);
 			else if (r == -EDOM)
-				refuse(c, "static %s '%s' has no position in module '%s' that holds "
-					  "both while it loads and once it runs",
+				refuse(c,
+				       "static %s '%s' has no position in module '%s' that holds "
+				       "both while it loads and once it runs",
 				       orig->func ? "function" : "variable", orig->sym->name,
 				       strempty(c->object));
 			else if (r == -ENOTUNIQ)
@@ -1950,8 +1952,8 @@ static int diff_mem(const void *orig, size_t orig_len, const char *orig_name, co
 int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t patched_len,
 		const struct lp_symtab *syms, const char *out_o, struct lp_diff_report **ret_report)
 {
-	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", NULL,
-			syms, out_o, ret_report);
+	return diff_mem(orig, orig_len, "<original>", patched, patched_len, "<patched>", NULL, syms,
+			out_o, ret_report);
 }
 
 int lp_diff_object(const char *orig_o, const char *patched_o, const char *object,

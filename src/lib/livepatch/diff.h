@@ -25,10 +25,10 @@ enum lp_func_kind {
 };
 
 struct lp_diff_func {
-	char *name;      /* in the patched object */
+	char *name;	 /* in the patched object */
 	char *orig_name; /* in the original object (and kallsyms); NULL when new */
 	enum lp_func_kind kind;
-	long sympos;     /* kallsyms position of orig_name, -1 when unknown */
+	long sympos; /* kallsyms position of orig_name, -1 when unknown */
 };
 
 struct lp_diff_report {
@@ -78,8 +78,9 @@ int lp_diff_mem(const void *orig, size_t orig_len, const void *patched, size_t p
 
 void lp_diff_report_free(struct lp_diff_report *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_diff_report *, lp_diff_report_free);
-/* {"file", "result", "functions": [{"name","orig_name","kind","sympos"}], "included",
- *  "special", "refusals", "warnings"}; RESULT is one of the LP_DIFF_* values. */
+/* {"file", "object" ("vmlinux" or the module), "result", "functions": [{"name","orig_name",
+ *  "kind","sympos"}], "included", "special", "refusals", "warnings"}; RESULT is one of the
+ *  LP_DIFF_* values. */
 json_t *lp_diff_report_to_json(const struct lp_diff_report *r, int result);
 
 /* The name of a symbol with compiler suffixes (.isra.N, .constprop.N, .part.N, .llvm.N,

@@ -17,7 +17,7 @@ struct lp_symtab *lp_symtab_new(void);
  * being loaded (init sections, sections not loaded, absolute symbols): it counts for
  * positions then, and is never a candidate. -E2BIG: too many names.
  */
-int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64_t addr,
-		     char type, bool loading_only);
+int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64_t addr, char type,
+		     bool loading_only);
 /* Indexes the names; call once after the last lp_symtab_append(). */
 int lp_symtab_seal(struct lp_symtab *st);

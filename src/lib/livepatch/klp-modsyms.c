@@ -123,8 +123,7 @@ int lp_symtab_parse_module(const void *buf, size_t len, const char *name, bool k
 	}
 	if (!symidx)
 		return bad(name, "no symbol table (a stripped module cannot be livepatched)");
-	if (sh[symidx].sh_entsize != sizeof(Elf64_Sym) ||
-	    sh[symidx].sh_size % sizeof(Elf64_Sym) ||
+	if (sh[symidx].sh_entsize != sizeof(Elf64_Sym) || sh[symidx].sh_size % sizeof(Elf64_Sym) ||
 	    !in_file(len, sh[symidx].sh_offset, sh[symidx].sh_size))
 		return bad(name, "the symbol table's entry size or extent is wrong");
 	if (sh[symidx].sh_link == 0 || sh[symidx].sh_link >= shnum ||
@@ -155,10 +154,10 @@ int lp_symtab_parse_module(const void *buf, size_t len, const char *name, bool k
 		if (nlen == 0 || nlen >= 512)
 			continue;
 		core = sym.st_shndx < shnum && loaded[sym.st_shndx];
-		r = lp_symtab_append(st, sn, nlen,
-				     ((uint64_t)sym.st_shndx << 40) | (sym.st_value & ((1ull << 40) - 1)),
-				     sym_type(sh, sym.st_shndx, shnum, pcpu, ELF64_ST_BIND(sym.st_info)),
-				     !core);
+		r = lp_symtab_append(
+			st, sn, nlen,
+			((uint64_t)sym.st_shndx << 40) | (sym.st_value & ((1ull << 40) - 1)),
+			sym_type(sh, sym.st_shndx, shnum, pcpu, ELF64_ST_BIND(sym.st_info)), !core);
 		if (r == -E2BIG)
 			return bad(name, "too many symbol names");
 		if (r < 0)
@@ -251,7 +250,8 @@ static int read_decompressed(const char *tool, const char *path, char **ret, siz
 				    WIFEXITED(st) ? "exit status" : "signal",
 				    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	else if (r == -EFBIG)
-		log_error("'%s': larger than %u MiB once decompressed", path, MODULE_MAX_SIZE >> 20);
+		log_error("'%s': larger than %u MiB once decompressed", path,
+			  MODULE_MAX_SIZE >> 20);
 	else if (r < 0 && r != -ENOMEM)
 		log_error_errno(r, "'%s': cannot read %s's output: %s", path, tool, strerror(-r));
 	if (r < 0) {
@@ -335,8 +335,8 @@ static void find_walk(struct find *f, const char *dir, unsigned depth)
 		_cleanup_free_ char *p = NULL;
 		struct stat s;
 
-		if (streq(de->d_name, ".") || streq(de->d_name, "..") || streq(de->d_name, "build") ||
-		    streq(de->d_name, "source"))
+		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    streq(de->d_name, "build") || streq(de->d_name, "source"))
 			continue;
 		p = path_join(dir, de->d_name);
 		if (!p) {
@@ -427,9 +427,10 @@ int lp_module_find(const char *const *paths, size_t npaths, const char *modname,
 		find_walk(&f, paths[i], 0);
 		if (f.err < 0 || f.nfound != 1) {
 			if (f.nfound > 1)
-				log_error("module '%s': %zu files in '%s' (%s, %s%s); name the file",
-					  modname, f.nfound, paths[i], f.found[0], f.found[1],
-					  f.nfound > 2 ? ", ..." : "");
+				log_error(
+					"module '%s': %zu files in '%s' (%s, %s%s); name the file",
+					modname, f.nfound, paths[i], f.found[0], f.found[1],
+					f.nfound > 2 ? ", ..." : "");
 			for (size_t k = 0; k < f.nfound; k++)
 				free(f.found[k]);
 			free(f.found);

@@ -22,9 +22,9 @@
 struct ksym {
 	uint64_t addr;
 	char type;
-	uint32_t name; /* offset in names */
-	uint32_t next; /* next entry with the same hash bucket, +1; 0 ends */
-	uint32_t file; /* from the debug vmlinux: index+1 in files, 0 unknown */
+	uint32_t name;	   /* offset in names */
+	uint32_t next;	   /* next entry with the same hash bucket, +1; 0 ends */
+	uint32_t file;	   /* from the debug vmlinux: index+1 in files, 0 unknown */
 	bool loading_only; /* a module's: in its kallsyms only while it is being loaded */
 };
 
@@ -98,8 +98,8 @@ struct lp_symtab *lp_symtab_new(void)
 	return calloc(1, sizeof(struct lp_symtab));
 }
 
-int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64_t addr,
-		     char type, bool loading_only)
+int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64_t addr, char type,
+		     bool loading_only)
 {
 	struct ksym *k;
 	int r;
@@ -494,7 +494,7 @@ int lp_symtab_sympos_global(const struct lp_symtab *st, const char *name, long *
 
 struct lp_exports {
 	struct lp_symtab *names; /* reuses the hashed name table; addr: index in owners */
-	char **owners;           /* module names ('-' as '_'); [0] is vmlinux, NULL */
+	char **owners;		 /* module names ('-' as '_'); [0] is vmlinux, NULL */
 	size_t nowners;
 };
 

@@ -158,11 +158,11 @@ json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 	for (size_t i = 0; i < r->nobjects; i++) {
 		const struct lp_module_object *m = &r->objects[i];
 
-		json_array_append_new(
-			o, json_pack("{s:s, s:o, s:I, s:I, s:I}", "name", m->name, "ko",
-				     m->ko ? json_string(m->ko) : json_null(), "functions",
-				     (json_int_t)m->nfuncs, "klp_relocations",
-				     (json_int_t)m->nklp_relas, "klp_symbols", (json_int_t)m->nklp_syms));
+		json_array_append_new(o, json_pack("{s:s, s:o, s:I, s:I, s:I}", "name", m->name,
+						   "ko", m->ko ? json_string(m->ko) : json_null(),
+						   "functions", (json_int_t)m->nfuncs,
+						   "klp_relocations", (json_int_t)m->nklp_relas,
+						   "klp_symbols", (json_int_t)m->nklp_syms));
 	}
 	for (size_t i = 0; i < r->nrefusals; i++)
 		json_array_append_new(a, json_string(r->refusals[i]));
@@ -319,9 +319,10 @@ static void sympos_refuse(struct build *b, int r, const char *name, const char *
 			      "candidates); give the debug vmlinux",
 			      name, strempty(file), lp_symtab_count(o->syms, name)));
 	else if (r == -ENOTUNIQ)
-		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-			      "'%s' (from %s) is ambiguous in module '%s' (%zu candidates in %s)",
-			      name, strempty(file), o->name, lp_symtab_count(o->syms, name), o->ko));
+		NOMEM(b,
+		      vadd(&b->rep->refusals, &b->rep->nrefusals,
+			   "'%s' (from %s) is ambiguous in module '%s' (%zu candidates in %s)",
+			   name, strempty(file), o->name, lp_symtab_count(o->syms, name), o->ko));
 	else if (r == -EDOM)
 		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
 			      "'%s' (from %s) has no position in module '%s' that holds both while "
@@ -511,9 +512,10 @@ static int default_modules_dir(const char *kbuild_dir, char **ret)
 		return -ENOMEM;
 	r = read_file_capped(path, 4096, &buf, &len);
 	if (r < 0)
-		return log_error_errno(r, "cannot read '%s' (the kernel release, to find the "
-					  "patched modules under /lib/modules): %s; name their "
-					  "directory",
+		return log_error_errno(r,
+				       "cannot read '%s' (the kernel release, to find the "
+				       "patched modules under /lib/modules): %s; name their "
+				       "directory",
 				       path, strerror(-r));
 	p = strstr(buf, "UTS_RELEASE \"");
 	q = p ? strchr(p + 13, '"') : NULL;
@@ -553,8 +555,9 @@ static int object_load(struct build *b, size_t i)
 
 	r = lp_module_find(b->paths, b->npaths, o->name, &o->ko);
 	if (r == -ENOENT)
-		return log_error_errno(r, "module '%s' (%s): no %s.ko in %s%s; name its directory "
-					  "or file",
+		return log_error_errno(r,
+				       "module '%s' (%s): no %s.ko in %s%s; name its directory "
+				       "or file",
 				       o->name, o->patched ? "patched" : "used by patched code",
 				       o->name, b->paths[0], b->npaths > 1 ? ", ..." : "");
 	if (r < 0)
@@ -629,7 +632,8 @@ static const struct ext *ext_get(struct build *b, size_t obj, size_t sym_obj, co
 	if (!ne)
 		return NULL;
 	b->exts = ne;
-	ne[b->nexts] = (struct ext){.obj = obj, .sym_obj = sym_obj, .pos = pos, .name = strdup(name)};
+	ne[b->nexts] =
+		(struct ext){.obj = obj, .sym_obj = sym_obj, .pos = pos, .name = strdup(name)};
 	if (!ne[b->nexts].name)
 		return NULL;
 	ne[b->nexts].mangled = TAKE_PTR(mangled);
@@ -774,14 +778,16 @@ static int klp_name_of(struct build *b, const struct lp_sym *s, char **ret, size
 	if (loader_provided(s->name) || lp_exports_has(b->exports, s->name))
 		return 0; /* the loader resolves it */
 	if (lp_symtab_count(b->syms, s->name) == 0) {
-		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-			      "'%s' is neither exported nor in the kernel's symbol table", s->name));
+		NOMEM(b,
+		      vadd(&b->rep->refusals, &b->rep->nrefusals,
+			   "'%s' is neither exported nor in the kernel's symbol table", s->name));
 		return 0;
 	}
 	if (lp_symtab_count(b->syms, s->name) > 1) {
 		/* a global name shared with statics: take the global one */
-		NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
-			      "unexported '%s' is ambiguous in the kernel's symbol table", s->name));
+		NOMEM(b,
+		      vadd(&b->rep->refusals, &b->rep->nrefusals,
+			   "unexported '%s' is ambiguous in the kernel's symbol table", s->name));
 		return 0;
 	}
 	*ret_obj = SIZE_MAX;

@@ -39,9 +39,8 @@ size_t lp_symtab_count(const struct lp_symtab *st, const char *name);
  * file decides; without, the candidate lying among the anchors' addresses does.
  * -ENOENT: no such symbol; -ENOTUNIQ: ambiguous.
  */
-int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text,
-		     const char *file, const char *const *anchors, size_t nanchors,
-		     long *ret_pos);
+int lp_symtab_sympos(const struct lp_symtab *st, const char *name, bool is_text, const char *file,
+		     const char *const *anchors, size_t nanchors, long *ret_pos);
 
 /*
  * The livepatch position of the global (non-static) symbol NAME: for a name that statics
@@ -77,8 +76,7 @@ int lp_symtab_parse_module(const void *buf, size_t len, const char *name, bool k
  * modules.dep when it has one, else by walking it. -ENOENT: nowhere; -ENOTUNIQ: a
  * directory holds several (logged). *RET_PATH is allocated.
  */
-int lp_module_find(const char *const *paths, size_t npaths, const char *modname,
-		   char **ret_path);
+int lp_module_find(const char *const *paths, size_t npaths, const char *modname, char **ret_path);
 
 /* ---- exported symbols ---- */
 
@@ -104,23 +102,23 @@ bool lp_module_name_ok(const char *name);
 
 /* One klp_object of the module: vmlinux or a module the patch changes. */
 struct lp_module_object {
-	char *name;        /* "vmlinux" or the module's name ('-' as '_') */
-	char *ko;          /* the module file its symbols were read from; NULL for vmlinux */
-	size_t nfuncs;     /* its klp_func entries */
+	char *name;	   /* "vmlinux" or the module's name ('-' as '_') */
+	char *ko;	   /* the module file its symbols were read from; NULL for vmlinux */
+	size_t nfuncs;	   /* its klp_func entries */
 	size_t nklp_relas; /* relocations in its .klp.rela.NAME.* sections */
 	size_t nklp_syms;  /* .klp.sym.* symbols those use (NAME's, or a module NAME uses) */
 };
 
 struct lp_module_report {
-	char *ko;          /* the module written */
-	size_t nfuncs;     /* klp_func entries */
+	char *ko;	   /* the module written */
+	size_t nfuncs;	   /* klp_func entries */
 	size_t nklp_relas; /* relocations turned into livepatch relocations */
 	size_t nklp_syms;  /* .klp.sym.* symbols */
 	char **refusals;   /* symbols that could not be resolved, each named */
 	size_t nrefusals;
 	char **warnings;
 	size_t nwarnings;
-	char *build_log;   /* kbuild's output when it failed, else NULL */
+	char *build_log;		  /* kbuild's output when it failed, else NULL */
 	struct lp_module_object *objects; /* in the order of the klp_patch's objects */
 	size_t nobjects;
 };
@@ -139,6 +137,8 @@ enum {
  * klp_patch.replace (atomic replace). Writes OUT_KO. SYMS is required.
  * Returns LP_MODULE_BUILT, LP_MODULE_UNSAFE or -errno (-ENOEXEC: kbuild failed, see
  * report->build_log). *RET_REPORT is set for every non-negative result and for -ENOEXEC.
+ * Diff objects that patch a module are handled as by lp_module_build_opts() with no
+ * module paths (/lib/modules/RELEASE).
  */
 int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symtab *syms,
 		    const char *kbuild_dir, const char *name, bool replace, const char *out_ko,
@@ -146,9 +146,9 @@ int lp_module_build(const char *const *diff_objs, size_t n, const struct lp_symt
 
 struct lp_module_opts {
 	const struct lp_symtab *syms; /* vmlinux's symbols (lp_symtab_load()); required */
-	const char *kbuild_dir;       /* the target's kbuild, with Module.symvers; required */
-	const char *name;             /* the livepatch module's name, [a-z0-9_]; required */
-	bool replace;                 /* klp_patch.replace (atomic replace) */
+	const char *kbuild_dir;	      /* the target's kbuild, with Module.symvers; required */
+	const char *name;	      /* the livepatch module's name, [a-z0-9_]; required */
+	bool replace;		      /* klp_patch.replace (atomic replace) */
 	/*
 	 * Where the .ko of each patched module is (lp_module_find()): directories or files;
 	 * none: /lib/modules/RELEASE, RELEASE from KBUILD_DIR/include/generated/utsrelease.h.
@@ -172,11 +172,17 @@ struct lp_module_opts {
  * its .ko, a position that is not the same while M loads and once it runs, __jump_table
  * or .static_call_sites entries that use module symbols (the kernel sets them up when the
  * livepatch loads, before M's relocations are written).
- * Returns as lp_module_build(); the report lists the objects.
+ * Returns as lp_module_build(); the report lists the objects. -ENOENT (logged, no report):
+ * a module's .ko is not in the paths.
  */
 int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp_module_opts *opts,
 			 const char *out_ko, struct lp_module_report **ret_report);
 
 void lp_module_report_free(struct lp_module_report *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_module_report *, lp_module_report_free);
+/*
+ * {"result": "built"|"unsafe"|"error", "ko", "functions", "klp_relocations", "klp_symbols",
+ *  "objects": [{"name", "ko", "functions", "klp_relocations", "klp_symbols"}], "refusals",
+ *  "warnings"[, "build_log"]}.
+ */
 json_t *lp_module_report_to_json(const struct lp_module_report *r, int result);
