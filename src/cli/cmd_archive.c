@@ -136,12 +136,14 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 		{ "patch", required_argument, NULL, 'p' },
 		{ "patch-sha256", required_argument, NULL, 's' },
 		{ "approved-by", required_argument, NULL, 'a' },
+		{ "report", required_argument, NULL, 'r' },
 		CLI_HELP_OPTION,
 		{},
 	};
 	const char *cves[MAX_LIST], *patches[MAX_LIST];
 	char hashes[MAX_LIST][65];
 	struct ar_target_opts o = { .cves = cves, .patch_sha256 = patches };
+	_cleanup_(json_decrefp) json_t *report = NULL;
 	json_t *targets, *t;
 	size_t i;
 	int c;
@@ -172,6 +174,22 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 		case 'a':
 			o.approved_by = optarg;
 			break;
+		case 'r':
+			if (report)
+				return cli_usage_error(cli, "--report given twice");
+			if (ar_build_report_read(optarg, &report) < 0)
+				return EXIT_ERROR;
+			json_array_foreach(json_object_get(report, "cves"), i, t) {
+				if (o.n_cves >= MAX_LIST)
+					return cli_usage_error(cli, "more than %d CVEs", MAX_LIST);
+				cves[o.n_cves++] = json_string_value(t);
+			}
+			json_array_foreach(json_object_get(report, "patches_sha256"), i, t) {
+				if (o.n_patches >= MAX_LIST)
+					return cli_usage_error(cli, "more than %d patches", MAX_LIST);
+				patches[o.n_patches++] = json_string_value(t);
+			}
+			break;
 		case 'h':
 			return cli_help(
 				cli,
@@ -181,6 +199,8 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 				"                   recorded (repeat)\n"
 				"  --patch-sha256 HEX  the same, given as a digest\n"
 				"  --approved-by WHO   who approved it for release\n"
+				"  --report FILE    take the CVEs and patches' SHA-256 from the JSON report\n"
+				"                   of 'tuxtape --json livepatch build'\n"
 				"\nStages each FILE.ko as target RELEASE/FILE.ko (replacing one of that\n"
 				"name); 'tuxtape archive publish' makes it visible. Each FILE must be a\n"
 				"livepatch module (livepatch=Y in .modinfo) whose vermagic names RELEASE;\n"
@@ -338,7 +358,8 @@ const struct cmd cmd_archive_table[] = {
 	  "DIR [--root-key-dir KEYDIR] [--root-keys N] [--root-threshold N] [--expires ROLE=DAYS]",
 	  "create a signed archive: keys, a first root, an empty published repository" },
 	{ "add", cmd_archive_add, NULL,
-	  "DIR FILE.ko... --kernel RELEASE [--cve ID]... [--patch FILE]... [--approved-by WHO]",
+	  "DIR FILE.ko... --kernel RELEASE [--cve ID]... [--patch FILE]... [--report FILE]\n"
+	  "       [--approved-by WHO]",
 	  "stage livepatch modules for a kernel release" },
 	{ "remove", cmd_archive_remove, NULL, "DIR RELEASE/NAME.ko", "stage a target's removal" },
 	{ "publish", cmd_archive_publish, NULL, "DIR",

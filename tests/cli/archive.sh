@@ -161,6 +161,24 @@ check "old online keys retired" [ "$(ls "$A"/keys/retired/ | wc -l)" = 4 ]
 check "kernels rotation re-signed the kernel role" [ -f "$A/public/metadata/4.$K.json" ]
 expect_exit 0 "$TUXTAPE" archive publish "$A"
 
+# CVEs and patch digests from a livepatch build report
+h1=$(printf '%064d' 1); h2=$(printf 'a%063d' 2)
+printf '{"result":"ok","seconds":{"total":1.5},"cves":["CVE-2024-11111"],"patches":[{"path":"a.patch","sha256":"%s"},{"path":"b.patch","sha256":"%s"}]}' \
+    "$h1" "$h2" >"$TMP/report.json"
+printf '{"cves":["bogus"],"patches":[]}' >"$TMP/bad-report.json"
+mk_ko "$TMP/livepatch-r.ko" livepatch_r "$K"
+before=$(tree_sum "$A")
+refused 1 "'$TMP/bad-report.json': cves\[0\] is not a CVE id" "$TUXTAPE" archive add "$A" "$TMP/livepatch-r.ko" --kernel "$K" --report "$TMP/bad-report.json"
+refused 1 "'$TMP/fix.patch' is not a livepatch build report" "$TUXTAPE" archive add "$A" "$TMP/livepatch-r.ko" --kernel "$K" --report "$TMP/fix.patch"
+expect_exit 0 "$TUXTAPE" archive add "$A" "$TMP/livepatch-r.ko" --kernel "$K" --report "$TMP/report.json" --cve CVE-2024-22222
+expect_exit 0 "$TUXTAPE" archive publish "$A"
+check "report's CVEs and digests recorded" python3 -c "
+import json, glob
+d = max(glob.glob('$A/public/metadata/*.$K.json'), key=lambda p: int(p.split('/')[-1].split('.')[0]))
+c = json.load(open(d))['signed']['targets']['$K/livepatch-r.ko']['custom']
+assert c['cves'] == ['CVE-2024-11111', 'CVE-2024-22222'], c
+assert c['patches_sha256'] == ['$h1', '$h2'], c"
+
 # several modules in one add; --json names them
 mkdir -p "$TMP/many"
 for i in 1 2 3; do mk_ko "$TMP/many/livepatch-$i.ko" "livepatch_$i" 6.1.0-21-amd64; done

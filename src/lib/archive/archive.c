@@ -95,6 +95,63 @@ int ar_file_sha256(const char *path, char ret[static 65])
 	return 0;
 }
 
+int ar_build_report_read(const char *path, json_t **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	json_t *rep, *out, *cves, *shas, *e;
+	json_error_t err;
+	size_t len, i;
+	int r;
+
+	r = read_file_capped(path, 16u << 20, &buf, &len);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %s", path, strerror(-r));
+	rep = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(rep)) {
+		json_decref(rep);
+		return log_error_errno(-EBADMSG, "'%s' is not a livepatch build report (JSON, line "
+						 "%d: %s)", path, err.line, err.text);
+	}
+	cves = json_array();
+	shas = json_array();
+	out = json_pack("{s:o s:o}", "cves", cves, "patches_sha256", shas);
+	if (!out) {
+		json_decref(rep);
+		return -ENOMEM;
+	}
+	r = 0;
+	if (!json_is_array(json_object_get(rep, "cves")) ||
+	    !json_is_array(json_object_get(rep, "patches")))
+		r = log_error_errno(-EBADMSG, "'%s': a livepatch build report has \"cves\" and "
+					      "\"patches\" arrays", path);
+	json_array_foreach(json_object_get(rep, "cves"), i, e) {
+		if (r < 0)
+			break;
+		if (!json_is_string(e) || !ar_cve_valid(json_string_value(e)))
+			r = log_error_errno(-EBADMSG, "'%s': cves[%zu] is not a CVE id", path, i);
+		else
+			json_array_append(cves, e);
+	}
+	json_array_foreach(json_object_get(rep, "patches"), i, e) {
+		const char *h = json_string_value(json_object_get(e, "sha256"));
+
+		if (r < 0)
+			break;
+		if (!h || !ar_sha256_valid(h))
+			r = log_error_errno(-EBADMSG, "'%s': patches[%zu].sha256 is not a SHA-256",
+					    path, i);
+		else
+			json_array_append_new(shas, json_string(h));
+	}
+	json_decref(rep);
+	if (r < 0) {
+		json_decref(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
 static const char *const top_roles[] = { "targets", "snapshot", "timestamp" };
 
 /* ---- init ---- */

@@ -61,6 +61,12 @@ int ar_rotate_key(const char *dir, const char *role, const char *root_key_dir, t
  * what is staged. */
 int ar_status(const char *dir, time_t now, json_t **ret);
 
+/*
+ * Reads the CVEs and source patches' SHA-256 out of a `tuxtape livepatch build --json` report:
+ * *RET = {"cves": [...], "patches_sha256": [...]} (a new reference), each entry checked.
+ */
+int ar_build_report_read(const char *path, json_t **ret);
+
 /* The SHA-256 of file PATH (a source patch) as 64 hex digits. */
 int ar_file_sha256(const char *path, char ret[static 65]);
 
