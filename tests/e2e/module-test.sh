@@ -25,7 +25,8 @@ patches=$here/module/binfmt-misc.patch
 pargs=
 for p in $patches; do pargs="$pargs --patch $p"; done
 
-# Compile both sides; the build itself may refuse (module targets are new to it).
+# Compile both sides; the module is then made from the kept objects by `diff --object` and
+# `module`, the commands this test is about (whatever the build itself answered).
 start=$(date +%s.%N)
 "$TUXTAPE" livepatch build $pargs --source-tarball "$TARBALL" --config "$CONFIG" \
 	--symbols "$syms" --kbuild "$KBUILD" --workdir "$work/wd" -o "$work/unused.ko" \
