@@ -544,7 +544,15 @@ struct visit {
 	unsigned depth;
 };
 
-int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t **ret_info)
+/* Called for each targets role the search for TARGET_PATH visits; > 0 stops the search. */
+typedef int (*visit_fn)(const struct tuf_metadata *md, void *userdata);
+
+/*
+ * The search of 5.7.7: the roles trusted for TARGET_PATH, pre-order, depth first, with
+ * terminating delegations honoured. 1 when VISIT stopped it, 0 when all were visited.
+ */
+static int search_targets(struct tuf_client *c, const char *target_path, visit_fn visit,
+			  void *userdata)
 {
 	_cleanup_free_ struct visit *stack = NULL;
 	struct visit seen[64];
@@ -565,7 +573,6 @@ int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t
 	while (n > 0) {
 		struct visit v = stack[--n];
 		struct tuf_metadata *md;
-		json_t *info;
 		size_t first;
 		bool again = false;
 
@@ -586,11 +593,9 @@ int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t
 		visited++;
 		if (n_seen < ARRAY_SIZE(seen))
 			seen[n_seen++] = v;
-		info = json_object_get(md->targets, target_path);
-		if (info) {
-			*ret_info = json_incref(info);
-			return 0;
-		}
+		r = visit(md, userdata);
+		if (r != 0)
+			return r;
 		if (!md->has_delegations)
 			continue;
 		if (v.depth + 1 > c->o.max_delegation_depth) {
@@ -628,7 +633,88 @@ int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t
 			stack[j - 1] = t;
 		}
 	}
-	return -ENOENT;
+	return 0;
+}
+
+struct find_ctx {
+	const char *path;
+	json_t *info;
+};
+
+static int find_visit(const struct tuf_metadata *md, void *userdata)
+{
+	struct find_ctx *f = userdata;
+
+	f->info = json_object_get(md->targets, f->path);
+	return f->info ? 1 : 0;
+}
+
+int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t **ret_info)
+{
+	struct find_ctx f = {.path = target_path};
+	int r;
+
+	r = search_targets(c, target_path, find_visit, &f);
+	if (r < 0)
+		return r;
+	if (!f.info)
+		return -ENOENT;
+	*ret_info = json_incref(f.info);
+	return 0;
+}
+
+struct list_ctx {
+	const char *prefix;
+	json_t *names; /* object used as a set */
+};
+
+static int list_visit(const struct tuf_metadata *md, void *userdata)
+{
+	struct list_ctx *l = userdata;
+	const char *path;
+	json_t *v;
+
+	json_object_foreach(md->targets, path, v)
+		if (startswith(path, l->prefix) && json_object_set_new(l->names, path, json_null()))
+			return -ENOMEM;
+	return 0;
+}
+
+int tuf_client_list_targets(struct tuf_client *c, const char *prefix, const char *probe,
+			    json_t **ret)
+{
+	json_t *out = json_object(), *v;
+	struct list_ctx l = {.prefix = prefix, .names = json_object()};
+	const char *path;
+	int r = 0;
+
+	if (!out || !l.names) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = search_targets(c, probe, list_visit, &l);
+	if (r < 0)
+		goto out;
+	/* Each name is looked up again: a role lists it, but the answer is the search's. */
+	json_object_foreach(l.names, path, v) {
+		json_t *info = NULL;
+
+		r = tuf_client_find_target(c, path, &info);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			goto out;
+		if (json_object_set_new(out, path, info) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*ret = TAKE_PTR(out);
+	r = 0;
+out:
+	json_decref(out);
+	json_decref(l.names);
+	return r;
 }
 
 static const char *first_hash(const json_t *hashes)

@@ -56,6 +56,15 @@ int tuf_client_refresh(struct tuf_client *c);
 int tuf_client_find_target(struct tuf_client *c, const char *target_path, json_t **ret_info);
 
 /*
+ * The targets whose path starts with PREFIX, among the roles the search for PROBE visits
+ * (e.g. PREFIX "6.1.0-18-amd64/" and PROBE "6.1.0-18-amd64/x": one kernel's delegated role).
+ * Each is then looked up as tuf_client_find_target() would, so the answer never trusts a
+ * role for a path it is not delegated. *RET: a new object, target path -> info.
+ */
+int tuf_client_list_targets(struct tuf_client *c, const char *prefix, const char *probe,
+			    json_t **ret);
+
+/*
  * Makes sure TARGET_DIR holds TARGET_PATH's verified bytes, as a file named by the
  * %-encoded target path: kept if already there with the right length and hashes, else
  * downloaded from TARGETS_URL (with the hash prefix under consistent snapshots), at most
