@@ -14,7 +14,7 @@
 static int only_dir(struct cli *cli, int argc, char **argv, const char *options,
 		    const char **ret_dir)
 {
-	static const struct option opts[] = { CLI_HELP_OPTION, {} };
+	static const struct option opts[] = {CLI_HELP_OPTION, {}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -40,7 +40,7 @@ static int done(struct cli *cli, int r, const char *what, const char *dir)
 
 static int parse_days(struct cli *cli, const char *arg, unsigned days[5])
 {
-	static const char *const names[] = { "root", "targets", "kernels", "snapshot", "timestamp" };
+	static const char *const names[] = {"root", "targets", "kernels", "snapshot", "timestamp"};
 	const char *eq = strchr(arg, '=');
 	char *end;
 	long d;
@@ -52,12 +52,15 @@ static int parse_days(struct cli *cli, const char *arg, unsigned days[5])
 	if (errno || end == eq + 1 || *end || d < 1 || d > 3650)
 		return cli_usage_error(cli, "--expires '%s': DAYS must be 1 to 3650", arg);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strlen(names[i]) == (size_t)(eq - arg) && !strncmp(arg, names[i], (size_t)(eq - arg))) {
+		if (strlen(names[i]) == (size_t)(eq - arg) &&
+		    !strncmp(arg, names[i], (size_t)(eq - arg))) {
 			days[i] = (unsigned)d;
 			return 0;
 		}
-	return cli_usage_error(cli, "--expires '%s': ROLE is one of root, targets, kernels, "
-				    "snapshot, timestamp", arg);
+	return cli_usage_error(cli,
+			       "--expires '%s': ROLE is one of root, targets, kernels, "
+			       "snapshot, timestamp",
+			       arg);
 }
 
 static int parse_count(struct cli *cli, const char *opt, const char *s, unsigned *ret)
@@ -76,10 +79,10 @@ static int parse_count(struct cli *cli, const char *opt, const char *s, unsigned
 static int cmd_archive_init(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root-key-dir", required_argument, NULL, 'R' },
-		{ "root-keys", required_argument, NULL, 'n' },
-		{ "root-threshold", required_argument, NULL, 't' },
-		{ "expires", required_argument, NULL, 'e' },
+		{"root-key-dir", required_argument, NULL, 'R'},
+		{"root-keys", required_argument, NULL, 'n'},
+		{"root-threshold", required_argument, NULL, 't'},
+		{"expires", required_argument, NULL, 'e'},
 		CLI_HELP_OPTION,
 		{},
 	};
@@ -104,17 +107,22 @@ static int cmd_archive_init(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case 'h':
-			return cli_help(
-				cli,
-				"  --root-key-dir DIR  write the root keys there, not in DIR/keys (then\n"
-				"                   give it to rotate-key; keep it offline otherwise)\n"
-				"  --root-keys N    how many root keys (default 1)\n"
-				"  --root-threshold N  how many of them must sign a root (default 1)\n"
-				"  --expires ROLE=DAYS  a role's signature lifetime: root (365), targets\n"
-				"                   (90), kernels (90), snapshot (7), timestamp (1)\n"
-				"\nCreates DIR: keys/ (online private keys, mode 0600), public/ (serve this\n"
-				"folder: metadata/ and targets/), a first root, targets, snapshot and\n"
-				"timestamp. DIR must not exist or be empty.\n");
+			return cli_help(cli, "  --root-key-dir DIR  write the root keys there, not "
+					     "in DIR/keys (then\n"
+					     "                   give it to rotate-key; keep it "
+					     "offline otherwise)\n"
+					     "  --root-keys N    how many root keys (default 1)\n"
+					     "  --root-threshold N  how many of them must sign a "
+					     "root (default 1)\n"
+					     "  --expires ROLE=DAYS  a role's signature lifetime: "
+					     "root (365), targets\n"
+					     "                   (90), kernels (90), snapshot (7), "
+					     "timestamp (1)\n"
+					     "\nCreates DIR: keys/ (online private keys, mode "
+					     "0600), public/ (serve this\n"
+					     "folder: metadata/ and targets/), a first root, "
+					     "targets, snapshot and\n"
+					     "timestamp. DIR must not exist or be empty.\n");
 		default:
 			return EXIT_USAGE;
 		}
@@ -131,18 +139,18 @@ static int cmd_archive_init(struct cli *cli, int argc, char **argv)
 static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "cve", required_argument, NULL, 'c' },
-		{ "patch", required_argument, NULL, 'p' },
-		{ "patch-sha256", required_argument, NULL, 's' },
-		{ "approved-by", required_argument, NULL, 'a' },
-		{ "report", required_argument, NULL, 'r' },
+		{"kernel", required_argument, NULL, 'k'},
+		{"cve", required_argument, NULL, 'c'},
+		{"patch", required_argument, NULL, 'p'},
+		{"patch-sha256", required_argument, NULL, 's'},
+		{"approved-by", required_argument, NULL, 'a'},
+		{"report", required_argument, NULL, 'r'},
 		CLI_HELP_OPTION,
 		{},
 	};
 	const char *cves[MAX_LIST], *patches[MAX_LIST];
 	char hashes[MAX_LIST][65];
-	struct ar_target_opts o = { .cves = cves, .patch_sha256 = patches };
+	struct ar_target_opts o = {.cves = cves, .patch_sha256 = patches};
 	_cleanup_(json_decrefp) json_t *report = NULL;
 	json_t *targets, *t;
 	size_t i;
@@ -179,32 +187,40 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(cli, "--report given twice");
 			if (ar_build_report_read(optarg, &report) < 0)
 				return EXIT_ERROR;
-			json_array_foreach(json_object_get(report, "cves"), i, t) {
+			json_array_foreach(json_object_get(report, "cves"), i, t)
+			{
 				if (o.n_cves >= MAX_LIST)
 					return cli_usage_error(cli, "more than %d CVEs", MAX_LIST);
 				cves[o.n_cves++] = json_string_value(t);
 			}
-			json_array_foreach(json_object_get(report, "patches_sha256"), i, t) {
+			json_array_foreach(json_object_get(report, "patches_sha256"), i, t)
+			{
 				if (o.n_patches >= MAX_LIST)
-					return cli_usage_error(cli, "more than %d patches", MAX_LIST);
+					return cli_usage_error(cli, "more than %d patches",
+							       MAX_LIST);
 				patches[o.n_patches++] = json_string_value(t);
 			}
 			break;
 		case 'h':
-			return cli_help(
-				cli,
-				"  --kernel RELEASE the kernel release it is for (its vermagic must say so)\n"
-				"  --cve ID         a CVE it fixes (repeat)\n"
-				"  --patch FILE     a source patch it was built from: its SHA-256 is\n"
-				"                   recorded (repeat)\n"
-				"  --patch-sha256 HEX  the same, given as a digest\n"
-				"  --approved-by WHO   who approved it for release\n"
-				"  --report FILE    take the CVEs and patches' SHA-256 from the JSON report\n"
-				"                   of 'tuxtape --json livepatch build'\n"
-				"\nStages each FILE.ko as target RELEASE/FILE.ko (replacing one of that\n"
-				"name); 'tuxtape archive publish' makes it visible. Each FILE must be a\n"
-				"livepatch module (livepatch=Y in .modinfo) whose vermagic names RELEASE;\n"
-				"one bad FILE and none is staged.\n");
+			return cli_help(cli,
+					"  --kernel RELEASE the kernel release it is for (its "
+					"vermagic must say so)\n"
+					"  --cve ID         a CVE it fixes (repeat)\n"
+					"  --patch FILE     a source patch it was built from: its "
+					"SHA-256 is\n"
+					"                   recorded (repeat)\n"
+					"  --patch-sha256 HEX  the same, given as a digest\n"
+					"  --approved-by WHO   who approved it for release\n"
+					"  --report FILE    take the CVEs and patches' SHA-256 "
+					"from the JSON report\n"
+					"                   of 'tuxtape --json livepatch build'\n"
+					"\nStages each FILE.ko as target RELEASE/FILE.ko "
+					"(replacing one of that\n"
+					"name); 'tuxtape archive publish' makes it visible. Each "
+					"FILE must be a\n"
+					"livepatch module (livepatch=Y in .modinfo) whose vermagic "
+					"names RELEASE;\n"
+					"one bad FILE and none is staged.\n");
 		default:
 			return EXIT_USAGE;
 		}
@@ -218,15 +234,14 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	if (cli->json)
 		return cli_print_json(json_pack("{s:o s:b}", "targets", targets, "staged", 1));
-	json_array_foreach(targets, i, t)
-		printf("%s\n", json_string_value(t));
+	json_array_foreach(targets, i, t) printf("%s\n", json_string_value(t));
 	json_decref(targets);
 	return EXIT_OK;
 }
 
 static int cmd_archive_remove(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_HELP_OPTION, {} };
+	static const struct option opts[] = {CLI_HELP_OPTION, {}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -238,7 +253,8 @@ static int cmd_archive_remove(struct cli *cli, int argc, char **argv)
 	if (ar_remove(argv[optind], argv[optind + 1]) < 0)
 		return EXIT_ERROR;
 	if (cli->json)
-		return cli_print_json(json_pack("{s:s s:b}", "removed", argv[optind + 1], "staged", 1));
+		return cli_print_json(
+			json_pack("{s:s s:b}", "removed", argv[optind + 1], "staged", 1));
 	return EXIT_OK;
 }
 
@@ -273,8 +289,8 @@ static int cmd_archive_timestamp(struct cli *cli, int argc, char **argv)
 static int cmd_archive_rotate_key(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "role", required_argument, NULL, 'r' },
-		{ "root-key-dir", required_argument, NULL, 'R' },
+		{"role", required_argument, NULL, 'r'},
+		{"root-key-dir", required_argument, NULL, 'R'},
 		CLI_HELP_OPTION,
 		{},
 	};
@@ -292,12 +308,16 @@ static int cmd_archive_rotate_key(struct cli *cli, int argc, char **argv)
 		case 'h':
 			return cli_help(
 				cli,
-				"  --role ROLE      root, targets, snapshot, timestamp or kernels (the key\n"
+				"  --role ROLE      root, targets, snapshot, timestamp or kernels "
+				"(the key\n"
 				"                   of every kernel's delegated role)\n"
 				"  --root-key-dir DIR  where the root keys are (default DIR/keys)\n"
-				"\nMakes a new key for ROLE and publishes (with whatever is staged). All but\n"
-				"kernels write root N+1, signed by the current root keys and, for root, the\n"
-				"new ones; a client walks from root N to N+1. Rotating root also renews it.\n"
+				"\nMakes a new key for ROLE and publishes (with whatever is "
+				"staged). All but\n"
+				"kernels write root N+1, signed by the current root keys and, for "
+				"root, the\n"
+				"new ones; a client walks from root N to N+1. Rotating root also "
+				"renews it.\n"
 				"Replaced keys move to keys/retired/.\n");
 		default:
 			return EXIT_USAGE;
@@ -334,14 +354,15 @@ static int cmd_archive_status(struct cli *cli, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(e, "version")),
 		       json_string_value(json_object_get(e, "expires")),
 		       json_is_true(json_object_get(e, "expired")) ? "  EXPIRED" : "");
-	json_array_foreach(json_object_get(st, "kernels"), i, e) {
+	json_array_foreach(json_object_get(st, "kernels"), i, e)
+	{
 		printf("%-28s %8lld  %-20s%s\n", json_string_value(json_object_get(e, "kernel")),
 		       (long long)json_integer_value(json_object_get(e, "version")),
 		       json_string_value(json_object_get(e, "expires")),
 		       json_is_true(json_object_get(e, "expired")) ? "  EXPIRED" : "");
-		json_array_foreach(json_object_get(e, "targets"), j, t)
-			printf("  %s  %lld bytes\n", json_string_value(json_object_get(t, "target")),
-			       (long long)json_integer_value(json_object_get(t, "length")));
+		json_array_foreach(json_object_get(e, "targets"), j, t) printf(
+			"  %s  %lld bytes\n", json_string_value(json_object_get(t, "target")),
+			(long long)json_integer_value(json_object_get(t, "length")));
 	}
 	if (json_array_size(json_object_get(st, "staged")) > 0) {
 		printf("staged, not published:");
@@ -354,21 +375,20 @@ static int cmd_archive_status(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd cmd_archive_table[] = {
-	{ "init", cmd_archive_init, NULL,
-	  "DIR [--root-key-dir KEYDIR] [--root-keys N] [--root-threshold N] [--expires ROLE=DAYS]",
-	  "create a signed archive: keys, a first root, an empty published repository" },
-	{ "add", cmd_archive_add, NULL,
-	  "DIR FILE.ko... --kernel RELEASE [--cve ID]... [--patch FILE]... [--report FILE]\n"
-	  "       [--approved-by WHO]",
-	  "stage livepatch modules for a kernel release" },
-	{ "remove", cmd_archive_remove, NULL, "DIR RELEASE/NAME.ko", "stage a target's removal" },
-	{ "publish", cmd_archive_publish, NULL, "DIR",
-	  "sign what is staged: new roles, snapshot and timestamp" },
-	{ "rotate-key", cmd_archive_rotate_key, NULL, "DIR --role ROLE [--root-key-dir KEYDIR]",
-	  "replace a role's key (root: N+1.root.json signed by old and new keys)" },
-	{ "status", cmd_archive_status, NULL, "DIR",
-	  "versions, expiries, kernels and targets, what is staged" },
-	{ "timestamp", cmd_archive_timestamp, NULL, "DIR",
-	  "re-sign the timestamp only (for cron)" },
+	{"init", cmd_archive_init, NULL,
+	 "DIR [--root-key-dir KEYDIR] [--root-keys N] [--root-threshold N] [--expires ROLE=DAYS]",
+	 "create a signed archive: keys, a first root, an empty published repository"},
+	{"add", cmd_archive_add, NULL,
+	 "DIR FILE.ko... --kernel RELEASE [--cve ID]... [--patch FILE]... [--report FILE]\n"
+	 "       [--approved-by WHO]",
+	 "stage livepatch modules for a kernel release"},
+	{"remove", cmd_archive_remove, NULL, "DIR RELEASE/NAME.ko", "stage a target's removal"},
+	{"publish", cmd_archive_publish, NULL, "DIR",
+	 "sign what is staged: new roles, snapshot and timestamp"},
+	{"rotate-key", cmd_archive_rotate_key, NULL, "DIR --role ROLE [--root-key-dir KEYDIR]",
+	 "replace a role's key (root: N+1.root.json signed by old and new keys)"},
+	{"status", cmd_archive_status, NULL, "DIR",
+	 "versions, expiries, kernels and targets, what is staged"},
+	{"timestamp", cmd_archive_timestamp, NULL, "DIR", "re-sign the timestamp only (for cron)"},
 	{},
 };

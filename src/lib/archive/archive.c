@@ -109,8 +109,10 @@ int ar_build_report_read(const char *path, json_t **ret)
 	rep = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (!json_is_object(rep)) {
 		json_decref(rep);
-		return log_error_errno(-EBADMSG, "'%s' is not a livepatch build report (JSON, line "
-						 "%d: %s)", path, err.line, err.text);
+		return log_error_errno(-EBADMSG,
+				       "'%s' is not a livepatch build report (JSON, line "
+				       "%d: %s)",
+				       path, err.line, err.text);
 	}
 	cves = json_array();
 	shas = json_array();
@@ -122,9 +124,12 @@ int ar_build_report_read(const char *path, json_t **ret)
 	r = 0;
 	if (!json_is_array(json_object_get(rep, "cves")) ||
 	    !json_is_array(json_object_get(rep, "patches")))
-		r = log_error_errno(-EBADMSG, "'%s': a livepatch build report has \"cves\" and "
-					      "\"patches\" arrays", path);
-	json_array_foreach(json_object_get(rep, "cves"), i, e) {
+		r = log_error_errno(-EBADMSG,
+				    "'%s': a livepatch build report has \"cves\" and "
+				    "\"patches\" arrays",
+				    path);
+	json_array_foreach(json_object_get(rep, "cves"), i, e)
+	{
 		if (r < 0)
 			break;
 		if (!json_is_string(e) || !ar_cve_valid(json_string_value(e)))
@@ -132,7 +137,8 @@ int ar_build_report_read(const char *path, json_t **ret)
 		else
 			json_array_append(cves, e);
 	}
-	json_array_foreach(json_object_get(rep, "patches"), i, e) {
+	json_array_foreach(json_object_get(rep, "patches"), i, e)
+	{
 		const char *h = json_string_value(json_object_get(e, "sha256"));
 
 		if (r < 0)
@@ -152,7 +158,7 @@ int ar_build_report_read(const char *path, json_t **ret)
 	return 0;
 }
 
-static const char *const top_roles[] = { "targets", "snapshot", "timestamp" };
+static const char *const top_roles[] = {"targets", "snapshot", "timestamp"};
 
 /* ---- init ---- */
 
@@ -203,8 +209,10 @@ static int make_dirs(const char *dir)
 	static const struct {
 		const char *sub;
 		int mode;
-	} dirs[] = { { "keys", 0700 }, { "public/metadata", 0755 }, { "public/targets", 0755 },
-		     { "staging", 0755 } };
+	} dirs[] = {{"keys", 0700},
+		    {"public/metadata", 0755},
+		    {"public/targets", 0755},
+		    {"staging", 0755}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		_cleanup_free_ char *p = path_join(dir, dirs[i].sub);
@@ -217,8 +225,8 @@ static int make_dirs(const char *dir)
 	return 0;
 }
 
-static int init_in(const char *tmp, const struct ar_init_opts *o, const char *root_dir,
-		   time_t now, unsigned nroot, unsigned threshold)
+static int init_in(const char *tmp, const struct ar_init_opts *o, const char *root_dir, time_t now,
+		   unsigned nroot, unsigned threshold)
 {
 	_cleanup_ar_repo_ struct ar_repo *repo = NULL;
 	_cleanup_free_ struct tuf_signer **root_keys = NULL;
@@ -259,8 +267,8 @@ static int init_in(const char *tmp, const struct ar_init_opts *o, const char *ro
 		json_object_set_new(keys, root_keys[i]->id, tuf_signer_public_json(root_keys[i]));
 		json_array_append_new(rootids, json_string(root_keys[i]->id));
 	}
-	json_object_set_new(roles, "root", json_pack("{s:O s:i}", "keyids", rootids, "threshold",
-						     (int)threshold));
+	json_object_set_new(roles, "root",
+			    json_pack("{s:O s:i}", "keyids", rootids, "threshold", (int)threshold));
 	for (made = 0; made < 4; made++) {
 		const char *role = made < 3 ? top_roles[made] : AR_ROLE_KERNELS;
 
@@ -268,9 +276,11 @@ static int init_in(const char *tmp, const struct ar_init_opts *o, const char *ro
 		if (r < 0)
 			goto out;
 		if (made < 3) {
-			json_object_set_new(keys, online[made].id, tuf_signer_public_json(&online[made]));
-			json_object_set_new(roles, role, json_pack("{s:[s] s:i}", "keyids",
-								   online[made].id, "threshold", 1));
+			json_object_set_new(keys, online[made].id,
+					    tuf_signer_public_json(&online[made]));
+			json_object_set_new(roles, role,
+					    json_pack("{s:[s] s:i}", "keyids", online[made].id,
+						      "threshold", 1));
 		}
 	}
 	root = json_pack("{s:s s:b s:O s:O}", "_type", "root", "consistent_snapshot", 1, "keys",
@@ -317,8 +327,9 @@ int ar_init(const char *dir, const struct ar_init_opts *o, time_t now)
 	if (!tmp)
 		return -ENOMEM;
 	if (nroot > 16 || threshold > nroot)
-		return log_error_errno(-EINVAL, "root threshold %u with %u root key%s: the threshold "
-						"must be at most the number of keys (at most 16)",
+		return log_error_errno(-EINVAL,
+				       "root threshold %u with %u root key%s: the threshold "
+				       "must be at most the number of keys (at most 16)",
 				       threshold, nroot, nroot == 1 ? "" : "s");
 	r = dir_is_empty(dir);
 	if (r < 0)
@@ -399,17 +410,20 @@ static char *staged_blob(struct ar_repo *repo, const char *release, const char *
 static int check_opts(const struct ar_target_opts *o)
 {
 	if (!o->kernel || !ar_release_valid(o->kernel))
-		return log_error_errno(-EINVAL, "--kernel '%s' is not a kernel release (letters, "
-						"digits, '.', '_', '-'; at most 64)",
+		return log_error_errno(-EINVAL,
+				       "--kernel '%s' is not a kernel release (letters, "
+				       "digits, '.', '_', '-'; at most 64)",
 				       strempty(o->kernel));
 	for (size_t i = 0; i < o->n_cves; i++)
 		if (!ar_cve_valid(o->cves[i]))
-			return log_error_errno(-EINVAL, "--cve '%s' is not a CVE id (CVE-YYYY-NNNN)",
-					       o->cves[i]);
+			return log_error_errno(
+				-EINVAL, "--cve '%s' is not a CVE id (CVE-YYYY-NNNN)", o->cves[i]);
 	for (size_t i = 0; i < o->n_patches; i++)
 		if (!ar_sha256_valid(o->patch_sha256[i]))
-			return log_error_errno(-EINVAL, "--patch-sha256 '%s' is not 64 lowercase hex "
-							"digits", o->patch_sha256[i]);
+			return log_error_errno(-EINVAL,
+					       "--patch-sha256 '%s' is not 64 lowercase hex "
+					       "digits",
+					       o->patch_sha256[i]);
 	if (o->approved_by && (strlen(o->approved_by) == 0 || strlen(o->approved_by) > 256))
 		return log_error_errno(-EINVAL, "--approved-by must be 1 to 256 characters");
 	return 0;
@@ -439,11 +453,15 @@ static int read_module(const char *ko, const struct ar_target_opts *o, char **re
 	if (r < 0)
 		return r;
 	if (!mi.livepatch)
-		r = log_error_errno(-EINVAL, "'%s' is not a livepatch module: .modinfo has no "
-					     "livepatch=Y", ko);
+		r = log_error_errno(-EINVAL,
+				    "'%s' is not a livepatch module: .modinfo has no "
+				    "livepatch=Y",
+				    ko);
 	else if (!mi.vermagic || !*mi.vermagic)
-		r = log_error_errno(-EINVAL, "'%s' has no vermagic in .modinfo: cannot tell which "
-					     "kernel it is for", ko);
+		r = log_error_errno(-EINVAL,
+				    "'%s' has no vermagic in .modinfo: cannot tell which "
+				    "kernel it is for",
+				    ko);
 	else if (!mi.name || !*mi.name)
 		r = log_error_errno(-EINVAL, "'%s' has no name in .modinfo", ko);
 	if (r < 0)
@@ -454,8 +472,10 @@ static int read_module(const char *ko, const struct ar_target_opts *o, char **re
 		goto fail;
 	}
 	if (!streq(rel, o->kernel)) {
-		r = log_error_errno(-EINVAL, "'%s' is built for kernel '%s' (vermagic '%s'), not "
-					     "--kernel '%s'", ko, rel, mi.vermagic, o->kernel);
+		r = log_error_errno(-EINVAL,
+				    "'%s' is built for kernel '%s' (vermagic '%s'), not "
+				    "--kernel '%s'",
+				    ko, rel, mi.vermagic, o->kernel);
 		goto fail;
 	}
 	*ret_buf = TAKE_PTR(buf);
@@ -492,9 +512,9 @@ static bool delegated(json_t *targets, const char *release)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(json_object_get(targets, "delegations"), "roles"), i, e)
-		if (streq_ptr(json_string_value(json_object_get(e, "name")), release))
-			return true;
+	json_array_foreach(json_object_get(json_object_get(targets, "delegations"), "roles"), i,
+			   e) if (streq_ptr(json_string_value(json_object_get(e, "name")),
+					    release)) return true;
 	return false;
 }
 
@@ -512,14 +532,16 @@ static int modules_read(const char *const *kos, size_t n, const struct ar_target
 			return -ENOMEM;
 		m[i].base = basename(m[i].base_copy);
 		if (!file_name_valid(m[i].base))
-			return log_error_errno(-EINVAL, "'%s': a target's file name must end in .ko "
-							"and hold only letters, digits, '.', '_', '-'",
+			return log_error_errno(-EINVAL,
+					       "'%s': a target's file name must end in .ko "
+					       "and hold only letters, digits, '.', '_', '-'",
 					       kos[i]);
 		for (size_t j = 0; j < i; j++)
 			if (streq(m[j].base, m[i].base))
-				return log_error_errno(-EINVAL, "'%s' and '%s' would both be target "
-								"'%s/%s'", kos[j], kos[i],
-						       o->kernel, m[i].base);
+				return log_error_errno(-EINVAL,
+						       "'%s' and '%s' would both be target "
+						       "'%s/%s'",
+						       kos[j], kos[i], o->kernel, m[i].base);
 		r = read_module(kos[i], o, &m[i].buf, &m[i].len, &m[i].mi);
 		if (r < 0)
 			return r;
@@ -711,16 +733,18 @@ static int check_root(struct ar_repo *repo)
 				       repo->meta, repo->root_version);
 	if (t <= repo->now) {
 		ar_time_format(t, when);
-		return log_error_errno(-EKEYEXPIRED, "root ('%s/%u.root.json') expired at %s: "
-						     "renew it with 'tuxtape archive rotate-key "
-						     "--role root' and the root keys",
+		return log_error_errno(-EKEYEXPIRED,
+				       "root ('%s/%u.root.json') expired at %s: "
+				       "renew it with 'tuxtape archive rotate-key "
+				       "--role root' and the root keys",
 				       repo->meta, repo->root_version, when);
 	}
 	/* Root is signed offline: say so while there is time to fetch the keys. */
 	if (t - repo->now < 30 * 86400) {
 		ar_time_format(t, when);
 		log_warn("root expires at %s: renew it with 'tuxtape archive rotate-key --role "
-			 "root' and the root keys", when);
+			 "root' and the root keys",
+			 when);
 	}
 	return 0;
 }
@@ -735,7 +759,8 @@ static int add_renewals(struct ar_repo *repo, json_t *roles)
 	r = ar_repo_load_expiries(repo);
 	if (r < 0)
 		return r;
-	json_object_foreach(repo->expiries, name, exp) {
+	json_object_foreach(repo->expiries, name, exp)
+	{
 		enum ar_role_kind k = ar_role_kind(name);
 		time_t t;
 		json_t *body;
@@ -764,7 +789,8 @@ static int staged_plan(struct ar_repo *repo, json_t *roles)
 	r = ar_staged_roles(repo, &names);
 	if (r < 0)
 		return r;
-	json_array_foreach(names, i, n) {
+	json_array_foreach(names, i, n)
+	{
 		json_t *body;
 
 		r = ar_role_load(repo, json_string_value(n), NULL, &body);
@@ -778,7 +804,7 @@ static int staged_plan(struct ar_repo *repo, json_t *roles)
 int ar_publish(const char *dir, time_t now)
 {
 	_cleanup_ar_repo_ struct ar_repo *repo = NULL;
-	struct ar_plan plan = { .clear_staging = true };
+	struct ar_plan plan = {.clear_staging = true};
 	int r;
 
 	r = ar_repo_open(dir, true, now, &repo);
@@ -820,21 +846,25 @@ int ar_timestamp(const char *dir, time_t now)
 		return r;
 	if (ar_body_expires(repo->snapshot, &t) < 0 || t <= now) {
 		ar_time_format(t, when);
-		return log_error_errno(-EKEYEXPIRED, "snapshot ('%s/%u.snapshot.json') expired at "
-						     "%s: run 'tuxtape archive publish'",
+		return log_error_errno(-EKEYEXPIRED,
+				       "snapshot ('%s/%u.snapshot.json') expired at "
+				       "%s: run 'tuxtape archive publish'",
 				       repo->meta, ar_role_version(repo, "snapshot"), when);
 	}
 	ts_end = now + (time_t)repo->expires_days[AR_TIMESTAMP] * 86400;
 	if (t < ts_end) {
 		ar_time_format(t, when);
 		log_warn("snapshot expires at %s, before this timestamp: run 'tuxtape archive "
-			 "publish'", when);
+			 "publish'",
+			 when);
 	}
 	if (ar_repo_load_expiries(repo) >= 0)
-		json_object_foreach(repo->expiries, name, exp)
-			if (ar_time_parse(json_string_value(exp), &t) == 0 && t < ts_end)
-				log_warn("'%s' expires at %s, before this timestamp: run 'tuxtape "
-					 "archive publish'", name, json_string_value(exp));
+		json_object_foreach(repo->expiries, name,
+				    exp) if (ar_time_parse(json_string_value(exp), &t) == 0 &&
+					     t < ts_end)
+			log_warn("'%s' expires at %s, before this timestamp: run 'tuxtape "
+				 "archive publish'",
+				 name, json_string_value(exp));
 	return ar_repo_write_timestamp(repo);
 }
 
@@ -850,20 +880,20 @@ static int root_swap_keys(json_t *root, const char *role, json_t *old_ids, json_
 
 	if (!entry || !ids)
 		return json_decref(ids), -EBADMSG;
-	json_object_foreach(new_keys, kid, k) {
+	json_object_foreach(new_keys, kid, k)
+	{
 		json_object_set(keys, kid, k);
 		json_array_append_new(ids, json_string(kid));
 	}
 	json_object_set_new(entry, "keyids", ids);
-	json_array_foreach(old_ids, i, id) {
+	json_array_foreach(old_ids, i, id)
+	{
 		bool used = false;
 		json_t *e, *x;
 		size_t j;
 
-		json_object_foreach(roles, rn, e)
-			json_array_foreach(json_object_get(e, "keyids"), j, x)
-				if (json_equal(x, id))
-					used = true;
+		json_object_foreach(roles, rn, e) json_array_foreach(
+			json_object_get(e, "keyids"), j, x) if (json_equal(x, id)) used = true;
 		if (!used)
 			json_object_del(keys, json_string_value(id));
 	}
@@ -895,7 +925,8 @@ static int rotate_kernels(struct ar_repo *repo, struct ar_plan *plan, struct tuf
 	json_object_set_new(dkeys, nk->id, tuf_signer_public_json(nk));
 	json_object_set_new(d, "keys", dkeys);
 	json_object_set_new(plan->roles, "targets", targets);
-	json_array_foreach(json_object_get(d, "roles"), i, e) {
+	json_array_foreach(json_object_get(d, "roles"), i, e)
+	{
 		const char *name = json_string_value(json_object_get(e, "name"));
 		json_t *body;
 
@@ -920,7 +951,7 @@ int ar_rotate_key(const char *dir, const char *role, const char *root_key_dir, t
 	_cleanup_free_ struct tuf_signer **signers = NULL;
 	_cleanup_free_ char *rootdir_own = NULL;
 	struct tuf_signer fresh[16];
-	struct ar_plan plan = { .clear_staging = true };
+	struct ar_plan plan = {.clear_staging = true};
 	json_t *old_ids = NULL, *new_keys = NULL, *rootentry;
 	const char *rootdir, *keyrole = role;
 	unsigned nnew = 1, made = 0, old_threshold;
@@ -929,8 +960,10 @@ int ar_rotate_key(const char *dir, const char *role, const char *root_key_dir, t
 
 	if (!streq(role, "root") && !streq(role, "targets") && !streq(role, "snapshot") &&
 	    !streq(role, "timestamp") && !streq(role, AR_ROLE_KERNELS))
-		return log_error_errno(-EINVAL, "--role '%s': one of root, targets, snapshot, "
-						"timestamp, kernels", role);
+		return log_error_errno(-EINVAL,
+				       "--role '%s': one of root, targets, snapshot, "
+				       "timestamp, kernels",
+				       role);
 	r = ar_repo_open(dir, true, now, &repo);
 	if (r < 0)
 		return r;
@@ -958,7 +991,8 @@ int ar_rotate_key(const char *dir, const char *role, const char *root_key_dir, t
 	if (streq(role, "root"))
 		nnew = (unsigned)json_array_size(json_object_get(rootentry, "keyids"));
 	for (made = 0; made < nnew && made < ARRAY_SIZE(fresh); made++) {
-		r = ar_key_create(streq(role, "root") ? rootdir : repo->keys, keyrole, &fresh[made]);
+		r = ar_key_create(streq(role, "root") ? rootdir : repo->keys, keyrole,
+				  &fresh[made]);
 		if (r < 0)
 			goto out;
 		json_object_set_new(new_keys, fresh[made].id, tuf_signer_public_json(&fresh[made]));
@@ -1014,9 +1048,8 @@ int ar_rotate_key(const char *dir, const char *role, const char *root_key_dir, t
 		json_t *id;
 		size_t i;
 
-		json_array_foreach(old_ids, i, id)
-			ar_key_retire(streq(role, "root") ? rootdir : repo->keys, keyrole,
-				      json_string_value(id));
+		json_array_foreach(old_ids, i, id) ar_key_retire(
+			streq(role, "root") ? rootdir : repo->keys, keyrole, json_string_value(id));
 	}
 	log_info("rotated the %s key%s; root is at version %u", role, nnew == 1 ? "" : "s",
 		 repo->root_version);
@@ -1069,8 +1102,8 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 		return r;
 	/* What is published: a staged targets is listed under "staged" only. */
 	{
-		_cleanup_free_ char *f = strdup_printf("%u.targets.json",
-						       ar_role_version(repo, "targets"));
+		_cleanup_free_ char *f =
+			strdup_printf("%u.targets.json", ar_role_version(repo, "targets"));
 
 		r = f ? ar_meta_read(repo, f, &targets) : -ENOMEM;
 		if (r < 0) {
@@ -1092,18 +1125,18 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 				    json_object_get(json_object_get(repo->root, "roles"), "root"),
 				    "threshold")));
 	json_array_append_new(roles, e);
-	json_array_append_new(roles, role_status("targets", targets,
-						 ar_role_version(repo, "targets"), now));
+	json_array_append_new(
+		roles, role_status("targets", targets, ar_role_version(repo, "targets"), now));
 	json_array_append_new(roles, role_status("snapshot", repo->snapshot,
 						 ar_role_version(repo, "snapshot"), now));
 	json_array_append_new(roles, role_status("timestamp", repo->timestamp,
 						 ar_role_version(repo, "timestamp"), now));
-	json_object_foreach(json_object_get(repo->root, "roles"), name, rs)
-		json_array_foreach(roles, i, e)
-			if (streq(json_string_value(json_object_get(e, "role")), name))
-				json_object_set(e, "keyids", json_object_get(rs, "keyids"));
+	json_object_foreach(json_object_get(repo->root, "roles"), name, rs) json_array_foreach(
+		roles, i, e) if (streq(json_string_value(json_object_get(e, "role")), name))
+		json_object_set(e, "keyids", json_object_get(rs, "keyids"));
 
-	json_array_foreach(json_object_get(json_object_get(targets, "delegations"), "roles"), i, e) {
+	json_array_foreach(json_object_get(json_object_get(targets, "delegations"), "roles"), i, e)
+	{
 		const char *rel = json_string_value(json_object_get(e, "name"));
 		unsigned v = rel ? ar_role_version(repo, rel) : 0;
 		_cleanup_free_ char *f = NULL;
@@ -1118,19 +1151,20 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 			goto out;
 		k = role_status(rel, body, v, now);
 		list = json_array();
-		json_object_foreach(json_object_get(body, "targets"), path, t) {
+		json_object_foreach(json_object_get(body, "targets"), path, t)
+		{
 			json_t *c = json_object_get(t, "custom");
 
 			json_array_append_new(
-				list, json_pack("{s:s s:O? s:O? s:O? s:O? s:O? s:O? s:O?}", "target",
-						path, "length", json_object_get(t, "length"),
-						"sha256",
-						json_object_get(json_object_get(t, "hashes"), "sha256"),
-						"livepatch", json_object_get(c, "livepatch"), "vermagic",
-						json_object_get(c, "vermagic"), "cves",
-						json_object_get(c, "cves"), "approved_by",
-						json_object_get(c, "approved_by"), "added",
-						json_object_get(c, "added")));
+				list,
+				json_pack("{s:s s:O? s:O? s:O? s:O? s:O? s:O? s:O?}", "target",
+					  path, "length", json_object_get(t, "length"), "sha256",
+					  json_object_get(json_object_get(t, "hashes"), "sha256"),
+					  "livepatch", json_object_get(c, "livepatch"), "vermagic",
+					  json_object_get(c, "vermagic"), "cves",
+					  json_object_get(c, "cves"), "approved_by",
+					  json_object_get(c, "approved_by"), "added",
+					  json_object_get(c, "added")));
 		}
 		json_object_set_new(k, "targets", list);
 		json_object_del(k, "role");

@@ -15,9 +15,10 @@
 
 struct ar_init_opts {
 	const char *root_key_dir; /* NULL: DIR/keys (online); else where root keys are written */
-	unsigned root_keys;       /* 0: 1 */
+	unsigned root_keys;	  /* 0: 1 */
 	unsigned root_threshold;  /* 0: 1; at most root_keys */
-	/* Days each role's signature lasts: root, targets, kernels, snapshot, timestamp (0: default) */
+	/* Days each role's signature lasts: root, targets, kernels, snapshot, timestamp (0:
+	 * default) */
 	unsigned expires_days[5];
 };
 
@@ -26,12 +27,12 @@ struct ar_init_opts {
 int ar_init(const char *dir, const struct ar_init_opts *o, time_t now);
 
 struct ar_target_opts {
-	const char *kernel;               /* release; must be the one the .ko's vermagic names */
-	const char *const *cves;          /* CVE ids it fixes */
+	const char *kernel;	 /* release; must be the one the .ko's vermagic names */
+	const char *const *cves; /* CVE ids it fixes */
 	size_t n_cves;
-	const char *const *patch_sha256;  /* SHA-256 of the source patches (64 hex digits) */
+	const char *const *patch_sha256; /* SHA-256 of the source patches (64 hex digits) */
 	size_t n_patches;
-	const char *approved_by;          /* who approved it; NULL: not recorded */
+	const char *approved_by; /* who approved it; NULL: not recorded */
 };
 
 /*

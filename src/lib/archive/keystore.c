@@ -60,8 +60,9 @@ int ar_key_load(const char *dir, const char *role, const char *keyid, struct tuf
 		return r;
 	if (!streq(ret->id, keyid)) {
 		tuf_signer_release(ret);
-		return log_error_errno(-EBADMSG, "key '%s' has key ID %s, not the one its name says",
-				       path, ret->id);
+		return log_error_errno(-EBADMSG,
+				       "key '%s' has key ID %s, not the one its name says", path,
+				       ret->id);
 	}
 	return 0;
 }
@@ -80,8 +81,10 @@ int ar_key_retire(const char *dir, const char *role, const char *keyid)
 		return -ENOMEM;
 	r = mkdir_p(rdir, 0700);
 	if (r < 0 || rename(from, to) < 0)
-		return log_warn_errno(r < 0 ? r : negative_errno(), "cannot move retired key '%s' "
-				      "to '%s'", from, rdir);
+		return log_warn_errno(r < 0 ? r : negative_errno(),
+				      "cannot move retired key '%s' "
+				      "to '%s'",
+				      from, rdir);
 	return 0;
 }
 

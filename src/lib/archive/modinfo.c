@@ -28,14 +28,16 @@ static int modinfo_fields(const char *what, const char *p, size_t n, struct ar_m
 		size_t len;
 
 		if (!end)
-			return log_error_errno(-EBADMSG, "'%s': .modinfo does not end in a NUL", what);
+			return log_error_errno(-EBADMSG, "'%s': .modinfo does not end in a NUL",
+					       what);
 		len = (size_t)(end - s);
 		i += len + 1;
 		if (len == 0)
 			continue; /* alignment padding between entries */
 		eq = memchr(s, '=', len);
 		if (!eq)
-			return log_error_errno(-EBADMSG, "'%s': .modinfo entry without '=' at offset %zu",
+			return log_error_errno(-EBADMSG,
+					       "'%s': .modinfo entry without '=' at offset %zu",
 					       what, (size_t)(s - p));
 		len -= (size_t)(eq + 1 - s);
 		if ((size_t)(eq - s) == 4 && !strncmp(s, "name", 4))
@@ -43,7 +45,8 @@ static int modinfo_fields(const char *what, const char *p, size_t n, struct ar_m
 		else if ((size_t)(eq - s) == 8 && !strncmp(s, "vermagic", 8))
 			r = modinfo_take(what, "vermagic", eq + 1, len, &mi->vermagic);
 		else if ((size_t)(eq - s) == 7 && !strncmp(s, "license", 7))
-			r = mi->license ? 0 : modinfo_take(what, "license", eq + 1, len, &mi->license);
+			r = mi->license ? 0
+					: modinfo_take(what, "license", eq + 1, len, &mi->license);
 		else
 			r = 0;
 		if ((size_t)(eq - s) == 9 && !strncmp(s, "livepatch", 9))
@@ -69,8 +72,10 @@ int ar_modinfo_parse(const char *what, void *buf, size_t len, struct ar_modinfo 
 	elf = elf_memory(buf, len);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
 	    ehdr.e_type != ET_REL) {
-		r = log_error_errno(-ENOEXEC, "'%s' is not a kernel module (not a relocatable ELF "
-					      "object)", what);
+		r = log_error_errno(-ENOEXEC,
+				    "'%s' is not a kernel module (not a relocatable ELF "
+				    "object)",
+				    what);
 		goto out;
 	}
 	if (elf_getshdrstrndx(elf, &shstrndx) < 0) {
@@ -88,8 +93,10 @@ int ar_modinfo_parse(const char *what, void *buf, size_t len, struct ar_modinfo 
 		if (!name || strcmp(name, ".modinfo") != 0)
 			continue;
 		if (sh.sh_type == SHT_NOBITS || sh.sh_size > AR_MODINFO_MAX) {
-			r = log_error_errno(-EBADMSG, "'%s': .modinfo is empty or larger than %u "
-						      "bytes", what, AR_MODINFO_MAX);
+			r = log_error_errno(-EBADMSG,
+					    "'%s': .modinfo is empty or larger than %u "
+					    "bytes",
+					    what, AR_MODINFO_MAX);
 			goto out;
 		}
 		data = elf_getdata(scn, NULL);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct ar_modinfo {
-	char *name;     /* modinfo "name" */
+	char *name;	/* modinfo "name" */
 	char *vermagic; /* "6.1.0-18-amd64 SMP preempt mod_unload modversions " */
 	char *license;
 	bool livepatch; /* modinfo "livepatch=Y" */

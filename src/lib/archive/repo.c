@@ -28,7 +28,7 @@ const char *const ar_role_names[AR_ROLE_KINDS] = {
 };
 
 /* Default lifetimes: root is signed offline, rarely; the timestamp by cron, daily. */
-static const unsigned default_days[AR_ROLE_KINDS] = { 365, 90, 90, 7, 1 };
+static const unsigned default_days[AR_ROLE_KINDS] = {365, 90, 90, 7, 1};
 
 enum ar_role_kind ar_role_kind(const char *role)
 {
@@ -140,7 +140,8 @@ static json_t *read_config(const char *dir, unsigned days[AR_ROLE_KINDS])
 	r = read_file_capped(path, 1 << 20, &buf, &len);
 	if (r == -ENOENT) {
 		log_error("'%s' is not a tuxtape archive (no archive.json): run 'tuxtape archive "
-			  "init' first", dir);
+			  "init' first",
+			  dir);
 		return NULL;
 	}
 	if (r < 0 || tuf_json_parse(buf, len, 1 << 20, path, &cfg) < 0) {
@@ -181,10 +182,9 @@ static int load_published(struct ar_repo *repo)
 	r = ar_meta_read(repo, "timestamp.json", &repo->timestamp);
 	if (r < 0)
 		return r;
-	v = (unsigned)json_integer_value(
-		json_object_get(json_object_get(json_object_get(repo->timestamp, "meta"),
-						"snapshot.json"),
-				"version"));
+	v = (unsigned)json_integer_value(json_object_get(
+		json_object_get(json_object_get(repo->timestamp, "meta"), "snapshot.json"),
+		"version"));
 	free(name);
 	name = strdup_printf("%u.snapshot.json", v);
 	if (!name)
@@ -327,7 +327,8 @@ int ar_role_stage(struct ar_repo *repo, const char *role, json_t *body)
 
 static int cmp_str(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
 }
 
 int ar_staged_roles(struct ar_repo *repo, json_t **ret)
@@ -377,7 +378,8 @@ int ar_repo_signers(struct ar_repo *repo, const char *keydir, const char *role,
 	out = calloc(json_array_size(keyids) + 1, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
-	json_array_foreach(keyids, i, id) {
+	json_array_foreach(keyids, i, id)
+	{
 		const char *kid = json_string_value(id);
 		struct tuf_signer *s = NULL, **grown;
 		_cleanup_free_ char *path = NULL;
@@ -392,8 +394,7 @@ int ar_repo_signers(struct ar_repo *repo, const char *keydir, const char *role,
 			if (!path || access(path, F_OK) < 0)
 				continue;
 			s = calloc(1, sizeof(*s));
-			grown = realloc(repo->signers.keys,
-					(repo->signers.n + 1) * sizeof(*grown));
+			grown = realloc(repo->signers.keys, (repo->signers.n + 1) * sizeof(*grown));
 			if (!s || !grown) {
 				free(s);
 				free(out);
@@ -431,7 +432,8 @@ static int role_signers(struct ar_repo *repo, const char *role, json_t *root_bod
 		entry = json_object_get(delegated, role);
 		keyrole = AR_ROLE_KERNELS;
 		if (!entry)
-			return log_error_errno(-ENOENT, "role '%s' is not delegated by targets", role);
+			return log_error_errno(-ENOENT, "role '%s' is not delegated by targets",
+					       role);
 	} else {
 		entry = json_object_get(json_object_get(root_body, "roles"), role);
 	}
@@ -464,7 +466,8 @@ int ar_repo_load_expiries(struct ar_repo *repo)
 	exp = json_object();
 	if (!exp)
 		return -ENOMEM;
-	json_object_foreach(json_object_get(repo->snapshot, "meta"), key, m) {
+	json_object_foreach(json_object_get(repo->snapshot, "meta"), key, m)
+	{
 		_cleanup_free_ char *file = NULL, *role = NULL;
 		json_t *body;
 		size_t kl = strlen(key);
@@ -473,8 +476,8 @@ int ar_repo_load_expiries(struct ar_repo *repo)
 		if (kl <= 5)
 			continue;
 		role = strndup(key, kl - 5);
-		file = strdup_printf("%u.%s", (unsigned)json_integer_value(json_object_get(m, "version")),
-				     key);
+		file = strdup_printf(
+			"%u.%s", (unsigned)json_integer_value(json_object_get(m, "version")), key);
 		if (!role || !file) {
 			json_decref(exp);
 			return -ENOMEM;
@@ -520,8 +523,7 @@ struct written {
 };
 
 static int write_meta(struct ar_repo *repo, const char *file, json_t *body, unsigned version,
-		      time_t expires, struct tuf_signer *const *keys, size_t n,
-		      struct written *w)
+		      time_t expires, struct tuf_signer *const *keys, size_t n, struct written *w)
 {
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	_cleanup_free_ char *path = path_join(repo->meta, file);
@@ -569,8 +571,8 @@ static int move_staged_blobs(struct ar_repo *repo)
 	d = opendir(top);
 	if (!d)
 		return errno == ENOENT ? 0
-				       : log_error_errno(negative_errno(), "cannot read '%s': %s", top,
-							 strerror(errno));
+				       : log_error_errno(negative_errno(), "cannot read '%s': %s",
+							 top, strerror(errno));
 	while (r >= 0 && (de = readdir(d))) {
 		_cleanup_free_ char *from_dir = NULL, *to_dir = NULL;
 		struct dirent *fe;
@@ -604,8 +606,9 @@ static int move_staged_blobs(struct ar_repo *repo)
 				break;
 			}
 			if (rename(from, to) < 0) {
-				r = log_error_errno(negative_errno(), "cannot move '%s' to '%s': %s",
-						    from, to, strerror(errno));
+				r = log_error_errno(negative_errno(),
+						    "cannot move '%s' to '%s': %s", from, to,
+						    strerror(errno));
 				break;
 			}
 		}
@@ -624,7 +627,8 @@ static json_t *delegation_map(json_t *targets_body)
 	if (!map)
 		return NULL;
 	json_array_foreach(json_object_get(json_object_get(targets_body, "delegations"), "roles"),
-			   i, e) {
+			   i, e)
+	{
 		const char *name = json_string_value(json_object_get(e, "name"));
 
 		if (name)
@@ -644,11 +648,12 @@ static int write_timestamp(struct ar_repo *repo, unsigned snap_version, const st
 	if (r < 0)
 		return r;
 	if (w)
-		snapmeta = json_pack("{s:I s:I s:{s:s}}", "version", (json_int_t)snap_version,
-				     "length", (json_int_t)w->length, "hashes", "sha256", w->sha256);
+		snapmeta =
+			json_pack("{s:I s:I s:{s:s}}", "version", (json_int_t)snap_version,
+				  "length", (json_int_t)w->length, "hashes", "sha256", w->sha256);
 	else
-		snapmeta = json_deep_copy(json_object_get(json_object_get(repo->timestamp, "meta"),
-							  "snapshot.json"));
+		snapmeta = json_deep_copy(
+			json_object_get(json_object_get(repo->timestamp, "meta"), "snapshot.json"));
 	body = json_pack("{s:s s:{s:o}}", "_type", "timestamp", "meta", "snapshot.json", snapmeta);
 	if (!body)
 		return -ENOMEM;
@@ -679,8 +684,10 @@ static int clear_staging(struct ar_repo *repo)
 	if (r >= 0)
 		r = rm_rf(targets);
 	if (r < 0)
-		log_warn_errno(r, "cannot clear '%s' after publishing: the next publish signs it "
-				  "again", repo->stage);
+		log_warn_errno(r,
+			       "cannot clear '%s' after publishing: the next publish signs it "
+			       "again",
+			       repo->stage);
 	return 0;
 }
 
@@ -703,8 +710,8 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 	 * published one. */
 	targets_body = json_incref(json_object_get(plan->roles, "targets"));
 	if (!targets_body && ar_role_version(repo, "targets") > 0) {
-		_cleanup_free_ char *f = strdup_printf("%u.targets.json",
-						       ar_role_version(repo, "targets"));
+		_cleanup_free_ char *f =
+			strdup_printf("%u.targets.json", ar_role_version(repo, "targets"));
 
 		r = f ? ar_meta_read(repo, f, &targets_body) : -ENOMEM;
 		if (r < 0)
@@ -718,7 +725,8 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 		goto out;
 	}
 
-	json_object_foreach(plan->roles, name, body) {
+	json_object_foreach(plan->roles, name, body)
+	{
 		_cleanup_free_ char *file = NULL, *key = NULL;
 		enum ar_role_kind k = ar_role_kind(name);
 		unsigned v = ar_role_version(repo, name) + 1;
@@ -753,8 +761,8 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 	{
 		_cleanup_free_ char *file = strdup_printf("%u.snapshot.json", snap_version);
 
-		r = file ? write_meta(repo, file, snap, snap_version, expiry(repo, AR_SNAPSHOT), keys,
-				      n, &w)
+		r = file ? write_meta(repo, file, snap, snap_version, expiry(repo, AR_SNAPSHOT),
+				      keys, n, &w)
 			 : -ENOMEM;
 		if (r < 0)
 			goto out;
@@ -764,8 +772,8 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 		_cleanup_free_ char *file = strdup_printf("%u.root.json", repo->root_version + 1);
 
 		r = file ? write_meta(repo, file, plan->new_root, repo->root_version + 1,
-				      expiry(repo, AR_ROOT), plan->root_signers, plan->n_root_signers,
-				      NULL)
+				      expiry(repo, AR_ROOT), plan->root_signers,
+				      plan->n_root_signers, NULL)
 			 : -ENOMEM;
 		if (r < 0)
 			goto out;

@@ -41,7 +41,7 @@ struct ar_repo {
 
 /* What one commit writes: roles' next versions, maybe a new root; then snapshot and timestamp. */
 struct ar_plan {
-	json_t *roles;    /* role name -> "signed" body (version and expiry are set on writing) */
+	json_t *roles;	  /* role name -> "signed" body (version and expiry are set on writing) */
 	json_t *new_root; /* the next root's body, or NULL */
 	struct tuf_signer *const *root_signers; /* who signs the new root (old and new root keys) */
 	size_t n_root_signers;
