@@ -11,6 +11,7 @@ mk_ko "$TMP/livepatch-a.ko" livepatch_a "$K"
 mk_ko "$TMP/livepatch-b.ko" livepatch_b "6.1.0-21-amd64"
 mk_ko "$TMP/not-lp.ko" plain "$K" no
 mk_ko "$TMP/no-vermagic.ko" nov "$K" novermagic
+mk_ko "$TMP/many0.ko" many0 6.1.0-30-amd64
 echo 'int x;' | gcc -c -x c - -o "$TMP/no-modinfo.ko"
 printf 'not an ELF file' >"$TMP/text.ko"
 printf 'diff --git a/x b/x\n' >"$TMP/fix.patch"
@@ -127,6 +128,14 @@ fi
 tsk=$(ls "$A"/keys/timestamp.*.key); mv "$tsk" "$TMP/ts.key"
 before=$(tree_sum "$A")
 refused 1 "timestamp needs 1 key, found 0 in '$A/keys'" "$TUXTAPE" archive timestamp "$A"
+# publish, with a module staged, checks every key before it writes anything (on a copy)
+mv "$TMP/ts.key" "$tsk"; cp -a "$A" "$TMP/A2"; A_SAVED=$A; A="$TMP/A2"
+expect_exit 0 "$TUXTAPE" archive add "$A" "$TMP/many0.ko" --kernel 6.1.0-30-amd64
+tsk2=$(ls "$A"/keys/timestamp.*.key); mv "$tsk2" "$TMP/ts2.key"
+before=$(tree_sum "$A")
+refused 1 "timestamp needs 1 key, found 0 in '$A/keys'" "$TUXTAPE" archive publish "$A"
+check "the staged module is still staged" [ -n "$(find "$A/staging/targets" -type f)" ]
+A=$A_SAVED; mv "$tsk" "$TMP/ts.key"
 mv "$TMP/ts.key" "$tsk"; before=$(tree_sum "$A")
 check "root keys untouched" [ "$(tree_sum "$RK")" = "$rkbefore" ]
 expect_exit 1 "$TUXTAPE" --json archive remove "$A" nothing

@@ -702,10 +702,6 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 	size_t n;
 	int r;
 
-	r = move_staged_blobs(repo);
-	if (r < 0)
-		return r;
-
 	/* The delegations that sign each kernel's role: the targets being written, else the
 	 * published one. */
 	targets_body = json_incref(json_object_get(plan->roles, "targets"));
@@ -724,6 +720,24 @@ int ar_repo_commit(struct ar_repo *repo, struct ar_plan *plan)
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Every key first: a missing or unreadable key must stop the commit before it writes. */
+	json_object_foreach(plan->roles, name, body)
+	{
+		free(TAKE_PTR(keys));
+		r = role_signers(repo, name, root_body, delegated, &keys, &n);
+		if (r < 0)
+			goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		free(TAKE_PTR(keys));
+		r = role_signers(repo, i ? "timestamp" : "snapshot", root_body, NULL, &keys, &n);
+		if (r < 0)
+			goto out;
+	}
+
+	r = move_staged_blobs(repo);
+	if (r < 0)
+		goto out;
 
 	json_object_foreach(plan->roles, name, body)
 	{
