@@ -1,0 +1,578 @@
+/*
+ * The API's routes and their handlers: every endpoint, the roles that may call it and the
+ * library call behind it. The OpenAPI document and the tests' role matrix read this table.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "applicability/refresh.h"
+#include "applicability/verdict.h"
+#include "archive/archive.h"
+#include "cve/query.h"
+#include "fileio.h"
+#include "fleet/inventory.h"
+#include "log.h"
+#include "server/node.h"
+#include "server/route.h"
+#include "server/state.h"
+#include "store/store.h"
+#include "banned.h"
+
+/* Who may call what: people read, an admin changes the inventory and reads the audit log,
+ * agents and builders reach only their own endpoints. */
+#define R(x) SRV_ROLE_BIT(SRV_ROLE_##x)
+#define ROLES_READ (R(VIEWER) | R(AUTHOR) | R(REVIEWER) | R(PUBLISHER) | R(ADMIN))
+#define ROLES_ALL ((1u << _SRV_ROLE_MAX) - 1)
+
+#define LIST_DEFAULT_LIMIT 100
+#define AUDIT_DEFAULT_LIMIT 100
+#define AUDIT_MAX_LIMIT 1000
+#define KERNEL_CONFIG_MAX (2 * 1024 * 1024)
+
+unsigned srv_error(json_t **ret_body, unsigned status, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	*ret_body = json_pack("{s:s}", "error", strbuf_str(&sb));
+	strbuf_release(&sb);
+	return status;
+}
+
+unsigned srv_error_errno(json_t **ret_body, int r, const char *context)
+{
+	const char *msg = srv_captured_error();
+	unsigned status;
+
+	switch (r) {
+	case -ENOENT:
+		status = 404;
+		break;
+	case -EINVAL:
+	case -ENODATA:
+		status = 400;
+		break;
+	case -EEXIST:
+		status = 409;
+		break;
+	case -EBUSY:
+		status = 503;
+		break;
+	default:
+		status = 500;
+	}
+	if (msg)
+		return srv_error(ret_body, status, "%s", msg);
+	return srv_error(ret_body, status, "%s: %s", context, strerror(-r));
+}
+
+/* ---- query parameters ---- */
+
+static int q_count(struct srv_request *rq, const char *name, unsigned long max, unsigned long *ret,
+		   json_t **body, unsigned *status)
+{
+	const char *v = rq->query(rq, name);
+	char *end;
+	unsigned long n;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || n > max) {
+		*status = srv_error(body, 400, "%s: '%s' is not a count up to %lu", name, v, max);
+		return -EINVAL;
+	}
+	*ret = n;
+	return 1;
+}
+
+static int q_bool(struct srv_request *rq, const char *name, bool *ret, json_t **body,
+		  unsigned *status)
+{
+	const char *v = rq->query(rq, name);
+
+	if (!v)
+		return 0;
+	if (streq(v, "true") || streq(v, "1") || !*v)
+		*ret = true;
+	else if (streq(v, "false") || streq(v, "0"))
+		*ret = false;
+	else {
+		*status = srv_error(body, 400, "%s: '%s' is not true or false", name, v);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static bool srv_cve_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 13 && n <= 24 && startswith(id, "CVE-") && id[8] == '-' &&
+	       strspn(id + 4, "0123456789") == 4 && strspn(id + 9, "0123456789") == n - 9;
+}
+
+/* The filters of `tuxtape cve list`, with the same checks. Returns 0 or an error status. */
+static unsigned cve_filter_from_query(struct srv_request *rq, struct cve_list_filter *f,
+				      json_t **body)
+{
+	unsigned long limit = LIST_DEFAULT_LIMIT;
+	unsigned status = 0;
+	const char *v;
+
+	if ((v = rq->query(rq, "min_score"))) {
+		char *end;
+
+		errno = 0;
+		f->min_score = strtod(v, &end);
+		if (!*v || *end || errno || !(f->min_score >= 0 && f->min_score <= 10))
+			return srv_error(body, 400, "min_score: '%s' is not a score from 0 to 10",
+					 v);
+		f->has_min_score = true;
+	}
+	if ((v = rq->query(rq, "since"))) {
+		if (strlen(v) < 4 || strlen(v) > 10 || strspn(v, "0123456789-") != strlen(v))
+			return srv_error(body, 400, "since: '%s' is not a date (YYYY-MM-DD)", v);
+		f->since = v;
+	}
+	if ((v = rq->query(rq, "file"))) {
+		if (!*v || strlen(v) > 256)
+			return srv_error(body, 400, "file: a glob of 1-256 characters");
+		f->file_glob = v;
+	}
+	if (q_bool(rq, "kev", &f->kev_only, body, &status) < 0)
+		return status;
+	if ((v = rq->query(rq, "state"))) {
+		if (!streq(v, "published") && !streq(v, "rejected") && !streq(v, "all"))
+			return srv_error(body, 400, "state: '%s' is not published, rejected or all",
+					 v);
+		f->state = v;
+	}
+	if (q_count(rq, "limit", 1000000, &limit, body, &status) < 0)
+		return status;
+	f->limit = limit;
+	if ((v = rq->query(rq, "status"))) {
+		enum verdict_status vs;
+
+		if (verdict_status_from_string(v, &vs) < 0)
+			return srv_error(body, 400,
+					 "status: '%s' is not affected, not-compiled, fixed, "
+					 "not-affected or unknown",
+					 v);
+		f->status = v;
+	}
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static unsigned h_openapi(struct srv_request *rq, json_t **ret)
+{
+	int r = srv_openapi(ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "generating the OpenAPI document") : 200;
+}
+
+static unsigned h_whoami(struct srv_request *rq, json_t **ret)
+{
+	*ret = json_pack("{s:s s:s s:I s:s}", "name", rq->who->name, "role",
+			 srv_role_to_string(rq->who->role), "token_id",
+			 (json_int_t)rq->who->token_id, "remote", rq->actor.remote);
+	return 200;
+}
+
+static unsigned h_metrics(struct srv_request *rq, json_t **ret)
+{
+	int r = srv_metrics_render(rq, rq->text);
+
+	if (r < 0)
+		return srv_error_errno(ret, r, "rendering metrics");
+	rq->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 200;
+}
+
+static unsigned h_cve_list(struct srv_request *rq, json_t **ret)
+{
+	struct cve_list_filter f = {};
+	unsigned status;
+	int r;
+
+	status = cve_filter_from_query(rq, &f, ret);
+	if (status)
+		return status;
+	if ((f.kernel = rq->query(rq, "kernel")) && !*f.kernel)
+		return srv_error(ret, 400, "kernel: a kernel name");
+	if (f.status && !f.kernel)
+		return srv_error(ret, 400, "status needs kernel");
+	r = cve_query_list(rq->w->cve, &f, ret);
+	return r < 0 ? srv_error_errno(ret, r, "listing CVEs") : 200;
+}
+
+static unsigned h_cve_stats(struct srv_request *rq, json_t **ret)
+{
+	int r = cve_query_stats(rq->w->cve, ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "counting CVEs") : 200;
+}
+
+static unsigned h_cve_show(struct srv_request *rq, json_t **ret)
+{
+	const char *id = rq->params[0];
+	int r;
+
+	if (!srv_cve_id_valid(id))
+		return srv_error(ret, 400, "'%s' is not a CVE id (CVE-YYYY-NNNN)", id);
+	r = cve_query_show(rq->w->cve, id, ret);
+	if (r == -ENOENT)
+		return srv_error(ret, 404, "no CVE '%s' in the database", id);
+	return r < 0 ? srv_error_errno(ret, r, "reading the CVE") : 200;
+}
+
+static unsigned h_kernel_list(struct srv_request *rq, json_t **ret)
+{
+	int r = kernel_inventory_list(rq->w->cve, ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "listing kernels") : 200;
+}
+
+static unsigned h_kernel_show(struct srv_request *rq, json_t **ret)
+{
+	int r = kernel_inventory_show(rq->w->cve, rq->params[0], ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "reading the kernel") : 200;
+}
+
+static unsigned h_kernel_verdicts(struct srv_request *rq, json_t **ret)
+{
+	struct cve_list_filter f = {};
+	unsigned status;
+	int r;
+
+	status = cve_filter_from_query(rq, &f, ret);
+	if (status)
+		return status;
+	f.kernel = rq->params[0];
+	r = cve_query_list(rq->w->cve, &f, ret);
+	return r < 0 ? srv_error_errno(ret, r, "listing verdicts") : 200;
+}
+
+/* Keeps a posted config under the server's config directory, named by its content. */
+static int kernel_config_store(struct srv_ctx *ctx, const char *name, const char *config,
+			       char **ret_path)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * sizeof(h) + 1];
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	crypto_hash_sha256(h, (const unsigned char *)config, strlen(config));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	r = mkdir_p(ctx->cfg.config_dir, 0700);
+	if (r < 0)
+		return log_error_errno(r, "cannot create '%s': %s", ctx->cfg.config_dir,
+				       strerror(-r));
+	path = strdup_printf("%s/%s-%.16s.config", ctx->cfg.config_dir, name, hex);
+	if (!path)
+		return -ENOMEM;
+	r = write_file_atomic(path, config, strlen(config), 0600);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s': %s", path, strerror(-r));
+	*ret_path = TAKE_PTR(path);
+	return 0;
+}
+
+static unsigned h_kernel_add(struct srv_request *rq, json_t **ret)
+{
+	struct kernel_add_opts o = {};
+	struct kernel_add_report rep = {};
+	_cleanup_free_ char *config_path = NULL;
+	const char *config;
+	json_error_t e;
+	int replace = 0, r;
+
+	if (json_unpack_ex(rq->body, &e, JSON_STRICT, "{s:s s:s s:s s?s s?s s?s s?b}", "name",
+			   &o.name, "release", &o.release, "config", &config, "proc_version",
+			   &o.proc_version, "version_signature", &o.version_signature, "arch",
+			   &o.arch, "replace", &replace) < 0)
+		return srv_error(ret, 400, "%s", e.text);
+	if (!srv_name_valid(o.name))
+		return srv_error(ret, 400, "name: 1-64 of A-Z a-z 0-9 . _ -");
+	if (!*o.release || strlen(o.release) > 128 || strchr(o.release, '/'))
+		return srv_error(ret, 400, "release: 1-128 characters, no '/'");
+	if (strlen(config) > KERNEL_CONFIG_MAX || !strstr(config, "CONFIG_"))
+		return srv_error(ret, 400, "config: the text of a kernel .config");
+	if (o.arch && (strlen(o.arch) > 32 || strchr(o.arch, '/') || strstr(o.arch, "..")))
+		return srv_error(ret, 400, "arch: an arch directory name");
+	if (!rq->ctx->cfg.kernel_source && !rq->ctx->cfg.kernel_source_tarball)
+		return srv_error(ret, 501,
+				 "this server has no kernel source to evaluate configs with "
+				 "(tuxtape-server --kernel-source)");
+	o.source_dir = rq->ctx->cfg.kernel_source;
+	o.source_tarball = rq->ctx->cfg.kernel_source_tarball;
+	o.replace = replace;
+	r = kernel_config_store(rq->ctx, o.name, config, &config_path);
+	if (r < 0)
+		return srv_error_errno(ret, r, "storing the config");
+	o.config = config_path;
+	r = kernel_inventory_add(rq->w->cve, &o, &rep);
+	if (r < 0)
+		return srv_error_errno(ret, r, "adding the kernel");
+	/* The same fields as `tuxtape --json kernel add`. */
+	*ret = json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o.name, "release",
+			 o.release, "version", rep.version, "mapping", rep.mapping, "files_method",
+			 rep.method, "files", (json_int_t)rep.n_files, "verdicts",
+			 (json_int_t)rep.verdicts, "replaced", rep.replaced, "files_seconds",
+			 rep.files_seconds, "verdict_seconds", rep.verdict_seconds);
+	/* Two databases: the audit record follows the committed change. */
+	r = srv_audit_append(rq->w->state, &rq->actor,
+			     rep.replaced ? "kernel.replace" : "kernel.add", o.name, *ret);
+	if (r < 0)
+		log_error("kernel '%s' was added but its audit record failed", o.name);
+	return 201;
+}
+
+static unsigned h_kernel_remove(struct srv_request *rq, json_t **ret)
+{
+	int r = kernel_inventory_remove(rq->w->cve, rq->params[0]);
+
+	if (r < 0)
+		return srv_error_errno(ret, r, "removing the kernel");
+	if (srv_audit_append(rq->w->state, &rq->actor, "kernel.remove", rq->params[0], NULL) < 0)
+		log_error("kernel '%s' was removed but its audit record failed", rq->params[0]);
+	*ret = json_pack("{s:s}", "removed", rq->params[0]);
+	return 200;
+}
+
+static unsigned h_fleet_summary(struct srv_request *rq, json_t **ret)
+{
+	int r = verdicts_query_summary(rq->w->cve, ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "summarising verdicts") : 200;
+}
+
+static unsigned h_node_list(struct srv_request *rq, json_t **ret)
+{
+	int r = srv_node_list(rq->w->state, rq->ctx->cfg.node_stale_after, ret);
+
+	return r < 0 ? srv_error_errno(ret, r, "listing nodes") : 200;
+}
+
+static unsigned h_node_show(struct srv_request *rq, json_t **ret)
+{
+	int r = srv_node_show(rq->w->state, rq->params[0], rq->ctx->cfg.node_stale_after, ret);
+
+	if (r == -ENOENT)
+		return srv_error(ret, 404, "no node '%s'", rq->params[0]);
+	return r < 0 ? srv_error_errno(ret, r, "reading the node") : 200;
+}
+
+static unsigned h_heartbeat(struct srv_request *rq, json_t **ret)
+{
+	struct srv_heartbeat hb;
+	char err[160];
+	int r;
+
+	if (srv_heartbeat_from_json(rq->body, &hb, err, sizeof(err)) < 0)
+		return srv_error(ret, 400, "%s", err);
+	r = srv_node_heartbeat(rq->w->state, &rq->actor, &hb, ret);
+	return r < 0 ? srv_error_errno(ret, r, "recording the heartbeat") : 200;
+}
+
+static unsigned h_status(struct srv_request *rq, json_t **ret)
+{
+	struct srv_node_status ns;
+	char err[160];
+	int r;
+
+	if (srv_node_status_from_json(rq->body, &ns, err, sizeof(err)) < 0)
+		return srv_error(ret, 400, "%s", err);
+	r = srv_node_report(rq->w->state, &rq->actor, &ns, ret);
+	return r < 0 ? srv_error_errno(ret, r, "recording the status") : 200;
+}
+
+static unsigned h_archive(struct srv_request *rq, json_t **ret)
+{
+	int r;
+
+	if (!rq->ctx->cfg.archive_dir)
+		return srv_error(ret, 404, "this server has no archive (tuxtape-server --archive)");
+	r = ar_status(rq->ctx->cfg.archive_dir, time(NULL), ret);
+	return r < 0 ? srv_error_errno(ret, r, "reading the archive") : 200;
+}
+
+static unsigned h_audit(struct srv_request *rq, json_t **ret)
+{
+	unsigned long after = 0, limit = AUDIT_DEFAULT_LIMIT;
+	unsigned status = 0;
+	int r;
+
+	if (q_count(rq, "after", (unsigned long)INT64_MAX, &after, ret, &status) < 0 ||
+	    q_count(rq, "limit", AUDIT_MAX_LIMIT, &limit, ret, &status) < 0)
+		return status;
+	if (limit == 0)
+		return srv_error(ret, 400, "limit: 1-%d", AUDIT_MAX_LIMIT);
+	r = srv_audit_list(rq->w->state, (int64_t)after, (unsigned)limit, ret);
+	return r < 0 ? srv_error_errno(ret, r, "reading the audit log") : 200;
+}
+
+/* ---- the table ---- */
+
+#define CVE_FILTERS                                                                                \
+	{"min_score", SRV_T_NUMBER, "best CVSS base score at least this (0-10)"},                  \
+		{"since", SRV_T_STRING,                                                            \
+		 "published (or first seen) on or after this date, YYYY-MM-DD"},                   \
+		{"file", SRV_T_STRING,                                                             \
+		 "a program file of the fix matches this glob (net/ipv4/*)"},                      \
+		{"kev", SRV_T_BOOLEAN, "only CVEs in CISA's Known Exploited catalogue"},           \
+		{"state", SRV_T_STRING, "published (default), rejected or all"},                   \
+		{"limit", SRV_T_INTEGER, "at most this many (default 100; 0: all)"},               \
+	{                                                                                          \
+		"status", SRV_T_STRING,                                                            \
+			"with a kernel: only affected, not-compiled, fixed, not-affected or "      \
+			"unknown"                                                                  \
+	}
+
+static const struct srv_query_param q_cve_list[] = {
+	CVE_FILTERS,
+	{"kernel", SRV_T_STRING, "with the verdict for this inventory kernel"},
+	{},
+};
+static const struct srv_query_param q_verdicts[] = {CVE_FILTERS, {}};
+static const struct srv_query_param q_audit[] = {
+	{"after", SRV_T_INTEGER, "records after this id (default 0)"},
+	{"limit", SRV_T_INTEGER, "at most this many (1-1000, default 100)"},
+	{},
+};
+
+static const char body_kernel_add[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,"
+	"\"required\":[\"name\",\"release\",\"config\"],\"properties\":{"
+	"\"name\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$\"},"
+	"\"release\":{\"type\":\"string\",\"description\":\"uname -r\"},"
+	"\"config\":{\"type\":\"string\",\"description\":\"the text of its .config\"},"
+	"\"proc_version\":{\"type\":\"string\",\"description\":\"/proc/version (Debian)\"},"
+	"\"version_signature\":{\"type\":\"string\",\"description\":\"/proc/version_signature "
+	"(Ubuntu)\"},"
+	"\"arch\":{\"type\":\"string\"},\"replace\":{\"type\":\"boolean\"}}}";
+static const char body_heartbeat[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"kernel\"],"
+	"\"properties\":{\"kernel\":{\"type\":\"string\",\"maxLength\":256},"
+	"\"effective_version\":{\"type\":\"string\",\"maxLength\":256},"
+	"\"patches\":{\"type\":\"array\",\"maxItems\":256,\"items\":{\"type\":\"string\"}},"
+	"\"uptime\":{\"type\":\"integer\",\"minimum\":0}}}";
+static const char body_status[] =
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"event\"],"
+	"\"properties\":{\"event\":{\"type\":\"string\",\"enum\":[\"ok\",\"load-failure\","
+	"\"transition-stalled\",\"kernel-log\",\"unclean-reboot\",\"error\"]},"
+	"\"patch\":{\"type\":\"string\",\"maxLength\":256},"
+	"\"detail\":{\"type\":\"string\",\"maxLength\":4096}}}";
+
+/* Order matters only where a literal segment and a {param} could both match. */
+const struct srv_route srv_routes[] = {
+	{"GET", "/v1/openapi.json", 0, true, h_openapi, "getOpenAPI",
+	 "This API's OpenAPI 3.0 document"},
+	{"GET", "/v1/whoami", ROLES_ALL, false, h_whoami, "whoAmI",
+	 "The caller's token name and role"},
+	{"GET", "/metrics", R(VIEWER) | R(ADMIN), false, h_metrics, "getMetrics",
+	 "Prometheus metrics", .produces = "text/plain"},
+	{"GET", "/v1/cves", ROLES_READ, false, h_cve_list, "listCVEs",
+	 "CVEs by priority, as `tuxtape --json cve list`", q_cve_list},
+	{"GET", "/v1/cves/stats", ROLES_READ, false, h_cve_stats, "getCVEStats",
+	 "Counts by state, severity and year; the sync state, as `tuxtape --json cve stats`"},
+	{"GET", "/v1/cves/{id}", ROLES_READ, false, h_cve_show, "showCVE",
+	 "One CVE with its verdicts, as `tuxtape --json cve show`"},
+	{"GET", "/v1/kernels", ROLES_READ, false, h_kernel_list, "listKernels",
+	 "The kernel inventory, as `tuxtape --json kernel list`"},
+	{"POST", "/v1/kernels", R(ADMIN), false, h_kernel_add, "addKernel",
+	 "Adds a kernel by release and config (its files from the server's kernel source)",
+	 .body_schema = body_kernel_add, .ok_status = 201},
+	{"GET", "/v1/kernels/{name}", ROLES_READ, false, h_kernel_show, "showKernel",
+	 "One kernel with its verdict counts, as `tuxtape --json kernel show`"},
+	{"DELETE", "/v1/kernels/{name}", R(ADMIN), false, h_kernel_remove, "removeKernel",
+	 "Removes a kernel and its verdicts"},
+	{"GET", "/v1/kernels/{name}/verdicts", ROLES_READ, false, h_kernel_verdicts,
+	 "listKernelVerdicts",
+	 "The kernel's CVEs with verdicts, as `tuxtape --json cve list --kernel`", q_verdicts},
+	{"GET", "/v1/fleet/summary", ROLES_READ, false, h_fleet_summary, "getFleetSummary",
+	 "Verdict counts per kernel, as `tuxtape --json fleet summary`"},
+	{"GET", "/v1/fleet/nodes", ROLES_READ, false, h_node_list, "listNodes",
+	 "Every node's latest heartbeat and state (ok, error, stale)"},
+	{"GET", "/v1/fleet/nodes/{name}", ROLES_READ, false, h_node_show, "showNode",
+	 "One node with its last 100 status events"},
+	{"POST", "/v1/fleet/heartbeat", R(AGENT), false, h_heartbeat, "postHeartbeat",
+	 "An agent's heartbeat: its kernel, effective version, loaded patches, uptime",
+	 .body_schema = body_heartbeat},
+	{"POST", "/v1/fleet/status", R(AGENT), false, h_status, "postStatus",
+	 "An agent's status change or error; \"ok\" clears an error", .body_schema = body_status},
+	{"GET", "/v1/archive", ROLES_READ, false, h_archive, "getArchiveStatus",
+	 "The archive's roles, versions, expiries and targets, as `tuxtape --json archive status`"},
+	{"GET", "/v1/audit", R(ADMIN), false, h_audit, "listAudit", "The audit log, oldest first",
+	 q_audit},
+};
+
+const size_t srv_n_routes = ARRAY_SIZE(srv_routes);
+
+const struct srv_route *srv_route_match(const char *method, char **segs, size_t n_segs,
+					const char **params, bool *ret_path_matched)
+{
+	*ret_path_matched = false;
+	for (size_t i = 0; i < srv_n_routes; i++) {
+		const char *p = srv_routes[i].path + 1;
+		size_t k = 0, n_params = 0;
+		bool ok = true;
+
+		while (ok && *p) {
+			const char *end = strchrnul(p, '/');
+			size_t len = (size_t)(end - p);
+
+			if (k >= n_segs)
+				ok = false;
+			else if (p[0] == '{')
+				params[n_params++] = segs[k];
+			else if (strlen(segs[k]) != len || memcmp(segs[k], p, len) != 0)
+				ok = false;
+			k++;
+			p = *end ? end + 1 : end;
+		}
+		if (!ok || k != n_segs)
+			continue;
+		*ret_path_matched = true;
+		if (streq(srv_routes[i].method, method))
+			return &srv_routes[i];
+	}
+	return NULL;
+}
+
+int srv_routes_json(json_t **ret)
+{
+	json_t *arr = json_array();
+
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < srv_n_routes; i++) {
+		const struct srv_route *rt = &srv_routes[i];
+		json_t *roles = json_array();
+
+		for (unsigned k = 0; k < _SRV_ROLE_MAX; k++)
+			if (rt->roles & SRV_ROLE_BIT(k))
+				json_array_append_new(roles, json_string(srv_role_to_string(k)));
+		if (json_array_append_new(arr,
+					  json_pack("{s:s s:s s:o s:b s:s}", "method", rt->method,
+						    "path", rt->path, "roles", roles, "public",
+						    rt->public, "summary", rt->summary)) < 0) {
+			json_decref(arr);
+			return -ENOMEM;
+		}
+	}
+	*ret = arr;
+	return 0;
+}

@@ -1,0 +1,382 @@
+/* Fleet nodes in the server's state database: heartbeats, status events, queries. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "server/auth.h"
+#include "server/node.h"
+#include "server/state.h"
+#include "store/store.h"
+#include "banned.h"
+
+/* Caps on what one agent can make the server store. */
+#define NODE_STRING_MAX 256
+#define NODE_DETAIL_MAX 4096
+#define NODE_PATCHES_MAX 256
+#define NODE_EVENTS_SHOWN 100
+
+static const char *const node_states[_SRV_NODE_STATE_MAX] = {
+	[SRV_NODE_OK] = "ok",
+	[SRV_NODE_ERROR] = "error",
+	[SRV_NODE_STALE] = "stale",
+};
+
+/* The status events an agent reports (issue 11's list); "ok" clears an error. */
+static const char *const node_events[] = {
+	"ok", "load-failure", "transition-stalled", "kernel-log", "unclean-reboot", "error",
+};
+
+const char *srv_node_state_to_string(enum srv_node_state s)
+{
+	return (unsigned)s < _SRV_NODE_STATE_MAX ? node_states[s] : NULL;
+}
+
+static bool string_ok(const char *s, size_t max)
+{
+	return !s || strnlen(s, max + 1) <= max;
+}
+
+static int body_error(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s", what);
+	return -EINVAL;
+}
+
+int srv_heartbeat_from_json(json_t *body, struct srv_heartbeat *ret, char *err, size_t errlen)
+{
+	struct srv_heartbeat hb = {.uptime = -1};
+	json_error_t e;
+	json_t *p;
+	size_t i;
+
+	if (json_unpack_ex(body, &e, JSON_STRICT, "{s:s s?s s?o s?I}", "kernel", &hb.kernel,
+			   "effective_version", &hb.effective_version, "patches", &hb.patches,
+			   "uptime", &hb.uptime) < 0)
+		return body_error(err, errlen, e.text);
+	if (!string_ok(hb.kernel, NODE_STRING_MAX) || !*hb.kernel ||
+	    !string_ok(hb.effective_version, NODE_STRING_MAX))
+		return body_error(err, errlen, "kernel and effective_version: 1-256 characters");
+	if (hb.patches) {
+		if (!json_is_array(hb.patches) || json_array_size(hb.patches) > NODE_PATCHES_MAX)
+			return body_error(err, errlen, "patches: an array of at most 256 strings");
+		json_array_foreach(
+			hb.patches, i,
+			p) if (!json_is_string(p) ||
+			       !string_ok(
+				       json_string_value(p),
+				       NODE_STRING_MAX)) return body_error(err, errlen,
+									   "patches: an array of "
+									   "at most 256 strings");
+	}
+	if (hb.uptime < -1)
+		return body_error(err, errlen, "uptime: seconds, not negative");
+	*ret = hb;
+	return 0;
+}
+
+int srv_node_status_from_json(json_t *body, struct srv_node_status *ret, char *err, size_t errlen)
+{
+	struct srv_node_status ns = {};
+	json_error_t e;
+	bool known = false;
+
+	if (json_unpack_ex(body, &e, JSON_STRICT, "{s:s s?s s?s}", "event", &ns.event, "patch",
+			   &ns.patch, "detail", &ns.detail) < 0)
+		return body_error(err, errlen, e.text);
+	for (size_t i = 0; i < ARRAY_SIZE(node_events); i++)
+		known |= streq(ns.event, node_events[i]);
+	if (!known)
+		return body_error(err, errlen,
+				  "event: ok, load-failure, transition-stalled, kernel-log, "
+				  "unclean-reboot or error");
+	if (!string_ok(ns.patch, NODE_STRING_MAX) || !string_ok(ns.detail, NODE_DETAIL_MAX))
+		return body_error(err, errlen, "patch: at most 256, detail: 4096 characters");
+	*ret = ns;
+	return 0;
+}
+
+int srv_node_heartbeat(struct srv_state *st, const struct srv_actor *by,
+		       const struct srv_heartbeat *hb, json_t **ret)
+{
+	_cleanup_free_ char *patches = NULL;
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	char state[8] = "";
+	int r;
+
+	if (hb->patches) {
+		patches = json_dumps(hb->patches, JSON_COMPACT);
+		if (!patches)
+			return -ENOMEM;
+	}
+	r = srv_state_begin(st);
+	if (r < 0)
+		return r;
+	r = srv_state_prepare(
+		st,
+		"INSERT INTO node(name, state, kernel, effective_version, patches, uptime, remote, "
+		"first_seen, last_seen, heartbeats) VALUES (?1, 'ok', ?2, ?3, ?4, ?5, ?6, ?7, ?7, "
+		"1) "
+		"ON CONFLICT(name) DO UPDATE SET kernel = excluded.kernel, "
+		"effective_version = excluded.effective_version, patches = excluded.patches, "
+		"uptime = excluded.uptime, remote = excluded.remote, last_seen = "
+		"excluded.last_seen, "
+		"heartbeats = heartbeats + 1 RETURNING heartbeats, state",
+		&s);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hb->kernel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, hb->effective_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, patches, -1, SQLITE_STATIC);
+	if (hb->uptime >= 0)
+		sqlite3_bind_int64(s, 5, hb->uptime);
+	sqlite3_bind_text(s, 6, by->remote, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)time(NULL));
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(s, 1));
+		r = sqlite3_step(s);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE || n == 0) {
+		r = srv_state_error(st, "recording a heartbeat");
+		goto rollback;
+	}
+	if (n == 1) {
+		json_t *d = json_pack("{s:s}", "kernel", hb->kernel);
+
+		r = d ? srv_audit_append(st, by, "node.register", by->name, d) : -ENOMEM;
+		json_decref(d);
+		if (r < 0)
+			goto rollback;
+	}
+	r = srv_state_commit(st);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = json_pack("{s:s s:s s:I}", "node", by->name, "state", state, "heartbeats",
+				 (json_int_t)n);
+	return 0;
+rollback:
+	srv_state_rollback(st);
+	return r;
+}
+
+int srv_node_report(struct srv_state *st, const struct srv_actor *by,
+		    const struct srv_node_status *ns, json_t **ret)
+{
+	const char *new_state = streq(ns->event, "ok") ? "ok" : "error";
+	char old_state[8] = "";
+	sqlite3_stmt *s;
+	int64_t now = time(NULL), id;
+	int r;
+
+	r = srv_state_begin(st);
+	if (r < 0)
+		return r;
+	/* A node may report trouble before its first heartbeat went through. */
+	r = srv_state_prepare(st,
+			      "INSERT INTO node(name, state, remote, first_seen, last_seen) "
+			      "VALUES (?1, 'ok', ?2, ?3, ?3) ON CONFLICT(name) DO NOTHING",
+			      &s);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, by->remote, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		r = srv_state_error(st, "recording a status");
+		goto rollback;
+	}
+	r = srv_state_prepare(st, "SELECT state FROM node WHERE name = ?1", &s);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		snprintf(old_state, sizeof(old_state), "%s",
+			 (const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	r = srv_state_prepare(st,
+			      "INSERT INTO node_event(node, at, event, patch, detail) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5)",
+			      &s);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, ns->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, ns->patch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, ns->detail, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		r = srv_state_error(st, "recording a status");
+		goto rollback;
+	}
+	id = srv_state_last_insert_id(st);
+	r = srv_state_prepare(st,
+			      "UPDATE node SET state = ?2, last_event_id = ?3, remote = ?4 "
+			      "WHERE name = ?1",
+			      &s);
+	if (r < 0)
+		goto rollback;
+	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, new_state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, id);
+	sqlite3_bind_text(s, 4, by->remote, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		r = srv_state_error(st, "recording a status");
+		goto rollback;
+	}
+	if (!streq(old_state, new_state)) {
+		json_t *d = json_pack("{s:s s:s s:s s:I}", "from", old_state, "to", new_state,
+				      "event", ns->event, "event_id", (json_int_t)id);
+
+		r = d ? srv_audit_append(st, by, "node.state", by->name, d) : -ENOMEM;
+		json_decref(d);
+		if (r < 0)
+			goto rollback;
+	}
+	r = srv_state_commit(st);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = json_pack("{s:s s:s s:I}", "node", by->name, "state", new_state, "event_id",
+				 (json_int_t)id);
+	return 0;
+rollback:
+	srv_state_rollback(st);
+	return r;
+}
+
+#define NODE_COLUMNS                                                                               \
+	"name, CASE WHEN last_seen < ?1 THEN 'stale' ELSE state END, kernel, effective_version, "  \
+	"patches, uptime, remote, first_seen, last_seen, heartbeats"
+
+static json_t *node_row(sqlite3_stmt *s)
+{
+	const char *patches = (const char *)sqlite3_column_text(s, 4);
+	char first[32], last[32];
+	json_t *p = patches ? json_loads(patches, 0, NULL) : NULL;
+
+	srv_time_iso(sqlite3_column_int64(s, 7), first);
+	srv_time_iso(sqlite3_column_int64(s, 8), last);
+	return json_pack(
+		"{s:o s:o s:o s:o s:o s:o s:o s:s s:s s:o}", "name", tt_store_column_json(s, 0),
+		"state", tt_store_column_json(s, 1), "kernel", tt_store_column_json(s, 2),
+		"effective_version", tt_store_column_json(s, 3), "patches", p ? p : json_array(),
+		"uptime", tt_store_column_json(s, 5), "remote", tt_store_column_json(s, 6),
+		"first_seen", first, "last_seen", last, "heartbeats", tt_store_column_json(s, 9));
+}
+
+int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
+{
+	sqlite3_stmt *s;
+	json_t *arr;
+	int r;
+
+	r = srv_state_prepare(st, "SELECT " NODE_COLUMNS " FROM node ORDER BY name", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
+	arr = json_array();
+	if (!arr)
+		return -ENOMEM;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		if (json_array_append_new(arr, node_row(s)) < 0) {
+			sqlite3_reset(s);
+			json_decref(arr);
+			return -ENOMEM;
+		}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return srv_state_error(st, "listing nodes");
+	}
+	*ret = arr;
+	return 0;
+}
+
+int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, json_t **ret)
+{
+	sqlite3_stmt *s;
+	json_t *o, *events;
+	int r;
+
+	r = srv_state_prepare(st, "SELECT " NODE_COLUMNS " FROM node WHERE name = ?2", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return r == SQLITE_DONE ? -ENOENT : srv_state_error(st, "reading a node");
+	}
+	o = node_row(s);
+	sqlite3_reset(s);
+	events = json_array();
+	if (!o || !events || json_object_set_new(o, "events", events) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	r = srv_state_prepare(st,
+			      "SELECT id, at, event, patch, detail FROM node_event WHERE node = ?1 "
+			      "ORDER BY id DESC LIMIT ?2",
+			      &s);
+	if (r < 0) {
+		json_decref(o);
+		return r;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, NODE_EVENTS_SHOWN);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		char at[32];
+
+		srv_time_iso(sqlite3_column_int64(s, 1), at);
+		json_array_append_new(events, json_pack("{s:o s:s s:o s:o s:o}", "id",
+							tt_store_column_json(s, 0), "at", at,
+							"event", tt_store_column_json(s, 2),
+							"patch", tt_store_column_json(s, 3),
+							"detail", tt_store_column_json(s, 4)));
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		json_decref(o);
+		return srv_state_error(st, "reading a node's events");
+	}
+	*ret = o;
+	return 0;
+}
+
+int srv_node_count(struct srv_state *st, int64_t stale_after,
+		   unsigned long ret[_SRV_NODE_STATE_MAX])
+{
+	sqlite3_stmt *s;
+	int r;
+
+	r = srv_state_prepare(st,
+			      "SELECT CASE WHEN last_seen < ?1 THEN 'stale' ELSE state END AS st, "
+			      "count(*) FROM node GROUP BY st",
+			      &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
+	memset(ret, 0, sizeof(unsigned long) * _SRV_NODE_STATE_MAX);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		for (unsigned i = 0; i < _SRV_NODE_STATE_MAX; i++)
+			if (streq(name, node_states[i]))
+				ret[i] = (unsigned long)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : srv_state_error(st, "counting nodes");
+}
