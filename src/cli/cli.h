@@ -78,6 +78,7 @@ extern const struct cmd cmd_kernel_table[];
 extern const struct cmd cmd_livepatch_table[];
 extern const struct cmd cmd_fleet_table[];
 extern const struct cmd cmd_db_table[];
+extern const struct cmd cmd_cache_table[];
 extern const struct cmd cmd_archive_table[];
 
 /* Commands look up their own table entry to print their usage. */

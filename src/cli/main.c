@@ -21,6 +21,7 @@ static const struct cmd top_table[] = {
 	{ "livepatch", NULL, cmd_livepatch_table, "COMMAND", "build livepatch modules from fixes" },
 	{ "db", NULL, cmd_db_table, "COMMAND", "the database file: integrity check" },
 	{ "archive", NULL, cmd_archive_table, "COMMAND", "the signed patch archive (TUF)" },
+	{ "cache", NULL, cmd_cache_table, "COMMAND", "prepared kernel trees and sources: list, clean" },
 	{},
 };
 
