@@ -102,7 +102,7 @@ static int do_download(struct tuf_client *c, const struct args *a)
 	return 0;
 }
 
-int cmd_tuf_client(struct agent *ag, int argc, char **argv)
+int cmd_tuf_client(struct agent_cli *ag, int argc, char **argv)
 {
 	struct tuf_client_opts o = {};
 	struct tuf_client *c = NULL;
