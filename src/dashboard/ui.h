@@ -1,0 +1,116 @@
+/* The dashboard's screen state, shared by the key handling (ui.c) and the drawing (draw*.c). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "job.h"
+#include "model.h"
+
+struct dash_source;
+struct dash_source_config;
+
+enum dash_screen {
+	SCR_CVES,
+	SCR_KERNELS,
+	SCR_FLEET,
+	SCR_PATCHES,
+	SCR_EXPOSURE,
+	SCR_HELP,
+	_SCR_MAX,
+};
+
+enum text_kind {
+	TK_PLAIN,
+	TK_DETAIL, /* headings in bold */
+	TK_DIFF,   /* + - @@ in colour */
+};
+
+/* A list's cursor and the first row shown. */
+struct cursor {
+	size_t sel, top;
+};
+
+/* A scrollable text, wrapped at the width it is drawn in. */
+struct text {
+	char *s;
+	size_t top;
+	enum text_kind kind;
+	size_t n_lines; /* as last drawn */
+	int height;	/* as last drawn */
+};
+
+enum prompt {
+	PROMPT_NONE,
+	PROMPT_SEARCH,
+	PROMPT_FILE,
+};
+
+/* Colour pairs; attributes alone under NO_COLOR. */
+enum {
+	C_RED = 1,
+	C_YELLOW,
+	C_GREEN,
+	C_CYAN,
+	C_MAGENTA,
+	C_BLUE,
+	C_BAR,
+};
+
+struct ui {
+	const struct dash_source_config *cfg;
+	struct dash_source *src; /* the screen thread's own connection */
+	struct dash_model *m;
+	struct job job;
+	enum dash_screen screen, back;
+	bool color, utf8;
+	int rows, cols;
+
+	/* CVEs */
+	size_t *rows_idx, n_rows;
+	struct cursor cl;
+	bool detail, focus_detail;
+	struct text dt;
+	struct dash_filter f;
+
+	/* Kernels, Fleet */
+	struct cursor kl, nl;
+	bool kdetail, ndetail;
+	struct text kt, nt;
+
+	/* Patches, Exposure, Help */
+	struct text pt, ht;
+	char patch_cve[24];
+	char *patch_kernel;
+	size_t chart_k;
+
+	char search[256];
+	enum prompt prompt;
+	char pbuf[256];
+	size_t plen;
+	char msg[256];
+	bool quit;
+	unsigned long spin;
+	unsigned long generation; /* models loaded */
+};
+
+/* draw.c */
+void ui_draw(struct ui *u);
+int ui_list_height(const struct ui *u); /* rows of the focused list */
+int ui_text_height(const struct ui *u); /* rows of the focused text */
+/* Where the CVE list's rows begin and how many fit, for the mouse. */
+void ui_cve_list_geometry(const struct ui *u, int *ret_y, int *ret_h);
+/* The help table, also drawn by draw.c. */
+struct key_help {
+	const char *keys, *what, *where;
+};
+extern const struct key_help ui_keys[];
+extern const size_t ui_n_keys;
+/* The help text, built once from ui_keys. */
+char *ui_help_text(void);
+const char *ui_screen_name(enum dash_screen s);
+/* Tab bar: the column where screen S's label starts and its width. */
+void ui_tab_span(enum dash_screen s, int *ret_x, int *ret_w);
+
+/* ui.c */
+int ui_run(const struct dash_source_config *cfg, const char *bench_keys, const char *bench_out);
