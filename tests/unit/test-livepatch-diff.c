@@ -94,7 +94,8 @@ static void test_nochange(void **state)
 static void test_self(void **state)
 {
 	static const char *const names[] = { "nochange", "changed", "newhelper", "string",
-					     "data", "init", "size", "suffix" };
+					     "data", "init", "size", "suffix", "crossa",
+					     "crossb", "rodata" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
@@ -209,6 +210,118 @@ static void test_suffix(void **state)
 		assert_true(ref);
 	}
 	check_orc(e);
+}
+
+/* A new global helper carried from the file that defines it, for another file's call. */
+static void test_cross(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *ra = NULL, *rb = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *a = NULL, *b = NULL;
+	struct lp_sym *s;
+
+	/* nothing in crossa.c calls it: carried all the same, global */
+	assert_int_equal(run("crossa", &ra, &a), LP_DIFF_WRITTEN);
+	assert_true(has_func(ra, "tt_cross_clamp", LP_FUNC_NEW));
+	s = defined(a, "tt_cross_clamp");
+	assert_non_null(s);
+	assert_int_equal(s->bind, STB_GLOBAL);
+	assert_null(defined(a, "cross_keep"));
+	assert_int_equal(run("crossb", &rb, &b), LP_DIFF_WRITTEN);
+	assert_true(has_func(rb, "cross_use", LP_FUNC_CHANGED));
+	s = lp_elf_find_sym(b, "tt_cross_clamp");
+	assert_non_null(s);
+	assert_null(s->sec);
+}
+
+/* rodata.c against symbol tables naming its statics uniquely (0x812...) or twice. */
+static int run_syms(const char *dups, struct lp_diff_report **rep, struct lp_elf **out)
+{
+	static const char *const names[] = {"rd_table", "rd_inc",  "rd_count",	  "n.0",
+					    "rd_cb",	"rd_ops", "rd_apply",	  "rd_report",
+					    "rd_stateful", "rd_ops_user", "__func__.1"};
+	_cleanup_(lp_symtab_freep) struct lp_symtab *st = NULL;
+	_cleanup_free_ char *o = NULL, *p = NULL, *d = NULL;
+	char buf[4096];
+	size_t len = 0;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char want[64];
+		bool dup;
+
+		snprintf(want, sizeof(want), " %s ", names[i]);
+		dup = strstr(dups, want) != NULL;
+		if (!dup)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+						"ffffffff812%05zx t %s\n", i * 16, names[i]);
+		else {
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+						"ffffffff81000000 t %s\nffffffff81400000 t %s\n",
+						names[i], names[i]);
+		}
+	}
+	assert_int_equal(lp_symtab_parse(buf, len, &st), 0);
+	assert_true(asprintf(&o, "%s/rodata.orig.o", fixtures) > 0);
+	assert_true(asprintf(&p, "%s/rodata.patched.o", fixtures) > 0);
+	assert_true(asprintf(&d, "%s/rodata.diff.o", outdir) > 0);
+	unlink(d);
+	r = lp_diff(o, p, st, d, rep);
+	assert_true(r >= 0);
+	*out = NULL;
+	if (r == LP_DIFF_WRITTEN)
+		assert_int_equal(lp_elf_read(d, out), 0);
+	return r;
+}
+
+static void test_rodata_copied(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+
+	/* every name unique: the kernel's own, but __func__ (a numbered static local) */
+	assert_int_equal(run_syms("", &rep, &e), LP_DIFF_WRITTEN);
+	assert_non_null(defined(e, "__func__.1"));
+	assert_null(defined(e, "rd_table"));
+	assert_null(defined(e, "rd_inc"));
+	assert_null(defined(e, "rd_apply"));
+	lp_diff_report_free(TAKE_PTR(rep));
+	lp_elf_free(TAKE_PTR(e));
+
+	/* ambiguous: the data-only table and the stateless functions are copied */
+	assert_int_equal(run_syms(" rd_table rd_inc rd_apply ", &rep, &e), LP_DIFF_WRITTEN);
+	for (size_t i = 0; i < rep->nrefusals; i++)
+		print_message("refusal: %s\n", rep->refusals[i]);
+	assert_non_null(defined(e, "rd_table"));
+	assert_non_null(defined(e, "rd_inc"));
+	assert_non_null(defined(e, "rd_apply"));
+	assert_int_equal(defined(e, "rd_inc")->bind, STB_LOCAL);
+	assert_true(has_text(rep->included, rep->nincluded, "copied function rd_inc"));
+	assert_true(has_text(rep->warnings, rep->nwarnings, "'rd_inc' is ambiguous"));
+	assert_null(defined(e, "rd_count")); /* unique: the kernel's */
+	/* the copies' own entries: the copy is traced and unwound like any function */
+	check_orc(e);
+}
+
+static void test_rodata_refused(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+
+	/* a static local counter: its state cannot be copied */
+	assert_int_equal(run_syms(" rd_count ", &rep, &e), LP_DIFF_UNSAFE);
+	assert_true(has_text(rep->refusals, rep->nrefusals, "'rd_count'"));
+	assert_true(has_text(rep->refusals, rep->nrefusals, "'n.0' (state of its own)"));
+	assert_true(has_text(rep->refusals, rep->nrefusals, "--vmlinux"));
+	lp_diff_report_free(TAKE_PTR(rep));
+
+	/* an ops table: a copy would have another address */
+	assert_int_equal(run_syms(" rd_ops ", &rep, &e), LP_DIFF_UNSAFE);
+	assert_true(has_text(rep->refusals, rep->nrefusals, "'rd_ops' is ambiguous"));
+	lp_diff_report_free(TAKE_PTR(rep));
+
+	/* a counter behind a stateless caller is found through it */
+	assert_int_equal(run_syms(" rd_count n.0 ", &rep, &e), LP_DIFF_UNSAFE);
+	assert_true(has_text(rep->refusals, rep->nrefusals, "'rd_count'"));
 }
 
 static void test_canonical(void **state)
@@ -448,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_size),       cmocka_unit_test(test_suffix),
 		cmocka_unit_test(test_json),       cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_malformed_refused), cmocka_unit_test(test_write_refused),
+		cmocka_unit_test(test_cross),	   cmocka_unit_test(test_rodata_copied),
+		cmocka_unit_test(test_rodata_refused),
 	};
 	int r;
 

@@ -431,6 +431,52 @@ static void test_module_build(void **state)
 	assert_int_equal(rm_rf(dir), 0);
 }
 
+/* A new global function of crossa.c called from crossb.c: resolved inside the module. */
+static void test_cross_build(void **state)
+{
+	_cleanup_free_ char *ao = fixture("crossa.orig.o"), *ap = fixture("crossa.patched.o"),
+			    *bo = fixture("crossb.orig.o"), *bp = fixture("crossb.patched.o");
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *ra = NULL, *rb = NULL;
+	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
+	_cleanup_(lp_symtab_freep) struct lp_symtab *vm = NULL;
+	_cleanup_free_ char *da = NULL, *db = NULL, *outko = NULL;
+	static const char syms[] = "ffffffff81000000 T _text\n"
+				   "ffffffff81000010 T cross_keep\n"
+				   "ffffffff81000020 T cross_use\n"
+				   "ffffffff81000030 T exported_helper\n";
+	char dir[] = "/tmp/test-lp-klp-XXXXXX";
+	const char *kbuild = find_kbuild(), *objs[2];
+	struct ko_view v;
+	int r;
+
+	if (!kbuild)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	assert_true(asprintf(&da, "%s/crossa.diff.o", dir) > 0);
+	assert_true(asprintf(&db, "%s/crossb.diff.o", dir) > 0);
+	assert_true(asprintf(&outko, "%s/tt_lp_cross.ko", dir) > 0);
+	assert_int_equal(lp_symtab_parse(syms, sizeof(syms) - 1, &vm), 0);
+	assert_int_equal(lp_diff(ao, ap, vm, da, &ra), LP_DIFF_WRITTEN);
+	assert_int_equal(lp_diff(bo, bp, vm, db, &rb), LP_DIFF_WRITTEN);
+	objs[0] = da;
+	objs[1] = db;
+	r = lp_module_build(objs, 2, vm, kbuild, "tt_lp_cross", true, outko, &mrep);
+	if (r != LP_MODULE_BUILT && mrep) {
+		for (size_t i = 0; i < mrep->nrefusals; i++)
+			print_message("refusal: %s\n", mrep->refusals[i]);
+		if (mrep->build_log)
+			print_message("%s\n", mrep->build_log);
+	}
+	assert_int_equal(r, LP_MODULE_BUILT);
+	assert_int_equal(mrep->nfuncs, 1); /* cross_use; the helper is new */
+	ko_view_read(outko, &v);
+	assert_true(ko_sym(&v, "tt_cross_clamp") > 0); /* defined in the module */
+	for (size_t i = 0; i < v.n; i++)
+		assert_null(strstr(v.names[i], "tt_cross_clamp,"));
+	ko_view_release(&v);
+	assert_int_equal(rm_rf(dir), 0);
+}
+
 int main(void)
 {
 	fixtures = getenv("LP_FIXTURES");
@@ -439,7 +485,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sympos),		 cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
-		cmocka_unit_test(test_module_build),
+		cmocka_unit_test(test_module_build),	 cmocka_unit_test(test_cross_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

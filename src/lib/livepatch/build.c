@@ -148,10 +148,10 @@ static char *diff_path(const char *work, const char *source)
 /* Diffs every unit; fills the report; returns the diff objects to link in *RET_OBJS. */
 static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms, const char *work,
 		      struct lp_build_report *rep, char ***ret_objs, size_t *ret_n,
-		      size_t *ret_unsafe)
+		      size_t *ret_unsafe, size_t *ret_changed)
 {
 	char **objs = calloc(set->ntus + 1, sizeof(*objs));
-	size_t n = 0, nunsafe = 0;
+	size_t n = 0, nunsafe = 0, nchanged = 0;
 	int r = 0;
 
 	if (!objs)
@@ -213,9 +213,11 @@ static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms,
 		} else if (r == LP_DIFF_NOCHANGE) {
 			json_array_append_new(rep->identical, json_string(u->source));
 		} else {
-			for (size_t k = 0; k < drep->nfuncs; k++)
+			for (size_t k = 0; k < drep->nfuncs; k++) {
 				json_array_append_new(rep->functions,
 						      json_string(drep->funcs[k].name));
+				nchanged += drep->funcs[k].kind == LP_FUNC_CHANGED;
+			}
 			objs[n++] = TAKE_PTR(out);
 		}
 		r = 0;
@@ -229,6 +231,7 @@ static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms,
 	*ret_objs = objs;
 	*ret_n = n;
 	*ret_unsafe = nunsafe;
+	*ret_changed = nchanged;
 	return 0;
 }
 
@@ -243,7 +246,7 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	_cleanup_free_ char *work = NULL;
 	_cleanup_close_ int work_lock = -1;
 	char **objs = NULL;
-	size_t nobjs = 0, nunsafe = 0;
+	size_t nobjs = 0, nunsafe = 0, nchanged = 0;
 	double t0 = now_seconds(), t;
 	int r;
 
@@ -337,7 +340,7 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	}
 
 	t = now_seconds();
-	r = diff_units(set, syms, work, rep, &objs, &nobjs, &nunsafe);
+	r = diff_units(set, syms, work, rep, &objs, &nobjs, &nunsafe, &nchanged);
 	rep->t_diff = now_seconds() - t;
 	if (r < 0)
 		goto out;
@@ -345,7 +348,12 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 		rep->result = LP_BUILD_UNSAFE;
 		goto done;
 	}
-	if (nobjs == 0) {
+	if (nobjs == 0 || nchanged == 0) {
+		/* new global functions or variables that no changed function uses */
+		if (nobjs > 0)
+			json_array_append_new(rep->warnings,
+					      json_string("the patches add functions or variables "
+							  "but change none that runs"));
 		rep->result = LP_BUILD_NOCHANGE;
 		goto done;
 	}

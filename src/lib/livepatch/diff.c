@@ -68,6 +68,10 @@ struct item {
 	uint64_t out_off;
 	struct lp_sym *out_sym;
 	char *canon;
+	/* what references to an unchanged static resolve to (item 2 of issue 9) */
+	enum { RES_UNDECIDED, RES_REFERENCE, RES_COPY, RES_REFUSED } res;
+	bool copied_fn; /* a copied unchanged function: the patch may only call it */
+	unsigned visit; /* the stateless check's walk */
 };
 
 struct str {
@@ -113,6 +117,7 @@ struct ctx {
 	bool logged;	    /* err (or the result) has been logged */
 	uint64_t out_bytes; /* section bytes appended to the output so far */
 	uint64_t out_cap;   /* and the most it may hold: a few times the inputs */
+	unsigned visit;	    /* generation of the stateless check's walks */
 };
 
 static int vec_addf(struct vec *v, const char *fmt, ...) _printf_(2, 3);
@@ -1384,6 +1389,286 @@ static struct lp_sec *whole_include(struct ctx *c, struct lp_sec *s)
 	return si->out;
 }
 
+/* ---- unchanged statics the kernel cannot name: copy or refuse ---- */
+
+/* The position of the original's static ORIG in the target's symbols (c->syms set). */
+static int local_sympos(struct ctx *c, const struct item *orig, long *ret_pos)
+{
+	_cleanup_free_ const char **anchors = calloc(c->o.nitems + 1, sizeof(*anchors));
+
+	if (!anchors)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->o.nitems; i++)
+		anchors[i] = c->o.items[i].sym->name;
+	return lp_symtab_sympos(c->syms, orig->sym->name, orig->func, c->o.e->file, anchors,
+				c->o.nitems, ret_pos);
+}
+
+/* Is relocation R of FROM the target of a direct call or jump (call, jmp, jcc rel32)? */
+static bool rela_is_call(const struct lp_sec *from, const struct lp_rela *r)
+{
+	const struct secinfo *si = from->priv;
+	const uint8_t *d = from->data;
+	uint64_t off = r->offset;
+
+	if ((si->kind != SK_TEXT && si->kind != SK_ALTREPL) || !d || off < 1 || off > from->size)
+		return false;
+	if (r->type != R_X86_64_PLT32 && r->type != R_X86_64_PC32)
+		return false;
+	if (d[off - 1] == 0xe8 || d[off - 1] == 0xe9)
+		return true;
+	return off >= 2 && d[off - 2] == 0x0f && (d[off - 1] & 0xf0) == 0x80;
+}
+
+#define STATELESS_DEPTH 8
+
+static bool once_flag(const struct item *it);
+
+/* Sets *WHY (why a copy would not be the function) and answers false. */
+static bool not_stateless(char **why, const char *fmt, ...) _printf_(2, 3);
+static bool not_stateless(char **why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(why, fmt, ap) < 0)
+		*why = NULL;
+	va_end(ap);
+	return false;
+}
+
+static bool stateless(struct ctx *c, struct item *fn, unsigned depth, char **why);
+
+/* Does a relocation of code being copied keep it free of state of its own? */
+static bool target_stateless(struct ctx *c, const struct lp_sec *from, const struct lp_rela *r,
+			     unsigned depth, char **why)
+{
+	struct target t = resolve(from, r);
+	struct item *it;
+
+	switch (t.kind) {
+	case T_UNDEF:
+	case T_STR:
+		return true; /* a global by name; a string */
+	case T_ANON:
+		if (!(t.sec->flags & SHF_WRITE) && !(t.sec->flags & SHF_EXECINSTR))
+			return true;
+		return not_stateless(why, "it uses unnamed %s in %s",
+				t.sec->flags & SHF_WRITE ? "writable data" : "code",
+				t.sec->name);
+	case T_ITEM:
+		break;
+	}
+	it = t.item;
+	if (it->visit == c->visit)
+		return true; /* being checked: itself, its cold part, a recursion */
+	if (it->func) {
+		if (it->sym->bind != STB_LOCAL)
+			return true; /* shared by name */
+		if (!rela_is_call(from, r))
+			return not_stateless(why, "it takes the address of static function '%s'",
+					it->sym->name);
+		return stateless(c, it, depth + 1, why);
+	}
+	if (!(it->sec->flags & SHF_WRITE) || it->sym->bind != STB_LOCAL)
+		return true; /* read-only data, or a global variable shared by name */
+	if (once_flag(it))
+		return true; /* shared when it can be named, else copied: see once_flag() */
+	return not_stateless(why, "it uses %s '%s' (state of its own)",
+			it->static_local ? "static local" : "static variable", it->sym->name);
+}
+
+/*
+ * Holds FN no state of its own, through everything it calls that would be copied with it?
+ * Writable statics (file-scope or static locals, WARN_ONCE's flags, locks), unnamed writable
+ * data, and the address of a static function (which would differ from the kernel's) are
+ * state; globals are shared by name, read-only data and strings are copied.
+ */
+static bool stateless(struct ctx *c, struct item *fn, unsigned depth, char **why)
+{
+	struct lp_rela *r;
+	size_t n;
+
+	if (depth > STATELESS_DEPTH)
+		return not_stateless(why, "it calls statics more than %d deep", STATELESS_DEPTH);
+	fn->visit = c->visit;
+	for (size_t k = 0; k < c->p.nitems; k++)
+		if (c->p.items[k].parent == fn)
+			c->p.items[k].visit = c->visit;
+	n = relas_in(fn->sec, fn->start, fn->size, &r);
+	for (size_t i = 0; i < n; i++)
+		if (!target_stateless(c, fn->sec, &r[i], depth, why))
+			return false;
+	for (size_t k = 0; k < c->p.nitems; k++) {
+		struct item *cold = &c->p.items[k];
+
+		if (cold->parent != fn)
+			continue;
+		n = relas_in(cold->sec, cold->start, cold->size, &r);
+		for (size_t i = 0; i < n; i++)
+			if (!target_stateless(c, cold->sec, &r[i], depth, why))
+				return false;
+	}
+	/* what its table entries use: jump-label keys, __bug_table strings, fixups */
+	for (size_t i = 0; i < c->p.e->nsecs; i++) {
+		struct lp_sec *s = c->p.e->secs[i];
+		const struct secinfo *si = s->priv;
+
+		if (si->kind != SK_SPECIAL || s->type == SHT_NOBITS || !si->special->compare)
+			continue;
+		for (uint64_t off = 0; off + si->special->entsize <= s->size;
+		     off += si->special->entsize) {
+			struct item *owner = special_owner(s, off);
+
+			if (!owner || (owner != fn && owner->parent != fn))
+				continue;
+			n = relas_in(s, off, si->special->entsize, &r);
+			for (size_t j = 0; j < n; j++) {
+				struct target t = resolve(s, &r[j]);
+
+				/* entries point back into their function */
+				if (t.kind == T_ITEM && t.item->func)
+					continue;
+				if (t.kind == T_ANON && ((struct secinfo *)t.sec->priv)->kind ==
+							       SK_ALTREPL)
+					continue;
+				if (!target_stateless(c, s, &r[j], depth, why))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* Has the read-only object IT (unchanged) a relocation to code or to anything writable? */
+static bool rodata_has_code_or_state(const struct item *it)
+{
+	struct lp_rela *r;
+	size_t n = relas_in(it->sec, it->start, it->size, &r);
+
+	for (size_t i = 0; i < n; i++) {
+		struct target t = resolve(it->sec, &r[i]);
+
+		if (t.kind == T_STR)
+			continue;
+		if (t.kind == T_ITEM && !t.item->func && !(t.item->sec->flags & SHF_WRITE))
+			continue;
+		if (t.kind == T_ANON && !(t.sec->flags & (SHF_WRITE | SHF_EXECINSTR)))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The flag of a pr_*_once()/WARN_ONCE() (.data.once): its only state is whether a message
+ * was printed, so a fresh copy costs at most the message once more.
+ */
+static bool once_flag(const struct item *it)
+{
+	return !it->func && it->static_local && streq(it->sec->name, ".data.once");
+}
+
+/*
+ * An unchanged static of the file that the carried code uses (IT, in the patched object;
+ * R its relocation in FROM): the running kernel's when the target's symbols name it, else
+ * a copy when a copy cannot be told from the original. Decided once per item.
+ *
+ * Read-only static locals (__func__.N, CSWTCH.N, a function's static const table) are always
+ * copied: no state, and their numbered names are what kallsyms holds many of. A file-scope
+ * const object the symbols do not name uniquely is copied when it holds only data (a pointer
+ * to it is compared or registered only for tables of functions, where a copy would differ).
+ * A static function is copied when it holds no state of its own (see stateless()) and the
+ * patch only calls it. A once-only flag (once_flag()) is copied when it cannot be named.
+ */
+static int resolve_static(struct ctx *c, const struct lp_sec *from, const struct lp_rela *r,
+			  struct item *it)
+{
+	_cleanup_free_ char *why = NULL;
+	bool ro = !it->func && !(it->sec->flags & SHF_WRITE);
+	long pos;
+	int k;
+
+	if (it->res != RES_UNDECIDED)
+		return it->res;
+	it->res = RES_REFERENCE;
+	if (ro && it->static_local) {
+		it->res = RES_COPY;
+		return it->res;
+	}
+	if (!c->syms || (!ro && !it->func && !once_flag(it)))
+		return it->res; /* positions are resolved when the module is linked */
+	k = local_sympos(c, it->twin, &pos);
+	if (k >= 0)
+		return it->res;
+	if (k != -ENOENT && k != -ENOTUNIQ && k != -EDOM) {
+		CTX_NOMEM(c, k);
+		return it->res;
+	}
+	if (once_flag(it)) {
+		it->res = RES_COPY;
+		CTX_NOMEM(c, vec_addf(&c->warnings,
+				      "once-only flag '%s' is %s: the new code has its own, so "
+				      "its message may be printed once more",
+				      it->twin->sym->name,
+				      k == -ENOENT ? "not in the target's symbol table"
+						   : "ambiguous in the target's symbol table"));
+		return it->res;
+	}
+	if (ro) {
+		if (k == -ENOENT || !rodata_has_code_or_state(it))
+			it->res = RES_COPY;
+		return it->res; /* else out_local_ref() refuses it, naming it */
+	}
+	/* a static function */
+	c->visit++;
+	if (!rela_is_call(from, r)) {
+		why = strdup("the new code takes its address, which a copy would change");
+		if (!why)
+			CTX_NOMEM(c, -ENOMEM);
+	} else if (stateless(c, it, 0, &why)) {
+		it->res = RES_COPY;
+		it->copied_fn = true;
+		CTX_NOMEM(c, vec_addf(&c->warnings,
+				      "static function '%s' is %s; the patch calls a copy (it "
+				      "holds no state of its own)",
+				      it->twin->sym->name,
+				      k == -ENOENT ? "not in the target's symbol table"
+						   : "ambiguous in the target's symbol table"));
+		return it->res;
+	}
+	it->res = RES_REFUSED;
+	refuse(c,
+	       "static function '%s' is %s and cannot be copied: %s; %s",
+	       it->twin->sym->name,
+	       k == -ENOENT   ? "not in the target's symbol table (inlined there?)"
+	       : k == -EDOM   ? "without a position that holds while its module loads and runs"
+			      : "ambiguous in the target's symbol table",
+	       why ? why : "it holds state",
+	       k == -ENOTUNIQ && !c->object
+		       ? "give the debug vmlinux (--vmlinux) to tell which one is this file's"
+		       : "patch the functions that call it instead, so they are carried whole");
+	return it->res;
+}
+
+/*
+ * Is R of FROM, which is not a call, a use of the address of function IT? Its own table
+ * entries (ftrace, ORC, return sites) and references from inside it are not.
+ */
+static bool takes_address(const struct lp_sec *from, const struct lp_rela *r,
+			  const struct item *it)
+{
+	const struct secinfo *si = from->priv;
+	const struct item *owner;
+
+	if (si->kind == SK_SPECIAL || si->kind == SK_ORC)
+		return false;
+	if (si->kind != SK_TEXT)
+		return true; /* a pointer in data */
+	owner = item_at(from, r->offset, false);
+	return !owner || (owner != it && owner->parent != it);
+}
+
 /* Emits a relocation at TO+OFF equivalent to R of FROM. */
 static void emit_rela(struct ctx *c, struct lp_sec *from, const struct lp_rela *r,
 		      struct lp_sec *to, uint64_t off)
@@ -1429,6 +1714,29 @@ static void emit_rela(struct ctx *c, struct lp_sec *from, const struct lp_rela *
 			sym = out_secsym(c, si->out);
 			addend = t.abs;
 			break;
+		}
+		if (it->copied_fn && !rela_is_call(from, r) && takes_address(from, r, it)) {
+			refuse(c,
+			       "static function '%s' is copied (the target's symbols cannot name "
+			       "it) but the new code also takes its address, which the copy "
+			       "changes; give the debug vmlinux or patch its callers",
+			       it->sym->name);
+			return;
+		}
+		if (!it->queued && it->status == ST_SAME && si->kind != SK_COPYDATA &&
+		    it->twin->sym->bind == STB_LOCAL) {
+			int res = resolve_static(c, from, r, it);
+
+			if (res == RES_REFUSED)
+				return;
+			if (res == RES_COPY && it->func) {
+				/* its cold parts go with it */
+				for (size_t k = 0; k < c->p.nitems; k++)
+					if (c->p.items[k].parent == it)
+						enqueue(c, &c->p.items[k]);
+			}
+			if (res == RES_COPY)
+				enqueue(c, it);
 		}
 		if (it->queued || it->status != ST_SAME || si->kind == SK_COPYDATA) {
 			enqueue(c, it);
@@ -1540,15 +1848,20 @@ static void place_item(struct ctx *c, struct item *it)
 					 it->sym->name));
 	} else if (!it->func) {
 		CTX_NOMEM(c, vec_addf(&c->included, "%s %s (%llu bytes)",
-				      it->status == ST_NEW ? "new data" : "changed read-only data",
+				      it->status == ST_NEW ? "new data"
+				      : it->status != ST_SAME	? "changed read-only data"
+				      : (it->sec->flags & SHF_WRITE) ? "copied once-only flag"
+								     : "copied read-only data",
 				      it->sym->name, (unsigned long long)it->size));
-		if (it->status == ST_NEW && it->static_local)
+		if (it->status == ST_NEW && it->static_local && (it->sec->flags & SHF_WRITE))
 			CTX_NOMEM(c, vec_addf(&c->warnings,
 					      "static local '%s' has no counterpart in the "
 					      "original: the new code starts with fresh state",
 					      it->sym->name));
 	} else if (it->status == ST_NEW) {
 		CTX_NOMEM(c, vec_addf(&c->included, "new function %s", it->sym->name));
+	} else if (it->copied_fn) {
+		CTX_NOMEM(c, vec_addf(&c->included, "copied function %s", it->sym->name));
 	} else if (it->parent) {
 		CTX_NOMEM(c, vec_addf(&c->included, "cold part %s", it->sym->name));
 	}
@@ -1799,6 +2112,17 @@ static struct lp_diff_report *make_report(struct ctx *c)
 
 /* ---- driver ---- */
 
+/*
+ * A new global function or variable: other changed files of the patch may use it (a new
+ * helper defined in one file and called from another), so it is carried even when nothing
+ * in its own file uses it, and keeps its global binding for the module's link.
+ */
+static bool new_global(const struct item *it)
+{
+	return it->status == ST_NEW && it->sym->bind != STB_LOCAL && !it->parent &&
+	       !sec_is_init(it->sec) && ((const struct secinfo *)it->sec->priv)->kind != SK_COPYDATA;
+}
+
 static int do_diff(struct ctx *c, const char *out_o)
 {
 	bool any = false;
@@ -1834,6 +2158,9 @@ static int do_diff(struct ctx *c, const char *out_o)
 		struct item *it = &c->p.items[i];
 
 		if (it->func && it->status == ST_CHANGED)
+			any = true;
+		/* another changed file of the patch may use it: linked in the module */
+		if (new_global(it))
 			any = true;
 		/* a changed read-only object that no changed function uses changes nothing */
 	}
@@ -1872,6 +2199,9 @@ static int do_diff(struct ctx *c, const char *out_o)
 					enqueue(c, &c->p.items[k]);
 		}
 	}
+	for (size_t i = 0; i < c->p.nitems; i++)
+		if (new_global(&c->p.items[i]))
+			enqueue(c, &c->p.items[i]);
 	drain(c);
 	carry_specials(c);
 	if (c->err)

@@ -648,6 +648,18 @@ static size_t object_find(const struct build *b, const char *name)
 	return SIZE_MAX;
 }
 
+/* Whether a diff object defines NAME as a global: a new symbol of the patch. */
+static bool defined_in_parts(const struct build *b, struct lp_elf **parts, const char *name)
+{
+	for (size_t i = 0; i < b->nparts; i++) {
+		const struct lp_sym *s = lp_elf_find_sym(parts[i], name);
+
+		if (s && s->sec && s->bind != STB_LOCAL)
+			return true;
+	}
+	return false;
+}
+
 /*
  * In a part patching module M, each undefined symbol that lives in M (exported or not;
  * __this_module too: M's code means M's module) or in another module (an export M uses,
@@ -656,10 +668,11 @@ static size_t object_find(const struct build *b, const char *name)
  * M loads, when the modules it depends on are loaded too, so the livepatch itself depends
  * on none of them. Exports of vmlinux stay for the loader.
  */
-static void rename_module_refs(struct build *b, size_t part, struct lp_elf *e)
+static void rename_module_refs(struct build *b, size_t part, struct lp_elf **parts)
 {
 	const struct part *p = &b->parts[part];
 	const struct object *o = &b->objs[p->obj];
+	struct lp_elf *e = parts[part];
 
 	if (!o->name)
 		return;
@@ -675,6 +688,8 @@ static void rename_module_refs(struct build *b, size_t part, struct lp_elf *e)
 		if (s->sec || s->shndx != SHN_UNDEF || !*s->name ||
 		    startswith(s->name, LOCAL_PREFIX) || startswith(s->name, ".klp.sym."))
 			continue;
+		if (defined_in_parts(b, parts, s->name))
+			continue; /* new in the patch: the module's link resolves it */
 		r = lp_symtab_sympos_global(o->syms, s->name, &pos);
 		if (r == -ENOENT) {
 			if (lp_exports_owner(b->exports, s->name, &owner) < 0) {
@@ -784,17 +799,23 @@ static int klp_name_of(struct build *b, const struct lp_sym *s, char **ret, size
 		return 0;
 	}
 	if (lp_symtab_count(b->syms, s->name) > 1) {
-		/* a global name shared with statics: take the global one */
-		NOMEM(b,
-		      vadd(&b->rep->refusals, &b->rep->nrefusals,
-			   "unexported '%s' is ambiguous in the kernel's symbol table", s->name));
-		return 0;
+		/* a global name shared with statics: the one global, by its position */
+		int r = lp_symtab_sympos_global(b->syms, s->name, &pos);
+
+		if (r < 0) {
+			NOMEM(b, r == -ENOMEM ? r : 0);
+			NOMEM(b, vadd(&b->rep->refusals, &b->rep->nrefusals,
+				      "unexported '%s' is ambiguous in the kernel's symbol table "
+				      "(%s global of that name)",
+				      s->name, r == -ENOTUNIQ ? "more than one" : "no"));
+			return 0;
+		}
 	}
 	*ret_obj = SIZE_MAX;
 	for (size_t i = 0; i < b->nobjs; i++)
 		if (!b->objs[i].name)
 			*ret_obj = i;
-	return asprintf(ret, ".klp.sym.vmlinux.%s,0", s->name) < 0 ? -ENOMEM : 1;
+	return asprintf(ret, ".klp.sym.vmlinux.%s,%ld", s->name, pos) < 0 ? -ENOMEM : 1;
 }
 
 /* Sections whose entries the kernel reads while loading the livepatch, before a module's
@@ -998,7 +1019,7 @@ int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		rename_module_refs(&b, i, parts[i]);
+		rename_module_refs(&b, i, parts);
 	if (b.err) {
 		r = b.err;
 		goto out;
