@@ -229,6 +229,10 @@ static int cmd_routes(struct ctx *x, int argc, char **argv)
 	json_t *arr, *o;
 	size_t i;
 
+	if (argc > 2 || (argc == 2 && !streq(argv[1], "--json")))
+		return usage_error("routes: unexpected argument '%s'", argv[argc - 1]);
+	if (argc == 2)
+		x->json = true;
 	if (srv_routes_json(&arr) < 0)
 		return EXIT_ERROR;
 	if (x->json)

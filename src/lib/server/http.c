@@ -649,15 +649,16 @@ int srv_start(const struct srv_config *cfg, struct srv **ret)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key,
-		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-		MHD_OPTION_THREAD_POOL_SIZE, s->ctx.cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-		s->ctx.cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		s->ctx.cfg.request_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT, s->cert,
+		MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_HTTPS_PRIORITIES,
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_THREAD_POOL_SIZE,
+		s->ctx.cfg.threads, MHD_OPTION_CONNECTION_LIMIT, s->ctx.cfg.max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->ctx.cfg.request_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		/* The pool holds the request line and headers plus the read and write buffers. */
-		s->ctx.cfg.max_header + (size_t)16 * 1024, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		s->ctx.cfg.max_header + (size_t)4 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		s,
 		/* Last: without a client CA this ends the list. */
 		s->trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, s->trust, MHD_OPTION_END);
 	if (!s->daemon) {
