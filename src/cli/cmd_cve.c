@@ -1,4 +1,6 @@
 /* tuxtape cve: sync the kernel CNA's records, enrich them, query them. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +157,17 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "kernel", required_argument, NULL, 'K' },
 		{ "status", required_argument, NULL, 'T' },
+		{ "unscored", no_argument, NULL, 'u' },
+		{ "undated", no_argument, NULL, 'd' },
+		{ "severity", required_argument, NULL, 'V' },
+		{ "fix-commit", required_argument, NULL, 'F' },
+		{ "untriaged", no_argument, NULL, 'U' },
 		CLI_HELP_OPTION,
 		{},
 	};
 	struct cve_list_filter f = {};
+	struct cve_list_omitted om = {};
+	_cleanup_free_ char *sev = NULL, *fix = NULL;
 	struct tt_store *s;
 	json_t *arr;
 	int c, r;
@@ -215,10 +224,61 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 			f.status = optarg;
 			break;
 		}
+		case 'u':
+			f.include_unscored = true;
+			break;
+		case 'd':
+			f.include_undated = true;
+			break;
+		case 'V': {
+			static const char *const levels[] = { "critical", "high", "medium", "low",
+							      "none" };
+
+			free(sev);
+			sev = strdup(optarg);
+			if (!sev)
+				return EXIT_ERROR;
+			for (char *p = sev; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			for (const char *p = sev; *p;) {
+				size_t n = strcspn(p, ","), k;
+
+				for (k = 0; k < ARRAY_SIZE(levels); k++)
+					if (strlen(levels[k]) == n && strncmp(p, levels[k], n) == 0)
+						break;
+				if (k == ARRAY_SIZE(levels))
+					return cli_usage_error(cli,
+							       "--severity: '%s' is not a list of "
+							       "critical, high, medium, low, none",
+							       optarg);
+				p += n + (p[n] == ',');
+			}
+			f.severities = sev;
+			break;
+		}
+		case 'F':
+			free(fix);
+			fix = strdup(optarg);
+			if (!fix)
+				return EXIT_ERROR;
+			for (char *p = fix; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			if (strlen(fix) < 7 || strlen(fix) > 40 ||
+			    strspn(fix, "0123456789abcdef") != strlen(fix))
+				return cli_usage_error(cli,
+						       "--fix-commit: '%s' is not a commit id (7 to 40 "
+						       "hex digits)",
+						       optarg);
+			f.fix_commit = fix;
+			break;
+		case 'U':
+			f.untriaged_only = true;
+			break;
 		case 'h':
 			return cli_help(cli,
 					"  --min-score X    best CVSS base score at least X\n"
-					"  --since DATE     published (or first seen) on or after DATE\n"
+					"  --since DATE     published on or after DATE (the vulns commit that\n"
+					"                   first added the record, else NVD's date)\n"
 					"  --file GLOB      a program file of the fix matches GLOB\n"
 					"                   (e.g. 'net/ipv4/*')\n"
 					"  --kev            only CVEs in CISA's Known Exploited catalogue\n"
@@ -227,6 +287,14 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 					"  --kernel NAME    with the verdict for this inventory kernel\n"
 					"  --status S       with --kernel: only affected, not-compiled,\n"
 					"                   fixed, not-affected or unknown\n"
+					"  --untriaged      with --kernel: leave out CVEs triaged for it\n"
+					"  --severity L,..  CVSS severity among critical, high, medium, low\n"
+					"  --fix-commit ID  CVEs a fix commit (full or 7+ digits) fixes\n"
+					"  --unscored       keep CVEs without a score under --min-score or\n"
+					"                   --severity (shown with CVSS '-')\n"
+					"  --undated        keep CVEs without a date under --since\n"
+					"\nA CVE a filter cannot judge (no score, no date) is left out and\n"
+					"counted on stderr, naming the option that shows it.\n"
 					"\nSorted by priority: known-exploited first, then CVSS, then "
 					"EPSS\n(priority = 1000*kev + 10*base_score + epss).\n");
 		default:
@@ -237,12 +305,28 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	if (f.status && !f.kernel)
 		return cli_usage_error(cli, "--status needs --kernel");
+	if (f.untriaged_only && !f.kernel)
+		return cli_usage_error(cli, "--untriaged needs --kernel");
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;
-	r = cve_query_list(s, &f, &arr);
+	r = cve_query_list_counted(s, &f, &arr, &om);
 	if (r < 0)
 		return EXIT_ERROR;
+	/* Never a silently short answer: say what was left out and what shows it (stderr). */
+	if (om.unscored && om.unscored_kev)
+		log_warn("%lu CVE%s without a CVSS score left out, %lu of them known exploited "
+			 "(--unscored shows them)",
+			 om.unscored, om.unscored == 1 ? "" : "s", om.unscored_kev);
+	else if (om.unscored)
+		log_warn("%lu CVE%s without a CVSS score left out (--unscored shows them)",
+			 om.unscored, om.unscored == 1 ? "" : "s");
+	if (om.undated)
+		log_warn("%lu CVE%s without a publication date left out (--undated shows them)",
+			 om.undated, om.undated == 1 ? "" : "s");
+	if (om.triaged && !cli->quiet)
+		fprintf(stderr, "%lu triaged CVE%s left out ('tuxtape triage list' shows them)\n",
+			om.triaged, om.triaged == 1 ? "" : "s");
 	if (cli->json)
 		return cli_print_json(arr);
 	print_list_plain(arr);
@@ -262,15 +346,28 @@ static void print_show_plain(json_t *o)
 
 	printf("%s (%s)\n", jstr(o, "id"), jstr(o, "state"));
 	printf("title:      %s\n", strempty(jstr(o, "title")));
-	printf("published:  %s%s\n", strempty(jstr(o, "published")),
-	       streq_ptr(jstr(o, "date_source"), "first-seen") ? " (first seen)" : "");
+	{
+		static const char *const sources[][2] = {
+			{ "record", "the record's own date" },
+			{ "vulns-history", "the vulns commit that first added the record" },
+			{ "nvd", "NVD's publication date" },
+			{ "first-seen", "first seen by tuxtape: no better source" },
+		};
+		const char *src = strempty(jstr(o, "date_source"));
+
+		for (size_t k = 0; k < ARRAY_SIZE(sources); k++)
+			if (streq(src, sources[k][0]))
+				src = sources[k][1];
+		printf("published:  %s (%s%s%.12s)\n", strempty(jstr(o, "published")), src,
+		       jstr(o, "published_commit") ? ", " : "",
+		       strempty(jstr(o, "published_commit")));
+	}
 	printf("priority:   %.2f\n", json_number_value(json_object_get(o, "priority")));
-	if ((v = json_object_get(o, "kev")) && json_is_object(v))
+	if ((v = json_object_get(o, "kev_entry")) && json_is_object(v))
 		printf("kev:        known exploited, added %s\n", strempty(jstr(v, "date_added")));
-	if ((v = json_object_get(o, "epss")) && json_is_object(v))
-		printf("epss:       %.5f (percentile %.5f)\n",
-		       json_number_value(json_object_get(v, "score")),
-		       json_number_value(json_object_get(v, "percentile")));
+	if (json_is_number(v = json_object_get(o, "epss")))
+		printf("epss:       %.5f (percentile %.5f)\n", json_number_value(v),
+		       json_number_value(json_object_get(o, "epss_percentile")));
 	json_array_foreach(json_object_get(o, "cvss"), i, e) {
 		json_t *bs = json_object_get(e, "base_score"), *cs = json_object_get(e, "computed_score");
 
@@ -292,15 +389,24 @@ static void print_show_plain(json_t *o)
 	json_array_foreach(json_object_get(o, "fix_commits"), i, e)
 		printf("fix:        %s\n", json_string_value(e));
 	if ((v = json_object_get(o, "verdicts")) && json_array_size(v)) {
-		json_array_foreach(v, i, e)
+		json_array_foreach(v, i, e) {
+			json_t *t = json_object_get(e, "triage");
+
 			printf("kernel:     %-16s %-13s %s\n", jstr(e, "kernel"), jstr(e, "status"),
 			       strempty(jstr(e, "reason")));
+			if (json_is_object(t))
+				printf("            triaged %s by %s%s%s%s%s\n", jstr(t, "state"),
+				       jstr(t, "who") ? jstr(t, "who") : "-",
+				       jstr(t, "expires") ? " until " : "", strempty(jstr(t, "expires")),
+				       jstr(t, "note") ? ": " : "", strempty(jstr(t, "note")));
+		}
 	}
 	printf("\n%s\n", strempty(jstr(o, "description")));
 }
 
 static int cmd_cve_show(struct cli *cli, int argc, char **argv)
 {
+	char id[32];
 	struct tt_store *s;
 	json_t *o;
 	int r;
@@ -310,9 +416,20 @@ static int cmd_cve_show(struct cli *cli, int argc, char **argv)
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;
-	r = cve_query_show(s, argv[optind], &o);
+	if (cve_id_normalise(argv[optind], id, sizeof(id)) < 0)
+		return cli_usage_error(cli, "'%s' is not a CVE id (CVE-YYYY-NNNN)", argv[optind]);
+	r = cve_query_show(s, id, &o);
 	if (r == -ENOENT) {
-		log_error("no CVE '%s' in the database", argv[optind]);
+		_cleanup_free_ char *commit = NULL;
+
+		tt_store_meta_get(s, "vulns_commit", &commit);
+		if (!commit)
+			log_error("no CVE '%s': the database is empty (run 'tuxtape cve sync')", id);
+		else
+			log_error("no CVE '%s' in the kernel CNA's records (vulns %.12s): tuxtape knows "
+				  "only CVEs the Linux kernel CNA assigned or took over; another "
+				  "CNA's id is not a kernel record",
+				  id, commit);
 		return EXIT_ERROR;
 	}
 	if (r < 0)

@@ -87,7 +87,7 @@ check "aside: the new record is not there" \
 # A sync with nothing new writes nothing, so it does not check: the damaged file is left as
 # it was, and the next sync that has something to write refuses it.
 cp "$TMP/aside.db" "$TMP/aside2.db"
-sqlite3 "$TMP/aside2.db" "UPDATE meta SET value = '$(git -C "$R" rev-parse HEAD)' WHERE key = 'vulns_commit'"
+sqlite3 "$TMP/aside2.db" "UPDATE meta SET value = '$(git -C "$R" rev-parse HEAD)' WHERE key IN ('vulns_commit', 'history_commit')"
 sum=$(sha256sum <"$TMP/aside2.db")
 expect_exit 0 "$TUXTAPE" -vv --db "$TMP/aside2.db" cve sync --offline --mirror "$TMP/db/vulns.git"
 check "up to date: no check ran" sh -c "! grep -q quick_check '$TMP/err'"

@@ -55,5 +55,6 @@ SELECT 'dyad', * FROM cve_dyad ORDER BY 2, 3;
 SELECT 'commit', * FROM cve_commit ORDER BY 2, 3, 4;
 SELECT 'ref', * FROM cve_reference ORDER BY 2, 3;
 SELECT 'skipped', * FROM sync_skipped ORDER BY 2;
+SELECT 'history', * FROM cve_history ORDER BY 2;
 SQL
 }

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "cve/history.h"
 #include "cve/query.h"
 #include "log.h"
 #include "store/store.h"
@@ -29,10 +32,51 @@ static json_t *score_json(sqlite3_stmt *st, int i)
 	return json_real((double)(long)(sqlite3_column_double(st, i) * 100 + 0.5) / 100);
 }
 
-int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret)
+int cve_id_normalise(const char *in, char *out, size_t size)
+{
+	size_t n = strlen(in), digits = 0;
+
+	if (n < 13 || n >= size || strncasecmp(in, "cve-", 4) != 0)
+		return -EINVAL;
+	for (size_t i = 4; i < n; i++) {
+		if (i == 8 ? in[i] != '-' : (in[i] < '0' || in[i] > '9'))
+			return -EINVAL;
+		digits += i > 8;
+	}
+	if (digits < 4)
+		return -EINVAL;
+	memcpy(out, "CVE", 3);
+	memcpy(out + 3, in + 3, n - 3 + 1);
+	return 0;
+}
+
+static void today(char out[16])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* The triage decision of a list row (columns I..I+3), or null. */
+static json_t *triage_json(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return json_null();
+	return json_pack("{s:o s:o s:o s:o}", "state", tt_store_column_json(st, i), "note",
+			 tt_store_column_json(st, i + 1), "who", tt_store_column_json(st, i + 2),
+			 "expires", tt_store_column_json(st, i + 3));
+}
+
+int cve_query_list_counted(struct tt_store *s, const struct cve_list_filter *f, json_t **ret,
+			   struct cve_list_omitted *ret_omitted)
 {
 	const char *state = f->state ? f->state : "published";
+	struct cve_list_omitted om = {};
 	sqlite3_int64 kernel_id = -1;
+	bool score_filter = f->has_min_score || f->severities;
+	char day[16];
 	sqlite3_stmt *st;
 	json_t *arr;
 	int r;
@@ -51,23 +95,40 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 		if (r != SQLITE_ROW)
 			return tt_store_error(s, "looking up a kernel");
 	}
+	today(day);
 
+	/*
+	 * The score, severity and date filters let records they cannot judge through; they are
+	 * counted below and left out only when not asked for, so an answer is never silently
+	 * short.
+	 */
 	r = tt_store_prepare(
 		s,
-		SCORE_CTE "SELECT c.id, c.state, " CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
-			  "k.cve_id IS NOT NULL, e.epss, c.published, c.title, v.status, v.reason "
+		SCORE_CTE "SELECT c.id, c.state, " CVE_PRIORITY_SQL ", sc.base_score, "
+			  "lower(sc.severity), k.cve_id IS NOT NULL, e.epss, " CVE_PUBLISHED_SQL
+			  ", " CVE_DATE_SOURCE_SQL ", c.title, v.status, v.reason, "
+			  "t.state, t.note, t.who, t.expires "
 			  "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
 			  "LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON e.cve_id = c.id "
+			  CVE_DATE_JOINS
 			  "LEFT JOIN verdict v ON v.cve_id = c.id AND v.kernel_id = ?7 "
+			  "LEFT JOIN triage t ON t.cve_id = c.id AND t.kernel = ?12 "
+			  "AND (t.expires IS NULL OR t.expires >= ?11) "
 			  "WHERE (?1 = 'all' OR c.state = ?1) "
 			  "AND (?7 < 0 OR v.status IS NOT NULL) AND (?8 IS NULL OR v.status = ?8) "
-			  "AND (?2 IS NULL OR sc.base_score >= ?2) "
-			  "AND (?3 IS NULL OR c.published >= ?3) "
+			  "AND (?2 IS NULL OR sc.base_score IS NULL OR sc.base_score >= ?2) "
+			  "AND (?9 IS NULL OR sc.severity IS NULL OR "
+			  "     instr(',' || ?9 || ',', ',' || lower(sc.severity) || ',') > 0) "
+			  "AND (?3 IS NULL OR " CVE_PUBLISHED_SQL " IS NULL OR "
+			  CVE_PUBLISHED_SQL " >= ?3) "
 			  "AND (?4 = 0 OR k.cve_id IS NOT NULL) "
 			  "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM cve_file fl "
 			  "     WHERE fl.cve_id = c.id AND fl.path GLOB ?5)) "
-			  "ORDER BY 3 DESC, length(c.id) DESC, c.id DESC "
-			  "LIMIT ?6",
+			  "AND (?10 IS NULL OR EXISTS (SELECT 1 FROM cve_commit cm WHERE cm.cve_id = c.id "
+			  "     AND cm.kind = 'fix' AND substr(cm.sha, 1, length(?10)) = ?10) "
+			  "  OR EXISTS (SELECT 1 FROM cve_dyad dy WHERE dy.cve_id = c.id "
+			  "     AND substr(dy.fixed_commit, 1, length(?10)) = ?10)) "
+			  "ORDER BY 3 DESC, length(c.id) DESC, c.id DESC",
 		&st);
 	if (r < 0)
 		return r;
@@ -79,30 +140,58 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 	sqlite3_bind_int(st, 4, f->kev_only);
 	if (f->file_glob)
 		sqlite3_bind_text(st, 5, f->file_glob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, f->limit ? (sqlite3_int64)f->limit : -1);
 	sqlite3_bind_int64(st, 7, kernel_id);
 	if (f->status)
 		sqlite3_bind_text(st, 8, f->status, -1, SQLITE_STATIC);
+	if (f->severities)
+		sqlite3_bind_text(st, 9, f->severities, -1, SQLITE_STATIC);
+	if (f->fix_commit)
+		sqlite3_bind_text(st, 10, f->fix_commit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, day, -1, SQLITE_TRANSIENT);
+	if (f->kernel)
+		sqlite3_bind_text(st, 12, f->kernel, -1, SQLITE_STATIC);
 
 	arr = json_array();
-	if (!arr)
+	if (!arr) {
+		sqlite3_reset(st);
 		return -ENOMEM;
+	}
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_object();
+		bool kev = sqlite3_column_int(st, 5);
+		json_t *o;
 
+		if (score_filter && sqlite3_column_type(st, 3) == SQLITE_NULL &&
+		    !f->include_unscored) {
+			om.unscored++;
+			om.unscored_kev += kev;
+			continue;
+		}
+		if (f->since && sqlite3_column_type(st, 7) == SQLITE_NULL && !f->include_undated) {
+			om.undated++;
+			continue;
+		}
+		if (f->untriaged_only && sqlite3_column_type(st, 12) != SQLITE_NULL) {
+			om.triaged++;
+			continue;
+		}
+		if (f->limit && json_array_size(arr) >= f->limit)
+			continue; /* still counting what the filters left out */
+		o = json_object();
 		json_object_set_new(o, "id", tt_store_column_json(st, 0));
 		json_object_set_new(o, "state", tt_store_column_json(st, 1));
 		json_object_set_new(o, "priority", score_json(st, 2));
 		json_object_set_new(o, "base_score", score_json(st, 3));
 		json_object_set_new(o, "severity", tt_store_column_json(st, 4));
-		json_object_set_new(o, "kev", json_boolean(sqlite3_column_int(st, 5)));
+		json_object_set_new(o, "kev", json_boolean(kev));
 		json_object_set_new(o, "epss", tt_store_column_json(st, 6));
 		json_object_set_new(o, "published", tt_store_column_json(st, 7));
-		json_object_set_new(o, "title", tt_store_column_json(st, 8));
+		json_object_set_new(o, "date_source", tt_store_column_json(st, 8));
+		json_object_set_new(o, "title", tt_store_column_json(st, 9));
 		if (f->kernel) {
 			json_object_set_new(o, "kernel", json_string(f->kernel));
-			json_object_set_new(o, "status", tt_store_column_json(st, 9));
-			json_object_set_new(o, "reason", tt_store_column_json(st, 10));
+			json_object_set_new(o, "status", tt_store_column_json(st, 10));
+			json_object_set_new(o, "reason", tt_store_column_json(st, 11));
+			json_object_set_new(o, "triage", triage_json(st, 12));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -112,7 +201,14 @@ int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t *
 		return tt_store_error(s, "listing CVEs");
 	}
 	*ret = arr;
+	if (ret_omitted)
+		*ret_omitted = om;
 	return 0;
+}
+
+int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret)
+{
+	return cve_query_list_counted(s, f, ret, NULL);
 }
 
 /* Runs SQL bound to ID and makes an array of objects with KEYS naming the columns. */
@@ -165,15 +261,18 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 	int r;
 
 	r = tt_store_prepare(s,
-			     SCORE_CTE "SELECT c.id, c.state, c.title, c.description, c.published, "
-				       "c.date_source, c.path, rd.read_commit, c.affected_json, "
-				       CVE_PRIORITY_SQL ", sc.base_score, sc.severity, "
+			     SCORE_CTE "SELECT c.id, c.state, c.title, c.description, "
+				       CVE_PUBLISHED_SQL ", " CVE_DATE_SOURCE_SQL ", c.path, "
+				       "rd.read_commit, c.affected_json, "
+				       CVE_PRIORITY_SQL ", sc.base_score, lower(sc.severity), "
 				       "k.date_added, k.due_date, k.known_ransomware, k.name, "
-				       "e.epss, e.percentile, e.date, k.cve_id IS NOT NULL "
+				       "e.epss, e.percentile, e.date, k.cve_id IS NOT NULL, "
+				       "h.first_commit "
 				       "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
 				       "LEFT JOIN cve_read rd ON rd.cve_id = c.id "
 				       "LEFT JOIN kev k ON k.cve_id = c.id "
-				       "LEFT JOIN epss e ON e.cve_id = c.id WHERE c.id = ?1",
+				       "LEFT JOIN epss e ON e.cve_id = c.id" CVE_DATE_JOINS
+				       "WHERE c.id = ?1",
 			     &st);
 	if (r < 0)
 		return r;
@@ -195,20 +294,19 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 	json_object_set_new(o, "priority", score_json(st, 9));
 	json_object_set_new(o, "base_score", score_json(st, 10));
 	json_object_set_new(o, "severity", tt_store_column_json(st, 11));
+	json_object_set_new(o, "published_commit", tt_store_column_json(st, 20));
+	/* The same keys, with the same types, as a list element; the details beside them. */
+	json_object_set_new(o, "kev", json_boolean(sqlite3_column_int(st, 19)));
+	json_object_set_new(o, "epss", tt_store_column_json(st, 16));
 	if (sqlite3_column_int(st, 19))
-		json_object_set_new(o, "kev",
+		json_object_set_new(o, "kev_entry",
 				    json_pack("{s:o s:o s:o s:o}", "date_added", tt_store_column_json(st, 12),
 					      "due_date", tt_store_column_json(st, 13), "known_ransomware",
 					      tt_store_column_json(st, 14), "name", tt_store_column_json(st, 15)));
 	else
-		json_object_set_new(o, "kev", json_null());
-	if (sqlite3_column_type(st, 16) != SQLITE_NULL)
-		json_object_set_new(o, "epss",
-				    json_pack("{s:o s:o s:o}", "score", tt_store_column_json(st, 16),
-					      "percentile", tt_store_column_json(st, 17), "date",
-					      tt_store_column_json(st, 18)));
-	else
-		json_object_set_new(o, "epss", json_null());
+		json_object_set_new(o, "kev_entry", json_null());
+	json_object_set_new(o, "epss_percentile", tt_store_column_json(st, 17));
+	json_object_set_new(o, "epss_date", tt_store_column_json(st, 18));
 	{
 		const char *aj = (const char *)sqlite3_column_text(st, 8);
 		json_t *aff = aj ? json_loads(aj, 0, NULL) : NULL;
@@ -258,14 +356,40 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 		goto fail;
 	json_object_set_new(o, "references", v);
 	{
-		static const char *const verdict_keys[] = { "kernel", "status", "reason" };
+		static const char *const verdict_keys[] = { "kernel", "status", "reason",
+							    "triage_state", "triage_note",
+							    "triage_who", "triage_expires" };
 
 		r = rows_json(s,
-			      "SELECT k.name, v.status, v.reason FROM verdict v "
-			      "JOIN kernel k ON k.id = v.kernel_id WHERE v.cve_id = ?1 ORDER BY k.name",
+			      "SELECT k.name, v.status, v.reason, t.state, t.note, t.who, t.expires "
+			      "FROM verdict v JOIN kernel k ON k.id = v.kernel_id "
+			      "LEFT JOIN triage t ON t.cve_id = v.cve_id AND t.kernel = k.name "
+			      "AND (t.expires IS NULL OR t.expires >= date('now')) "
+			      "WHERE v.cve_id = ?1 ORDER BY k.name",
 			      id, verdict_keys, ARRAY_SIZE(verdict_keys), &v);
 		if (r < 0)
 			goto fail;
+		/* A verdict has the shape of a list element's: triage as one object or null. */
+		{
+			size_t i;
+			json_t *e;
+
+			json_array_foreach(v, i, e) {
+				json_t *t = json_null();
+
+				if (json_is_string(json_object_get(e, "triage_state")))
+					t = json_pack("{s:O s:O s:O s:O}", "state",
+						      json_object_get(e, "triage_state"), "note",
+						      json_object_get(e, "triage_note"), "who",
+						      json_object_get(e, "triage_who"), "expires",
+						      json_object_get(e, "triage_expires"));
+				json_object_del(e, "triage_state");
+				json_object_del(e, "triage_note");
+				json_object_del(e, "triage_who");
+				json_object_del(e, "triage_expires");
+				json_object_set_new(e, "triage", t);
+			}
+		}
 		json_object_set_new(o, "verdicts", v);
 	}
 	*ret = o;

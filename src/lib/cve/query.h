@@ -19,8 +19,24 @@ struct cve_list_filter {
 	bool kev_only;
 	size_t limit;          /* 0: all */
 	const char *kernel;    /* only CVEs with a verdict for this inventory kernel; adds
-				* "status" and "reason" to each element */
+				* "kernel", "status", "reason" and "triage" to each element */
 	const char *status;    /* with kernel: only this verdict status */
+	/*
+	 * A score, severity or date filter cannot judge a CVE without a score or a date: such
+	 * CVEs are left out and counted (struct cve_list_omitted), unless these keep them.
+	 */
+	bool include_unscored;
+	bool include_undated;
+	const char *severities; /* comma-separated, lower case: "critical,high" */
+	const char *fix_commit; /* a fix commit id, full or a prefix of at least 7 digits */
+	bool untriaged_only;    /* with kernel: leave out CVEs triaged (and not expired) */
+};
+
+/* What a filter could not judge and left out, so that no answer is silently short. */
+struct cve_list_omitted {
+	unsigned long unscored, unscored_kev; /* no score, with a score or severity filter */
+	unsigned long undated;                /* no date, with --since */
+	unsigned long triaged;                /* with untriaged_only */
 };
 
 /*
@@ -35,6 +51,14 @@ struct cve_list_filter {
 /* An array of {id, state, priority, base_score, severity, kev, epss, published, title}
  * (+ status, reason with a kernel); -ENOENT (logged) for a kernel not in the inventory. */
 int cve_query_list(struct tt_store *s, const struct cve_list_filter *f, json_t **ret);
+/* The same, and what the filters left out for want of a score or a date (RET_OMITTED). */
+int cve_query_list_counted(struct tt_store *s, const struct cve_list_filter *f, json_t **ret,
+			   struct cve_list_omitted *ret_omitted);
+/*
+ * The canonical spelling of a CVE id ("cve-2024-1234" -> "CVE-2024-1234") into OUT; -EINVAL
+ * for something that is not one.
+ */
+int cve_id_normalise(const char *in, char *out, size_t size);
 /* One CVE in full, with "verdicts": [{kernel, status, reason}]; -ENOENT when the database
  * has no such CVE. */
 int cve_query_show(struct tt_store *s, const char *id, json_t **ret);

@@ -13,6 +13,7 @@
 
 #include "applicability/refresh.h"
 #include "cve/cvss.h"
+#include "cve/history.h"
 #include "cve/record.h"
 #include "cve/sync.h"
 #include "fileio.h"
@@ -1519,6 +1520,7 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 		snprintf(rep.from, sizeof(rep.from), "%s", old_hex);
 	{
 		unsigned long n_pub = 0, n_rej = 0, n_skipped = 0;
+		_cleanup_free_ char *hist = NULL;
 		sqlite3_stmt *st;
 
 		if ((r = count_state(s, "published", &n_pub)) < 0 ||
@@ -1532,7 +1534,11 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 		sqlite3_reset(st);
 		c.empty_db = n_pub + n_rej + n_skipped == 0;
 		c.had_skipped = n_skipped > 0;
-		if (old_hex && streq(old_hex, c.target) && n_skipped == 0 && !opts->full) {
+		/* A database from before history dates still reads the history once. */
+		if ((r = tt_store_meta_get(s, "history_commit", &hist)) < 0)
+			goto out;
+		if (old_hex && streq(old_hex, c.target) && n_skipped == 0 && !opts->full &&
+		    streq_ptr(hist, c.target)) {
 			rep.up_to_date = true;
 			rep.published = n_pub;
 			rep.rejected = n_rej;
@@ -1548,6 +1554,10 @@ int cve_sync(struct tt_store *s, const struct cve_sync_opts *opts, struct cve_sy
 	c.t0 = t0;
 	r = sync_records(&c, old_hex, opts->full);
 	log_debug("sync: records stored, %.3fs", now_seconds() - t0);
+	if (r < 0)
+		goto out;
+	r = cve_history_update(s, c.rd.repo, &c.target_oid, &rep.history_commits);
+	log_debug("sync: history read, %.3fs", now_seconds() - t0);
 	if (r < 0)
 		goto out;
 	if ((r = tt_store_meta_set(s, "vulns_commit", c.target)) < 0 ||

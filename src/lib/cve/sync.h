@@ -27,6 +27,7 @@ struct cve_sync_report {
 	unsigned long added, updated, removed, skipped, unchanged;
 	unsigned long published, rejected;     /* in the database after the sync */
 	unsigned long cvss_checked, cvss_mismatch;
+	unsigned long history_commits;         /* vulns commits read for publication dates */
 	double fetch_seconds, sync_seconds;
 };
 

@@ -136,6 +136,35 @@ const char *const tt_schema_migrations[] = {
 	"INSERT INTO verdict_new SELECT cve_id, kernel_id, status, reason FROM verdict;"
 	"DROP TABLE verdict;"
 	"ALTER TABLE verdict_new RENAME TO verdict;",
+	/*
+	 * 4: publication dates from the vulns history, where a kernel's config came from, the
+	 * fixes a distribution's changelog names, and triage. The records carry no dates; the
+	 * commit that first added a record's .json is its publication.
+	 */
+	"CREATE TABLE cve_history ("
+	"  cve_id TEXT PRIMARY KEY,"
+	"  first_commit TEXT NOT NULL,"  /* the first commit (oldest first) adding its .json */
+	"  first_date TEXT NOT NULL) WITHOUT ROWID;" /* that commit's date, YYYY-MM-DD */
+	"ALTER TABLE nvd_state ADD COLUMN published TEXT;" /* NVD's date: the second source */
+	"ALTER TABLE kernel ADD COLUMN config_origin TEXT;" /* where the stored config was read */
+	"ALTER TABLE kernel ADD COLUMN source_version TEXT;" /* the source tree's Makefile version */
+	"ALTER TABLE kernel ADD COLUMN distro TEXT;"         /* e.g. 'debian' */
+	"ALTER TABLE kernel ADD COLUMN distro_version TEXT;" /* e.g. '6.1.192-3' */
+	"ALTER TABLE kernel ADD COLUMN changelog TEXT;"      /* the changelog file read */
+	"CREATE TABLE kernel_distro_fix ("
+	"  kernel_id INTEGER NOT NULL REFERENCES kernel(id) ON DELETE CASCADE,"
+	"  cve_id TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"       /* the distribution version whose changelog names it */
+	"  PRIMARY KEY (kernel_id, cve_id)) WITHOUT ROWID;"
+	"CREATE TABLE triage ("
+	"  cve_id TEXT NOT NULL,"
+	"  kernel TEXT NOT NULL,"        /* by name: a decision survives 'kernel add --replace' */
+	"  state TEXT NOT NULL CHECK (state IN ('accepted-risk', 'not-applicable', "
+	"    'will-patch')),"
+	"  note TEXT, who TEXT,"
+	"  expires TEXT,"                /* YYYY-MM-DD; past it the finding is untriaged again */
+	"  at TEXT NOT NULL,"
+	"  PRIMARY KEY (cve_id, kernel)) WITHOUT ROWID;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
