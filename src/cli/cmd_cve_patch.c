@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "applicability/refresh.h"
 #include "cli.h"
+#include "cve/query.h"
 #include "cve/patch.h"
 #include "fileio.h"
 #include "log.h"
@@ -15,10 +17,15 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "linux-repo", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
 		CLI_HELP_OPTION,
 		{},
 	};
 	const char *kernel = NULL, *repo = NULL, *output = NULL;
+	_cleanup_free_ char *reason = NULL;
+	enum verdict_status vs;
+	bool force = false;
+	char id[32];
 	struct cve_patch_report rep = {};
 	struct strbuf out = STRBUF_INIT;
 	struct tt_store *s;
@@ -35,13 +42,19 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'f':
+			force = true;
+			break;
 		case 'h':
 			return cli_help(cli,
 					"  --kernel NAME      the inventory kernel the fix is for\n"
 					"  --linux-repo PATH  a local clone of the stable tree\n"
 					"  -o, --output FILE  write there instead of stdout\n"
+					"  --force            write it even when the kernel is not affected\n"
 					"\nWrites the fix commits the records name on the kernel's own "
-					"stable\nbranch, else the mainline fix, in git format-patch layout.\n");
+					"stable\nbranch, else the mainline fix, in git format-patch layout.\n"
+					"A kernel whose verdict is fixed, not-affected or not-compiled is\n"
+					"refused (exit 1) unless --force.\n");
 		default:
 			return EXIT_USAGE;
 		}
@@ -50,9 +63,24 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "expected one CVE id");
 	if (!kernel || !repo)
 		return cli_usage_error(cli, "--kernel and --linux-repo are required");
+	if (cve_id_normalise(argv[optind], id, sizeof(id)) < 0)
+		return cli_usage_error(cli, "'%s' is not a CVE id (CVE-YYYY-NNNN)", argv[optind]);
 	if (cli_store(cli, true, &s) < 0)
 		return EXIT_ERROR;
-	r = cve_patch_write(s, argv[optind], kernel, repo, &out, &rep);
+	/* A fix for a kernel that does not need it is an answer nobody asked for. */
+	r = verdict_lookup(s, id, kernel, &vs, &reason);
+	if (r < 0 && r != -ENOENT)
+		return EXIT_ERROR;
+	if (r == 0 && vs != VERDICT_AFFECTED && vs != VERDICT_UNKNOWN) {
+		if (!force) {
+			log_error("kernel '%s' is %s for %s: %s (--force writes the fix anyway)",
+				  kernel, verdict_status_to_string(vs), id, reason);
+			return EXIT_ERROR;
+		}
+		log_info("kernel '%s' is %s for %s; writing the fix as forced", kernel,
+			 verdict_status_to_string(vs), id);
+	}
+	r = cve_patch_write(s, id, kernel, repo, &out, &rep);
 	if (r < 0)
 		goto out;
 	if (output) {
@@ -69,7 +97,7 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 
 		for (size_t i = 0; i < rep.n_commits; i++)
 			json_array_append_new(commits, json_string(rep.commits[i]));
-		json_t *j = json_pack("{s:s s:s s:s s:o}", "cve", argv[optind], "kernel", kernel,
+		json_t *j = json_pack("{s:s s:s s:s s:o}", "cve", id, "kernel", kernel,
 				      "source", rep.source, "commits", commits);
 		if (!output && j)
 			json_object_set_new(j, "patch", json_string(strbuf_str(&out)));

@@ -23,6 +23,11 @@ static const char add_options[] =
 	"  --version-signature STRING|FILE  /proc/version_signature, to map an Ubuntu release\n"
 	"  --arch SRCARCH         arch directory (default: from the config)\n"
 	"  --replace              replace a kernel of the same name\n"
+	"  --allow-source-mismatch  take a source tree of another branch than the release's\n"
+	"  --changelog FILE       the kernel package's changelog(.gz): CVEs it names as fixed\n"
+	"                         up to the kernel's package version become 'fixed' (default:\n"
+	"                         /usr/share/doc/linux-image-RELEASE/changelog.gz if installed)\n"
+	"  --no-changelog         do not read one\n"
 	"\nThe most exact file set available wins: debuginfo, then build dir, then static.\n"
 	"Verdicts for every CVE in the database are computed before the command returns.\n";
 
@@ -54,6 +59,9 @@ enum {
 	OPT_ARCH,
 	OPT_REPLACE,
 	OPT_ROOT,
+	OPT_MISMATCH,
+	OPT_CHANGELOG,
+	OPT_NO_CHANGELOG,
 };
 
 static const struct option add_long[] = {
@@ -68,6 +76,9 @@ static const struct option add_long[] = {
 	{ "arch", required_argument, NULL, OPT_ARCH },
 	{ "replace", no_argument, NULL, OPT_REPLACE },
 	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "allow-source-mismatch", no_argument, NULL, OPT_MISMATCH },
+	{ "changelog", required_argument, NULL, OPT_CHANGELOG },
+	{ "no-changelog", no_argument, NULL, OPT_NO_CHANGELOG },
 	CLI_HELP_OPTION,
 	{},
 };
@@ -76,22 +87,37 @@ static void print_added(struct cli *cli, const struct kernel_add_opts *o,
 			const struct kernel_add_report *rep)
 {
 	if (cli->json) {
-		cli_print_json(json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o->name,
-					 "release", o->release, "version", rep->version, "mapping",
-					 rep->mapping, "files_method", rep->method, "files",
-					 (json_int_t)rep->n_files, "verdicts",
-					 (json_int_t)rep->verdicts, "replaced", rep->replaced,
-					 "files_seconds", rep->files_seconds, "verdict_seconds",
-					 rep->verdict_seconds));
+		json_t *j = json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o->name,
+				      "release", o->release, "version", rep->version, "mapping",
+				      rep->mapping, "files_method", rep->method, "files",
+				      (json_int_t)rep->n_files, "verdicts_computed",
+				      (json_int_t)rep->verdicts, "replaced", rep->replaced,
+				      "files_seconds", rep->files_seconds, "verdict_seconds",
+				      rep->verdict_seconds);
+
+		json_object_set_new(j, "source_version", rep->source_version[0]
+								 ? json_string(rep->source_version)
+								 : json_null());
+		json_object_set_new(j, "changelog",
+				    rep->changelog ? json_string(rep->changelog) : json_null());
+		json_object_set_new(j, "distro_version", rep->changelog
+								 ? json_string(rep->distro_version)
+								 : json_null());
+		json_object_set_new(j, "distro_fixes", json_integer((json_int_t)rep->distro_fixes));
+		cli_print_json(j);
 		return;
 	}
 	if (cli->quiet)
 		return;
 	fprintf(stderr,
-		"%s kernel '%s': %s is %s (%s); %zu compiled files (%s, %.2fs); %lu verdicts "
+		"%s kernel '%s': %s is %s (%s); %zu compiled files (%s%s%s, %.2fs); %lu verdicts "
 		"(%.2fs)\n",
 		rep->replaced ? "replaced" : "added", o->name, o->release, rep->version, rep->mapping,
-		rep->n_files, rep->method, rep->files_seconds, rep->verdicts, rep->verdict_seconds);
+		rep->n_files, rep->method, rep->source_version[0] ? ", source " : "",
+		rep->source_version, rep->files_seconds, rep->verdicts, rep->verdict_seconds);
+	if (rep->changelog)
+		fprintf(stderr, "%lu CVEs named as fixed by '%s' up to %s\n", rep->distro_fixes,
+			rep->changelog, rep->distro_version);
 }
 
 /* Shared by add and import-running; ROOT_OUT set for import-running's --root. */
@@ -137,6 +163,15 @@ static int parse_add(struct cli *cli, int argc, char **argv, struct kernel_add_o
 		case OPT_REPLACE:
 			o->replace = true;
 			break;
+		case OPT_MISMATCH:
+			o->allow_source_mismatch = true;
+			break;
+		case OPT_CHANGELOG:
+			o->changelog = optarg;
+			break;
+		case OPT_NO_CHANGELOG:
+			o->no_changelog = true;
+			break;
 		case OPT_ROOT:
 			if (!running)
 				return cli_usage_error(cli, "--root is for import-running");
@@ -145,7 +180,8 @@ static int parse_add(struct cli *cli, int argc, char **argv, struct kernel_add_o
 		case 'h':
 			return cli_help(
 				cli, running ? "  --source DIR, --source-tarball FILE, --build-dir DIR,\n"
-					       "  --debuginfo DIR, --config FILE, --arch, --replace\n"
+					       "  --debuginfo DIR, --config FILE, --arch, --replace,\n"
+					       "  --allow-source-mismatch, --changelog FILE, --no-changelog\n"
 					       "                         as for 'kernel add' (--config: "
 					       "instead of the running one's)\n"
 					       "  --root DIR             read proc/ and boot/ below DIR\n"
@@ -189,6 +225,7 @@ int cmd_kernel_add(struct cli *cli, int argc, char **argv)
 	if (r < 0)
 		return EXIT_ERROR;
 	print_added(cli, &o, &rep);
+	kernel_add_report_release(&rep);
 	return EXIT_OK;
 }
 
@@ -214,14 +251,18 @@ int cmd_kernel_import_running(struct cli *cli, int argc, char **argv)
 	o.release = k.release;
 	o.proc_version = proc ? proc : k.proc_version;
 	o.version_signature = sig ? sig : k.version_signature;
-	if (!o.config)
+	if (!o.config) {
 		o.config = k.config_path;
+		o.config_origin = k.config_origin;
+	}
+	o.changelog_root = root;
 	r = cli_store(cli, false, &s);
 	if (r >= 0)
 		r = kernel_inventory_add(s, &o, &rep);
 	if (r >= 0) {
 		o.config = NULL;
 		print_added(cli, &o, &rep);
+		kernel_add_report_release(&rep);
 	}
 	kernel_running_release(&k);
 	return r < 0 ? EXIT_ERROR : EXIT_OK;
@@ -284,8 +325,18 @@ int cmd_kernel_show(struct cli *cli, int argc, char **argv)
 	printf("release:    %s\n", jstr(o, "release"));
 	printf("version:    %s (mapping: %s)\n", jstr(o, "version"), jstr(o, "mapping"));
 	printf("arch:       %s\n", jstr(o, "arch"));
-	printf("config:     %s\n", jstr(o, "config_path"));
-	printf("source:     %s\n", jstr(o, "source"));
+	printf("config:     stored, %lld lines (read from %s)\n",
+	       (long long)json_integer_value(json_object_get(o, "config_lines")),
+	       jstr(o, "config_origin"));
+	printf("source:     %s", jstr(o, "source"));
+	if (json_is_string(json_object_get(o, "source_version")))
+		printf(" (%s)", jstr(o, "source_version"));
+	printf("\n");
+	if (json_is_string(json_object_get(o, "changelog")))
+		printf("distro:     %s %s: %lld CVEs fixed by its changelog (%s)\n",
+		       jstr(o, "distro"), jstr(o, "distro_version"),
+		       (long long)json_integer_value(json_object_get(o, "distro_fixes")),
+		       jstr(o, "changelog"));
 	if (json_is_string(json_object_get(o, "build_dir")))
 		printf("build dir:  %s\n", jstr(o, "build_dir"));
 	if (json_is_string(json_object_get(o, "debuginfo")))
@@ -296,7 +347,7 @@ int cmd_kernel_show(struct cli *cli, int argc, char **argv)
 	printf("files:      %lld, from %s\n",
 	       (long long)json_integer_value(json_object_get(o, "files")), method);
 	printf("verdicts:  ");
-	json_object_foreach(json_object_get(o, "verdicts"), k, v)
+	json_object_foreach(json_object_get(o, "verdict_counts"), k, v)
 		printf(" %s=%lld", k, (long long)json_integer_value(v));
 	printf("\nadded:      %s, updated %s\n", jstr(o, "added_at"), jstr(o, "updated_at"));
 	json_decref(o);

@@ -182,22 +182,28 @@ expect_exit 0 tt kernel add k1 --replace --release 6.1.60 --config "$TMP/config"
 check "replaced kernel re-judged" [ "$(status_of k1 CVE-2024-1001)" = fixed ]
 
 # ---- cve patch ----
-expect_exit 0 tt kernel add k65 --release 6.5.3 --config "$TMP/config" --source "$K"
-expect_exit 0 tt cve patch CVE-2024-1001 --kernel k1 --linux-repo "$L" -o "$TMP/p61.patch"
+expect_exit 1 tt kernel add k65 --release 6.5.3 --config "$TMP/config" --source "$K"
+err_has "the source '$K' is 6.1.40 but release 6.5.3 is 6.5.3"
+expect_exit 0 tt kernel add k65 --release 6.5.3 --config "$TMP/config" --source "$K" --allow-source-mismatch
+# k1 is 6.1.60 now: fixed, so the fix is refused without --force
+expect_exit 1 tt cve patch CVE-2024-1001 --kernel k1 --linux-repo "$L" -o "$TMP/p61.patch"
+err_has "kernel 'k1' is fixed for CVE-2024-1001"
+check "nothing written for a fixed kernel" [ ! -e "$TMP/p61.patch" ]
+expect_exit 0 tt cve patch CVE-2024-1001 --kernel k1 --linux-repo "$L" -o "$TMP/p61.patch" --force
 check "stable-branch fix, first commit" grep -q "^From $FIX_61 " "$TMP/p61.patch"
 check "stable-branch fix, second commit" grep -q "^From $FIX_61B " "$TMP/p61.patch"
 check "numbered series" grep -q '^Subject: \[PATCH 1/2\] net: fix dev (6.1 backport)' "$TMP/p61.patch"
 check "in order" sh -c "grep -n '^From [0-9a-f]' '$TMP/p61.patch' | head -1 | grep -q $FIX_61"
-expect_exit 0 tt cve patch CVE-2024-1001 --kernel k65 --linux-repo "$L"
+expect_exit 0 tt cve patch CVE-2024-1001 --kernel k65 --linux-repo "$L" --force
 check "mainline fix" grep -q "^From $FIX_MAIN " "$TMP/out"
 check "mail headers" sh -c "grep -q '^From: Kernel Dev <dev@example.org>' '$TMP/out' && grep -q '^Subject: \[PATCH\] net: fix dev' '$TMP/out'"
 check "commit message" grep -q 'The bug let anyone in.' "$TMP/out"
 check "diff" grep -q '^+	return 1;' "$TMP/out"
 check "applies with git am" sh -c "git -C '$L' checkout -q -b am-test '$BASE' && git -C '$L' am -q '$TMP/out' && git -C '$L' diff --quiet '$FIX_MAIN' HEAD -- net/core/dev.c"
-expect_exit 1 tt cve patch CVE-2024-1002 --kernel k1 --linux-repo "$L"
+expect_exit 1 tt cve patch CVE-2024-1002 --kernel k1 --linux-repo "$L" --force
 one_line_error
 err_has "commit $MISSING .* is not in '$L'"
-expect_exit 1 tt cve patch CVE-2024-1001 --kernel k1 --linux-repo "$TMP/notatree"
+expect_exit 1 tt cve patch CVE-2024-1001 --kernel k1 --linux-repo "$TMP/notatree" --force
 err_has "is not a git repository"
 expect_exit 64 tt cve patch CVE-2024-1001 --linux-repo "$L"
 

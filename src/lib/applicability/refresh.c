@@ -15,11 +15,19 @@ struct kfile {
 	unsigned kind;
 };
 
+/* A CVE the kernel's distribution package names as fixed, and in which package version. */
+struct kdfix {
+	char *cve, *version;
+};
+
 struct kent {
 	int64_t id;
 	struct kernel_version v;
 	struct kfile *files;
 	size_t n_files;
+	struct kdfix *dfixes; /* sorted by cve */
+	size_t n_dfixes;
+	char *distro;         /* "Debian", with dfixes */
 };
 
 static double now_seconds(void)
@@ -49,6 +57,12 @@ static void kents_free(struct kent *ks, size_t n)
 		for (size_t j = 0; j < ks[i].n_files; j++)
 			free(ks[i].files[j].path);
 		free(ks[i].files);
+		for (size_t j = 0; j < ks[i].n_dfixes; j++) {
+			free(ks[i].dfixes[j].cve);
+			free(ks[i].dfixes[j].version);
+		}
+		free(ks[i].dfixes);
+		free(ks[i].distro);
 	}
 	free(ks);
 }
@@ -89,6 +103,81 @@ static int load_files(struct tt_store *s, struct kent *k)
 	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading a kernel's files");
 }
 
+static int load_distro_fixes(struct tt_store *s, struct kent *k)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "SELECT d.cve_id, d.version, k.distro FROM kernel_distro_fix d "
+			     "JOIN kernel k ON k.id = d.kernel_id WHERE d.kernel_id = ?1 "
+			     "ORDER BY d.cve_id",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, k->id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct kdfix *d;
+
+		if (k->n_dfixes == alloc) {
+			size_t na = alloc ? alloc * 2 : 256;
+			struct kdfix *p = realloc(k->dfixes, na * sizeof(*p));
+
+			if (!p) {
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			k->dfixes = p;
+			alloc = na;
+		}
+		d = &k->dfixes[k->n_dfixes++];
+		d->cve = strdup((const char *)sqlite3_column_text(st, 0));
+		d->version = strdup((const char *)sqlite3_column_text(st, 1));
+		if (!k->distro)
+			k->distro = strdup(sqlite3_column_text(st, 2)
+						   ? (const char *)sqlite3_column_text(st, 2)
+						   : "the distribution");
+		if (!d->cve || !d->version || !k->distro) {
+			sqlite3_reset(st);
+			return -ENOMEM;
+		}
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "reading a kernel's distribution fixes");
+}
+
+static int kdfix_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct kdfix *)elem)->cve);
+}
+
+/*
+ * A fix the distribution shipped wins over what the records' versions say: its package
+ * changelog names the CVE in a version up to the kernel's. The version reasoning stays in the
+ * reason, after the distribution's.
+ */
+static int apply_distro_fix(const struct kent *k, const char *id, enum verdict_status *status,
+			    struct strbuf *reason)
+{
+	const struct kdfix *d;
+	_cleanup_free_ char *was = NULL;
+
+	if (*status == VERDICT_FIXED || *status == VERDICT_NOT_AFFECTED || k->n_dfixes == 0)
+		return 0;
+	d = bsearch(id, k->dfixes, k->n_dfixes, sizeof(*d), kdfix_cmp);
+	if (!d)
+		return 0;
+	was = strdup(strbuf_str(reason));
+	if (!was)
+		return -ENOMEM;
+	strbuf_reset(reason);
+	*status = VERDICT_FIXED;
+	return strbuf_addf(reason, "fixed in %s %s (the package changelog names it); the records "
+				   "alone say: %s",
+			   k->distro, d->version, was);
+}
+
 static int load_kernels(struct tt_store *s, int64_t only, struct kent **ret, size_t *ret_n)
 {
 	struct kent *ks = NULL;
@@ -126,6 +215,8 @@ static int load_kernels(struct tt_store *s, int64_t only, struct kent **ret, siz
 	}
 	for (size_t i = 0; i < n; i++) {
 		r = load_files(s, &ks[i]);
+		if (r >= 0)
+			r = load_distro_fixes(s, &ks[i]);
 		if (r < 0) {
 			kents_free(ks, n);
 			return r;
@@ -518,6 +609,8 @@ static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_
 
 			strbuf_reset(&reason);
 			r = verdict_compute(&vc, &vk, &status, &reason);
+			if (r >= 0)
+				r = apply_distro_fix(&ks[i], id, &status, &reason);
 			if (r < 0)
 				goto out;
 			rep->verdicts++;
@@ -651,4 +744,32 @@ int verdicts_query_summary(struct tt_store *s, json_t **ret)
 	}
 	*ret = arr;
 	return 0;
+}
+
+int verdict_lookup(struct tt_store *s, const char *cve_id, const char *kernel,
+		   enum verdict_status *ret_status, char **ret_reason)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "SELECT v.status, v.reason FROM verdict v JOIN kernel k "
+			     "ON k.id = v.kernel_id WHERE v.cve_id = ?1 AND k.name = ?2",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, cve_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kernel, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		r = verdict_status_from_string((const char *)sqlite3_column_text(st, 0),
+					       ret_status);
+		if (r >= 0 && ret_reason &&
+		    !(*ret_reason = strdup((const char *)sqlite3_column_text(st, 1))))
+			r = -ENOMEM;
+		sqlite3_reset(st);
+		return r;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? -ENOENT : tt_store_error(s, "reading a verdict");
 }

@@ -28,3 +28,7 @@ int verdicts_refresh(struct tt_store *s, int64_t kernel_id, struct verdicts_repo
 
 /* [{"kernel", "release", "version", "counts": {status: n...}, "total"}] over the inventory. */
 int verdicts_query_summary(struct tt_store *s, json_t **ret);
+
+/* The stored verdict of CVE_ID for the inventory kernel KERNEL; -ENOENT when there is none. */
+int verdict_lookup(struct tt_store *s, const char *cve_id, const char *kernel,
+		   enum verdict_status *ret_status, char **ret_reason);

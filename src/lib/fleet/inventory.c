@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "applicability/refresh.h"
 #include "fileio.h"
+#include "fleet/changelog.h"
 #include "fleet/inventory.h"
 #include "kernel/fileset.h"
 #include "kernel/kconfig.h"
@@ -109,6 +111,121 @@ static int check_source_tree(const char *dir)
 	return 0;
 }
 
+/* VERSION.PATCHLEVEL.SUBLEVEL of a source tree's top-level Makefile into OUT; -ENOENT if absent. */
+static int source_tree_version(const char *dir, unsigned ret[3])
+{
+	static const char *const keys[] = { "VERSION", "PATCHLEVEL", "SUBLEVEL" };
+	_cleanup_free_ char *mk = path_join(dir, "Makefile"), *buf = NULL;
+
+	if (!mk)
+		return -ENOMEM;
+	if (read_file_capped(mk, 1u << 20, &buf, NULL) < 0)
+		return -ENOENT;
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		const char *p = buf;
+		bool found = false;
+
+		/* At the start of a line: "VERSION = 6". */
+		while ((p = strstr(p, keys[k]))) {
+			const char *q = p + strlen(keys[k]);
+
+			if ((p == buf || p[-1] == '\n') && (*q == ' ' || *q == '=')) {
+				q += strspn(q, " =");
+				ret[k] = (unsigned)strtoul(q, NULL, 10);
+				found = true;
+				break;
+			}
+			p = q;
+		}
+		if (!found)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * The package version the running kernel was built from, as its banner says: Debian's
+ * "... Debian 6.1.192-3 (2026-11-26)", Ubuntu's version_signature "Ubuntu 6.8.0-52.53-generic".
+ */
+static char *banner_distro_version(const char *proc_version, const char *signature,
+				   const char **ret_distro)
+{
+	const char *p;
+
+	if (signature && startswith(signature, "Ubuntu ")) {
+		const char *v = signature + 7;
+		size_t n = strcspn(v, " ");
+		const char *dash = NULL;
+
+		/* "6.8.0-52.53-generic": the flavour after the last '-' is not the version. */
+		for (const char *q = v; q < v + n; q++)
+			if (*q == '-')
+				dash = q;
+		*ret_distro = "Ubuntu";
+		return dash && dash > v ? strndup(v, (size_t)(dash - v)) : strndup(v, n);
+	}
+	if (proc_version && (p = strstr(proc_version, " Debian ")) &&
+	    (p[8] >= '0' && p[8] <= '9')) {
+		*ret_distro = "Debian";
+		return strndup(p + 8, strcspn(p + 8, " \n"));
+	}
+	return NULL;
+}
+
+/*
+ * The changelog of the kernel's package: the one given, else the installed package's when
+ * there is one. *RET NULL when there is none to read.
+ */
+static int find_changelog(const struct kernel_add_opts *o, char **ret)
+{
+	_cleanup_free_ char *rel = NULL, *p = NULL;
+
+	*ret = NULL;
+	if (o->changelog) {
+		*ret = strdup(o->changelog);
+		return *ret ? 0 : -ENOMEM;
+	}
+	if (o->no_changelog)
+		return 0;
+	rel = strdup_printf("/usr/share/doc/linux-image-%s/changelog.gz", o->release);
+	p = !rel ? NULL : o->changelog_root ? path_join(o->changelog_root, rel + 1) : strdup(rel);
+	if (!p)
+		return -ENOMEM;
+	if (access(p, R_OK) == 0)
+		*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static int insert_distro_fixes(struct tt_store *s, int64_t id, const struct distro_fix *f,
+			       size_t n)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "INSERT OR IGNORE INTO kernel_distro_fix(kernel_id, cve_id, version) "
+			     "VALUES (?1, ?2, ?3)",
+			     &st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, f[i].cve, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, f[i].version, -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE)
+			return tt_store_error(s, "storing distribution fixes");
+	}
+	return 0;
+}
+
+void kernel_add_report_release(struct kernel_add_report *rep)
+{
+	free(rep->changelog);
+	rep->changelog = NULL;
+}
+
 static int insert_kernel(struct tt_store *s, const struct kernel_add_opts *o,
 			 const struct kernel_version *v, const char *version, const char *mapping,
 			 const char *arch, const char *config_text, const char *source,
@@ -143,7 +260,8 @@ static int insert_kernel(struct tt_store *s, const struct kernel_add_opts *o,
 	bind_text(st, 9, o->proc_version);
 	bind_text(st, 10, o->version_signature);
 	bind_text(st, 11, arch);
-	bind_text(st, 12, config_abs ? config_abs : o->config);
+	/* Where the config was read, for the record: the text itself is what is used. */
+	bind_text(st, 12, o->config_origin ? o->config_origin : config_abs ? config_abs : o->config);
 	bind_text(st, 13, config_text);
 	bind_text(st, 14, source);
 	bind_text(st, 15, o->build_dir);
@@ -188,7 +306,10 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	struct kconfig *kc = NULL;
 	struct kernel_fileset *fs = NULL;
 	_cleanup_free_ char *config_text = NULL, *tree = NULL, *added_at = NULL;
-	const char *arch, *source;
+	const char *arch, *source, *distro = NULL;
+	struct distro_fix *dfixes = NULL;
+	size_t n_dfixes = 0;
+	unsigned sv[3];
 	struct verdicts_report vr = {};
 	int64_t old_id = -1, id = -1;
 	bool in_tx = false;
@@ -248,6 +369,44 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	source = o->source_tarball ? o->source_tarball : o->source_dir;
 	if (tree && (o->debuginfo || o->build_dir) && (r = check_source_tree(tree)) < 0)
 		goto out;
+	/* A tree of another branch would answer for the wrong kernel without a word. */
+	if (tree && source_tree_version(tree, sv) == 0) {
+		snprintf(rep.source_version, sizeof(rep.source_version), "%u.%u.%u", sv[0], sv[1],
+			 sv[2]);
+		if ((sv[0] != v.major || sv[1] != v.minor) && !o->allow_source_mismatch) {
+			r = log_error_errno(-EMEDIUMTYPE,
+					    "kernel '%s': the source '%s' is %s but release %s is %s "
+					    "(use --allow-source-mismatch to take it anyway)",
+					    o->name, source, rep.source_version, o->release,
+					    rep.version);
+			goto out;
+		}
+		if (sv[0] != v.major || sv[1] != v.minor)
+			log_warn("kernel '%s': using source %s for release %s (%s), as asked", o->name,
+				 rep.source_version, o->release, rep.version);
+		else if (sv[2] != v.patch)
+			log_warn("kernel '%s': the source is %s, release %s is %s: the compiled "
+				 "files are those of the source's version",
+				 o->name, rep.source_version, o->release, rep.version);
+	}
+
+	/* Fixes the distribution's changelog names, up to the kernel's own package version. */
+	r = find_changelog(o, &rep.changelog);
+	if (r < 0)
+		goto out;
+	if (rep.changelog) {
+		_cleanup_free_ char *top = NULL, *mine = NULL;
+
+		mine = banner_distro_version(o->proc_version, o->version_signature, &distro);
+		r = changelog_read_fixes(rep.changelog, mine, &dfixes, &n_dfixes, &top);
+		if (r < 0)
+			goto out;
+		if (!distro)
+			distro = strstr(strempty(top), "ubuntu") ? "Ubuntu" : "Debian";
+		snprintf(rep.distro_version, sizeof(rep.distro_version), "%s",
+			 mine ? mine : strempty(top));
+		rep.distro_fixes = n_dfixes;
+	}
 
 	/* The most exact method available wins. */
 	t0 = now_seconds();
@@ -307,6 +466,30 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 			  added_at, &id);
 	if (r < 0)
 		goto out;
+	{
+		sqlite3_stmt *st;
+
+		r = tt_store_prepare(s,
+				     "UPDATE kernel SET source_version = ?2, distro = ?3, "
+				     "distro_version = ?4, changelog = ?5 WHERE id = ?1",
+				     &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, rep.source_version[0] ? rep.source_version : NULL);
+		bind_text(st, 3, rep.changelog ? distro : NULL);
+		bind_text(st, 4, rep.changelog ? rep.distro_version : NULL);
+		bind_text(st, 5, rep.changelog);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE) {
+			r = tt_store_error(s, "storing a kernel");
+			goto out;
+		}
+	}
+	r = insert_distro_fixes(s, id, dfixes, n_dfixes);
+	if (r < 0)
+		goto out;
 	r = verdicts_refresh(s, id, &vr);
 	if (r < 0)
 		goto out;
@@ -318,9 +501,14 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	rep.verdict_seconds = vr.seconds;
 	if (ret)
 		*ret = rep;
+	else
+		kernel_add_report_release(&rep);
+	rep.changelog = NULL;
 out:
 	if (in_tx)
 		tt_store_rollback(s);
+	kernel_add_report_release(&rep);
+	distro_fixes_free(dfixes, n_dfixes);
 	kconfig_free(kc);
 	kernel_fileset_free(fs);
 	return r;
@@ -351,7 +539,13 @@ static int remove_in_tx(struct tt_store *s, const char *name)
 		return tt_store_error(s, "removing a kernel");
 	if (sqlite3_changes(tt_store_db(s)) == 0)
 		return no_such_kernel(name);
-	return 0;
+	r = tt_store_prepare(s, "DELETE FROM triage WHERE kernel = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "removing a kernel");
 }
 
 /* The kernel, its files and its verdicts go together or not at all. */
@@ -370,14 +564,21 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 }
 
 
+/* One kernel's shape, the same in list and show (show adds its verdict counts). */
 #define KERNEL_COLS                                                                                \
 	"name, release, version, mapping, arch, files_method, files_count, added_at, updated_at, " \
-	"proc_version, version_signature, config_path, source, build_dir, debuginfo, id"
+	"proc_version, version_signature, config_path, source, build_dir, debuginfo, "           \
+	"source_version, distro, distro_version, changelog, "                                     \
+	"(SELECT count(*) FROM kernel_distro_fix d WHERE d.kernel_id = kernel.id), "              \
+	"length(config) - length(replace(config, char(10), '')), id"
+#define KERNEL_COL_ID 21
 
 static const char *const kernel_keys[] = {
-	"name",		"release",	"version",	   "mapping",	   "arch",
-	"files_method", "files",	"added_at",	   "updated_at",   "proc_version",
-	"version_signature", "config_path", "source",	   "build_dir",	   "debuginfo",
+	"name",		    "release",	      "version",	"mapping",   "arch",
+	"files_method",	    "files",	      "added_at",	"updated_at", "proc_version",
+	"version_signature", "config_origin", "source",		"build_dir", "debuginfo",
+	"source_version",   "distro",	      "distro_version", "changelog", "distro_fixes",
+	"config_lines",
 };
 
 static json_t *kernel_row(sqlite3_stmt *st, size_t n_keys)
@@ -403,7 +604,7 @@ int kernel_inventory_list(struct tt_store *s, json_t **ret)
 		return r;
 	}
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, kernel_row(st, 9));
+		json_array_append_new(arr, kernel_row(st, ARRAY_SIZE(kernel_keys)));
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		json_decref(arr);
@@ -430,7 +631,7 @@ int kernel_inventory_show(struct tt_store *s, const char *name, json_t **ret)
 		return r == SQLITE_DONE ? no_such_kernel(name) : tt_store_error(s, "reading a kernel");
 	}
 	o = kernel_row(st, ARRAY_SIZE(kernel_keys));
-	id = sqlite3_column_int64(st, 15);
+	id = sqlite3_column_int64(st, KERNEL_COL_ID);
 	sqlite3_reset(st);
 	if (!o)
 		return -ENOMEM;
@@ -451,7 +652,7 @@ int kernel_inventory_show(struct tt_store *s, const char *name, json_t **ret)
 		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
 				    json_integer(sqlite3_column_int64(st, 1)));
 	sqlite3_reset(st);
-	json_object_set_new(o, "verdicts", counts);
+	json_object_set_new(o, "verdict_counts", counts);
 	if (r != SQLITE_DONE) {
 		json_decref(o);
 		return tt_store_error(s, "counting verdicts");

@@ -24,11 +24,22 @@ struct kernel_add_opts {
 	const char *build_dir;         /* a finished build's object tree */
 	const char *debuginfo;         /* vmlinux with DWARF or a directory like /usr/lib/debug */
 	const char *cache_dir;         /* NULL: tt_path_cache_dir() */
+	const char *config_origin;     /* what to record as the config's origin; NULL: config */
+	const char *changelog;         /* a distribution package's changelog (.gz or plain);
+					* NULL: /usr/share/doc/linux-image-RELEASE/changelog.gz
+					* below changelog_root when it exists */
+	const char *changelog_root;    /* NULL: / */
+	bool no_changelog;             /* do not look for one */
 	bool replace;                  /* replace a kernel of the same name */
+	bool allow_source_mismatch;    /* take a source whose version is not the release's */
 };
 
 struct kernel_add_report {
 	char version[32];
+	char source_version[32];  /* the source tree's Makefile version, "" without a tree */
+	char distro_version[64];  /* the distribution version the changelog was read up to */
+	char *changelog;          /* the changelog read (owned), or NULL */
+	unsigned long distro_fixes; /* CVEs its changelog names as fixed up to that version */
 	const char *mapping; /* static string: how the release was mapped */
 	char method[16];     /* "debuginfo", "builddir" or "static" */
 	size_t n_files;
@@ -38,13 +49,16 @@ struct kernel_add_report {
 };
 
 /*
- * Maps the version, reads the config, finds the compiled files (debuginfo, else build dir,
+ * A source tree whose Makefile's VERSION.PATCHLEVEL differs from the release's is refused
+ * (-EMEDIUMTYPE, naming both) unless allow_source_mismatch; another SUBLEVEL of the same
+ * branch is a warning. Maps the version, reads the config, finds the compiled files (debuginfo, else build dir,
  * else static evaluation of the source) and stores the kernel, its files and its verdicts in
  * one transaction. Bad input (not a .config, not a kernel tree, not a version, a name taken)
  * is a logged one-line error and -EINVAL / -EEXIST with nothing stored.
  */
 int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 			 struct kernel_add_report *ret);
+void kernel_add_report_release(struct kernel_add_report *rep);
 /* -ENOENT (logged) when there is no such kernel. */
 int kernel_inventory_remove(struct tt_store *s, const char *name);
 int kernel_inventory_id(struct tt_store *s, const char *name, int64_t *ret);
@@ -65,6 +79,7 @@ int kernel_source_from_tarball(const char *tarball, const char *cache_dir, char 
 struct kernel_running {
 	char *release, *proc_version, *version_signature; /* the last two may be NULL */
 	char *config_path;   /* /boot/config-RELEASE, or a temporary copy of /proc/config.gz */
+	char *config_origin; /* where it was read: /proc/config.gz or /boot/config-RELEASE */
 	bool config_is_temp; /* kernel_running_release() removes it */
 };
 

@@ -194,6 +194,7 @@ void kernel_running_release(struct kernel_running *k)
 	free(k->proc_version);
 	free(k->version_signature);
 	free(k->config_path);
+	free(k->config_origin);
 	*k = (struct kernel_running){};
 }
 
@@ -231,7 +232,9 @@ int kernel_running_read(const char *root, struct kernel_running *ret)
 		if (r < 0)
 			goto fail;
 		k.config_is_temp = true;
+		k.config_origin = strdup(gz);
 	} else if (access(boot, R_OK) == 0) {
+		k.config_origin = strdup(boot);
 		k.config_path = TAKE_PTR(boot);
 	} else {
 		r = log_error_errno(-ENOENT, "no kernel config: neither '%s' nor '%s' is readable",
