@@ -461,6 +461,10 @@ static void test_kmsg_parse(void **state)
 	/* an Oops in a replaced function, named by RIP */
 	assert_int_equal(FEED("Oops: 0000 [#1] PREEMPT SMP"), 0);
 	assert_int_equal(FEED("RIP: 0010:cmdline_proc_show+0x5/0x30"), 1);
+	/* the same function, but another livepatch's copy of it */
+	assert_int_equal(FEED("WARNING: CPU: 0 at x.c:1 cmdline_proc_show+0x1/0x2 [tt_other]"), 0);
+	assert_int_equal(FEED("RIP: 0010:cmdline_proc_show+0x1/0x2 [tt_other]"), 0);
+	assert_int_equal(FEED("---[ end trace 0 ]---"), 0);
 	/* a prefix of the name is not the name */
 	assert_int_equal(FEED("WARNING: CPU: 0 at x.c:1 xcmdline_proc_show+0x1/0x2 [tt_lpx]"), 0);
 	assert_int_equal(FEED("---[ end trace 0 ]---"), 0);

@@ -355,12 +355,14 @@ static int klp_wait_gone(struct agent *a, const char *name)
 	bool signalled = false;
 
 	for (;;) {
-		struct agent_klp k;
+		struct agent_klp k = {};
 		uint64_t el;
+		int r = agent_klp_read(a->cfg->sysroot, name, &k);
 
-		if (agent_klp_read(a->cfg->sysroot, name, &k) == -ENOENT)
+		if (r == -ENOENT)
 			return 0;
-		agent_klp_release(&k);
+		if (r == 0)
+			agent_klp_release(&k);
 		el = a->ops.now_ms(a->ops.userdata) - start;
 		if (!signalled && el >= (uint64_t)a->cfg->signal_after_s * 1000) {
 			agent_klp_write(a->cfg->sysroot, name, "signal", "1");
@@ -429,7 +431,7 @@ static int follow_transition(struct agent *a, const char *name, struct strbuf *r
 	unsigned signals = 0;
 
 	for (;;) {
-		struct agent_klp k;
+		struct agent_klp k = {};
 		uint64_t el;
 		int r;
 
@@ -678,7 +680,7 @@ static int load_and_follow(struct agent *a, int fd, json_t *entry, json_t **ret_
 	const char *target = jstr(entry, "target");
 	json_t *prev = json_object_get(a->state, "loaded");
 	_cleanup_free_ char *prev_name = NULL;
-	struct agent_klp k;
+	struct agent_klp k = {};
 	int r;
 
 	if (prev && jstr(prev, "livepatch") && !streq_ptr(jstr(prev, "livepatch"), name))
@@ -691,7 +693,14 @@ static int load_and_follow(struct agent *a, int fd, json_t *entry, json_t **ret_
 	kmsg_open(a, true);
 	kmsg_drain(a);
 	r = a->ops.load(a->ops.userdata, fd, name);
-	if (r == -EEXIST) {
+	if (r == -EEXIST && agent_klp_read(a->cfg->sysroot, name, &k) == -ENOENT) {
+		/* A module whose livepatch a newer one replaced stays loaded but can never be
+		 * enabled again: it must be unloaded and loaded anew. */
+		log_info("'%s' is loaded but replaced; loading it anew", name);
+		unload_module(a, name);
+		r = a->ops.load(a->ops.userdata, fd, name);
+	} else if (r == -EEXIST) {
+		agent_klp_release(&k);
 		log_info("'%s' is loaded already", name);
 		r = 0;
 	}
@@ -721,6 +730,12 @@ static int load_and_follow(struct agent *a, int fd, json_t *entry, json_t **ret_
 		if (!why.len)
 			strbuf_addf(&why, "%s", strerror(-r));
 		do_revert(a, name, entry, strbuf_str(&why));
+		/* An atomic replace that completed took the previous patch away with it. */
+		if (prev_name && agent_klp_read(a->cfg->sysroot, prev_name, &k) == -ENOENT) {
+			json_object_del(a->state, "loaded");
+			unload_module(a, prev_name);
+		} else if (prev_name)
+			agent_klp_release(&k);
 		json_object_set(a->state, "last_load", entry);
 		state_save(a);
 		return report(ret_report, "reverted", target, strbuf_str(&why));
@@ -743,7 +758,7 @@ static int load_and_follow(struct agent *a, int fd, json_t *entry, json_t **ret_
 static int resume_intent(struct agent *a)
 {
 	json_t *intent = json_object_get(a->state, "intent");
-	struct agent_klp k;
+	struct agent_klp k = {};
 
 	if (!json_is_object(intent))
 		return 0;
@@ -806,7 +821,7 @@ int agent_check(struct agent *a, json_t **ret_report)
 	struct tuf_client *c = NULL;
 	json_t *targets = NULL, *info, *loaded, *entry = NULL;
 	const char *path;
-	struct agent_klp k;
+	struct agent_klp k = {};
 	int fd = -1, r;
 
 	if (ret_report)
@@ -974,7 +989,7 @@ int agent_status(struct agent *a, json_t **ret)
 	json_array_foreach(names, i, n) {
 		const char *name = json_string_value(n);
 		bool ours = loaded && streq_ptr(jstr(loaded, "livepatch"), name);
-		struct agent_klp k;
+		struct agent_klp k = {};
 		json_t *p, *c;
 		size_t j;
 
@@ -1030,7 +1045,7 @@ int agent_uname(struct agent *a, char **ret)
 {
 	json_t *loaded = json_object_get(a->state, "loaded");
 	const char *name = jstr(loaded, "livepatch");
-	struct agent_klp k;
+	struct agent_klp k = {};
 	char *s;
 
 	if (name && agent_klp_read(a->cfg->sysroot, name, &k) == 0) {

@@ -151,7 +151,8 @@ static int read_bool(const char *dir, const char *file, bool *ret)
 
 	if (!p)
 		return -ENOMEM;
-	r = read_file_capped(p, 64, &buf, NULL);
+	/* sysfs gives every attribute a size of a page */
+	r = read_file_capped(p, SMALL_MAX, &buf, NULL);
 	if (r < 0)
 		return r;
 	*ret = buf[0] == '1';

@@ -83,8 +83,11 @@ static bool names(const char *msg, size_t len, const char *name)
 	return false;
 }
 
-/* A function in a report: "func+0x" (a trace line, RIP, "at file:line func+0x"). */
-static bool names_function(const char *msg, size_t len, const char *fn)
+/*
+ * A function in a report: "func+0x" (a trace line, RIP, "at file:line func+0x"), unless the
+ * line says it is another module's copy ("func+0x1/0x2 [other]": another livepatch).
+ */
+static bool names_function(const char *msg, size_t len, const char *fn, const char *module)
 {
 	size_t n = strlen(fn);
 	const char *p = msg, *end = msg + len;
@@ -94,8 +97,21 @@ static bool names_function(const char *msg, size_t len, const char *fn)
 		bool start = p == msg || p[-1] == ' ' || p[-1] == '(' || p[-1] == ':' ||
 			     p[-1] == '\t' || p[-1] == '<';
 
-		if (start && (size_t)(end - after) >= 3 && memcmp(after, "+0x", 3) == 0)
-			return true;
+		if (start && (size_t)(end - after) >= 3 && memcmp(after, "+0x", 3) == 0) {
+			const char *q = after, *close;
+			size_t mlen = module ? strlen(module) : 0;
+
+			while (q < end && *q != ' ')
+				q++;
+			while (q < end && *q == ' ')
+				q++;
+			if (q == end || *q != '[')
+				return true;
+			close = memchr(q, ']', (size_t)(end - q));
+			if (!close || ((size_t)(close - q - 1) == mlen && mlen &&
+				       memcmp(q + 1, module, mlen) == 0))
+				return true;
+		}
 		p++;
 	}
 	return false;
@@ -149,7 +165,7 @@ static bool blames(const struct agent_kmsg_watch *w, const char *msg, size_t len
 				return true;
 	}
 	for (size_t i = 0; i < w->n_funcs; i++)
-		if (names_function(msg, len, w->funcs[i]))
+		if (names_function(msg, len, w->funcs[i], w->module))
 			return true;
 	return false;
 }
