@@ -324,6 +324,24 @@ static void test_rodata_refused(void **state)
 	assert_true(has_text(rep->refusals, rep->nrefusals, "'rd_count'"));
 }
 
+/* An author's callback is carried with a global alias; an ignored function is not patched. */
+static void test_callback(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+	struct lp_sec *meta;
+
+	assert_int_equal(run("callback", &rep, &e), LP_DIFF_WRITTEN);
+	assert_int_equal(rep->ncallbacks, 1);
+	assert_string_equal(rep->callbacks[0], "pre_patch cb_pre");
+	assert_non_null(defined(e, "cb_pre"));
+	assert_false(has_func(rep, "cb_changed", LP_FUNC_CHANGED));
+	assert_true(has_text(rep->warnings, rep->nwarnings, "'cb_changed' changed but is ignored"));
+	meta = lp_elf_find_sec(e, ".tuxtape.lp");
+	assert_non_null(meta);
+	assert_non_null(memmem(meta->data, meta->size, "callback pre_patch __tt_lp_cb_", 30));
+}
+
 static void test_canonical(void **state)
 {
 	static const struct {
@@ -562,7 +580,7 @@ int main(void)
 		cmocka_unit_test(test_json),       cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_malformed_refused), cmocka_unit_test(test_write_refused),
 		cmocka_unit_test(test_cross),	   cmocka_unit_test(test_rodata_copied),
-		cmocka_unit_test(test_rodata_refused),
+		cmocka_unit_test(test_rodata_refused), cmocka_unit_test(test_callback),
 	};
 	int r;
 

@@ -18,7 +18,24 @@
 #include "strbuf.h"
 #include "tree.h"
 #include "workdir.h"
+#include "config.h"
 #include "banned.h"
+
+/* Where the patch authors' headers are: see lp_build_opts.author_include. */
+static const char *author_include(const struct lp_build_opts *o)
+{
+	const char *e = getenv("TUXTAPE_LIVEPATCH_INCLUDE");
+
+	if (o->author_include)
+		return o->author_include;
+	if (e && *e)
+		return e;
+	if (access(TUXTAPE_LP_INCLUDEDIR "/tuxtape/livepatch.h", R_OK) == 0)
+		return TUXTAPE_LP_INCLUDEDIR;
+	if (access(TUXTAPE_LP_SRC_INCLUDEDIR "/tuxtape/livepatch.h", R_OK) == 0)
+		return TUXTAPE_LP_SRC_INCLUDEDIR;
+	return NULL;
+}
 
 static double now_seconds(void)
 {
@@ -218,6 +235,7 @@ static int diff_units(const struct lp_tu_set *set, const struct lp_symtab *syms,
 						      json_string(drep->funcs[k].name));
 				nchanged += drep->funcs[k].kind == LP_FUNC_CHANGED;
 			}
+			nchanged += drep->ncallbacks; /* a callback is a change that runs */
 			objs[n++] = TAKE_PTR(out);
 		}
 		r = 0;
@@ -245,6 +263,7 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
 	_cleanup_free_ char *work = NULL;
 	_cleanup_close_ int work_lock = -1;
+	_cleanup_free_ const char **digests = NULL;
 	char **objs = NULL;
 	size_t nobjs = 0, nunsafe = 0, nchanged = 0;
 	double t0 = now_seconds(), t;
@@ -317,7 +336,9 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 
 	r = lp_tree_compile(
 		tree, ps,
-		&(struct lp_compile_opts){.allow_fuzz = o->allow_fuzz, .max_units = o->max_units},
+		&(struct lp_compile_opts){.allow_fuzz = o->allow_fuzz,
+					  .max_units = o->max_units,
+					  .author_include = author_include(o)},
 		work, &set);
 	if (r < 0)
 		goto out;
@@ -359,7 +380,17 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	}
 
 	t = now_seconds();
+	digests = calloc(o->npatches + 1, sizeof(*digests));
+	if (!digests) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(rep->patches); i++)
+		digests[i] = json_string_value(json_object_get(json_array_get(rep->patches, i),
+							       "sha256"));
 	struct lp_module_opts mopts = {.syms = syms,
+				       .cves = o->cves,
+				       .patch_sha256 = digests,
 				       .kbuild_dir = o->kbuild,
 				       .name = o->name,
 				       .replace = o->replace,

@@ -40,6 +40,12 @@ struct lp_build_opts {
 	unsigned max_units; /* more units are refused; 0: LP_TREE_MAX_TUS */
 	bool replace;	    /* atomic replace of earlier livepatches */
 	bool allow_fuzz;    /* hunks may apply with fuzz */
+	/*
+	 * The patch authors' headers (tuxtape/livepatch.h, kpatch-macros.h), searched by every
+	 * compile; NULL: $TUXTAPE_LIVEPATCH_INCLUDE, else the installed ones, else the source
+	 * tree's.
+	 */
+	const char *author_include;
 };
 
 struct lp_build_report {

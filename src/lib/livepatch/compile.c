@@ -608,7 +608,9 @@ static int replay_all(struct lp_tree *t, const char *const *objs, size_t n, cons
 
 		if (!line)
 			return -ENOMEM;
-		r = lp_spawn(argv, t->path, NULL, log, NULL);
+		const char *env[] = {t->compile_env, NULL};
+
+		r = lp_spawn(argv, t->path, t->compile_env ? env : NULL, log, NULL);
 		/* gcc's dependency file, which make would have folded into the .cmd file. */
 		slash = strrchr(objs[i], '/');
 		dep = slash ? strdup_printf("%s/%.*s/.%s.d", t->path, (int)(slash - objs[i]),
@@ -867,6 +869,13 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	if (!opts)
 		opts = &no_opts;
 	max_units = opts->max_units ? opts->max_units : LP_TREE_MAX_TUS;
+	free(t->compile_env);
+	t->compile_env = NULL;
+	if (opts->author_include) {
+		t->compile_env = strdup_printf("CPATH=%s", opts->author_include);
+		if (!t->compile_env)
+			return -ENOMEM;
+	}
 	s = calloc(1, sizeof(*s));
 	work = strdup(t->path);
 	if (!s || !work)

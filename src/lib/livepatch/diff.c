@@ -71,6 +71,7 @@ struct item {
 	/* what references to an unchanged static resolve to (item 2 of issue 9) */
 	enum { RES_UNDECIDED, RES_REFERENCE, RES_COPY, RES_REFUSED } res;
 	bool copied_fn; /* a copied unchanged function: the patch may only call it */
+	const char *callback; /* the author's callback of this kind ("pre_patch"), or NULL */
 	unsigned visit; /* the stateless check's walk */
 };
 
@@ -110,7 +111,7 @@ struct ctx {
 	struct lp_elf *out;
 	struct item **queue;
 	size_t nqueue, queue_alloc;
-	struct vec included, special, refusals, warnings, locals, meta;
+	struct vec included, special, refusals, warnings, locals, meta, callbacks;
 	struct strbuf metabuf;
 	char hash[9];
 	int err;
@@ -1053,6 +1054,80 @@ static void refuse(struct ctx *c, const char *fmt, ...)
 	CTX_NOMEM(c, s ? vec_addf(&c->refusals, "%s", s) : -ENOMEM);
 }
 
+/* The targets of the relocations of the patched object's section NAME (author markers). */
+static size_t marker_targets(struct ctx *c, const char *name, struct target *out, size_t max)
+{
+	struct lp_sec *s = lp_elf_find_sec(c->p.e, name);
+	size_t n = 0;
+
+	if (!s || !s->rela)
+		return 0;
+	for (size_t i = 0; i < s->rela->nrelas && n < max; i++)
+		out[n++] = resolve(s, &s->rela->relas[i]);
+	return n;
+}
+
+#define MAX_MARKERS 64
+
+/*
+ * The author's markers (<tuxtape/livepatch.h>, kpatch-macros.h): an ignored function is not
+ * patched however it changed, items of an ignored section are taken as unchanged, and a
+ * forced function is named in a warning: forcing is kpatch's old core module's activeness
+ * check, which the livepatch consistency model replaces.
+ */
+static void apply_markers(struct ctx *c)
+{
+	struct target t[MAX_MARKERS];
+	size_t n;
+
+	n = marker_targets(c, ".tuxtape.ignore.functions", t, MAX_MARKERS);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].kind != T_ITEM || !t[i].item->func) {
+			refuse(c, "KPATCH_IGNORE_FUNCTION/TUXTAPE_IGNORE_FUNCTION names no function "
+				  "of this file");
+			continue;
+		}
+		if (t[i].item->status == ST_CHANGED) {
+			t[i].item->status = ST_SAME;
+			for (size_t k = 0; k < c->p.nitems; k++)
+				if (c->p.items[k].parent == t[i].item)
+					c->p.items[k].status = ST_SAME;
+			CTX_NOMEM(c, vec_addf(&c->warnings,
+					      "function '%s' changed but is ignored, as the patch "
+					      "asks",
+					      t[i].item->sym->name));
+		}
+	}
+	n = marker_targets(c, ".tuxtape.ignore.sections", t, MAX_MARKERS);
+	for (size_t i = 0; i < n; i++) {
+		const char *name;
+
+		if (t[i].kind != T_STR) {
+			refuse(c, "KPATCH_IGNORE_SECTION/TUXTAPE_IGNORE_SECTION names no section");
+			continue;
+		}
+		name = (const char *)t[i].sec->data + t[i].str->start;
+		for (size_t k = 0; k < c->p.nitems; k++) {
+			struct item *it = &c->p.items[k];
+
+			if (it->status == ST_CHANGED && streq(it->sec->name, name)) {
+				it->status = ST_SAME;
+				CTX_NOMEM(c, vec_addf(&c->warnings,
+						      "'%s' in %s changed but the section is "
+						      "ignored, as the patch asks",
+						      it->sym->name, name));
+			}
+		}
+	}
+	n = marker_targets(c, ".tuxtape.force", t, MAX_MARKERS);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].kind == T_ITEM)
+			CTX_NOMEM(c, vec_addf(&c->warnings,
+					      "KPATCH_FORCE_UNSAFE(%s) has no effect: the livepatch "
+					      "consistency model decides when a task switches",
+					      t[i].item->sym->name));
+}
+
 static void compare(struct ctx *c)
 {
 	struct side *p = &c->p;
@@ -1088,6 +1163,7 @@ static void compare(struct ctx *c)
 		    ip->parent->status == ST_SAME)
 			ip->parent->status = ST_CHANGED;
 	}
+	apply_markers(c);
 	/* what cannot be patched */
 	for (size_t i = 0; i < p->nitems; i++) {
 		struct item *ip = &p->items[i];
@@ -2008,6 +2084,9 @@ void lp_diff_report_free(struct lp_diff_report *r)
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
+	for (size_t i = 0; i < r->ncallbacks; i++)
+		free(r->callbacks[i]);
+	free(r->callbacks);
 	free(r);
 }
 
@@ -2050,6 +2129,7 @@ json_t *lp_diff_report_to_json(const struct lp_diff_report *r, int result)
 	json_object_set_new(j, "special", strings_json(r->special, r->nspecial));
 	json_object_set_new(j, "refusals", strings_json(r->refusals, r->nrefusals));
 	json_object_set_new(j, "warnings", strings_json(r->warnings, r->nwarnings));
+	json_object_set_new(j, "callbacks", strings_json(r->callbacks, r->ncallbacks));
 	return j;
 }
 
@@ -2106,8 +2186,73 @@ static struct lp_diff_report *make_report(struct ctx *c)
 	MOVE(special, special);
 	MOVE(refusals, refusals);
 	MOVE(warnings, warnings);
+	MOVE(callbacks, callbacks);
 #undef MOVE
 	return r;
+}
+
+/* ---- the author's callbacks ---- */
+
+static const char *const callback_kinds[] = {"pre_patch", "post_patch", "pre_unpatch",
+					     "post_unpatch"};
+
+/* .tuxtape.cb.KIND: pointers to the author's callbacks (<tuxtape/livepatch.h>). */
+static void find_callbacks(struct ctx *c)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(callback_kinds); k++) {
+		_cleanup_free_ char *name = NULL;
+		struct target t[MAX_MARKERS];
+		size_t n;
+
+		if (asprintf(&name, ".tuxtape.cb.%s", callback_kinds[k]) < 0) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		n = marker_targets(c, name, t, MAX_MARKERS);
+		for (size_t i = 0; i < n; i++) {
+			if (t[i].kind != T_ITEM || !t[i].item->func || target_delta(&t[i]) != 0 ||
+			    sec_is_init(t[i].item->sec)) {
+				refuse(c, "a %s callback is not a function of this file that can "
+					  "be carried (not __init)",
+				       callback_kinds[k]);
+				continue;
+			}
+			if (t[i].item->callback && !streq(t[i].item->callback, callback_kinds[k])) {
+				refuse(c, "function '%s' is both a %s and a %s callback",
+				       t[i].item->sym->name, t[i].item->callback, callback_kinds[k]);
+				continue;
+			}
+			t[i].item->callback = callback_kinds[k];
+		}
+	}
+}
+
+/* A global alias per callback, named in .tuxtape.lp for the klp_object's callbacks. */
+static void emit_callbacks(struct ctx *c)
+{
+	size_t seq = 0;
+
+	for (size_t i = 0; i < c->p.nitems && !c->err; i++) {
+		struct item *it = &c->p.items[i];
+		_cleanup_free_ char *alias = NULL;
+		struct lp_sym *a;
+
+		if (!it->callback || !it->out)
+			continue;
+		if (asprintf(&alias, "__tt_lp_cb_%s_%zu_%s", c->hash, seq++, it->sym->name) < 0) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		a = lp_elf_add_sym(c->out, alias, STT_FUNC, STB_GLOBAL, it->out, it->out_off,
+				   it->size);
+		if (!a) {
+			CTX_NOMEM(c, -ENOMEM);
+			return;
+		}
+		a->other = STV_HIDDEN;
+		CTX_NOMEM(c, strbuf_addf(&c->metabuf, "callback %s %s\n", it->callback, alias));
+		CTX_NOMEM(c, vec_addf(&c->callbacks, "%s %s", it->callback, it->sym->name));
+	}
 }
 
 /* ---- driver ---- */
@@ -2143,6 +2288,7 @@ static int do_diff(struct ctx *c, const char *out_o)
 	correlate(c);
 	compare(c);
 	compare_groups(c);
+	find_callbacks(c);
 	if (c->err)
 		return c->err;
 
@@ -2161,6 +2307,8 @@ static int do_diff(struct ctx *c, const char *out_o)
 			any = true;
 		/* another changed file of the patch may use it: linked in the module */
 		if (new_global(it))
+			any = true;
+		if (it->callback)
 			any = true;
 		/* a changed read-only object that no changed function uses changes nothing */
 	}
@@ -2200,10 +2348,11 @@ static int do_diff(struct ctx *c, const char *out_o)
 		}
 	}
 	for (size_t i = 0; i < c->p.nitems; i++)
-		if (new_global(&c->p.items[i]))
+		if (new_global(&c->p.items[i]) || c->p.items[i].callback)
 			enqueue(c, &c->p.items[i]);
 	drain(c);
 	carry_specials(c);
+	emit_callbacks(c);
 	if (c->err)
 		return c->err;
 	if (c->refusals.n)
@@ -2272,6 +2421,7 @@ static int diff_mem(const void *orig, size_t orig_len, const char *orig_name, co
 	vec_release(&c.warnings);
 	vec_release(&c.locals);
 	vec_release(&c.meta);
+	vec_release(&c.callbacks);
 	strbuf_release(&c.metabuf);
 	if (r < 0)
 		return r;

@@ -44,6 +44,8 @@ struct lp_diff_report {
 	size_t nrefusals;
 	char **warnings;
 	size_t nwarnings;
+	char **callbacks; /* "pre_patch fn": the author's callbacks for this object */
+	size_t ncallbacks;
 };
 
 /*

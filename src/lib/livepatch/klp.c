@@ -46,6 +46,12 @@ struct meta_func {
 	size_t part;
 };
 
+/* An author's callback (<tuxtape/livepatch.h>): KIND is pre_patch, post_patch, ... */
+struct meta_callback {
+	char *kind, *alias;
+	size_t part;
+};
+
 struct part {
 	char *file;
 	char **anchors;
@@ -91,6 +97,8 @@ struct build {
 	size_t nlocals;
 	struct meta_func *funcs;
 	size_t nfuncs;
+	struct meta_callback *cbs;
+	size_t ncbs;
 	struct lp_module_report *rep;
 	int err;
 };
@@ -245,6 +253,22 @@ static int parse_meta(struct build *b, size_t part, const struct lp_sec *m, cons
 			if (!nl[b->nlocals].mangled || !nl[b->nlocals].orig)
 				return -ENOMEM;
 			b->nlocals++;
+		} else if (sscanf(line, "callback %599s %599s", a, c) == 2) {
+			struct meta_callback *nc = reallocarray(b->cbs, b->ncbs + 1, sizeof(*nc));
+
+			if (!streq(a, "pre_patch") && !streq(a, "post_patch") &&
+			    !streq(a, "pre_unpatch") && !streq(a, "post_unpatch"))
+				return log_error_errno(-EBADMSG,
+						       "'%s': section '.tuxtape.lp' names a bad "
+						       "callback kind '%s'",
+						       path, a);
+			if (!nc)
+				return -ENOMEM;
+			b->cbs = nc;
+			nc[b->ncbs] = (struct meta_callback){strdup(a), strdup(c), part};
+			if (!nc[b->ncbs].kind || !nc[b->ncbs].alias)
+				return -ENOMEM;
+			b->ncbs++;
 		} else if (sscanf(line, "anchor %599s %599s", d, a) == 2) {
 			char **na = reallocarray(p->anchors, p->nanchors + 1, sizeof(*na));
 
@@ -280,6 +304,11 @@ static void build_release(struct build *b)
 		free(b->funcs[i].orig);
 	}
 	free(b->funcs);
+	for (size_t i = 0; i < b->ncbs; i++) {
+		free(b->cbs[i].kind);
+		free(b->cbs[i].alias);
+	}
+	free(b->cbs);
 	for (size_t i = 0; i < b->nobjs; i++) {
 		free(b->objs[i].name);
 		free(b->objs[i].ko);
@@ -346,6 +375,67 @@ static int sympos_of(struct build *b, const char *name, bool func, size_t part, 
 
 /* ---- the C description ---- */
 
+static const char *const cb_kinds[] = {"pre_patch", "post_patch", "pre_unpatch", "post_unpatch"};
+
+static size_t callbacks_of(const struct build *b, size_t obj, const char *kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->ncbs; i++)
+		if (b->parts[b->cbs[i].part].obj == obj && streq(b->cbs[i].kind, kind))
+			n++;
+	return n;
+}
+
+/*
+ * Per object and kind, one function calling the authors' callbacks: patch ones in the order
+ * of the diff objects (a failing pre-patch stops the rest), unpatch ones in reverse.
+ */
+static void write_callbacks_c(struct build *b, struct strbuf *sb)
+{
+	for (size_t i = 0; i < b->ncbs; i++)
+		strbuf_addf(sb, "extern %s tt_lp_cb_%zu(struct klp_object *) __asm__(\"%s\");\n",
+			    streq(b->cbs[i].kind, "pre_patch") ? "int" : "void", i, b->cbs[i].alias);
+	for (size_t o = 0; o < b->nobjs; o++)
+		for (size_t k = 0; k < ARRAY_SIZE(cb_kinds); k++) {
+			bool pre = k == 0, rev = k >= 2;
+
+			if (!b->objs[o].patched || !callbacks_of(b, o, cb_kinds[k]))
+				continue;
+			strbuf_addf(sb, "\nstatic %s tt_lp_%s%zu(struct klp_object *obj)\n{\n",
+				    pre ? "int" : "void", cb_kinds[k], o);
+			if (pre)
+				strbuf_adds(sb, "\tint r;\n\n");
+			for (size_t j = 0; j < b->ncbs; j++) {
+				size_t i = rev ? b->ncbs - 1 - j : j;
+
+				if (b->parts[b->cbs[i].part].obj != o ||
+				    !streq(b->cbs[i].kind, cb_kinds[k]))
+					continue;
+				if (pre)
+					strbuf_addf(sb, "\tr = tt_lp_cb_%zu(obj);\n\tif (r)\n"
+							"\t\treturn r;\n",
+						    i);
+				else
+					strbuf_addf(sb, "\ttt_lp_cb_%zu(obj);\n", i);
+			}
+			strbuf_adds(sb, pre ? "\treturn 0;\n}\n" : "}\n");
+		}
+}
+
+/* What a .modinfo string written into C may hold: a CVE ID, a hex digest. */
+static bool modinfo_word_ok(const char *s, bool hex)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || (hex && n != 64))
+		return false;
+	for (; *s; s++)
+		if (hex ? !isxdigit((unsigned char)*s) : !isalnum((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
 static int write_main_c(struct build *b, const char *dir, const char *name, bool replace)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -362,6 +452,7 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 	for (size_t i = 0; i < b->nfuncs; i++)
 		strbuf_addf(&sb, "extern void tt_lp_new_%zu(void) __asm__(\"%s\");\n", i,
 			    b->funcs[i].alias);
+	write_callbacks_c(b, &sb);
 	for (size_t o = 0; o < b->nobjs; o++) {
 		if (!b->objs[o].patched)
 			continue;
@@ -387,10 +478,15 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 		if (!b->objs[o].patched)
 			continue;
 		if (b->objs[o].name)
-			strbuf_addf(&sb, "\t{ .name = \"%s\", .funcs = tt_lp_funcs%zu },\n",
-				    b->objs[o].name, o);
+			strbuf_addf(&sb, "\t{ .name = \"%s\", .funcs = tt_lp_funcs%zu,", b->objs[o].name,
+				    o);
 		else
-			strbuf_addf(&sb, "\t{ .name = NULL, .funcs = tt_lp_funcs%zu },\n", o);
+			strbuf_addf(&sb, "\t{ .name = NULL, .funcs = tt_lp_funcs%zu,", o);
+		strbuf_adds(&sb, " .callbacks = {");
+		for (size_t k = 0; k < ARRAY_SIZE(cb_kinds); k++)
+			if (callbacks_of(b, o, cb_kinds[k]))
+				strbuf_addf(&sb, " .%s = tt_lp_%s%zu,", cb_kinds[k], cb_kinds[k], o);
+		strbuf_adds(&sb, " } },\n");
 	}
 	strbuf_addf(&sb,
 		    "\t{}\n};\n\n"
@@ -403,6 +499,10 @@ static int write_main_c(struct build *b, const char *dir, const char *name, bool
 		    "MODULE_LICENSE(\"GPL\");\nMODULE_INFO(livepatch, \"Y\");\n"
 		    "MODULE_DESCRIPTION(\"tuxtape livepatch %s\");\n",
 		    replace ? "true" : "false", name);
+	for (const char *const *c = b->opts->cves; c && *c; c++)
+		strbuf_addf(&sb, "MODULE_INFO(tuxtape_cve, \"%s\");\n", *c);
+	for (const char *const *h = b->opts->patch_sha256; h && *h; h++)
+		strbuf_addf(&sb, "MODULE_INFO(tuxtape_patch_sha256, \"%s\");\n", *h);
 	if (!sb.buf) {
 		strbuf_release(&sb);
 		return -ENOMEM;
@@ -985,6 +1085,12 @@ int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp
 	name = opts->name;
 	if (!patch_name_ok(name))
 		return -EINVAL;
+	for (const char *const *c = opts->cves; c && *c; c++)
+		if (!modinfo_word_ok(*c, false))
+			return log_error_errno(-EINVAL, "'%s' is not a CVE ID", *c);
+	for (const char *const *h = opts->patch_sha256; h && *h; h++)
+		if (!modinfo_word_ok(*h, true))
+			return log_error_errno(-EINVAL, "'%s' is not a SHA-256 digest", *h);
 	rep = calloc(1, sizeof(*rep));
 	b.parts = calloc(n, sizeof(*b.parts));
 	parts = calloc(n, sizeof(*parts));
@@ -1050,7 +1156,7 @@ int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp
 			goto out;
 	}
 	rep->nfuncs = b.nfuncs;
-	if (b.nfuncs == 0) {
+	if (b.nfuncs == 0 && b.ncbs == 0) {
 		r = vadd(&rep->refusals, &rep->nrefusals, "the diff objects change no function");
 		r = r < 0 ? r : LP_MODULE_UNSAFE;
 		goto out;

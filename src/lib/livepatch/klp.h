@@ -155,6 +155,13 @@ struct lp_module_opts {
 	 */
 	const char *const *module_paths;
 	size_t nmodule_paths;
+	/*
+	 * Recorded in the module's .modinfo, one tuxtape_cve= and tuxtape_patch_sha256= line each
+	 * (NULL-terminated lists, may be NULL): what the livepatch fixes and what it was built
+	 * from. CVE IDs are [A-Za-z0-9-], digests 64 hex digits, else -EINVAL.
+	 */
+	const char *const *cves;
+	const char *const *patch_sha256;
 };
 
 /*

@@ -54,6 +54,7 @@ void lp_tree_free(struct lp_tree *t)
 	free(t->release);
 	free(t->cc);
 	free(t->log);
+	free(t->compile_env);
 	free(t);
 }
 
@@ -295,7 +296,12 @@ int lp_tree_make_watch(struct lp_tree *t, const char *const *targets, bool paral
 	argv[n] = NULL;
 	if (!log)
 		log = t->log;
-	r = lp_spawn_watch(argv, NULL, NULL, log, NULL, tick, userdata);
+	{
+		const char *env[] = {t->compile_env, NULL};
+
+		r = lp_spawn_watch(argv, NULL, t->compile_env ? env : NULL, log, NULL, tick,
+				   userdata);
+	}
 	if (r == -ENOEXEC) {
 		_cleanup_free_ char *why = lp_failure_output(log, t->path);
 

@@ -39,6 +39,7 @@ struct lp_tree {
 	char *log;     /* where the tools' output of the last operation went */
 	unsigned jobs;
 	bool cached;		/* found ready in the cache */
+	char *compile_env;	/* "CPATH=DIR": the patch author's headers, while compiling */
 	double prepare_seconds; /* time lp_tree_prepare() took */
 };
 
@@ -60,6 +61,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_tree *, lp_tree_free);
 struct lp_compile_opts {
 	bool allow_fuzz;    /* hunks may apply with fuzz (patch's default); else exactly (-F0) */
 	unsigned max_units; /* more translation units are refused; 0: LP_TREE_MAX_TUS */
+	/*
+	 * A directory searched after the kernel's own include paths by every compile (gcc's
+	 * CPATH, which kbuild neither records nor compares, so no object is rebuilt for it):
+	 * tuxtape's headers for patch authors (tuxtape/livepatch.h, kpatch-macros.h). NULL:
+	 * none.
+	 */
+	const char *author_include;
 };
 
 struct lp_tu {

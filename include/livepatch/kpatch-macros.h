@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kpatch-build's patch macros for `tuxtape livepatch build`, so patches written for kpatch
+ * build unchanged. Written from kpatch's documented behaviour (doc/patch-author-guide.md)
+ * over tuxtape's own API, <tuxtape/livepatch.h>.
+ */
+#ifndef TUXTAPE_KPATCH_MACROS_H
+#define TUXTAPE_KPATCH_MACROS_H
+
+#include <linux/printk.h>
+#include <linux/syscalls.h>
+#include <tuxtape/livepatch.h>
+
+/* kpatch names the callbacks' argument so; with livepatch it is the klp_object. */
+typedef struct klp_object patch_object;
+
+/* int fn(patch_object *): non-zero refuses the patch (or the module being loaded). */
+#define KPATCH_PRE_PATCH_CALLBACK(fn) TUXTAPE_PRE_PATCH(fn)
+/* void fn(patch_object *) */
+#define KPATCH_POST_PATCH_CALLBACK(fn) TUXTAPE_POST_PATCH(fn)
+#define KPATCH_PRE_UNPATCH_CALLBACK(fn) TUXTAPE_PRE_UNPATCH(fn)
+#define KPATCH_POST_UNPATCH_CALLBACK(fn) TUXTAPE_POST_UNPATCH(fn)
+
+#define KPATCH_IGNORE_SECTION(name) TUXTAPE_IGNORE_SECTION(name)
+#define KPATCH_IGNORE_FUNCTION(fn) TUXTAPE_IGNORE_FUNCTION(fn)
+#define KPATCH_FORCE_UNSAFE(fn) TUXTAPE_FORCE_UNSAFE(fn)
+
+/*
+ * printk() from a function of its own: printk is __cold, and calling it inline can make gcc
+ * move the surrounding path to .text.unlikely or un-inline its callees, changing functions
+ * the patch did not mean to change.
+ */
+static __maybe_unused noinline __printf(1, 2) int __tuxtape_kpatch_printk(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprintk(fmt, ap);
+	va_end(ap);
+	return n;
+}
+#define KPATCH_PRINTK(fmt, ...) __tuxtape_kpatch_printk(fmt, ##__VA_ARGS__)
+
+/*
+ * SYSCALL_DEFINEn without the syscall's tracing metadata (CONFIG_FTRACE_SYSCALLS), which the
+ * running kernel already has: the same __x64_sys_NAME, __se_sys_NAME and __do_sys_NAME.
+ */
+#define KPATCH_SYSCALL_DEFINE1(name, ...) __SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE2(name, ...) __SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE3(name, ...) __SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE4(name, ...) __SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE5(name, ...) __SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE6(name, ...) __SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
+#ifdef CONFIG_X86_64
+/* x86's SYSCALL_DEFINE0 is its own macro: the same without SYSCALL_METADATA */
+#define KPATCH_SYSCALL_DEFINE0(sname)                                                              \
+	static long __do_sys_##sname(const struct pt_regs *__unused);                              \
+	__X64_SYS_STUB0(sname)                                                                     \
+	__IA32_SYS_STUB0(sname)                                                                    \
+	static long __do_sys_##sname(const struct pt_regs *__unused)
+#else
+#define KPATCH_SYSCALL_DEFINE0(sname)                                                              \
+	asmlinkage long sys_##sname(void);                                                         \
+	asmlinkage long sys_##sname(void)
+#endif
+
+#endif
