@@ -89,6 +89,9 @@ expect "computed scores" "$(q "SELECT group_concat(computed_score) FROM (SELECT 
 expect "nvd state" "$(q "SELECT group_concat(x) FROM (SELECT cve_id||'='||status x FROM nvd_state ORDER BY 1)")" \
     "CVE-2024-1086=scored,CVE-2024-26581=missing,CVE-2024-50264=unscored,CVE-2024-53104=scored"
 expect "nvd requests" "$(requests 'GET /nvd?cveId=')" 4
+# NVD's publication date is kept as the second source of a CVE's date.
+expect "nvd published" "$(q "SELECT published FROM nvd_state WHERE cve_id = 'CVE-2024-53104'")" 2024-12-02
+expect "date source nvd without history" "$(t --db "$db" --json cve show CVE-2024-53104 | python3 -c 'import json,sys; o=json.load(sys.stdin); print(o["published"], o["date_source"])')" "2024-12-02 nvd"
 expect "api key sent" "$(requests 'apiKey=s3cret')" 4
 expect "CNA-scored CVE not asked" "$(requests 'CVE-2024-36971')" 0
 expect "rejected CVE not asked" "$(requests 'CVE-2023-0266')" 0

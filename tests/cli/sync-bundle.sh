@@ -60,4 +60,69 @@ assert set(a[0]) >= {'id','priority','base_score','title'}"
 "$TUXTAPE" --db "$TMP/direct/t.db" --json cve list --file 'net/ipv4/*' >"$TMP/list2.json"
 check "list --file matches program files" python3 -c "
 import json; a=json.load(open('$TMP/list2.json')); assert len(a)>100, len(a)"
+# Publication dates: every CVE's is the date of the bundle commit that first carried it, and
+# --since selects by it.
+for c in $OLD $MID $NEW; do
+    git -C "$TMP/vulns" ls-tree -r --name-only $c cve | sed -n 's,.*/\(CVE-[0-9-]*\)\.json$,\1,p' | sort -u >"$TMP/ids.$c"
+    git -C "$TMP/vulns" log -1 --format=%cd --date=short $c >"$TMP/date.$c"
+done
+"$TUXTAPE" --db "$TMP/direct/t.db" --json cve list --state all >"$TMP/all.json"
+check "every date is the first carrying commit's" python3 -c "
+import json
+want = {}
+for c in ['$OLD', '$MID', '$NEW']:
+    d = open('$TMP/date.' + c).read().strip()
+    for i in open('$TMP/ids.' + c).read().split():
+        want.setdefault(i, d)
+got = {x['id']: (x['published'], x['date_source']) for x in json.load(open('$TMP/all.json'))}
+assert len(got) == 14938, len(got)
+bad = [i for i in got if got[i] != (want[i], 'vulns-history')]
+assert not bad, (len(bad), bad[:3], [got[i] for i in bad[:3]])
+assert len(set(v[0] for v in got.values())) == 3"
+"$TUXTAPE" --db "$TMP/direct/t.db" --json cve list --state all --since 2026-08-04 >"$TMP/since.json"
+check "--since 2026-08-04 is the records new in the last commit" python3 -c "
+import json
+ids = set(open('$TMP/ids.$NEW').read().split()) - set(open('$TMP/ids.$MID').read().split()) - set(open('$TMP/ids.$OLD').read().split())
+got = set(x['id'] for x in json.load(open('$TMP/since.json')))
+assert got == ids and len(ids) > 1000, (len(got), len(ids))"
+
+# The score filter on the real data: unscored records are counted, never silently dropped.
+"$TUXTAPE" --db "$TMP/direct/t.db" cve list --min-score 7 >/dev/null 2>"$TMP/err"
+unscored=$(sqlite3 "$TMP/direct/t.db" "SELECT count(*) FROM cve c WHERE state = 'published' AND NOT EXISTS (SELECT 1 FROM cve_cvss s WHERE s.cve_id = c.id)")
+check "the unscored count is said ($unscored)" grep -q "warning: $unscored CVEs without a CVSS score left out" "$TMP/err"
+
+# The installed Debian kernel package's changelog: the CVEs it names as fixed in a version up
+# to the kernel's are fixed for it, with the Debian version in the reason.
+CL=$(ls /usr/share/doc/linux-image-6.1.*-amd64/changelog.gz 2>/dev/null | head -1)
+if [ -n "$CL" ]; then
+    rel=$(basename "$(dirname "$CL")" | sed 's/^linux-image-//')
+    top=$(zcat "$CL" | head -1 | sed -n 's/^[^ ]* (\([^)]*\)).*/\1/p' | sed 's/+\([^+]*\)$/-\1/')
+    sub=$(echo "$top" | sed -n 's/^6\.1\.\([0-9]*\).*/\1/p')
+    K="$TMP/linux"; mkdir -p "$K/net/core" "$K/arch/x86/kernel"
+    printf 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = %s\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n' "$sub" >"$K/Makefile"
+    printf 'obj-y += net/ arch/$(SRCARCH)/\n' >"$K/Kbuild"; mkdir -p "$K/scripts"; : >"$K/scripts/Makefile.build"
+    printf 'BITS := 64\n' >"$K/arch/x86/Makefile"; printf 'obj-y += kernel/\n' >"$K/arch/x86/Kbuild"
+    printf 'obj-y += setup.o\n' >"$K/arch/x86/kernel/Makefile"; : >"$K/arch/x86/kernel/setup.c"
+    printf 'obj-y += core/\n' >"$K/net/Makefile"; printf 'obj-y += dev.o\n' >"$K/net/core/Makefile"; : >"$K/net/core/dev.c"
+    printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n' >"$TMP/config"
+    printf 'Linux version %s (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian %s (2026-11-26)\n' "$rel" "$top" >"$TMP/pv"
+    # found by itself: the package of that release is installed
+    expect_exit 0 "$TUXTAPE" --db "$TMP/direct/t.db" kernel add deb --release "$rel" --proc-version "$TMP/pv" --config "$TMP/config" --source "$K"
+    err_has "CVEs named as fixed by '$CL' up to $top"
+    "$TUXTAPE" --db "$TMP/direct/t.db" --json cve list --kernel deb >"$TMP/deb.json"
+    check "Debian $top: every CVE its changelog names is fixed, the version in the reason" python3 -c "
+import gzip, json, re
+named = set(re.findall(r'CVE-\d{4}-\d{4,}', gzip.open('$CL', 'rt', errors='replace').read()))
+v = {x['id']: x for x in json.load(open('$TMP/deb.json'))}
+hit = [i for i in named if i in v]
+assert len(hit) > 500, len(hit)
+bad = [i for i in hit if v[i]['status'] not in ('fixed', 'not-affected')]
+assert not bad, bad[:5]
+deb = [i for i in hit if 'fixed in Debian ' in v[i]['reason']]
+assert len(deb) > 100, len(deb)
+assert all(re.search(r'fixed in Debian 6\.1\.\d+-\d+ ', v[i]['reason']) for i in deb)
+print('named', len(named), 'in db', len(hit), 'fixed by the changelog', len(deb))"
+else
+    echo "no linux-image-6.1 changelog installed: the Debian changelog check is skipped"
+fi
 finish

@@ -45,6 +45,7 @@ void tt_nvd_page_release(struct tt_nvd_page *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].id);
 		free(p->v[i].vuln_status);
+		free(p->v[i].published);
 		for (size_t j = 0; j < p->v[i].n_m; j++)
 			metric_release(&p->v[i].m[j]);
 	}
@@ -143,6 +144,7 @@ static int parse_record(json_t *cve, const char *origin, size_t idx, struct tt_n
 	const char *why = NULL;
 
 	c->vuln_status = dup_string(json_object_get(cve, "vulnStatus"));
+	c->published = dup_string(json_object_get(cve, "published"));
 	if (!metrics || json_is_null(metrics))
 		return 0;
 	if (!json_is_object(metrics)) {
@@ -290,8 +292,8 @@ int tt_nvd_store_page(struct tt_store *s, const struct tt_nvd_page *p, const cha
 		     " VALUES (?1, 'nvd', ?2, ?3, ?4, ?7, ?5, ?6)",
 		     &ins)) < 0 ||
 	    (r = tt_store_prepare(s,
-				  "INSERT OR REPLACE INTO nvd_state(cve_id, fetched_at, status)"
-				  " VALUES (?1, ?2, ?3)",
+				  "INSERT OR REPLACE INTO nvd_state(cve_id, fetched_at, status, "
+				  "published) VALUES (?1, ?2, ?3, ?4)",
 				  &state)) < 0)
 		return r;
 	stats->skipped += p->skipped;
@@ -345,6 +347,12 @@ int tt_nvd_store_page(struct tt_store *s, const struct tt_nvd_page *p, const cha
 		sqlite3_bind_text(state, 1, c->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(state, 2, fetched_at, -1, SQLITE_STATIC);
 		sqlite3_bind_text(state, 3, status, -1, SQLITE_STATIC);
+		/* The second source of a publication date (after the vulns history): a date only. */
+		if (c->published && strlen(c->published) >= 10 &&
+		    strspn(c->published, "0123456789-") >= 10 && c->published[4] == '-')
+			sqlite3_bind_text(state, 4, c->published, 10, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(state, 4);
 		r = step_done(s, state, "recording NVD state");
 		if (r < 0)
 			return r;

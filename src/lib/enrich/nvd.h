@@ -30,6 +30,7 @@ struct tt_nvd_metric {
 struct tt_nvd_cve {
 	char *id;
 	char *vuln_status; /* "Analyzed", "Awaiting Analysis", ...; may be NULL */
+	char *published;   /* NVD's publication date, "2024-02-21T16:15:09.000"; may be NULL */
 	struct tt_nvd_metric m[3];
 	size_t n_m;
 	bool bad; /* the record was malformed (warned about); store nothing but the state */
