@@ -17,8 +17,13 @@ trap 'rm -rf "$W"' EXIT
 
 run() { # run LABEL PATCH: wall and CPU seconds, and tuxtape's own phase times
 	label=$1 patch=$2
+	case $patch in
+	/*) pfile=$patch ;;
+	*) pfile=$patches/$patch.patch ;;
+	esac
+	patch=$(basename "$patch" .patch)
 	XDG_CACHE_HOME=$W/cache /usr/bin/time -f "%e %U %S" -o "$W/time" \
-		"$T" --json livepatch build --patch "$patches/$patch.patch" \
+		"$T" --json livepatch build --patch "$pfile" \
 		--source-tarball "$TARBALL" --config "$CONFIG" --symbols "$syms" \
 		--kbuild "$KBUILD" -o "$W/$patch.ko" > "$W/out.json" 2> "$W/err" ||
 		{ cat "$W/err" "$W/out.json" >&2; exit 1; }
@@ -33,4 +38,8 @@ run "cold: a-static-helper (fs/proc/meminfo.c)" a-static-helper
 run "warm: b-globals (fs/proc/cmdline.c)" b-globals
 run "warm: d-bounds-check (kernel/sys.c)" d-bounds-check
 run "warm again: a-static-helper" a-static-helper
+run "warm: module binfmt_misc (fs/binfmt_misc.c)" "$here/../tests/e2e/module/binfmt-misc.patch"
+# A module patch from an empty cache too.
+rm -rf "$W/cache"
+run "cold: module binfmt_misc" "$here/../tests/e2e/module/binfmt-misc.patch"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
