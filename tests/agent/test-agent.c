@@ -44,6 +44,8 @@ struct fake {
 	unsigned seq;
 	time_t now;
 	struct agent_config cfg;
+	json_t *posts;	/* [{"path", "body"}] what the agent sent the server */
+	bool post_fail; /* the server cannot be reached */
 };
 
 static char *fpath(const struct fake *f, const char *rel)
@@ -232,12 +234,26 @@ static int teardown(void **state)
 	struct fake *f = *state;
 
 	rm_rf(f->dir);
+	json_decref(f->posts);
 	agent_config_release(&f->cfg);
 	free(f->dir);
 	free(f->root);
 	free(f->archive);
 	free(f);
 	return 0;
+}
+
+static int fake_post(void *userdata, const struct agent_config *cfg, const char *path,
+		     const char *body)
+{
+	struct fake *f = userdata;
+
+	if (!f->posts)
+		f->posts = json_array();
+	json_array_append_new(f->posts, json_pack("{s:s, s:o, s:b}", "path", path, "body",
+						  json_loads(body, 0, NULL), "failed",
+						  f->post_fail));
+	return f->post_fail ? -ECONNREFUSED : 0;
 }
 
 static struct agent *open_agent(struct fake *f, unsigned flags)
@@ -251,6 +267,8 @@ static struct agent *open_agent(struct fake *f, unsigned flags)
 		.fetch = fake_fetch,
 		.fetch_userdata = f,
 		.now = f->now,
+		.post = fake_post,
+		.post_userdata = f,
 	};
 	struct agent *a = NULL;
 
@@ -656,6 +674,78 @@ static void test_kill_between_intent_and_load(void **state)
 	}
 }
 
+static json_t *post_at(struct fake *f, size_t i, const char *want_path)
+{
+	json_t *p = json_array_get(f->posts, i);
+
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(p, "path")), want_path);
+	return json_object_get(p, "body");
+}
+
+/* A server configured: a heartbeat each poll; events kept while it is away, then sent. */
+static void test_server_reports(void **state)
+{
+	struct fake *f = *state;
+	struct agent *a;
+	json_t *b;
+	char res[64];
+
+	f->cfg.server_url = strdup("https://server.test");
+	f->cfg.server_token_file = strdup("/nonexistent/token");
+	put(f, "/proc/uptime", "1234.56 100.00\n");
+	add_module(f, getenv("KO_TEST"), RELEASE, "CVE-2024-0001", f->now - 30);
+	/* the server is away while a transition stalls: the event is kept */
+	f->stall = true;
+	f->post_fail = true;
+	put(f, "/proc/42/patch_state", "0\n");
+	put(f, "/proc/42/comm", "stuck-task\n");
+	assert_int_equal(check(f, res), 0);
+	assert_string_equal(res, "reverted");
+	assert_int_equal(json_array_size(f->posts), 1); /* the heartbeat failed: nothing more */
+	post_at(f, 0, "/v1/fleet/heartbeat");
+	/* back: heartbeat, then the event; no "ok" while a patch is blocked */
+	f->post_fail = false;
+	assert_int_equal(check(f, res), 0);
+	assert_string_equal(res, "none");
+	assert_int_equal(json_array_size(f->posts), 3);
+	b = post_at(f, 1, "/v1/fleet/heartbeat");
+	assert_string_equal(json_string_value(json_object_get(b, "kernel")), RELEASE);
+	assert_string_equal(json_string_value(json_object_get(b, "effective_version")), RELEASE);
+	assert_int_equal(json_integer_value(json_object_get(b, "uptime")), 1234);
+	assert_int_equal(json_array_size(json_object_get(b, "patches")), 0);
+	b = post_at(f, 2, "/v1/fleet/status");
+	assert_string_equal(json_string_value(json_object_get(b, "event")), "transition-stalled");
+	assert_string_equal(json_string_value(json_object_get(b, "patch")), LP);
+	assert_non_null(strstr(json_string_value(json_object_get(b, "detail")), "stuck-task[42]"));
+	/* cleared and loaded: the heartbeat lists the patch, and "ok" clears the error */
+	a = open_agent(f, 0);
+	assert_int_equal(agent_clear(a, NULL, NULL), 0);
+	agent_free(a);
+	f->stall = false;
+	assert_int_equal(check(f, res), 0);
+	assert_string_equal(res, "loaded");
+	assert_int_equal(json_array_size(f->posts), 5);
+	b = post_at(f, 3, "/v1/fleet/heartbeat");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "patches"), 0)),
+			    LP);
+	assert_string_equal(json_string_value(json_object_get(b, "effective_version")),
+			    RELEASE "+" LP);
+	b = post_at(f, 4, "/v1/fleet/status");
+	assert_string_equal(json_string_value(json_object_get(b, "event")), "ok");
+	/* nothing new: a heartbeat only */
+	assert_int_equal(check(f, res), 0);
+	assert_int_equal(json_array_size(f->posts), 6);
+	post_at(f, 5, "/v1/fleet/heartbeat");
+	/* an unclean restart is an event of its own */
+	boot(f, "boot-b\n", f->now + 20);
+	f->now += 40;
+	assert_int_equal(check(f, res), 0);
+	assert_string_equal(res, "none");
+	b = post_at(f, 7, "/v1/fleet/status");
+	assert_string_equal(json_string_value(json_object_get(b, "event")), "unclean-reboot");
+}
+
 static void test_config_errors(void **state)
 {
 	struct fake *f = *state;
@@ -665,6 +755,9 @@ static void test_config_errors(void **state)
 		{"\n\nstate_dir = relative\n", "line 3: 'state_dir' must be an absolute path"},
 		{"colour = blue\n", "unknown key 'colour'"},
 		{"just words\n", "expected 'key = value'"},
+		{"server_url = http://x\nserver_token_file = /t\n", "must be an https:// URL"},
+		{"server_url = https://x\n", "'server_url' is set but 'server_token_file' is not"},
+		{"server_ca = ca.pem\n", "'server_ca' must be an absolute path"},
 	};
 	char *conf = strdup_printf("%s/bad.conf", f->dir);
 
@@ -698,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_between_intent_and_load, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_reports, setup, teardown),
 	};
 
 	if (!getenv("KO_TEST") || !getenv("KO_OTHER")) {

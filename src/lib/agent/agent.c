@@ -26,6 +26,8 @@
 #define POLL_STEP_MS 100
 #define KMSG_BUF 16384
 #define STALLED_TASKS_MAX 8
+#define REPORT_PENDING_MAX 32
+#define REPORT_DETAIL_MAX 4096
 
 struct agent {
 	const struct agent_config *cfg;
@@ -46,6 +48,7 @@ struct agent {
 	bool blamed;
 	char blame[AGENT_KMSG_REASON_MAX + 1];
 	uint64_t kmsg_seq;
+	unsigned events_queued; /* status events for the server, since agent_new() */
 };
 
 /* The real world. */
@@ -117,6 +120,35 @@ static bool is_blocked(const struct agent *a, const char *sha256)
 	return false;
 }
 
+/* Queues a status event for the server (agent_report() sends it); nothing without a server. */
+static void event_queue(struct agent *a, const char *event, const char *patch, const char *detail)
+{
+	json_t *q = json_object_get(a->state, "report_pending"), *ev;
+
+	if (!a->cfg->server_url || !event)
+		return;
+	if (!json_is_array(q)) {
+		q = json_array();
+		if (!q || json_object_set_new(a->state, "report_pending", q) < 0)
+			return;
+	}
+	/* A server away for long gets the latest events, not the first ones. */
+	while (json_array_size(q) >= REPORT_PENDING_MAX)
+		json_array_remove(q, 0);
+	ev = json_pack("{s:s}", "event", event);
+	if (!ev)
+		return;
+	if (patch)
+		json_object_set_new(ev, "patch", json_stringn(patch, strnlen(patch, 256)));
+	if (detail)
+		json_object_set_new(ev, "detail",
+				    json_stringn(detail, strnlen(detail, REPORT_DETAIL_MAX)));
+	json_array_append_new(q, ev);
+	if (!streq(event, "ok"))
+		json_object_set_new(a->state, "report_error", json_true());
+	a->events_queued++;
+}
+
 /* Blocks the patch ENTRY (a "loaded"/"intent" object) with REASON. */
 static int block(struct agent *a, const json_t *entry, const char *reason)
 {
@@ -131,6 +163,7 @@ static int block(struct agent *a, const json_t *entry, const char *reason)
 	}
 	log_warn("'%s' (%s) blocked: %s", strempty(jstr(entry, "livepatch")),
 		 strempty(jstr(entry, "target")), reason);
+	event_queue(a, agent_event_for_reason(reason), jstr(entry, "livepatch"), reason);
 	return json_array_append_new(b, json_pack("{s:s?, s:s?, s:s?, s:s, s:o}", "target",
 						  jstr(entry, "target"), "livepatch",
 						  jstr(entry, "livepatch"), "sha256",
@@ -814,7 +847,7 @@ static int watch_loaded(struct agent *a, json_t **ret_report)
 	return r;
 }
 
-int agent_check(struct agent *a, json_t **ret_report)
+static int check_once(struct agent *a, json_t **ret_report)
 {
 	_cleanup_strbuf_ struct strbuf why = STRBUF_INIT;
 	_cleanup_free_ char *prefix = NULL, *probe = NULL, *turl = NULL, *file = NULL;
@@ -931,6 +964,87 @@ out:
 	json_decref(entry);
 	json_decref(targets);
 	tuf_client_free(c);
+	return r;
+}
+
+int agent_check(struct agent *a, json_t **ret_report)
+{
+	unsigned queued = a->events_queued;
+	int r = check_once(a, ret_report);
+
+	if (r < 0) {
+		json_t *errs = json_object_get(a->state, "errors");
+
+		event_queue(a, "error", NULL,
+			    jstr(json_array_get(errs, json_array_size(errs) - 1), "message"));
+	} else if (a->events_queued == queued &&
+		   json_is_true(json_object_get(a->state, "report_error"))) {
+		const char *res = jstr(a->state, "last_check_result");
+
+		/* Healthy again: the newest patch runs, or there is none and none is blocked. */
+		if (streq_ptr(res, "loaded") || streq_ptr(res, "up to date") ||
+		    (streq_ptr(res, "nothing for this kernel") &&
+		     !json_array_size(json_object_get(a->state, "blocked")))) {
+			event_queue(a, "ok", NULL, NULL);
+			json_object_set_new(a->state, "report_error", json_false());
+		}
+	}
+	agent_report(a);
+	return r;
+}
+
+static long long uptime_s(const struct agent *a)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/proc/uptime", a->cfg->sysroot);
+	_cleanup_free_ char *buf = NULL;
+
+	if (!p || read_file_capped(p, 256, &buf, NULL) < 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+int agent_report(struct agent *a)
+{
+	agent_post_fn post = a->ops.post ? a->ops.post : agent_http_post;
+	json_t *st = NULL, *hb, *q;
+	char *body;
+	bool changed = false;
+	int r;
+
+	if (!a->cfg->server_url)
+		return 1;
+	r = agent_status(a, &st);
+	if (r < 0)
+		return r;
+	hb = agent_heartbeat_from_status(st, uptime_s(a));
+	json_decref(st);
+	body = hb ? json_dumps(hb, JSON_COMPACT) : NULL;
+	json_decref(hb);
+	if (!body)
+		return -ENOMEM;
+	r = post(a->ops.post_userdata, a->cfg, "/v1/fleet/heartbeat", body);
+	free(body);
+	q = json_object_get(a->state, "report_pending");
+	while (r == 0 && json_array_size(q)) {
+		body = json_dumps(json_array_get(q, 0), JSON_COMPACT);
+		if (!body)
+			return -ENOMEM;
+		r = post(a->ops.post_userdata, a->cfg, "/v1/fleet/status", body);
+		free(body);
+		/* One the server refuses as malformed will never pass: it is dropped. */
+		if (r == 0 || r == -EINVAL) {
+			json_array_remove(q, 0);
+			changed = true;
+			if (r == -EINVAL)
+				r = 0;
+		}
+	}
+	if (changed && !(a->flags & AGENT_READ_ONLY))
+		state_save(a);
+	if (r < 0)
+		log_warn("cannot report to the server '%s' (%u event%s kept for the next poll): %s",
+			 a->cfg->server_url, (unsigned)json_array_size(q),
+			 json_array_size(q) == 1 ? "" : "s", strerror(-r));
 	return r;
 }
 
@@ -1143,6 +1257,7 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 			log_warn("reverted %s: %s", strempty(jstr(rep, "target")),
 				 strempty(jstr(rep, "reason")));
 			record_check(a, "reverted");
+			agent_report(a);
 		}
 		json_decref(rep);
 		timeout = (int)MIN(next - MIN(next, a->ops.now_ms(a->ops.userdata)), 60000u);

@@ -13,6 +13,7 @@
 
 #include "agent/config.h"
 #include "agent/kernel.h"
+#include "agent/report.h"
 #include "tuf/fetch.h"
 
 /* What the agent does to the world; tests replace it. NULL members: the real thing. */
@@ -25,6 +26,8 @@ struct agent_ops {
 	tuf_fetch_fn fetch; /* NULL: HTTP */
 	void *fetch_userdata;
 	time_t now; /* the wall clock (TUF expiry, records); 0: time(2) */
+	agent_post_fn post; /* reports to the server; NULL: HTTPS (agent_http_post) */
+	void *post_userdata;
 };
 
 struct agent;
@@ -49,9 +52,19 @@ void agent_free(struct agent *a);
  * vermagic, build ID when the archive gives one), record the intent, load it, follow its
  * transition (signal, then revert on timeout), watch the kernel log for settle_s.
  * *RET_REPORT (may be NULL): {"result", "target"?, "reason"?}. 0 or -errno; a refused or
- * reverted patch is a result, not an error.
+ * reverted patch is a result, not an error. With a server configured, reports to it after
+ * (agent_report()); a server that cannot be reached is not an error of the check.
  */
 int agent_check(struct agent *a, json_t **ret_report);
+
+/*
+ * With server_url set: POSTs a heartbeat (kernel, effective version, enabled patches, uptime),
+ * then the status events queued in the state (a patch blocked: load-failure, kernel-log,
+ * transition-stalled, unclean-reboot; a failed poll: error; "ok" once polls go well again).
+ * Events the server could not take stay queued (at most 32) for the next call. 0 when the
+ * server took everything, 1 when nothing is configured, or -errno of the first failure.
+ */
+int agent_report(struct agent *a);
 
 /* Disables livepatch NAME (NULL: the one the agent loaded), unloads it, blocks it. */
 int agent_revert(struct agent *a, const char *name, const char *reason);

@@ -21,6 +21,12 @@ void agent_config_release(struct agent_config *c)
 	free(c->trusted_root);
 	free(c->state_dir);
 	free(c->sysroot);
+	free(c->server_url);
+	free(c->server_token_file);
+	free(c->server_ca);
+	free(c->server_pinned_key);
+	free(c->server_cert);
+	free(c->server_key);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -82,6 +88,12 @@ static int config_set(struct agent_config *c, const char *file, unsigned line, c
 		{"trusted_root", offsetof(struct agent_config, trusted_root)},
 		{"state_dir", offsetof(struct agent_config, state_dir)},
 		{"sysroot", offsetof(struct agent_config, sysroot)},
+		{"server_url", offsetof(struct agent_config, server_url)},
+		{"server_token_file", offsetof(struct agent_config, server_token_file)},
+		{"server_ca", offsetof(struct agent_config, server_ca)},
+		{"server_pinned_key", offsetof(struct agent_config, server_pinned_key)},
+		{"server_cert", offsetof(struct agent_config, server_cert)},
+		{"server_key", offsetof(struct agent_config, server_key)},
 	};
 	static const struct {
 		const char *key;
@@ -101,7 +113,9 @@ static int config_set(struct agent_config *c, const char *file, unsigned line, c
 		if (!*v)
 			return log_error_errno(-EINVAL, "'%s' line %u: '%s' is empty", file, line,
 					       key);
-		if (!streq(key, "archive_url") && !streq(key, "sysroot") && v[0] != '/')
+		if (!streq(key, "archive_url") && !streq(key, "sysroot") &&
+		    !streq(key, "server_url") &&
+		    !(streq(key, "server_pinned_key") && startswith(v, "sha256//")) && v[0] != '/')
 			return log_error_errno(-EINVAL,
 					       "'%s' line %u: '%s' must be an absolute path", file,
 					       line, key);
@@ -110,6 +124,11 @@ static int config_set(struct agent_config *c, const char *file, unsigned line, c
 			return log_error_errno(-EINVAL,
 					       "'%s' line %u: 'archive_url' must be an http:// or "
 					       "https:// URL",
+					       file, line);
+		/* The token must not cross the network in clear. */
+		if (streq(key, "server_url") && !startswith(v, "https://"))
+			return log_error_errno(-EINVAL,
+					       "'%s' line %u: 'server_url' must be an https:// URL",
 					       file, line);
 		return set_str((char **)((char *)c + strs[i].off), v);
 	}
@@ -190,6 +209,18 @@ int agent_config_load(const char *path, struct agent_config *ret)
 				    "'signal_after' (%us)",
 				    strempty(path), c.transition_timeout_s, c.signal_after_s);
 		goto fail;
+	}
+	if (c.server_url && !c.server_token_file) {
+		r = log_error_errno(-EINVAL, "'%s': 'server_url' is set but 'server_token_file' is not",
+				    strempty(path));
+		goto fail;
+	}
+	if (c.server_url) {
+		/* "https://host/" and "https://host" name the same routes. */
+		size_t n = strlen(c.server_url);
+
+		while (n > 8 && c.server_url[n - 1] == '/')
+			c.server_url[--n] = '\0';
 	}
 	*ret = c;
 	return 0;

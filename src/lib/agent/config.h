@@ -13,6 +13,14 @@ struct agent_config {
 	unsigned transition_timeout_s; /* then reverted; 60 */
 	unsigned settle_s;	       /* kmsg watched this long after a load by `check`; 5 */
 	unsigned crash_window_s;       /* an unclean reboot this soon after a load blocks it; 900 */
+	/* A tuxtape-server to report to (heartbeats, status events); NULL: none. */
+	char *server_url;	 /* https://HOST[:PORT] */
+	char *server_token_file; /* the agent token (a bearer token), first line of this file */
+	char *server_ca;	 /* CA certificates (PEM) that verify the server; NULL: the system's */
+	char *server_pinned_key; /* the server's public key, a PEM/DER file or sha256//BASE64;
+				  * without server_ca it replaces the CA check */
+	char *server_cert;	 /* a client certificate (PEM), when the server asks for one */
+	char *server_key;	 /* its key; NULL: in server_cert */
 };
 
 #define AGENT_CONFIG_DEFAULT_PATH "/etc/tuxtape/agent.conf"
