@@ -56,5 +56,7 @@ t0=$(ticks)
 sleep 30
 t1=$(ticks)
 echo "daemon idle: RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$d/status), CPU over 30 s: $(( (t1 - t0) * 1000 / $(getconf CLK_TCK) )) ms"
+# RSS counts every page of the shared libraries it maps; PSS divides them among their users.
+echo "    $(awk '/^(Pss|Private_Clean|Private_Dirty|Anonymous):/ {printf "%s %d kB  ", $1, $2}' /proc/$d/smaps_rollup)"
 kill -TERM $d
 wait $d 2> /dev/null && echo "daemon: stopped cleanly, clean stop recorded: $(grep -c clean_stop "$work/state/state.json")"

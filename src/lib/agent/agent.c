@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1228,6 +1229,70 @@ int agent_record_clean_stop(struct agent *a)
 	return state_save(a);
 }
 
+/* One poll of the daemon, as `check` would do it, logged. */
+static int daemon_poll(struct agent *a)
+{
+	json_t *rep = NULL;
+	int r = agent_check(a, &rep);
+
+	if (rep && !streq_ptr(jstr(rep, "result"), "up-to-date") &&
+	    !streq_ptr(jstr(rep, "result"), "none"))
+		log_info("check: %s %s%s%s", jstr(rep, "result"), strempty(jstr(rep, "target")),
+			 jstr(rep, "reason") ? ": " : "", strempty(jstr(rep, "reason")));
+	json_decref(rep);
+	return r;
+}
+
+/*
+ * Runs FN in a child process, so that what it maps and allocates (libcurl and TLS, the TUF
+ * metadata, the module's bytes) goes away with it and the daemon idles small between polls;
+ * then reads back the state the child wrote. Like `check` from cron, the child starts its
+ * own kernel log watch from the sequence number in the state. -ENOMEM when FN ran out of
+ * memory; a failed poll is not an error of the daemon.
+ */
+static int in_child(struct agent *a, int (*fn)(struct agent *a))
+{
+	json_t *st = NULL;
+	pid_t pid;
+	int ws = 0, r;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_warn_errno(negative_errno(), "cannot fork for the poll: polling in the daemon");
+		return fn(a) == -ENOMEM ? -ENOMEM : 0;
+	}
+	if (pid == 0) {
+		if (a->kmsg_fd >= 0)
+			close(a->kmsg_fd); /* the parent's read position is its own */
+		a->kmsg_fd = -1;
+		watch_reset(a);
+		r = fn(a);
+		_exit(r == -ENOMEM ? 2 : 0);
+	}
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return log_error_errno(negative_errno(), "cannot wait for the poll");
+	if (a->kmsg_fd >= 0)
+		close(a->kmsg_fd);
+	a->kmsg_fd = -1;
+	watch_reset(a);
+	r = agent_state_load(a->cfg->state_dir, &st);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the state the poll wrote: %s", strerror(-r));
+	json_decref(a->state);
+	a->state = st;
+	if (WIFSIGNALED(ws))
+		log_warn("the poll was killed by signal %d", WTERMSIG(ws));
+	return WIFEXITED(ws) && WEXITSTATUS(ws) == 2 ? -ENOMEM : 0;
+}
+
+static int daemon_report(struct agent *a)
+{
+	agent_report(a);
+	return 0;
+}
+
 int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 {
 	uint64_t next = a->ops.now_ms(a->ops.userdata);
@@ -1238,14 +1303,8 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 		int timeout;
 
 		if (now >= next) {
-			int r = agent_check(a, &rep);
+			int r = in_child(a, daemon_poll);
 
-			if (rep && !streq_ptr(jstr(rep, "result"), "up-to-date") &&
-			    !streq_ptr(jstr(rep, "result"), "none"))
-				log_info("check: %s %s%s%s", jstr(rep, "result"),
-					 strempty(jstr(rep, "target")), jstr(rep, "reason") ? ": " : "",
-					 strempty(jstr(rep, "reason")));
-			json_decref(rep);
 			if (r == -ENOMEM)
 				return r;
 			now = a->ops.now_ms(a->ops.userdata);
@@ -1257,7 +1316,8 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 			log_warn("reverted %s: %s", strempty(jstr(rep, "target")),
 				 strempty(jstr(rep, "reason")));
 			record_check(a, "reverted");
-			agent_report(a);
+			if (a->cfg->server_url)
+				in_child(a, daemon_report);
 		}
 		json_decref(rep);
 		timeout = (int)MIN(next - MIN(next, a->ops.now_ms(a->ops.userdata)), 60000u);
