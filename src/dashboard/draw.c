@@ -129,28 +129,26 @@ static attr_t line_attr(const struct ui *u, enum text_kind kind, const char *lin
 	return A_NORMAL;
 }
 
-/* Draws T in the box; keeps its line count for scrolling and searching. */
-static void draw_text(const struct ui *u, struct text *t, int y, int x, int h, int w)
+/*
+ * Walks T's text wrapped at W columns: calls FN for each line with its bytes and whether it
+ * starts a logical line; stops when FN returns true. Returns the number of lines walked.
+ */
+static size_t text_walk(const struct ui *u, const struct text *t, int w,
+			bool (*fn)(void *ud, size_t line, const char *s, size_t n, bool first),
+			void *ud)
 {
 	const char *s = t->s ? t->s : "";
 	size_t len = strlen(s), line = 0;
 	bool first = true;
 
-	if (w < 4 || h < 1)
-		return;
 	while (len || line == 0) {
 		bool nl;
 		size_t n = fit(u, s, len, w, &nl);
 
 		if (!nl && n == 0 && len)
 			n = 1; /* a character wider than the box */
-		if (line >= t->top && line < t->top + (size_t)h) {
-			attr_t a = line_attr(u, t->kind, s, n, first);
-
-			attron(a);
-			put_str(u, y + (int)(line - t->top), x, s, n, w, true);
-			attroff(a);
-		}
+		if (fn(ud, line, s, n, first))
+			return line;
 		line++;
 		first = nl;
 		s += n + nl;
@@ -164,11 +162,82 @@ static void draw_text(const struct ui *u, struct text *t, int y, int x, int h, i
 				len--;
 			}
 	}
+	return line;
+}
+
+struct draw_ctx {
+	const struct ui *u;
+	const struct text *t;
+	int y, x, h, w;
+};
+
+static bool draw_line(void *ud, size_t line, const char *s, size_t n, bool first)
+{
+	struct draw_ctx *d = ud;
+
+	if (line >= d->t->top && line < d->t->top + (size_t)d->h) {
+		attr_t a = line_attr(d->u, d->t->kind, s, n, first);
+
+		attron(a);
+		put_str(d->u, d->y + (int)(line - d->t->top), d->x, s, n, d->w, true);
+		attroff(a);
+	}
+	return false;
+}
+
+/* Draws T in the box; keeps its line count and width for scrolling and searching. */
+static void draw_text(const struct ui *u, struct text *t, int y, int x, int h, int w)
+{
+	struct draw_ctx d = { u, t, y, x, h, w };
+	size_t line;
+
+	if (w < 4 || h < 1)
+		return;
+	line = text_walk(u, t, w, draw_line, &d);
 	for (size_t l = line; l < t->top + (size_t)h; l++)
 		if (l >= t->top)
 			mvhline(y + (int)(l - t->top), x, ' ', w);
 	t->n_lines = line;
 	t->height = h;
+	t->width = w;
+}
+
+struct find_ctx {
+	size_t from, hit, logical_start;
+	const char *needle;
+	bool found;
+};
+
+/* Matches whole logical lines, and lands on the first wrapped line of the one that matches. */
+static bool find_line(void *ud, size_t line, const char *s, size_t n, bool first)
+{
+	struct find_ctx *f = ud;
+	const char *nl;
+	_cleanup_free_ char *one = NULL;
+
+	if (!first)
+		return false;
+	if (line <= f->from)
+		return false;
+	nl = strchr(s, '\n');
+	one = strndup(s, nl ? (size_t)(nl - s) : strlen(s));
+	if (one && strcasestr(one, f->needle)) {
+		f->hit = line;
+		f->found = true;
+		return true;
+	}
+	return false;
+}
+
+bool ui_text_find(const struct ui *u, const struct text *t, size_t after, const char *needle,
+		  size_t *ret_line)
+{
+	struct find_ctx f = { .from = after, .needle = needle };
+
+	text_walk(u, t, t->width > 0 ? t->width : u->cols, find_line, &f);
+	if (f.found)
+		*ret_line = f.hit;
+	return f.found;
 }
 
 void ui_tab_span(enum dash_screen s, int *ret_x, int *ret_w)

@@ -239,7 +239,7 @@ static struct text *focused_text(struct ui *u)
 
 static struct cursor *focused_list(struct ui *u, size_t *ret_n)
 {
-	if (!u->m)
+	if (!u->m || focused_text(u))
 		return NULL;
 	switch (u->screen) {
 	case SCR_CVES:
@@ -377,28 +377,6 @@ static bool *detail_open(struct ui *u)
 
 /* ---- search ---- */
 
-static bool text_line_matches(const char *s, size_t line, const char *needle, size_t *ret_line)
-{
-	size_t l = 0;
-
-	/* Logical lines: close enough to the wrapped ones for short lines. */
-	for (const char *p = s; p && *p; l++) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (l > line) {
-			_cleanup_free_ char *one = strndup(p, len);
-
-			if (one && strcasestr(one, needle)) {
-				*ret_line = l;
-				return true;
-			}
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return false;
-}
-
 static bool search_step(struct ui *u, int dir)
 {
 	struct text *t = focused_text(u);
@@ -411,7 +389,7 @@ static bool search_step(struct ui *u, int dir)
 	if (t) {
 		size_t hit;
 
-		if (dir > 0 && text_line_matches(t->s, t->top, q, &hit)) {
+		if (dir > 0 && ui_text_find(u, t, t->top, q, &hit)) {
 			t->top = hit;
 			return true;
 		}
@@ -448,7 +426,7 @@ static void search_next(struct ui *u, int dir)
 	}
 	if (search_step(u, dir)) {
 		msg(u, "/%s", u->search);
-		if (u->screen == SCR_CVES && u->detail)
+		if (u->screen == SCR_CVES && u->detail && !u->focus_detail)
 			open_cve_detail(u);
 	} else
 		msg(u, "not found: %s", u->search);
@@ -542,19 +520,15 @@ static void prompt_key(struct ui *u, int ch)
 		/* From the line before the cursor, so the selected line itself can match. */
 		{
 			struct text *t = focused_text(u);
-			size_t n;
+			size_t n, hit;
 			struct cursor *c = focused_list(u, &n);
 
 			if (t && t->top)
 				t->top--;
-			else if (t) {
-				size_t hit;
-
-				if (t->s && strcasestr(t->s, u->search) &&
-				    !text_line_matches(t->s, 0, u->search, &hit)) {
-					msg(u, "/%s", u->search);
-					return;
-				}
+			else if (t && t->s && strcasestr(t->s, u->search) &&
+				 !ui_text_find(u, t, 0, u->search, &hit)) {
+				msg(u, "/%s", u->search); /* on the first line, shown already */
+				return;
 			}
 			if (c && n)
 				c->sel = (c->sel + n - 1) % n;
@@ -568,8 +542,10 @@ static void prompt_key(struct ui *u, int ch)
 
 static void go_screen(struct ui *u, enum dash_screen s)
 {
-	if (s == SCR_HELP && u->screen != SCR_HELP)
+	if (s == SCR_HELP && u->screen != SCR_HELP) {
 		u->back = u->screen;
+		u->ht.top = 0;
+	}
 	u->screen = s;
 	u->focus_detail = false;
 	if (s == SCR_PATCHES && !u->pt.s)

@@ -38,6 +38,7 @@ struct text {
 	enum text_kind kind;
 	size_t n_lines; /* as last drawn */
 	int height;	/* as last drawn */
+	int width;
 };
 
 enum prompt {
@@ -98,6 +99,9 @@ struct ui {
 void ui_draw(struct ui *u);
 int ui_list_height(const struct ui *u); /* rows of the focused list */
 int ui_text_height(const struct ui *u); /* rows of the focused text */
+/* The first wrapped line after line AFTER whose logical line holds NEEDLE (any case). */
+bool ui_text_find(const struct ui *u, const struct text *t, size_t after, const char *needle,
+		  size_t *ret_line);
 /* Where the CVE list's rows begin and how many fit, for the mouse. */
 void ui_cve_list_geometry(const struct ui *u, int *ret_y, int *ret_h);
 /* The help table, also drawn by draw.c. */

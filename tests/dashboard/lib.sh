@@ -7,9 +7,10 @@ set -eu
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed (scripts/packages-extra)" >&2; exit 77; }
 BUNDLE=$(shared_data)
 SOCK="$TMP/tmux.sock"
+N_START=0
 SESSION=dash
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
-trap 'tmux -S "$SOCK" kill-server 2>/dev/null || true; rm -rf "$TMP"' EXIT
+trap 'for s in "$TMP"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
 # A kernel tree the static evaluator reads: a few real paths compiled in, one left out.
 make_kernel_tree() { # DIR VERSION-SUBLEVEL
@@ -64,6 +65,7 @@ make_db() {
 start() {
     w=$1; h=$2; shift 2
     tmux -S "$SOCK" kill-server 2>/dev/null || true
+    N_START=$((N_START + 1)); SOCK="$TMP/tmux.$N_START.sock" # a fresh server each time
     tmux -S "$SOCK" -f /dev/null new-session -d -s $SESSION -x "$w" -y "$h" \
         "env LANG=C.UTF-8 TERM=screen-256color ${DASH_ENV:-} $DASHBOARD $*; echo EXITED \$?; sleep 30"
     tmux -S "$SOCK" set-option -t $SESSION status off >/dev/null
@@ -87,6 +89,7 @@ expect_not() { # expect_not DESCRIPTION PATTERN: checked after the screen settle
     sleep 0.3
     if screen | grep -qE -- "$2"; then fail "$1"; screen | sed 's/^/    | /'; else pass; fi
 }
+row_has() { screen | sed -n "$1p" | grep -qE -- "$2"; } # row_has N PATTERN
 # The first CVE row's id.
 first_row() { screen | sed -n '4p' | awk '{print $1}'; }
 stop() { keys Q; wait_for '^EXITED 0' 10 >/dev/null || fail "the dashboard did not exit"; tmux -S "$SOCK" kill-server 2>/dev/null || true; }
