@@ -104,6 +104,8 @@ static void print_added(struct cli *cli, const struct kernel_add_opts *o,
 								 ? json_string(rep->distro_version)
 								 : json_null());
 		json_object_set_new(j, "distro_fixes", json_integer((json_int_t)rep->distro_fixes));
+		json_object_set_new(j, "distro_fixes_taken_back",
+				    json_integer((json_int_t)rep->distro_taken_back));
 		cli_print_json(j);
 		return;
 	}
@@ -116,8 +118,11 @@ static void print_added(struct cli *cli, const struct kernel_add_opts *o,
 		rep->n_files, rep->method, rep->source_version[0] ? ", source " : "",
 		rep->source_version, rep->files_seconds, rep->verdicts, rep->verdict_seconds);
 	if (rep->changelog)
-		fprintf(stderr, "%lu CVEs named as fixed by '%s' up to %s\n", rep->distro_fixes,
-			rep->changelog, rep->distro_version);
+		fprintf(stderr,
+			"%lu CVEs named as fixed by '%s' up to %s (%lu more taken back by a later "
+			"revert or drop: not counted)\n",
+			rep->distro_fixes, rep->changelog, rep->distro_version,
+			rep->distro_taken_back);
 }
 
 /* Shared by add and import-running; ROOT_OUT set for import-running's --root. */

@@ -398,9 +398,12 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		_cleanup_free_ char *top = NULL, *mine = NULL;
 
 		mine = banner_distro_version(o->proc_version, o->version_signature, &distro);
-		r = changelog_read_fixes(rep.changelog, mine, &dfixes, &n_dfixes, &top);
+		struct changelog_stats cst;
+
+		r = changelog_read_fixes_stats(rep.changelog, mine, &dfixes, &n_dfixes, &top, &cst);
 		if (r < 0)
 			goto out;
+		rep.distro_taken_back = cst.cancelled;
 		if (!distro)
 			distro = strstr(strempty(top), "ubuntu") ? "Ubuntu" : "Debian";
 		snprintf(rep.distro_version, sizeof(rep.distro_version), "%s",

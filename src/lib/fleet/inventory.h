@@ -40,6 +40,7 @@ struct kernel_add_report {
 	char distro_version[64];  /* the distribution version the changelog was read up to */
 	char *changelog;          /* the changelog read (owned), or NULL */
 	unsigned long distro_fixes; /* CVEs its changelog names as fixed up to that version */
+	unsigned long distro_taken_back; /* CVEs fixed once, then reverted or dropped: not fixed */
 	const char *mapping; /* static string: how the release was mapped */
 	char method[16];     /* "debuginfo", "builddir" or "static" */
 	size_t n_files;
