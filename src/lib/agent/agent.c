@@ -1325,6 +1325,9 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 			struct pollfd pfd = {a->kmsg_fd, POLLIN, 0};
 
 			poll(&pfd, 1, timeout);
+		} else if (a->ops.sleep_ms == real_sleep_ms) {
+			/* Unlike real_sleep_ms(), a SIGTERM ends this wait at once. */
+			poll(NULL, 0, timeout);
 		} else
 			a->ops.sleep_ms(a->ops.userdata, (unsigned)timeout);
 	}
