@@ -15,6 +15,7 @@ enum {
 	EXIT_UNSAFE = 2,   /* livepatch: the change was refused as unsafe */
 	EXIT_NOCHANGE = 3, /* livepatch: no functional change */
 	EXIT_PARTIAL = 4,  /* done, but some input was skipped (warnings say which) */
+	EXIT_FINDINGS = 5, /* check: untriaged affected CVEs at or above the threshold */
 	EXIT_USAGE = 64,   /* bad command line */
 };
 
@@ -78,6 +79,8 @@ extern const struct cmd cmd_kernel_table[];
 extern const struct cmd cmd_livepatch_table[];
 extern const struct cmd cmd_fleet_table[];
 extern const struct cmd cmd_db_table[];
+extern const struct cmd cmd_triage_table[];
+int cmd_check(struct cli *cli, int argc, char **argv);
 extern const struct cmd cmd_cache_table[];
 extern const struct cmd cmd_archive_table[];
 

@@ -13,10 +13,66 @@
 #include "cve/sync.h"
 #include "log.h"
 #include "store/store.h"
+#include "applicability/changes.h"
 
 /* Each command parses its options with getopt_long; this prefix makes "--help" uniform. */
 #define FOR_EACH_OPTION(c, argc, argv, shortopts, longopts)                                        \
 	while (((c) = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+
+/* Up to this many ids per list in the text report; --json has them all. */
+#define CHANGES_SHOWN 20
+
+static void print_id_list(const char *label, json_t *arr, const char *extra)
+{
+	size_t i, n = json_array_size(arr);
+	json_t *e;
+
+	if (n == 0)
+		return;
+	printf("  %s (%zu):", label, n);
+	json_array_foreach(arr, i, e) {
+		const char *x = extra ? json_string_value(json_object_get(e, extra)) : NULL;
+
+		if (i == CHANGES_SHOWN) {
+			printf(" ... (--json lists all)");
+			break;
+		}
+		printf(" %s%s%s%s", json_string_value(json_object_get(e, "id")), x ? " (" : "",
+		       x ? x : "", x ? ")" : "");
+	}
+	printf("\n");
+}
+
+/* The per-kernel part of the sync report, on stdout: it is the answer, not progress. */
+static void print_changes(json_t *kernels)
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(kernels, i, k) {
+		const char *name = json_string_value(json_object_get(k, "kernel"));
+		json_int_t aff = json_integer_value(json_object_get(k, "affected"));
+		json_int_t unt = json_integer_value(json_object_get(k, "untriaged"));
+
+		if (json_is_true(json_object_get(k, "baseline"))) {
+			printf("kernel %s: first report: %lld affected, %lld untriaged\n", name,
+			       (long long)aff, (long long)unt);
+			continue;
+		}
+		if (!json_array_size(json_object_get(k, "newly_affected")) &&
+		    !json_array_size(json_object_get(k, "newly_fixed")) &&
+		    !json_array_size(json_object_get(k, "newly_kev"))) {
+			printf("kernel %s: no change (%lld affected, %lld untriaged)\n", name,
+			       (long long)aff, (long long)unt);
+			continue;
+		}
+		printf("kernel %s: %lld affected, %lld untriaged\n", name, (long long)aff,
+		       (long long)unt);
+		print_id_list("newly affected", json_object_get(k, "newly_affected"), "severity");
+		print_id_list("newly fixed", json_object_get(k, "newly_fixed"), "status");
+		print_id_list("newly known exploited", json_object_get(k, "newly_kev"), NULL);
+	}
+}
 
 static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
 {
@@ -31,6 +87,7 @@ static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
 	};
 	struct cve_sync_opts o = {};
 	struct cve_sync_report rep;
+	json_t *changes;
 	struct tt_store *s;
 	int c, r;
 
@@ -78,17 +135,24 @@ static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
 	r = cve_sync(s, &o, &rep);
 	if (r < 0)
 		return EXIT_ERROR;
+	/* What changed for each kernel since the last report (KEV entries from enrich too). */
+	r = verdicts_changes(s, rep.to, true, &changes);
+	if (r < 0)
+		return EXIT_ERROR;
 
 	if (cli->json) {
-		cli_print_json(json_pack(
-			"{s:s s:s s:b s:b s:I s:I s:I s:I s:I s:I s:I s:I s:I s:f s:f}", "from",
-			rep.from, "to", rep.to, "full", rep.full, "up_to_date", rep.up_to_date,
-			"considered", (json_int_t)rep.total, "added", (json_int_t)rep.added,
-			"updated", (json_int_t)rep.updated, "removed", (json_int_t)rep.removed,
-			"skipped", (json_int_t)rep.skipped, "published", (json_int_t)rep.published,
-			"rejected", (json_int_t)rep.rejected, "cvss_checked",
-			(json_int_t)rep.cvss_checked, "cvss_mismatch", (json_int_t)rep.cvss_mismatch,
-			"fetch_seconds", rep.fetch_seconds, "sync_seconds", rep.sync_seconds));
+		json_t *j = json_pack(
+			"{s:i s:s s:s s:b s:b s:I s:I s:I s:I s:I s:I s:I s:I s:I s:f s:f s:o}",
+			"schema_version", TT_JSON_SCHEMA_VERSION, "from", rep.from, "to", rep.to,
+			"full", rep.full, "up_to_date", rep.up_to_date, "considered",
+			(json_int_t)rep.total, "added", (json_int_t)rep.added, "updated",
+			(json_int_t)rep.updated, "removed", (json_int_t)rep.removed, "skipped",
+			(json_int_t)rep.skipped, "published", (json_int_t)rep.published, "rejected",
+			(json_int_t)rep.rejected, "cvss_checked", (json_int_t)rep.cvss_checked,
+			"cvss_mismatch", (json_int_t)rep.cvss_mismatch, "fetch_seconds",
+			rep.fetch_seconds, "sync_seconds", rep.sync_seconds, "kernels", changes);
+
+		cli_print_json(j);
 	} else if (!cli->quiet) {
 		if (rep.up_to_date)
 			fprintf(stderr, "up to date at %.12s: %lu published, %lu rejected\n", rep.to,
@@ -104,6 +168,10 @@ static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
 		if (rep.cvss_mismatch)
 			fprintf(stderr, "%lu CVSS base scores differ from tuxtape's calculation\n",
 				rep.cvss_mismatch);
+		print_changes(changes);
+		json_decref(changes);
+	} else {
+		json_decref(changes);
 	}
 	return rep.skipped ? EXIT_PARTIAL : EXIT_OK;
 }
@@ -162,12 +230,14 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		{ "severity", required_argument, NULL, 'V' },
 		{ "fix-commit", required_argument, NULL, 'F' },
 		{ "untriaged", no_argument, NULL, 'U' },
+		{ "triaged", no_argument, NULL, 'A' },
 		CLI_HELP_OPTION,
 		{},
 	};
 	struct cve_list_filter f = {};
 	struct cve_list_omitted om = {};
 	_cleanup_free_ char *sev = NULL, *fix = NULL;
+	bool show_triaged = false;
 	struct tt_store *s;
 	json_t *arr;
 	int c, r;
@@ -274,6 +344,9 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		case 'U':
 			f.untriaged_only = true;
 			break;
+		case 'A':
+			show_triaged = true;
+			break;
 		case 'h':
 			return cli_help(cli,
 					"  --min-score X    best CVSS base score at least X\n"
@@ -287,7 +360,8 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 					"  --kernel NAME    with the verdict for this inventory kernel\n"
 					"  --status S       with --kernel: only affected, not-compiled,\n"
 					"                   fixed, not-affected or unknown\n"
-					"  --untriaged      with --kernel: leave out CVEs triaged for it\n"
+					"  --triaged        with --kernel: keep CVEs triaged for it (left\n"
+					"                   out by default, and counted on stderr)\n"
 					"  --severity L,..  CVSS severity among critical, high, medium, low\n"
 					"  --fix-commit ID  CVEs a fix commit (full or 7+ digits) fixes\n"
 					"  --unscored       keep CVEs without a score under --min-score or\n"
@@ -305,8 +379,10 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	if (f.status && !f.kernel)
 		return cli_usage_error(cli, "--status needs --kernel");
-	if (f.untriaged_only && !f.kernel)
-		return cli_usage_error(cli, "--untriaged needs --kernel");
+	if ((f.untriaged_only || show_triaged) && !f.kernel)
+		return cli_usage_error(cli, "--triaged needs --kernel");
+	/* A decision taken is not news: triaged findings stay out unless asked for. */
+	f.untriaged_only = f.kernel && !show_triaged;
 	r = cli_store(cli, true, &s);
 	if (r < 0)
 		return EXIT_ERROR;
@@ -325,7 +401,7 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		log_warn("%lu CVE%s without a publication date left out (--undated shows them)",
 			 om.undated, om.undated == 1 ? "" : "s");
 	if (om.triaged && !cli->quiet)
-		fprintf(stderr, "%lu triaged CVE%s left out ('tuxtape triage list' shows them)\n",
+		fprintf(stderr, "%lu triaged CVE%s left out (--triaged shows them)\n",
 			om.triaged, om.triaged == 1 ? "" : "s");
 	if (cli->json)
 		return cli_print_json(arr);

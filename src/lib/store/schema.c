@@ -165,6 +165,19 @@ const char *const tt_schema_migrations[] = {
 	"  expires TEXT,"                /* YYYY-MM-DD; past it the finding is untriaged again */
 	"  at TEXT NOT NULL,"
 	"  PRIMARY KEY (cve_id, kernel)) WITHOUT ROWID;",
+	/*
+	 * 5: what each kernel's last sync report saw, so the next one says what changed:
+	 * the CVEs affected then and whether each was known exploited. A kernel without a
+	 * report_kernel row has not been reported yet (its first report is a baseline).
+	 */
+	"CREATE TABLE report_kernel ("
+	"  kernel TEXT PRIMARY KEY,"     /* by name, as triage */
+	"  at TEXT NOT NULL, vulns_commit TEXT) WITHOUT ROWID;"
+	"CREATE TABLE report_seen ("
+	"  kernel TEXT NOT NULL,"
+	"  cve_id TEXT NOT NULL,"
+	"  kev INTEGER NOT NULL,"
+	"  PRIMARY KEY (kernel, cve_id)) WITHOUT ROWID;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
