@@ -87,7 +87,7 @@ char *detail_cve_text(const json_t *cve, const struct dash_model *m)
 	size_t i;
 
 	strbuf_init(&sb, DETAIL_MAX);
-	strbuf_addf(&sb, "%s  %s, published %s (date from the %s)\n",
+	strbuf_addf(&sb, "%s  %s; published %s (date from the %s)\n",
 		    jstr(cve, "id") ? jstr(cve, "id") : "?",
 		    jstr(cve, "state") ? jstr(cve, "state") : "?",
 		    jstr(cve, "published") ? jstr(cve, "published") : "?",

@@ -16,7 +16,7 @@ n_all=$(sqlite3 "$DB" "SELECT count(*) FROM cve")
 # expect_sel DESCRIPTION INDEX: Enter opens the detail of the CVE at INDEX; q closes it.
 expect_sel() {
     keys Enter
-    expect "$1 (row $2: $(id_at "$2"))" "^$(id_at "$2")  published" 5
+    expect "$1 (row $2: $(id_at "$2"))" "^$(id_at "$2")  published;" 5
     keys q
     wait_for '^CVE +CVSS' 5 >/dev/null && sleep 0.1
     expect_not "$1: q closes the detail" 'Priority:'
@@ -103,10 +103,10 @@ keys Home; expect_sel "Home" 0
 keys Enter
 expect "Enter opens the detail" '^Priority:'
 keys Tab j j j
-expect_not "Tab: j scrolls the detail" "^$(id_at 0)  published"
+expect_not "Tab: j scrolls the detail" "^$(id_at 0)  published;"
 expect "Tab: the list stays" "^$(id_at 0) "
 keys Tab j
-expect "Tab again: j moves the list, the detail follows" "^$(id_at 1)  published"
+expect "Tab again: j moves the list, the detail follows" "^$(id_at 1)  published;"
 keys q
 keys g
 
@@ -181,7 +181,7 @@ click() { # click X Y (0-based)
 click 10 0; expect "mouse: a click on the Kernels tab" '^#  KERNEL'
 click 2 0; expect "mouse: a click on the CVEs tab" '^CVE +CVSS'
 sleep 0.5; click 5 5; sleep 0.5; keys Enter
-expect "mouse: a click selects a row" "^$(id_at 2)  published"
+expect "mouse: a click selects a row" "^$(id_at 2)  published;"
 keys q
 
 # q quits from CVEs; Q quits from anywhere.
