@@ -1308,9 +1308,9 @@ int agent_run(struct agent *a, volatile sig_atomic_t *stop)
 			if (r == -ENOMEM)
 				return r;
 			now = a->ops.now_ms(a->ops.userdata);
-			next = now + (uint64_t)a->cfg->interval_s * 1000 +
-			       (a->cfg->jitter_s ? (uint64_t)(random() % ((long)a->cfg->jitter_s * 1000 + 1))
-						 : 0);
+			next = now + (uint64_t)a->cfg->interval_s * 1000;
+			if (a->cfg->jitter_s)
+				next += (uint64_t)(random() % ((long)a->cfg->jitter_s * 1000 + 1));
 		}
 		if (json_object_get(a->state, "loaded") && watch_loaded(a, &rep) > 0) {
 			log_warn("reverted %s: %s", strempty(jstr(rep, "target")),

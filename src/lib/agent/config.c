@@ -211,7 +211,8 @@ int agent_config_load(const char *path, struct agent_config *ret)
 		goto fail;
 	}
 	if (c.server_url && !c.server_token_file) {
-		r = log_error_errno(-EINVAL, "'%s': 'server_url' is set but 'server_token_file' is not",
+		r = log_error_errno(-EINVAL,
+				    "'%s': 'server_url' is set but 'server_token_file' is not",
 				    strempty(path));
 		goto fail;
 	}

@@ -16,7 +16,7 @@ struct agent_config {
 	/* A tuxtape-server to report to (heartbeats, status events); NULL: none. */
 	char *server_url;	 /* https://HOST[:PORT] */
 	char *server_token_file; /* the agent token (a bearer token), first line of this file */
-	char *server_ca;	 /* CA certificates (PEM) that verify the server; NULL: the system's */
+	char *server_ca;	 /* CA certificates (PEM) for the server; NULL: the system's */
 	char *server_pinned_key; /* the server's public key, a PEM/DER file or sha256//BASE64;
 				  * without server_ca it replaces the CA check */
 	char *server_cert;	 /* a client certificate (PEM), when the server asks for one */

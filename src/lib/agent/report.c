@@ -1,4 +1,4 @@
-/* Heartbeats and status events for a tuxtape-server: the bodies its schemas accept, and the POST. */
+/* Heartbeats and status events for tuxtape-server: the bodies its schemas accept, and the POST. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -185,7 +185,8 @@ int agent_http_post(void *userdata, const struct agent_config *cfg, const char *
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdr);
 	if (c != CURLE_OK && !(c == CURLE_WRITE_ERROR && status)) {
-		log_warn("cannot report to '%s': %s", url, errbuf[0] ? errbuf : curl_easy_strerror(c));
+		log_warn("cannot report to '%s': %s", url,
+			 errbuf[0] ? errbuf : curl_easy_strerror(c));
 		switch (c) {
 		case CURLE_OPERATION_TIMEDOUT:
 			return -ETIMEDOUT;
