@@ -81,6 +81,10 @@ extern const struct cmd cmd_fleet_table[];
 extern const struct cmd cmd_db_table[];
 extern const struct cmd cmd_triage_table[];
 int cmd_check(struct cli *cli, int argc, char **argv);
+/* csv.c: prints ARR's elements as CSV (COLS may name nested keys "a.b"), stealing ARR. */
+int cli_print_csv(json_t *arr, const char *const *cols, size_t n_cols);
+/* For list commands whose only option is --format text|json|csv: as cli_parse_no_options. */
+int cli_parse_format_only(struct cli *cli, int argc, char **argv, bool *ret_csv);
 extern const struct cmd cmd_cache_table[];
 extern const struct cmd cmd_archive_table[];
 

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "store/store.h"
 #include "applicability/changes.h"
+#include "applicability/refresh.h"
+#include "kernel/version.h"
 
 /* Each command parses its options with getopt_long; this prefix makes "--help" uniform. */
 #define FOR_EACH_OPTION(c, argc, argv, shortopts, longopts)                                        \
@@ -231,13 +233,14 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		{ "fix-commit", required_argument, NULL, 'F' },
 		{ "untriaged", no_argument, NULL, 'U' },
 		{ "triaged", no_argument, NULL, 'A' },
+		{ "format", required_argument, NULL, 'O' },
 		CLI_HELP_OPTION,
 		{},
 	};
 	struct cve_list_filter f = {};
 	struct cve_list_omitted om = {};
 	_cleanup_free_ char *sev = NULL, *fix = NULL;
-	bool show_triaged = false;
+	bool show_triaged = false, csv = false;
 	struct tt_store *s;
 	json_t *arr;
 	int c, r;
@@ -347,6 +350,15 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 		case 'A':
 			show_triaged = true;
 			break;
+		case 'O':
+			if (streq(optarg, "csv"))
+				csv = true;
+			else if (streq(optarg, "json"))
+				cli->json = true;
+			else if (!streq(optarg, "text"))
+				return cli_usage_error(cli, "--format: '%s' is not text, json or csv",
+						       optarg);
+			break;
 		case 'h':
 			return cli_help(cli,
 					"  --min-score X    best CVSS base score at least X\n"
@@ -367,6 +379,7 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 					"  --unscored       keep CVEs without a score under --min-score or\n"
 					"                   --severity (shown with CVSS '-')\n"
 					"  --undated        keep CVEs without a date under --since\n"
+					"  --format F       text (default), json (as --json) or csv\n"
 					"\nA CVE a filter cannot judge (no score, no date) is left out and\n"
 					"counted on stderr, naming the option that shows it.\n"
 					"\nSorted by priority: known-exploited first, then CVSS, then "
@@ -403,6 +416,15 @@ static int cmd_cve_list(struct cli *cli, int argc, char **argv)
 	if (om.triaged && !cli->quiet)
 		fprintf(stderr, "%lu triaged CVE%s left out (--triaged shows them)\n",
 			om.triaged, om.triaged == 1 ? "" : "s");
+	if (csv) {
+		static const char *const cols[] = { "id",	   "priority", "base_score",
+						    "severity",	   "kev",      "epss",
+						    "published",   "date_source", "title",
+						    "kernel",	   "status",   "reason",
+						    "triage.state" };
+
+		return cli_print_csv(arr, cols, f.kernel ? ARRAY_SIZE(cols) : 9);
+	}
 	if (cli->json)
 		return cli_print_json(arr);
 	print_list_plain(arr);
@@ -517,6 +539,104 @@ static int cmd_cve_show(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Which CVEs affect a version, or are fixed in it, without registering a kernel. */
+static int cmd_cve_version(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fixed", no_argument, NULL, 'f' },
+		{ "fixed-in", no_argument, NULL, 'i' },
+		{ "unknown", no_argument, NULL, 'u' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'O' },
+		CLI_HELP_OPTION,
+		{},
+	};
+	enum version_query what = VERSION_QUERY_VULNERABLE;
+	struct kernel_version v;
+	const char *label = "vulnerable in";
+	char vs[32];
+	struct tt_store *s;
+	bool csv = false;
+	json_t *arr, *e;
+	size_t i;
+	int c;
+
+	FOR_EACH_OPTION(c, argc, argv, "h", opts)
+	{
+		switch (c) {
+		case 'f':
+			what = VERSION_QUERY_FIXED;
+			label = "fixed in";
+			break;
+		case 'i':
+			what = VERSION_QUERY_FIXED_IN;
+			label = "fixed by the step to";
+			break;
+		case 'u':
+			what = VERSION_QUERY_UNKNOWN;
+			label = "undecided by the records for";
+			break;
+		case 'a':
+			what = VERSION_QUERY_ALL;
+			label = "judged for";
+			break;
+		case 'O':
+			if (streq(optarg, "csv"))
+				csv = true;
+			else if (streq(optarg, "json"))
+				cli->json = true;
+			else if (!streq(optarg, "text"))
+				return cli_usage_error(cli, "--format: '%s' is not text, json or csv",
+						       optarg);
+			break;
+		case 'h':
+			return cli_help(cli,
+					"  (default)        CVEs whose records make VERSION vulnerable\n"
+					"  --fixed          CVEs VERSION carries the fix of\n"
+					"  --fixed-in       CVEs fixed in VERSION but not in the release\n"
+					"                   before it on its branch (what the step fixes)\n"
+					"  --unknown        CVEs whose records do not say\n"
+					"  --all            every CVE with its version state\n"
+					"  --format F       text (default), json (as --json) or csv\n"
+					"\nThe version logic alone, as the CNA's strak: no kernel is\n"
+					"registered and compiled files are not considered, so 'vulnerable'\n"
+					"is an upper bound; 'kernel add' gives a kernel's own verdicts.\n");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cli, "expected one VERSION (e.g. 6.1.150)");
+	if (kernel_version_parse(argv[optind], NULL, NULL, &v, NULL) < 0)
+		return EXIT_USAGE;
+	kernel_version_format(&v, vs, sizeof(vs));
+	if (cli_store(cli, true, &s) < 0 || verdicts_for_version(s, &v, what, &arr) < 0)
+		return EXIT_ERROR;
+	if (csv) {
+		static const char *const cols[] = { "id", "version_state", "reason" };
+
+		return cli_print_csv(arr, cols, ARRAY_SIZE(cols));
+	}
+	if (cli->json)
+		return cli_print_json(json_pack("{s:i s:s s:s s:o}", "schema_version",
+						TT_JSON_SCHEMA_VERSION, "version", vs, "question",
+						what == VERSION_QUERY_VULNERABLE ? "vulnerable"
+						: what == VERSION_QUERY_FIXED	 ? "fixed"
+						: what == VERSION_QUERY_FIXED_IN ? "fixed-in"
+						: what == VERSION_QUERY_UNKNOWN	 ? "unknown"
+										 : "all",
+						"cves", arr));
+	json_array_foreach(arr, i, e)
+		printf("%-16s %-13s %s\n", json_string_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "version_state")),
+		       json_string_value(json_object_get(e, "reason")));
+	if (!cli->quiet)
+		fprintf(stderr, "%zu CVEs %s %s (version logic only: compiled files not considered)\n",
+			json_array_size(arr), label, vs);
+	json_decref(arr);
+	return EXIT_OK;
+}
+
 static void print_counts(const char *label, json_t *o)
 {
 	const char *k;
@@ -571,6 +691,8 @@ const struct cmd cmd_cve_table[] = {
 	  "[--kernel NAME [--status S]]",
 	  "list CVEs by priority" },
 	{ "show", cmd_cve_show, NULL, "ID", "show one CVE in full" },
+	{ "version", cmd_cve_version, NULL, "VERSION [--fixed|--fixed-in|--unknown|--all]",
+	  "which CVEs affect a version, or are fixed in it, without a registered kernel" },
 	{ "stats", cmd_cve_stats, NULL, "", "counts and the sync state" },
 	{ "patch", cmd_cve_patch, NULL, "ID --kernel NAME --linux-repo PATH [-o FILE]",
 	  "write a CVE's fix for one kernel as format-patch mail" },

@@ -12,10 +12,20 @@ static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if ((r = cli_parse_no_options(cli, argc, argv, 0, NULL)) >= 0)
+	bool csv;
+
+	if ((r = cli_parse_format_only(cli, argc, argv, &csv)) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || verdicts_query_summary(s, &arr) < 0)
 		return EXIT_ERROR;
+	if (csv) {
+		static const char *const cols[] = {
+			"kernel",	     "release",		  "version",
+			"counts.affected", "counts.not-compiled", "counts.fixed",
+			"counts.not-affected", "counts.unknown",	  "total"};
+
+		return cli_print_csv(arr, cols, ARRAY_SIZE(cols));
+	}
 	if (cli->json)
 		return cli_print_json(arr);
 	if (json_array_size(arr) == 0) {

@@ -280,10 +280,20 @@ int cmd_kernel_list(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if ((r = cli_parse_no_options(cli, argc, argv, 0, "no arguments")) >= 0)
+	bool csv;
+
+	if ((r = cli_parse_format_only(cli, argc, argv, &csv)) >= 0)
 		return r;
 	if (cli_store(cli, true, &s) < 0 || kernel_inventory_list(s, &arr) < 0)
 		return EXIT_ERROR;
+	if (csv) {
+		static const char *const cols[] = {"name",	   "release",	     "version",
+						   "mapping",	   "files",	     "files_method",
+						   "source_version", "distro",	     "distro_version",
+						   "distro_fixes", "config_origin", "added_at"};
+
+		return cli_print_csv(arr, cols, ARRAY_SIZE(cols));
+	}
 	if (cli->json)
 		return cli_print_json(arr);
 	if (json_array_size(arr) == 0)

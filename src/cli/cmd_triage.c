@@ -131,11 +131,12 @@ static int cmd_triage_list(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"kernel", required_argument, NULL, 'k'},
 		{"expired", no_argument, NULL, 'x'},
+		{"format", required_argument, NULL, 'O'},
 		CLI_HELP_OPTION,
 		{},
 	};
 	const char *kernel = NULL;
-	bool expired = false;
+	bool expired = false, csv = false;
 	struct tt_store *s;
 	json_t *arr, *e;
 	size_t i;
@@ -146,10 +147,17 @@ static int cmd_triage_list(struct cli *cli, int argc, char **argv)
 			kernel = optarg;
 		else if (c == 'x')
 			expired = true;
+		else if (c == 'O' && (streq(optarg, "csv") || streq(optarg, "json") ||
+				      streq(optarg, "text"))) {
+			csv = streq(optarg, "csv");
+			cli->json |= streq(optarg, "json");
+		} else if (c == 'O')
+			return cli_usage_error(cli, "--format: '%s' is not text, json or csv", optarg);
 		else if (c == 'h')
 			return cli_help(cli,
 					"  --kernel NAME    only this kernel's decisions\n"
-					"  --expired        also decisions past their expiry\n");
+					"  --expired        also decisions past their expiry\n"
+					"  --format F       text (default), json (as --json) or csv\n");
 		else
 			return EXIT_USAGE;
 	}
@@ -157,6 +165,12 @@ static int cmd_triage_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	if (cli_store(cli, true, &s) < 0 || triage_list(s, kernel, expired, &arr) < 0)
 		return EXIT_ERROR;
+	if (csv) {
+		static const char *const cols[] = {"id",      "kernel", "state",   "note",  "who",
+						   "expires", "at",     "expired", "status"};
+
+		return cli_print_csv(arr, cols, ARRAY_SIZE(cols));
+	}
 	if (cli->json)
 		return cli_print_json(json_pack("{s:i s:o}", "schema_version",
 						TT_JSON_SCHEMA_VERSION, "triage", arr));

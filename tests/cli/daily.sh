@@ -139,6 +139,35 @@ expect_exit 5 tt check --kev
 for c in set list clear; do expect_exit 0 tt triage $c --help; done
 expect_exit 0 tt check --help
 
+# ---- a version-only question, no kernel registered (the CNA's strak) ----
+ids() { python3 -c "import json; print(' '.join(e['id'] for e in json.load(open('$TMP/out'))['cves']))"; }
+expect_exit 0 tt --json cve version 6.1.38
+check "6.1.38: all four vulnerable" [ "$(ids)" = "CVE-2024-1001 CVE-2024-1002 CVE-2024-1003 CVE-2024-1004" ]
+check "version --json shape" jq_py "assert d['schema_version'] == 1 and d['version'] == '6.1.38' and d['question'] == 'vulnerable' and d['cves'][0]['version_state'] == 'vulnerable'"
+expect_exit 0 tt --json cve version 6.1.39
+check "6.1.39: CVE-2024-1003 no longer vulnerable" [ "$(ids)" = "CVE-2024-1001 CVE-2024-1002 CVE-2024-1004" ]
+expect_exit 0 tt --json cve version 6.1.39 --fixed
+check "6.1.39 --fixed" [ "$(ids)" = "CVE-2024-1003" ]
+expect_exit 0 tt --json cve version 6.1.39 --fixed-in
+check "6.1.39 --fixed-in: what the step from 6.1.38 fixed" [ "$(ids)" = "CVE-2024-1003" ]
+expect_exit 0 tt --json cve version 6.1.45 --fixed-in
+check "6.1.45 --fixed-in: nothing" [ "$(ids)" = "" ]
+expect_exit 0 tt --json cve version 6.2 --fixed
+check "6.2 carries every fix" [ "$(ids)" = "CVE-2024-1001 CVE-2024-1002 CVE-2024-1003 CVE-2024-1004" ]
+expect_exit 0 tt --json cve version 5.4
+check "5.4: nothing vulnerable (introduced in 5.10)" [ "$(ids)" = "" ]
+expect_exit 0 tt cve version 6.1.39 --format csv
+check "csv: a header and one row per CVE" sh -c "head -1 '$TMP/out' | grep -q '^id,version_state,reason' && [ \$(wc -l <'$TMP/out') = 4 ]"
+expect_exit 64 tt cve version six
+expect_exit 0 tt cve list --kernel k1 --format csv --triaged
+check "cve list --format csv" sh -c "head -1 '$TMP/out' | grep -q '^id,priority,base_score,severity,kev,epss,published,date_source,title,kernel,status,reason,triage.state' && grep -q '^CVE-2024-1003,.*,k1,fixed,fixed in 6.1.39' '$TMP/out'"
+expect_exit 0 tt triage list --format csv
+expect_exit 0 tt kernel list --format csv
+check "kernel list --format csv" grep -q '^k1,6.1.40,6.1.40,' "$TMP/out"
+expect_exit 0 tt fleet summary --format csv
+check "fleet summary --format csv" grep -q '^k1,6.1.40,6.1.40,' "$TMP/out"
+expect_exit 64 tt kernel list --format xml
+
 # ---- the systemd units meson installs: the service runs the sync, the timer starts it ----
 U="${BUILDDIR:-}/systemd/tuxtape-sync.service"
 if [ -f "$U" ]; then

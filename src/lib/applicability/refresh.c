@@ -773,3 +773,101 @@ int verdict_lookup(struct tt_store *s, const char *cve_id, const char *kernel,
 	sqlite3_reset(st);
 	return r == SQLITE_DONE ? -ENOENT : tt_store_error(s, "reading a verdict");
 }
+
+static const char *vstate_name(enum verdict_vstate v)
+{
+	switch (v) {
+	case VERDICT_V_VULNERABLE:
+		return "vulnerable";
+	case VERDICT_V_FIXED:
+		return "fixed";
+	case VERDICT_V_NOT_AFFECTED:
+		return "not-affected";
+	default:
+		return "unknown";
+	}
+}
+
+int verdicts_for_version(struct tt_store *s, const struct kernel_version *v,
+			 enum version_query what, json_t **ret)
+{
+	struct cursor cid = {}, cdy = {}, cfi = {};
+	struct cve_rows rows = {};
+	struct strbuf reason = STRBUF_INIT, scratch = STRBUF_INIT;
+	struct kernel_version prev = *v;
+	json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return -ENOMEM;
+	/* The release before V on its branch: what V itself fixed is fixed in V, not in it. */
+	if (prev.rc == 0 && prev.patch > 0)
+		prev.patch--;
+	if ((r = tt_store_prepare(s, "SELECT id FROM cve WHERE state = 'published' ORDER BY id",
+				  &cid.st)) < 0 ||
+	    (r = tt_store_prepare(s,
+				  "SELECT cve_id, introduced_version, introduced_commit, "
+				  "fixed_version, fixed_commit FROM cve_dyad ORDER BY cve_id, seq",
+				  &cdy.st)) < 0 ||
+	    (r = tt_store_prepare(s, "SELECT cve_id, path FROM cve_file ORDER BY cve_id, path",
+				  &cfi.st)) < 0)
+		goto out;
+	if ((r = cursor_step(s, &cdy)) < 0 || (r = cursor_step(s, &cfi)) < 0)
+		goto out;
+	for (;;) {
+		enum verdict_vstate vs, before = VERDICT_V_UNKNOWN;
+		struct verdict_cve vc;
+		const char *id;
+		bool keep;
+
+		if ((r = cursor_step(s, &cid)) < 0)
+			goto out;
+		if (!cid.row)
+			break;
+		id = (const char *)sqlite3_column_text(cid.st, 0);
+		cve_rows_clear(&rows);
+		if ((r = read_dyads(s, &cdy, id, &rows)) < 0 || (r = read_files(s, &cfi, id, &rows)) < 0)
+			goto out;
+		if (rows.n_dyads == 0 && (r = read_ranges(s, id, &rows)) < 0)
+			goto out;
+		vc = (struct verdict_cve){ .dyads = rows.dyads, .n_dyads = rows.n_dyads,
+					   .ranges = rows.ranges, .n_ranges = rows.n_ranges,
+					   .files = rows.files, .n_files = rows.n_files };
+		strbuf_reset(&reason);
+		r = verdict_version_state(&vc, v, &vs, &reason);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0)
+			vs = VERDICT_V_UNKNOWN;
+		if (what == VERSION_QUERY_FIXED_IN && vs == VERDICT_V_FIXED) {
+			strbuf_reset(&scratch);
+			if (verdict_version_state(&vc, &prev, &before, &scratch) < 0)
+				before = VERDICT_V_UNKNOWN;
+		}
+		keep = what == VERSION_QUERY_ALL ||
+		       (what == VERSION_QUERY_VULNERABLE && vs == VERDICT_V_VULNERABLE) ||
+		       (what == VERSION_QUERY_FIXED && vs == VERDICT_V_FIXED) ||
+		       (what == VERSION_QUERY_UNKNOWN && vs == VERDICT_V_UNKNOWN) ||
+		       (what == VERSION_QUERY_FIXED_IN && vs == VERDICT_V_FIXED &&
+			before == VERDICT_V_VULNERABLE);
+		if (keep)
+			json_array_append_new(arr, json_pack("{s:s s:s s:s}", "id", id, "version_state",
+							     vstate_name(vs), "reason",
+							     strbuf_str(&reason)));
+	}
+	*ret = arr;
+	arr = NULL;
+	r = 0;
+out:
+	if (cid.st)
+		sqlite3_reset(cid.st);
+	if (cdy.st)
+		sqlite3_reset(cdy.st);
+	if (cfi.st)
+		sqlite3_reset(cfi.st);
+	json_decref(arr);
+	cve_rows_release(&rows);
+	strbuf_release(&reason);
+	strbuf_release(&scratch);
+	return r;
+}

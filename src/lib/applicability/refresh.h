@@ -29,6 +29,22 @@ int verdicts_refresh(struct tt_store *s, int64_t kernel_id, struct verdicts_repo
 /* [{"kernel", "release", "version", "counts": {status: n...}, "total"}] over the inventory. */
 int verdicts_query_summary(struct tt_store *s, json_t **ret);
 
+enum version_query {
+	VERSION_QUERY_VULNERABLE, /* the records' version ranges include V */
+	VERSION_QUERY_FIXED,      /* V carries the fix */
+	VERSION_QUERY_FIXED_IN,   /* V carries it and the release before V on its branch not */
+	VERSION_QUERY_UNKNOWN,    /* the records do not say */
+	VERSION_QUERY_ALL,
+};
+
+/*
+ * A version-only question, no kernel registered (the CNA's strak): every published CVE's
+ * state at version V by the records' version logic alone, compiled files not considered.
+ * [{"id", "version_state": vulnerable|fixed|not-affected|unknown, "reason"}], sorted by id.
+ */
+int verdicts_for_version(struct tt_store *s, const struct kernel_version *v,
+			 enum version_query what, json_t **ret);
+
 /* The stored verdict of CVE_ID for the inventory kernel KERNEL; -ENOENT when there is none. */
 int verdict_lookup(struct tt_store *s, const char *cve_id, const char *kernel,
 		   enum verdict_status *ret_status, char **ret_reason);

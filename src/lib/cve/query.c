@@ -285,6 +285,7 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 		return tt_store_error(s, "reading a CVE");
 	}
 	o = json_object();
+	json_object_set_new(o, "schema_version", json_integer(TT_JSON_SCHEMA_VERSION));
 	json_object_set_new(o, "id", tt_store_column_json(st, 0));
 	json_object_set_new(o, "state", tt_store_column_json(st, 1));
 	json_object_set_new(o, "title", tt_store_column_json(st, 2));
@@ -472,6 +473,7 @@ int cve_query_stats(struct tt_store *s, json_t **ret)
 
 	if (!o)
 		return -ENOMEM;
+	json_object_set_new(o, "schema_version", json_integer(TT_JSON_SCHEMA_VERSION));
 	for (size_t i = 0; i < ARRAY_SIZE(items); i++) {
 		json_t *v = NULL;
 

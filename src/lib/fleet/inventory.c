@@ -9,6 +9,7 @@
 
 #include "applicability/refresh.h"
 #include "fileio.h"
+#include "cve/query.h"
 #include "fleet/changelog.h"
 #include "fleet/inventory.h"
 #include "kernel/fileset.h"
@@ -656,6 +657,8 @@ int kernel_inventory_show(struct tt_store *s, const char *name, json_t **ret)
 				    json_integer(sqlite3_column_int64(st, 1)));
 	sqlite3_reset(st);
 	json_object_set_new(o, "verdict_counts", counts);
+	/* A document of its own (kernel show, GET /v1/kernels/NAME): versioned as the rest. */
+	json_object_set_new(o, "schema_version", json_integer(TT_JSON_SCHEMA_VERSION));
 	if (r != SQLITE_DONE) {
 		json_decref(o);
 		return tt_store_error(s, "counting verdicts");
