@@ -375,13 +375,16 @@ int tt_store_check_start(struct tt_store *s)
 	/*
 	 * Its own read-only connection, opened while this one holds the write lock: no other
 	 * process can commit until this one does, so the check reads the file exactly as this
-	 * transaction found it (WAL readers never see the writer's uncommitted pages), through
-	 * mmap as a reader does.
+	 * transaction found it (WAL readers never see the writer's uncommitted pages). It reads
+	 * with pread through a small cache, not mmap: a second mapping of the whole file made
+	 * every page it checked count again in the process's RSS (an incremental sync peaked at
+	 * 318 MiB instead of 195; massif: the heap never passed 71 MiB).
 	 */
 	r = sqlite3_open_v2(s->path, &k->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r == SQLITE_OK) {
 		sqlite3_busy_timeout(k->db, STORE_BUSY_TIMEOUT_MS);
-		r = sqlite3_exec(k->db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
+		r = sqlite3_exec(k->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048", NULL,
+				 NULL, NULL);
 	}
 	if (r != SQLITE_OK) {
 		log_error("database '%s': cannot open a connection to check it: %s", s->path,
