@@ -87,6 +87,11 @@ int cli_print_csv(json_t *arr, const char *const *cols, size_t n_cols);
 int cli_parse_format_only(struct cli *cli, int argc, char **argv, bool *ret_csv);
 extern const struct cmd cmd_cache_table[];
 extern const struct cmd cmd_archive_table[];
+/* cmd_server_client.c: the review workflow on a tuxtape-server */
+extern const struct cmd cmd_patch_table[];
+extern const struct cmd cmd_review_table[];
+int cmd_publish(struct cli *cli, int argc, char **argv);
+int cmd_withdraw(struct cli *cli, int argc, char **argv);
 
 /* Commands look up their own table entry to print their usage. */
 #define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}

@@ -25,6 +25,12 @@ static const struct cmd top_table[] = {
 	{ "db", NULL, cmd_db_table, "COMMAND", "the database file: integrity check" },
 	{ "archive", NULL, cmd_archive_table, "COMMAND", "the signed patch archive (TUF)" },
 	{ "cache", NULL, cmd_cache_table, "COMMAND", "prepared kernel trees and sources: list, clean" },
+	{ "patch", NULL, cmd_patch_table, "COMMAND", "patches under review on a tuxtape-server" },
+	{ "review", NULL, cmd_review_table, "COMMAND", "comment on, approve or reject a patch" },
+	{ "publish", cmd_publish, NULL, "ID --channel NAME",
+	  "release an approved, tested patch into a channel's archive" },
+	{ "withdraw", cmd_withdraw, NULL, "ID [--channel NAME]",
+	  "take a published patch out of the archive" },
 	{},
 };
 

@@ -107,7 +107,7 @@ echo "role matrix: $n requests over $(wc -l <"$TMP/matrix") routes"
 check "the matrix covers the whole table" [ "$n" = $(( $(wc -l <"$TMP/matrix") * 8 )) ]
 check "an agent cannot read the CVE list" grep -q '^GET /v1/cves token viewer,author,reviewer,publisher,admin$' "$TMP/matrix"
 check "agents reach only their own endpoints and whoami" [ "$(grep -c '[,= ]agent' "$TMP/matrix")" = 3 ]
-check "builders reach only whoami for now" [ "$(grep -c 'builder' "$TMP/matrix")" = 1 ]
+check "builders reach only whoami and the job queue" [ "$(grep -c builder "$TMP/matrix")" = 5 ]
 
 # ---- tokens: bad, malformed, revoked ----
 api /v1/whoami -H "$(as viewer)"

@@ -66,6 +66,13 @@ unsigned srv_error_errno(json_t **ret_body, int r, const char *context)
 	case -EBUSY:
 		status = 503;
 		break;
+	case -EPERM:
+		status = 403;
+		break;
+	case -EALREADY:
+	case -ESTALE:
+		status = 409;
+		break;
 	default:
 		status = 500;
 	}
@@ -476,6 +483,52 @@ static const char body_status[] =
 	"\"patch\":{\"type\":\"string\",\"maxLength\":256},"
 	"\"detail\":{\"type\":\"string\",\"maxLength\":4096}}}";
 
+#define OBJ(req, props) "{\"type\":\"object\",\"additionalProperties\":false," req "\"properties\":{" props "}}"
+#define STR(name) "\"" name "\":{\"type\":\"string\"}"
+static const char body_patch_create[] = OBJ(
+	"\"required\":[\"cve\",\"kernels\"],",
+	STR("cve") ",\"kernels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+	"\"description\":\"kernel releases (uname -r)\"}," STR("title") "," STR("note") ","
+	"\"patch\":{\"type\":\"string\",\"description\":\"the unified diff; or:\"},"
+	"\"fix_kernel\":{\"type\":\"string\",\"description\":\"an inventory kernel: start "
+	"from the CVE's raw fix for it (tuxtape cve patch)\"}");
+static const char body_patch_revise[] = OBJ("\"required\":[\"patch\"],", STR("patch") "," STR("note"));
+static const char body_empty[] = OBJ("", "");
+static const char body_review[] = OBJ(
+	"\"required\":[\"verdict\"],",
+	"\"verdict\":{\"type\":\"string\",\"enum\":[\"comment\",\"approve\",\"reject\"]},"
+	STR("comment"));
+static const char body_publish[] = OBJ("\"required\":[\"channel\"],", STR("channel"));
+static const char body_withdraw[] = OBJ("", STR("channel") "," STR("reason"));
+static const char body_builder[] = OBJ(
+	"\"required\":[\"kernels\"],",
+	"\"kernels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	"\"boot_test\":{\"type\":\"boolean\"}");
+static const char body_lease[] = OBJ(
+	"\"required\":[\"kernels\"],",
+	"\"kernels\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}");
+static const char body_result[] = OBJ(
+	"\"required\":[\"build\"],",
+	"\"build\":{\"type\":\"string\",\"enum\":[\"written\",\"unsafe\",\"nochange\","
+	"\"error\"]},\"boot\":{\"type\":\"string\",\"enum\":[\"passed\",\"failed\","
+	"\"skipped\"]}," STR("error") "," STR("module_name") ","
+	"\"module\":{\"type\":\"string\",\"description\":\"base64 of the .ko\"},"
+	"\"report\":{\"type\":\"object\"}," STR("log") "," STR("boot_log"));
+static const char body_build[] = OBJ(
+	"\"required\":[\"kernel\",\"config\",\"patches\"],",
+	STR("kernel") "," STR("config") ","
+	"\"symbols\":{\"type\":\"string\",\"description\":\"/proc/kallsyms or System.map; "
+	"else the builder's own\"},"
+	"\"patches\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}");
+static const struct srv_query_param q_state[] = {
+	{"state", SRV_T_STRING, "only those in this state"},
+	{},
+};
+static const struct srv_query_param q_rev[] = {
+	{"rev", SRV_T_INTEGER, "this revision (default: the current one)"},
+	{},
+};
+
 /* Order matters only where a literal segment and a {param} could both match. */
 const struct srv_route srv_routes[] = {
 	{"GET", "/v1/openapi.json", 0, true, h_openapi, "getOpenAPI",
@@ -517,6 +570,52 @@ const struct srv_route srv_routes[] = {
 	 "The archive's roles, versions, expiries and targets, as `tuxtape --json archive status`"},
 	{"GET", "/v1/audit", R(ADMIN), false, h_audit, "listAudit", "The audit log, oldest first",
 	 q_audit},
+	/* The review workflow: authors write, reviewers may revise but not approve their own
+	 * revision, publishers release; builders reach only the job queue. */
+	{"GET", "/v1/patches", ROLES_READ, false, srv_h_patch_list, "listPatches",
+	 "Patches under the review workflow, newest first", q_state},
+	{"POST", "/v1/patches", R(AUTHOR), false, srv_h_patch_create, "createPatch",
+	 "A patch for a CVE and kernels, from a diff or the CVE's raw fix (revision 1)",
+	 .body_schema = body_patch_create, .ok_status = 201},
+	{"GET", "/v1/patches/{id}", ROLES_READ, false, srv_h_patch_show, "showPatch",
+	 "A patch with its revisions, reviews, approvals, jobs and publications"},
+	{"GET", "/v1/patches/{id}/patch", ROLES_READ, false, srv_h_patch_text, "getPatchText",
+	 "A revision's diff", q_rev, .produces = "text/x-diff"},
+	{"POST", "/v1/patches/{id}/revisions", R(AUTHOR) | R(REVIEWER), false, srv_h_patch_revise,
+	 "revisePatch", "A new revision (kept with the earlier ones); the patch returns to draft",
+	 .body_schema = body_patch_revise, .ok_status = 201},
+	{"POST", "/v1/patches/{id}/submit", R(AUTHOR) | R(REVIEWER), false, srv_h_patch_submit,
+	 "submitPatch", "Queues a build and boot-test job per kernel for the current revision",
+	 .body_schema = body_empty},
+	{"POST", "/v1/patches/{id}/reviews", R(REVIEWER), false, srv_h_review, "reviewPatch",
+	 "Comments on, approves or rejects the current revision (never its own author)",
+	 .body_schema = body_review, .ok_status = 201},
+	{"POST", "/v1/patches/{id}/publish", R(PUBLISHER), false, srv_h_publish, "publishPatch",
+	 "Releases an approved, tested patch's modules into a channel's archive",
+	 .body_schema = body_publish},
+	{"POST", "/v1/patches/{id}/withdraw", R(PUBLISHER), false, srv_h_withdraw,
+	 "withdrawPatch", "Removes a patch's modules from the archive (one channel, or all)",
+	 .body_schema = body_withdraw},
+	{"POST", "/v1/builds", R(AUTHOR), false, srv_h_build_request, "requestBuild",
+	 "elivepatch's service: a kernel release, its config (and symbols) and patches give a job "
+	 "whose result is the module",
+	 .body_schema = body_build, .ok_status = 201},
+	{"GET", "/v1/jobs", ROLES_READ, false, srv_h_job_list, "listJobs",
+	 "Build jobs, newest first (at most 1000)", q_state},
+	{"POST", "/v1/jobs/lease", R(BUILDER), false, srv_h_job_lease, "leaseJob",
+	 "A builder takes the oldest job for its kernels, or a job whose builder's lease lapsed",
+	 .body_schema = body_lease},
+	{"GET", "/v1/jobs/{id}", ROLES_READ, false, srv_h_job_show, "showJob", "One job"},
+	{"POST", "/v1/jobs/{id}/renew", R(BUILDER), false, srv_h_job_renew, "renewLease",
+	 "Extends the calling builder's lease on a job", .body_schema = body_empty},
+	{"POST", "/v1/jobs/{id}/result", R(BUILDER), false, srv_h_job_result, "postJobResult",
+	 "The module, report, build log and boot test of a leased job",
+	 .body_schema = body_result},
+	{"GET", "/v1/jobs/{id}/{what}", ROLES_READ, false, srv_h_job_artifact, "getJobArtifact",
+	 "A job's module, report, log or boot-log", .produces = "application/octet-stream"},
+	{"POST", "/v1/builders", R(BUILDER), false, srv_h_builder_register, "registerBuilder",
+	 "A builder names the kernel releases it builds for and whether it boot-tests",
+	 .body_schema = body_builder},
 };
 
 const size_t srv_n_routes = ARRAY_SIZE(srv_routes);

@@ -584,6 +584,7 @@ void srv_stop(struct srv *s)
 	}
 	free(s->cert);
 	free(s->trust);
+	free(s->ctx.artifact_alloc);
 	free(s);
 }
 
@@ -624,6 +625,25 @@ int srv_start(const struct srv_config *cfg, struct srv **ret)
 		s->ctx.cfg.max_header = 16 * 1024;
 	if (!s->ctx.cfg.node_stale_after)
 		s->ctx.cfg.node_stale_after = 300;
+	s->ctx.wf = (struct srv_wf_config){
+		.approvals = cfg->approvals ? cfg->approvals : 2,
+		.allow_untested = cfg->allow_untested,
+		.artifact_dir = cfg->artifact_dir,
+		.lease_seconds = cfg->lease_seconds ? cfg->lease_seconds : 120,
+	};
+	if (!cfg->artifact_dir) {
+		const char *slash = strrchr(cfg->state_path, '/');
+
+		s->ctx.artifact_alloc =
+			slash ? strdup_printf("%.*s/artifacts", (int)(slash - cfg->state_path),
+					      cfg->state_path)
+			      : strdup("artifacts");
+		if (!s->ctx.artifact_alloc) {
+			free(s);
+			return -ENOMEM;
+		}
+		s->ctx.wf.artifact_dir = s->ctx.artifact_alloc;
+	}
 
 	/* Open both databases here so that a bad path or schema stops the start, not a request. */
 	r = tt_store_open(cfg->db_path, 0, &cve);

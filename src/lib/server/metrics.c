@@ -8,6 +8,7 @@
 
 #include "server/node.h"
 #include "server/route.h"
+#include "server/workflow.h"
 #include "banned.h"
 
 #define METRICS_MAX_ROUTES 64
@@ -58,7 +59,8 @@ static void route_label(struct strbuf *out, int i)
 
 int srv_metrics_render(struct srv_request *rq, struct strbuf *out)
 {
-	unsigned long nodes[_SRV_NODE_STATE_MAX];
+	unsigned long nodes[_SRV_NODE_STATE_MAX], patches[_SRV_PATCH_STATE_MAX],
+		jobs[_SRV_JOB_STATE_MAX];
 	int r;
 
 	strbuf_adds(out, "# HELP tuxtape_http_requests_total HTTP requests by route and status.\n"
@@ -114,5 +116,21 @@ int srv_metrics_render(struct srv_request *rq, struct strbuf *out)
 	for (unsigned k = 0; k < _SRV_NODE_STATE_MAX; k++)
 		strbuf_addf(out, "tuxtape_fleet_nodes{state=\"%s\"} %lu\n",
 			    srv_node_state_to_string(k), nodes[k]);
+	r = srv_workflow_count(rq->w->state, patches, jobs);
+	if (r < 0)
+		return r;
+	strbuf_addf(out, "# HELP tuxtape_build_queue_depth Build jobs waiting for a builder.\n"
+			 "# TYPE tuxtape_build_queue_depth gauge\n"
+			 "tuxtape_build_queue_depth %lu\n",
+		    jobs[SRV_JOB_QUEUED]);
+	strbuf_adds(out, "# HELP tuxtape_jobs Build jobs by state.\n# TYPE tuxtape_jobs gauge\n");
+	for (unsigned k = 0; k < _SRV_JOB_STATE_MAX; k++)
+		strbuf_addf(out, "tuxtape_jobs{state=\"%s\"} %lu\n", srv_job_state_to_string(k),
+			    jobs[k]);
+	strbuf_adds(out, "# HELP tuxtape_patches Patches by review state.\n"
+			 "# TYPE tuxtape_patches gauge\n");
+	for (unsigned k = 0; k < _SRV_PATCH_STATE_MAX; k++)
+		strbuf_addf(out, "tuxtape_patches{state=\"%s\"} %lu\n",
+			    srv_patch_state_to_string(k), patches[k]);
 	return out->buf ? 0 : -ENOMEM;
 }

@@ -8,6 +8,7 @@
 
 #include "server/auth.h"
 #include "server/server.h"
+#include "server/workflow.h"
 #include "strbuf.h"
 
 struct srv_request;
@@ -58,6 +59,8 @@ const struct srv_route *srv_route_match(const char *method, char **segs, size_t 
 struct srv_ctx {
 	struct srv_config cfg;
 	struct srv *srv;
+	struct srv_wf_config wf;
+	char *artifact_alloc;
 };
 
 /* One worker thread's connections, opened on its first request. */
@@ -93,3 +96,22 @@ int srv_metrics_render(struct srv_request *rq, struct strbuf *out);
 const char *srv_captured_error(void);
 /* http.c: opens the calling thread's database connections on first use. */
 int srv_worker_get(struct srv_ctx *ctx, struct srv_worker **ret);
+
+/* api_workflow.c: the review workflow, the builders and the build service. */
+unsigned srv_h_patch_list(struct srv_request *rq, json_t **ret);
+unsigned srv_h_patch_create(struct srv_request *rq, json_t **ret);
+unsigned srv_h_patch_show(struct srv_request *rq, json_t **ret);
+unsigned srv_h_patch_text(struct srv_request *rq, json_t **ret);
+unsigned srv_h_patch_revise(struct srv_request *rq, json_t **ret);
+unsigned srv_h_patch_submit(struct srv_request *rq, json_t **ret);
+unsigned srv_h_review(struct srv_request *rq, json_t **ret);
+unsigned srv_h_publish(struct srv_request *rq, json_t **ret);
+unsigned srv_h_withdraw(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_list(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_show(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_artifact(struct srv_request *rq, json_t **ret);
+unsigned srv_h_builder_register(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_lease(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_renew(struct srv_request *rq, json_t **ret);
+unsigned srv_h_job_result(struct srv_request *rq, json_t **ret);
+unsigned srv_h_build_request(struct srv_request *rq, json_t **ret);

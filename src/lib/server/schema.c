@@ -1,7 +1,7 @@
 /*
  * The server state's schema. Migrations are appended, never edited: a deployed server.db
- * replays only the ones it lacks. The review workflow (patch, revision, review) and the
- * builders' job queue are the next migrations (docs/server.md, "What comes next").
+ * replays only the ones it lacks. Migration 2 is the review workflow (patch, revision,
+ * review, publication) and the builders' job queue (docs/server.md, "The review workflow").
  */
 #include "server/schema.h"
 #include "banned.h"
@@ -60,6 +60,97 @@ const char *const srv_schema_migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX node_event_node ON node_event(node, id);",
+
+	/* 2: the review workflow and the builders' job queue. */
+	"CREATE TABLE patch ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cve TEXT NOT NULL,"
+	"  title TEXT,"
+	"  kernels TEXT NOT NULL," /* JSON array of kernel releases (uname -r) */
+	"  state TEXT NOT NULL CHECK (state IN ('draft', 'submitted', 'built', 'failed',"
+	"                                       'approved', 'rejected', 'published',"
+	"                                       'withdrawn')),"
+	"  author TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL," /* the current one */
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX patch_state ON patch(state);"
+	/* Every revision is kept; only a new one changes the patch. */
+	"CREATE TABLE patch_revision ("
+	"  patch INTEGER NOT NULL REFERENCES patch(id),"
+	"  rev INTEGER NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL," /* of the source patch text */
+	"  body TEXT NOT NULL,"
+	"  note TEXT,"
+	"  PRIMARY KEY (patch, rev)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER patch_revision_no_update BEFORE UPDATE ON patch_revision"
+	"  BEGIN SELECT RAISE(ABORT, 'a revision is kept as it was'); END;"
+	"CREATE TABLE review ("
+	"  id INTEGER PRIMARY KEY,"
+	"  patch INTEGER NOT NULL,"
+	"  rev INTEGER NOT NULL,"
+	"  reviewer TEXT NOT NULL,"
+	"  verdict TEXT NOT NULL CHECK (verdict IN ('comment', 'approve', 'reject')),"
+	"  comment TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  FOREIGN KEY (patch, rev) REFERENCES patch_revision(patch, rev)"
+	");"
+	"CREATE INDEX review_patch ON review(patch, rev);"
+	/* One approval per reviewer and revision. */
+	"CREATE UNIQUE INDEX review_one_approval ON review(patch, rev, reviewer)"
+	"  WHERE verdict = 'approve';"
+	/* The two-person rule, in the database too: the library checks first and says why. */
+	"CREATE TRIGGER review_not_by_author BEFORE INSERT ON review WHEN NEW.verdict = 'approve'"
+	"  AND NEW.reviewer = (SELECT author FROM patch_revision"
+	"                      WHERE patch = NEW.patch AND rev = NEW.rev)"
+	"  BEGIN SELECT RAISE(ABORT, 'the author of a revision cannot approve it'); END;"
+	"CREATE TABLE job ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('build', 'adhoc')),"
+	"  patch INTEGER," /* NULL for an ad hoc build (POST /v1/builds) */
+	"  rev INTEGER,"
+	"  kernel TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed',"
+	"                                       'cancelled')),"
+	"  requested_by TEXT NOT NULL,"
+	"  input TEXT," /* ad hoc: JSON {"config", "symbols", "patches"} as artifact paths */
+	"  lease_owner TEXT,"
+	"  lease_expires INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  build TEXT," /* written, unsafe, nochange, error */
+	"  boot TEXT CHECK (boot IN ('passed', 'failed', 'skipped')),"
+	"  module_name TEXT,"
+	"  module_sha256 TEXT,"
+	"  error TEXT,"
+	"  FOREIGN KEY (patch, rev) REFERENCES patch_revision(patch, rev)"
+	");"
+	"CREATE INDEX job_queue ON job(state, id);"
+	"CREATE INDEX job_patch ON job(patch, rev);"
+	"CREATE TABLE builder ("
+	"  name TEXT PRIMARY KEY," /* the builder token's name */
+	"  kernels TEXT NOT NULL," /* JSON array of the releases it builds for */
+	"  boot_test INTEGER NOT NULL,"
+	"  registered_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE publication ("
+	"  id INTEGER PRIMARY KEY,"
+	"  patch INTEGER NOT NULL REFERENCES patch(id),"
+	"  rev INTEGER NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  targets TEXT NOT NULL," /* JSON array of archive target paths */
+	"  published_at INTEGER NOT NULL,"
+	"  published_by TEXT NOT NULL,"
+	"  withdrawn_at INTEGER,"
+	"  withdrawn_by TEXT"
+	");",
 };
 
 const size_t srv_schema_n_migrations =

@@ -33,6 +33,16 @@ struct srv_config {
 	size_t max_body;	  /* bytes (0: 4 MiB) */
 	size_t max_header;	  /* bytes of request line and headers, about (0: 16 KiB) */
 	int64_t node_stale_after; /* seconds without a heartbeat (0: 300) */
+
+	/* The review workflow and the builders (docs/server.md). */
+	unsigned approvals;	     /* approvals a revision needs (0: 2) */
+	bool allow_untested;	     /* publish modules whose boot test was skipped */
+	const char *artifact_dir;    /* modules, reports, logs; NULL: artifacts/ beside state */
+	const char *const *channels; /* "NAME=DIR" archives by channel, NULL-terminated; the
+				      * --archive directory is channel "stable" unless named */
+	unsigned lease_seconds;	     /* a builder's lease on a job (0: 120) */
+	const char *linux_repo;	     /* a stable-tree clone: a patch made from the raw fix */
+	unsigned cache_entries;	     /* GET /v1/cves answers kept (0: 64; -1u: none) */
 };
 
 /* Opens both databases (so that errors show at once), loads the keys and starts listening. */
