@@ -294,6 +294,13 @@ static int usage(FILE *f, int status)
 		"  --max-header BYTES      about the largest request line and headers (16384)\n"
 		"  --request-timeout S     idle time, and time for a whole body (30)\n"
 		"  --stale-after S         a node without a heartbeat this long is stale (300)\n"
+		"  --approvals N           approvals a patch revision needs (2)\n"
+		"  --allow-untested        publish modules whose boot test was skipped\n"
+		"  --artifacts DIR         built modules, reports, logs (artifacts/ beside --state)\n"
+		"  --channel NAME=DIR      an archive to publish into by channel (repeatable;\n"
+		"                          --archive is channel stable)\n"
+		"  --lease S               a builder's lease on a job (120)\n"
+		"  --linux-repo DIR        a stable-tree clone: patches from a CVE's raw fix\n"
 		"  --json                  JSON output for the commands\n"
 		"  -v, --verbose           more messages (twice: every request)\n"
 		"  --version               print the version\n");
@@ -368,7 +375,15 @@ enum {
 	OPT_STALE,
 	OPT_JSON,
 	OPT_VERSION,
+	OPT_APPROVALS,
+	OPT_UNTESTED,
+	OPT_ARTIFACTS,
+	OPT_CHANNEL,
+	OPT_LEASE,
+	OPT_LINUX_REPO,
 };
+
+#define MAX_CHANNELS 16
 
 int main(int argc, char **argv)
 {
@@ -388,13 +403,21 @@ int main(int argc, char **argv)
 		{"max-header", required_argument, NULL, OPT_MAXHDR},
 		{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"stale-after", required_argument, NULL, OPT_STALE},
+		{"approvals", required_argument, NULL, OPT_APPROVALS},
+		{"allow-untested", no_argument, NULL, OPT_UNTESTED},
+		{"artifacts", required_argument, NULL, OPT_ARTIFACTS},
+		{"channel", required_argument, NULL, OPT_CHANNEL},
+		{"lease", required_argument, NULL, OPT_LEASE},
+		{"linux-repo", required_argument, NULL, OPT_LINUX_REPO},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{},
 	};
-	struct srv_config cfg = {};
+	static const char *channels[MAX_CHANNELS + 1];
+	struct srv_config cfg = {.channels = channels};
+	size_t n_channels = 0;
 	struct ctx x = {};
 	unsigned long n;
 	int c, status;
@@ -458,6 +481,30 @@ int main(int argc, char **argv)
 			if (parse_unsigned("--stale-after", optarg, 86400 * 365, &n))
 				return EXIT_USAGE;
 			cfg.node_stale_after = (int64_t)n;
+			break;
+		case OPT_APPROVALS:
+			if (parse_unsigned("--approvals", optarg, 16, &n) || !n)
+				return usage_error("--approvals: 1-16");
+			cfg.approvals = (unsigned)n;
+			break;
+		case OPT_UNTESTED:
+			cfg.allow_untested = true;
+			break;
+		case OPT_ARTIFACTS:
+			cfg.artifact_dir = optarg;
+			break;
+		case OPT_CHANNEL:
+			if (!strchr(optarg, '=') || optarg[0] == '=' || n_channels == MAX_CHANNELS)
+				return usage_error("--channel NAME=DIR (at most %d)", MAX_CHANNELS);
+			channels[n_channels++] = optarg;
+			break;
+		case OPT_LEASE:
+			if (parse_unsigned("--lease", optarg, 86400, &n) || n < 2)
+				return usage_error("--lease: 2-86400 seconds");
+			cfg.lease_seconds = (unsigned)n;
+			break;
+		case OPT_LINUX_REPO:
+			cfg.linux_repo = optarg;
 			break;
 		case OPT_JSON:
 			x.json = true;
