@@ -101,6 +101,11 @@ static void test_migration_3_keeps_verdicts(void **state)
 				 SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "INSERT INTO verdict VALUES ('CVE-2024-1', 1, 'fixed', 'r');"
+				      "INSERT INTO verdict VALUES ('CVE-2024-3', 1, 'fixed', "
+				      "'fixed in Debian 6.1.1-1 (the package changelog names it); x');"
+				      "INSERT INTO verdict VALUES ('CVE-2024-4', 1, 'unknown', "
+				      "'v; fix touches only headers: a.h');"
+				      "INSERT INTO verdict VALUES ('CVE-2024-5', 1, 'affected', 'v');"
 				      "PRAGMA user_version = 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -111,18 +116,29 @@ static void test_migration_3_keeps_verdicts(void **state)
 	assert_int_equal(count_rows(s, "SELECT count(*) FROM verdict WHERE cve_id = 'CVE-2024-1' "
 				       "AND status = 'fixed' AND reason = 'r'"),
 			 1);
-	assert_int_not_equal(tt_store_exec(s, "INSERT INTO verdict VALUES ('CVE-2024-2', 1, "
-					      "'bogus', 'r')"),
+	/* migration 6 gives stored rows the code their status and reason imply */
+	assert_int_equal(count_rows(s, "SELECT count(*) FROM verdict WHERE "
+				       "(cve_id = 'CVE-2024-1' AND code = 'fixed-by-version' "
+				       " AND livepatch = 'not-needed') OR "
+				       "(cve_id = 'CVE-2024-3' AND code = 'fixed-by-distribution') OR "
+				       "(cve_id = 'CVE-2024-4' AND code = 'unknown-headers-only' "
+				       " AND livepatch = 'unknown-verdict') OR "
+				       "(cve_id = 'CVE-2024-5' AND code = 'affected' "
+				       " AND livepatch = 'not-estimated')"),
+			 4);
+	assert_int_not_equal(tt_store_exec(s, "INSERT INTO verdict(cve_id, kernel_id, status, "
+					      "reason) VALUES ('CVE-2024-2', 1, 'bogus', 'r')"),
 			     0);
-	assert_int_equal(tt_store_exec(s, "INSERT INTO verdict VALUES ('CVE-2024-2', 1, "
-					  "'unknown', 'r')"),
+	assert_int_equal(tt_store_exec(s, "INSERT INTO verdict(cve_id, kernel_id, status, reason) "
+					  "VALUES ('CVE-2024-2', 1, 'unknown', 'r')"),
 			 0);
 	{
 		sqlite3_stmt *st;
 		int ephemeral = 0;
 
 		assert_int_equal(sqlite3_prepare_v2(tt_store_db(s),
-						    "EXPLAIN INSERT INTO verdict VALUES "
+						    "EXPLAIN INSERT INTO verdict(cve_id, "
+						    "kernel_id, status, reason) VALUES "
 						    "('a', 1, 'fixed', 'r')",
 						    -1, &st, NULL),
 				 SQLITE_OK);

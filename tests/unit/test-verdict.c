@@ -246,6 +246,125 @@ static void test_garbled_dyad(void **state)
 	assert_non_null(strstr(strbuf_str(&reason), "dyad 1 has a version that is not one"));
 }
 
+/* ---- the structured verdict: codes, deciding versions, the livepatch estimate ---- */
+
+static size_t units_few(void *userdata, const char *dir)
+{
+	(void)userdata;
+	return streq(dir, "net/core") ? 3 : 0;
+}
+
+static size_t units_many(void *userdata, const char *dir)
+{
+	(void)userdata;
+	(void)dir;
+	return VERDICT_LP_MAX_UNITS + 1;
+}
+
+static unsigned compiled_both(void *userdata, const char *path)
+{
+	(void)userdata;
+	(void)path;
+	return KERNEL_FILE_BUILTIN | KERNEL_FILE_MODULE;
+}
+
+static void result(struct cve_dyad *d, size_t nd, char **files, size_t nf, unsigned patch,
+		   unsigned (*fn)(void *, const char *), verdict_units_fn units,
+		   struct verdict_result *ret)
+{
+	static const char *const dev[] = { "net/core/dev.c", NULL };
+	struct verdict_cve vc = { .dyads = d, .n_dyads = nd, .files = files, .n_files = nf };
+	struct verdict_kernel k = { .version = { 6, 1, patch, 0 }, .compiled = fn,
+				    .userdata = (void *)dev };
+	_cleanup_strbuf_ struct strbuf reason = STRBUF_INIT;
+
+	assert_int_equal(verdict_compute_result(&vc, &k, units, ret, &reason), 0);
+}
+
+static void test_codes(void **state)
+{
+	struct cve_dyad d[] = { { "5.10", "c1", "6.1.50", "c2" }, { "5.10", "c1", "6.2", "c3" } };
+	struct cve_dyad bad = { "6.x", "abc", "6.2", "def" };
+	char *dev[] = { "net/core/dev.c" }, *hdr[] = { "include/linux/skbuff.h" };
+	struct verdict_result r;
+
+	(void)state;
+	result(d, 2, dev, 1, 40, compiled, NULL, &r);
+	assert_int_equal(r.status, VERDICT_AFFECTED);
+	assert_string_equal(verdict_code_to_string(r.code), "affected");
+	assert_string_equal(r.introduced_version, "5.10");
+	assert_string_equal(r.introduced_commit, "c1");
+	assert_string_equal(r.fixed_version, "6.1.50");
+	assert_string_equal(r.fixed_commit, "c2");
+	assert_true(verdict_result_livepatchable(&r));
+
+	result(d, 2, dev, 1, 60, compiled, NULL, &r);
+	assert_int_equal(r.status, VERDICT_FIXED);
+	assert_string_equal(verdict_code_to_string(r.code), "fixed-by-version");
+	assert_string_equal(r.fixed_version, "6.1.50");
+	assert_string_equal(verdict_livepatch_to_string(r.livepatch), "not-needed");
+	assert_false(verdict_result_livepatchable(&r));
+
+	d[0].introduced_version = d[1].introduced_version = "6.1.45";
+	result(d, 2, dev, 1, 40, compiled, NULL, &r);
+	assert_string_equal(verdict_code_to_string(r.code), "version-not-affected");
+	d[0].introduced_version = d[1].introduced_version = "5.10";
+
+	result(d, 2, hdr, 1, 40, compiled, NULL, &r);
+	assert_string_equal(verdict_code_to_string(r.code), "unknown-headers-only");
+	assert_true(verdict_code_version_vulnerable(r.code));
+	assert_string_equal(verdict_livepatch_to_string(r.livepatch), "unknown-verdict");
+	result(d, 2, NULL, 0, 40, compiled, NULL, &r);
+	assert_string_equal(verdict_code_to_string(r.code), "unknown-no-files");
+	result(&bad, 1, dev, 1, 40, compiled, NULL, &r);
+	assert_string_equal(verdict_code_to_string(r.code), "unknown-version-data");
+	assert_false(verdict_code_version_vulnerable(r.code));
+	result(NULL, 0, dev, 1, 40, compiled, NULL, &r);
+	assert_string_equal(verdict_code_to_string(r.code), "unknown-no-versions");
+	result(d, 2, dev, 1, 40, compiled_both, NULL, &r);
+	assert_string_equal(verdict_livepatch_to_string(r.livepatch), "builtin-and-module");
+
+	for (unsigned i = 0; i < _VERDICT_CODE_MAX; i++) {
+		enum verdict_code c;
+
+		assert_int_equal(verdict_code_from_string(verdict_code_to_string(i), &c), 0);
+		assert_int_equal(c, i);
+	}
+	assert_int_equal(verdict_code_from_string("Affected", &(enum verdict_code){ 0 }), -EINVAL);
+}
+
+static void test_livepatch_estimate(void **state)
+{
+	struct cve_dyad d[] = { { "5.10", "c1", "6.1.50", "c2" } };
+	struct {
+		char *files[3];
+		size_t n;
+		verdict_units_fn units;
+		const char *want;
+	} cases[] = {
+		{ { "net/core/dev.c", "net/core/dev.h" }, 2, units_few, "c-sources" },
+		{ { "net/core/dev.c", "net/core/dev.h" }, 2, units_many, "header-too-many-units" },
+		{ { "net/core/dev.c", "net/core/dev.h" }, 2, NULL, "header-too-many-units" },
+		{ { "net/core/dev.c", "include/linux/skbuff.h" }, 2, units_few, "global-header" },
+		{ { "net/core/dev.c", "arch/x86/include/asm/x.h" }, 2, units_few, "global-header" },
+		{ { "net/core/dev.c", "arch/x86/entry/entry_64.S" }, 2, units_few, "assembly" },
+		{ { "net/core/dev.c", "net/core/Makefile" }, 2, units_few, "build-files" },
+		{ { "net/core/dev.c", "net/Kconfig" }, 2, units_few, "build-files" },
+		{ { "net/core/dev.c", "rust/kernel/lib.rs" }, 2, units_few, "other-files" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct verdict_result r;
+
+		result(d, 1, cases[i].files, cases[i].n, 40, compiled, cases[i].units, &r);
+		assert_int_equal(r.status, VERDICT_AFFECTED);
+		if (!streq(verdict_livepatch_to_string(r.livepatch), cases[i].want))
+			fail_msg("case %zu: got %s, want %s", i,
+				 verdict_livepatch_to_string(r.livepatch), cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +377,8 @@ int main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_garbled_dyad),
+		cmocka_unit_test(test_codes),
+		cmocka_unit_test(test_livepatch_estimate),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

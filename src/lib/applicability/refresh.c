@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "applicability/refresh.h"
+#include "kernel/fileset.h"
 #include "log.h"
 #include "store/store.h"
 #include "strbuf.h"
@@ -49,6 +50,32 @@ static unsigned kent_compiled(void *userdata, const char *path)
 	const struct kfile *f = bsearch(path, k->files, k->n_files, sizeof(*f), kfile_cmp);
 
 	return f ? f->kind : 0;
+}
+
+/* The compiled C units directly in DIR: the reach of a local header (a range of the sorted set). */
+static size_t kent_units(void *userdata, const char *dir)
+{
+	const struct kent *k = userdata;
+	static const char *const c_only[] = { ".c", NULL };
+	size_t lo = 0, hi = k->n_files, n = 0, dl = strlen(dir);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(k->files[mid].path, dir) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < k->n_files; i++) {
+		const char *p = k->files[i].path;
+
+		if (strncmp(p, dir, dl) != 0)
+			break;
+		if (p[dl] == '/' && !strchr(p + dl + 1, '/') && kernel_path_has_suffix(p, c_only))
+			n++;
+	}
+	return n;
 }
 
 static void kents_free(struct kent *ks, size_t n)
@@ -157,13 +184,13 @@ static int kdfix_cmp(const void *key, const void *elem)
  * changelog names the CVE in a version up to the kernel's. The version reasoning stays in the
  * reason, after the distribution's.
  */
-static int apply_distro_fix(const struct kent *k, const char *id, enum verdict_status *status,
+static int apply_distro_fix(const struct kent *k, const char *id, struct verdict_result *res,
 			    struct strbuf *reason)
 {
 	const struct kdfix *d;
 	_cleanup_free_ char *was = NULL;
 
-	if (*status == VERDICT_FIXED || *status == VERDICT_NOT_AFFECTED || k->n_dfixes == 0)
+	if (res->status == VERDICT_FIXED || res->status == VERDICT_NOT_AFFECTED || k->n_dfixes == 0)
 		return 0;
 	d = bsearch(id, k->dfixes, k->n_dfixes, sizeof(*d), kdfix_cmp);
 	if (!d)
@@ -172,7 +199,11 @@ static int apply_distro_fix(const struct kent *k, const char *id, enum verdict_s
 	if (!was)
 		return -ENOMEM;
 	strbuf_reset(reason);
-	*status = VERDICT_FIXED;
+	res->status = VERDICT_FIXED;
+	res->code = VERDICT_CODE_FIXED_BY_DISTRIBUTION;
+	res->fixed_version = d->version; /* the package's, not upstream's */
+	res->fixed_commit = NULL;
+	res->livepatch = VERDICT_LP_NOT_NEEDED;
 	return strbuf_addf(reason, "fixed in %s %s (the package changelog names it); the records "
 				   "alone say: %s",
 			   k->distro, d->version, was);
@@ -334,7 +365,8 @@ static int read_dyads(struct tt_store *s, struct cursor *c, const char *id, stru
 			out->a_dyads = na;
 		}
 		d = &out->dyads[out->n_dyads++];
-		*d = (struct cve_dyad){ col_dup(c->st, 1), col_dup(c->st, 2), col_dup(c->st, 3), NULL };
+		*d = (struct cve_dyad){ col_dup(c->st, 1), col_dup(c->st, 2), col_dup(c->st, 3),
+					col_dup(c->st, 4) };
 		if (!d->introduced_version || !d->fixed_version)
 			return -ENOMEM;
 		if ((r = cursor_step(s, c)) < 0)
@@ -424,6 +456,9 @@ struct change {
 	int64_t kernel_id;
 	enum verdict_status status; /* _VERDICT_MAX: delete the row */
 	char *reason;
+	enum verdict_code code;
+	enum verdict_livepatch livepatch;
+	char *iv, *ic, *fv, *fc; /* the deciding versions and commits, or NULL */
 };
 
 struct changes {
@@ -431,9 +466,16 @@ struct changes {
 	size_t n, alloc;
 };
 
-static int changes_add(struct changes *c, const char *cve_id, int64_t kernel_id,
-		       enum verdict_status status, const char *reason, size_t reason_len)
+static bool dup_or_null(const char *s, char **ret)
 {
+	*ret = s ? strdup(s) : NULL;
+	return !s || *ret;
+}
+
+static int changes_add(struct changes *c, const char *cve_id, int64_t kernel_id,
+		       const struct verdict_result *res, const char *reason, size_t reason_len)
+{
+	enum verdict_status status = res ? res->status : _VERDICT_MAX;
 	struct change *x;
 
 	if (c->n == c->alloc) {
@@ -448,9 +490,21 @@ static int changes_add(struct changes *c, const char *cve_id, int64_t kernel_id,
 	x = &c->v[c->n];
 	*x = (struct change){ strdup(cve_id), kernel_id, status,
 			      reason ? strndup(reason, reason_len) : NULL };
-	if (!x->cve_id || (reason && !x->reason)) {
+	if (res) {
+		x->code = res->code;
+		x->livepatch = res->livepatch;
+	}
+	if (!x->cve_id || (reason && !x->reason) ||
+	    (res && (!dup_or_null(res->introduced_version, &x->iv) ||
+		     !dup_or_null(res->introduced_commit, &x->ic) ||
+		     !dup_or_null(res->fixed_version, &x->fv) ||
+		     !dup_or_null(res->fixed_commit, &x->fc)))) {
 		free(x->cve_id);
 		free(x->reason);
+		free(x->iv);
+		free(x->ic);
+		free(x->fv);
+		free(x->fc);
 		return -ENOMEM;
 	}
 	c->n++;
@@ -462,14 +516,23 @@ static void changes_release(struct changes *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].cve_id);
 		free(c->v[i].reason);
+		free(c->v[i].iv);
+		free(c->v[i].ic);
+		free(c->v[i].fv);
+		free(c->v[i].fc);
 	}
 	free(c->v);
 }
 
-/* Writes (or with status _VERDICT_MAX deletes) one verdict row. */
+#define VERDICT_ROW_COLUMNS                                                                        \
+	"cve_id, kernel_id, status, reason, code, livepatch, introduced_version, "                 \
+	"introduced_commit, fixed_version, fixed_commit"
+
+/* Writes (or with RES NULL deletes) one verdict row. */
 static int verdict_write(struct tt_store *s, bool fresh, const char *cve_id, int64_t kernel_id,
-			 enum verdict_status status, const char *reason)
+			 const struct verdict_result *res, const char *reason)
 {
+	enum verdict_status status = res ? res->status : _VERDICT_MAX;
 	sqlite3_stmt *st;
 	int r;
 
@@ -478,13 +541,13 @@ static int verdict_write(struct tt_store *s, bool fresh, const char *cve_id, int
 				     &st);
 	else if (fresh)
 		r = tt_store_prepare(s,
-				     "INSERT INTO verdict(cve_id, kernel_id, status, reason) "
-				     "VALUES (?1, ?2, ?3, ?4)",
+				     "INSERT INTO verdict(" VERDICT_ROW_COLUMNS ") "
+				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 				     &st);
 	else
 		r = tt_store_prepare(s,
-				     "INSERT OR REPLACE INTO verdict(cve_id, kernel_id, status, reason) "
-				     "VALUES (?1, ?2, ?3, ?4)",
+				     "INSERT OR REPLACE INTO verdict(" VERDICT_ROW_COLUMNS ") "
+				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 				     &st);
 	if (r < 0)
 		return r;
@@ -493,6 +556,13 @@ static int verdict_write(struct tt_store *s, bool fresh, const char *cve_id, int
 	if (status != _VERDICT_MAX) {
 		sqlite3_bind_text(st, 3, verdict_status_to_string(status), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, verdict_code_to_string(res->code), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, verdict_livepatch_to_string(res->livepatch), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, res->introduced_version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, res->introduced_commit, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, res->fixed_version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, res->fixed_commit, -1, SQLITE_STATIC);
 	}
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -502,8 +572,11 @@ static int verdict_write(struct tt_store *s, bool fresh, const char *cve_id, int
 static int changes_apply(struct tt_store *s, const struct changes *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
-		int r = verdict_write(s, false, c->v[i].cve_id, c->v[i].kernel_id, c->v[i].status,
-				      c->v[i].reason);
+		const struct change *x = &c->v[i];
+		struct verdict_result res = { x->status, x->code, x->iv, x->ic, x->fv, x->fc,
+					      x->livepatch };
+		int r = verdict_write(s, false, x->cve_id, x->kernel_id,
+				      x->status == _VERDICT_MAX ? NULL : &res, x->reason);
 
 		if (r < 0)
 			return r;
@@ -523,11 +596,24 @@ static int drop_stale(struct tt_store *s, struct cursor *c, const char *id, int6
 
 		if (cmp > 0 || (cmp == 0 && sqlite3_column_int64(c->st, 1) >= kid))
 			break;
-		r = changes_add(out, cid, sqlite3_column_int64(c->st, 1), _VERDICT_MAX, NULL, 0);
+		r = changes_add(out, cid, sqlite3_column_int64(c->st, 1), NULL, NULL, 0);
 		if (r < 0 || (r = cursor_step(s, c)) < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* Whether the stored row (VERDICT_ROW_COLUMNS) says what RES and REASON say. */
+static bool row_same(sqlite3_stmt *st, const struct verdict_result *res, const char *reason)
+{
+#define COL(i) ((const char *)sqlite3_column_text(st, i))
+	return streq_ptr(COL(2), verdict_status_to_string(res->status)) &&
+	       streq_ptr(COL(3), reason) && streq_ptr(COL(4), verdict_code_to_string(res->code)) &&
+	       streq_ptr(COL(5), verdict_livepatch_to_string(res->livepatch)) &&
+	       streq_ptr(COL(6), res->introduced_version) &&
+	       streq_ptr(COL(7), res->introduced_commit) &&
+	       streq_ptr(COL(8), res->fixed_version) && streq_ptr(COL(9), res->fixed_commit);
+#undef COL
 }
 
 static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_report *rep)
@@ -556,7 +642,7 @@ static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_
 	    (r = tt_store_prepare(s, "SELECT cve_id, path FROM cve_file ORDER BY cve_id, path",
 				  &cfi.st)) < 0 ||
 	    (r = tt_store_prepare(s,
-				  "SELECT cve_id, kernel_id, status, reason FROM verdict "
+				  "SELECT " VERDICT_ROW_COLUMNS " FROM verdict "
 				  "WHERE ?1 < 0 OR kernel_id = ?1 ORDER BY cve_id, kernel_id",
 				  &cvr.st)) < 0)
 		goto out;
@@ -604,33 +690,30 @@ static int refresh_in_tx(struct tt_store *s, int64_t kernel_id, struct verdicts_
 		rep->cves++;
 		for (size_t i = 0; i < nk; i++) {
 			struct verdict_kernel vk = { ks[i].v, kent_compiled, &ks[i] };
-			enum verdict_status status;
+			struct verdict_result res;
 			bool same = false;
 
 			strbuf_reset(&reason);
-			r = verdict_compute(&vc, &vk, &status, &reason);
+			r = verdict_compute_result(&vc, &vk, kent_units, &res, &reason);
 			if (r >= 0)
-				r = apply_distro_fix(&ks[i], id, &status, &reason);
+				r = apply_distro_fix(&ks[i], id, &res, &reason);
 			if (r < 0)
 				goto out;
 			rep->verdicts++;
-			rep->by_status[status]++;
+			rep->by_status[res.status]++;
 			if ((r = drop_stale(s, &cvr, id, ks[i].id, &changes)) < 0)
 				goto out;
 			if (cvr.row && streq((const char *)sqlite3_column_text(cvr.st, 0), id) &&
 			    sqlite3_column_int64(cvr.st, 1) == ks[i].id) {
-				same = streq_ptr((const char *)sqlite3_column_text(cvr.st, 2),
-						 verdict_status_to_string(status)) &&
-				       streq_ptr((const char *)sqlite3_column_text(cvr.st, 3),
-						 strbuf_str(&reason));
+				same = row_same(cvr.st, &res, strbuf_str(&reason));
 				if ((r = cursor_step(s, &cvr)) < 0)
 					goto out;
 			}
 			if (direct) {
-				r = verdict_write(s, true, id, ks[i].id, status, strbuf_str(&reason));
+				r = verdict_write(s, true, id, ks[i].id, &res, strbuf_str(&reason));
 				rep->changed++;
 			} else if (!same) {
-				r = changes_add(&changes, id, ks[i].id, status, strbuf_str(&reason),
+				r = changes_add(&changes, id, ks[i].id, &res, strbuf_str(&reason),
 						reason.len);
 			}
 			if (r < 0)

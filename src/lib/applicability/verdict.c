@@ -14,6 +14,84 @@ static const char *const status_names[_VERDICT_MAX] = {
 	[VERDICT_UNKNOWN] = "unknown",
 };
 
+static const char *const code_names[_VERDICT_CODE_MAX] = {
+	[VERDICT_CODE_AFFECTED] = "affected",
+	[VERDICT_CODE_NOT_COMPILED] = "not-compiled",
+	[VERDICT_CODE_FIXED_BY_VERSION] = "fixed-by-version",
+	[VERDICT_CODE_FIXED_BY_DISTRIBUTION] = "fixed-by-distribution",
+	[VERDICT_CODE_VERSION_NOT_AFFECTED] = "version-not-affected",
+	[VERDICT_CODE_UNKNOWN_VERSION_DATA] = "unknown-version-data",
+	[VERDICT_CODE_UNKNOWN_NO_VERSIONS] = "unknown-no-versions",
+	[VERDICT_CODE_UNKNOWN_NO_FILES] = "unknown-no-files",
+	[VERDICT_CODE_UNKNOWN_HEADERS_ONLY] = "unknown-headers-only",
+	[VERDICT_CODE_UNKNOWN_NO_SOURCE] = "unknown-no-source",
+};
+
+static const char *const lp_names[_VERDICT_LP_MAX] = {
+	[VERDICT_LP_C_SOURCES] = "c-sources",
+	[VERDICT_LP_NOT_NEEDED] = "not-needed",
+	[VERDICT_LP_UNKNOWN] = "unknown-verdict",
+	[VERDICT_LP_BUILD_FILES] = "build-files",
+	[VERDICT_LP_ASSEMBLY] = "assembly",
+	[VERDICT_LP_GLOBAL_HEADER] = "global-header",
+	[VERDICT_LP_TOO_MANY_UNITS] = "header-too-many-units",
+	[VERDICT_LP_BUILTIN_AND_MODULE] = "builtin-and-module",
+	[VERDICT_LP_OTHER_FILES] = "other-files",
+	[VERDICT_LP_NOT_ESTIMATED] = "not-estimated",
+};
+
+static int name_index(const char *const *names, unsigned n, const char *s)
+{
+	for (unsigned i = 0; s && i < n; i++)
+		if (streq(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *verdict_code_to_string(enum verdict_code c)
+{
+	return (unsigned)c < _VERDICT_CODE_MAX ? code_names[c] : NULL;
+}
+
+int verdict_code_from_string(const char *s, enum verdict_code *ret)
+{
+	int i = name_index(code_names, _VERDICT_CODE_MAX, s);
+
+	if (i < 0)
+		return i;
+	*ret = (enum verdict_code)i;
+	return 0;
+}
+
+bool verdict_code_version_vulnerable(enum verdict_code c)
+{
+	switch (c) {
+	case VERDICT_CODE_AFFECTED:
+	case VERDICT_CODE_NOT_COMPILED:
+	case VERDICT_CODE_UNKNOWN_NO_FILES:
+	case VERDICT_CODE_UNKNOWN_HEADERS_ONLY:
+	case VERDICT_CODE_UNKNOWN_NO_SOURCE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *verdict_livepatch_to_string(enum verdict_livepatch l)
+{
+	return (unsigned)l < _VERDICT_LP_MAX ? lp_names[l] : NULL;
+}
+
+int verdict_livepatch_from_string(const char *s, enum verdict_livepatch *ret)
+{
+	int i = name_index(lp_names, _VERDICT_LP_MAX, s);
+
+	if (i < 0)
+		return i;
+	*ret = (enum verdict_livepatch)i;
+	return 0;
+}
+
 const char *verdict_status_to_string(enum verdict_status s)
 {
 	return (unsigned)s < _VERDICT_MAX ? status_names[s] : NULL;
@@ -201,7 +279,8 @@ int verdict_pairs_parse(const struct cve_dyad *dyads, size_t n, struct verdict_p
 enum gstate { G_NONE, G_LATER, G_FIXED, G_VULNERABLE };
 
 static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsigned group,
-			       const struct verdict_version *k, struct strbuf *sb)
+			       const struct verdict_version *k, struct strbuf *sb,
+			       const struct verdict_pair **decided)
 {
 	const struct verdict_pair *first = NULL, *vuln = NULL, *fixed = NULL, *mfix = NULL;
 	bool on_branch = false;
@@ -237,9 +316,11 @@ static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsig
 		add_branch(sb, k);
 		strbuf_adds(sb, " branch; vulnerable since ");
 		add_version(sb, &vuln->iv);
+		*decided = vuln;
 		return G_VULNERABLE;
 	}
 	if (fixed) {
+		*decided = fixed;
 		strbuf_adds(sb, "fixed in ");
 		add_version(sb, &fixed->fv);
 		strbuf_adds(sb, " on the ");
@@ -250,6 +331,7 @@ static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsig
 	if (!on_branch && first->iv.len && !verdict_version_is_mainline(&first->iv) &&
 	    !verdict_version_same_branch(&first->iv, k))
 		return G_NONE; /* a stable backport brought it to another branch only */
+	*decided = first;
 	if (on_branch || verdict_version_compare(k, &first->iv) < 0) {
 		strbuf_adds(sb, "introduced in ");
 		add_version(sb, &first->iv);
@@ -267,6 +349,8 @@ static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsig
 		return G_VULNERABLE;
 	}
 	/* Mainline: the kernel's branch was cut after the fix, or never got it. */
+	if (mfix)
+		*decided = mfix;
 	if (mfix && verdict_version_compare(k, &mfix->fv) >= 0) {
 		strbuf_adds(sb, "fixed in ");
 		add_version(sb, &mfix->fv);
@@ -299,9 +383,25 @@ static enum gstate group_state(const struct verdict_pair *pairs, size_t n, unsig
 	return G_VULNERABLE;
 }
 
-static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_version *k,
-			    enum verdict_vstate *ret, struct strbuf *sb)
+static void decided_pair(const struct verdict_cve *cve, const struct verdict_pair *pairs,
+			 const struct verdict_pair *p, struct verdict_result *res)
 {
+	const struct cve_dyad *d;
+
+	if (!res || !p)
+		return;
+	d = &cve->dyads[p - pairs];
+	res->introduced_version = d->introduced_version;
+	res->introduced_commit = d->introduced_commit;
+	/* "0" as a fix means none */
+	res->fixed_version = p->has_fix ? d->fixed_version : NULL;
+	res->fixed_commit = p->has_fix ? d->fixed_commit : NULL;
+}
+
+static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_version *k,
+			    enum verdict_vstate *ret, struct strbuf *sb, struct verdict_result *res)
+{
+	const struct verdict_pair *decided = NULL;
 	struct verdict_pair stack[32], *parsed = NULL;
 	const struct verdict_pair *pairs = cve->pairs;
 	enum gstate best = G_NONE;
@@ -317,8 +417,11 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 		if (!parsed)
 			return -ENOMEM;
 		r = verdict_pairs_parse(cve->dyads, cve->n_dyads, parsed, sb);
-		if (r < 0)
+		if (r < 0) {
+			if (res)
+				res->code = VERDICT_CODE_UNKNOWN_VERSION_DATA;
 			goto out;
+		}
 		pairs = parsed;
 	}
 	/*
@@ -362,6 +465,7 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 				 verdict_version_compare(&p->fv, &best_fix->fv) < 0)) {
 			best = g;
 			best_fix = p;
+			decided = p;
 			sb->len = base;
 			if (sb->buf)
 				sb->buf[base] = '\0';
@@ -374,14 +478,16 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 	 * fixed, else introduced later. The first group's reason of the winning kind is kept.
 	 */
 	for (size_t i = 0; !branch_decided && i < cve->n_dyads && best != G_VULNERABLE; i++) {
+		const struct verdict_pair *gd = NULL;
 		enum gstate g;
 
 		if (pairs[i].group != i)
 			continue;
 		strbuf_reset(&tmp);
-		g = group_state(pairs, cve->n_dyads, (unsigned)i, k, &tmp);
+		g = group_state(pairs, cve->n_dyads, (unsigned)i, k, &tmp, &gd);
 		if (g > best) {
 			best = g;
+			decided = gd;
 			sb->len = base;
 			if (sb->buf)
 				sb->buf[base] = '\0';
@@ -403,6 +509,7 @@ static int state_from_dyads(const struct verdict_cve *cve, const struct verdict_
 		strbuf_adds(sb, "only stable backports to other branches brought the bug");
 		break;
 	}
+	decided_pair(cve, pairs, decided, res);
 out:
 	if (parsed != stack)
 		free(parsed);
@@ -470,7 +577,7 @@ static void add_range(struct strbuf *sb, const struct cve_range *g)
 }
 
 static int state_from_ranges(const struct verdict_cve *cve, const struct verdict_version *k,
-			     enum verdict_vstate *ret, struct strbuf *sb)
+			     enum verdict_vstate *ret, struct strbuf *sb, struct verdict_result *res)
 {
 	const struct cve_range *fixed_by = NULL, *unaffected_by = NULL;
 	bool considered = false;
@@ -493,6 +600,8 @@ static int state_from_ranges(const struct verdict_cve *cve, const struct verdict
 			if (m < 0) {
 				strbuf_addf(sb, "affected range '%s' has a version that is not one",
 					    strempty(g->version));
+				if (res)
+					res->code = VERDICT_CODE_UNKNOWN_VERSION_DATA;
 				return m;
 			}
 			/* affected wins; among unaffected ranges, one that names a fix */
@@ -507,6 +616,11 @@ static int state_from_ranges(const struct verdict_cve *cve, const struct verdict
 		if (matched ? streq_ptr(matched->status, "affected")
 			    : streq_ptr(first->default_status, "affected")) {
 			*ret = VERDICT_V_VULNERABLE;
+			if (res) {
+				res->introduced_version = matched ? matched->version
+							 : intro ? intro->version : NULL;
+				res->fixed_version = matched ? matched->less_than : NULL;
+			}
 			if (matched && (matched->less_than || matched->less_than_or_equal)) {
 				strbuf_adds(sb, "within the record's affected range ");
 				add_range(sb, matched);
@@ -526,9 +640,15 @@ static int state_from_ranges(const struct verdict_cve *cve, const struct verdict
 	}
 	if (!considered) {
 		*ret = VERDICT_V_UNKNOWN;
+		if (res)
+			res->code = VERDICT_CODE_UNKNOWN_NO_VERSIONS;
 		strbuf_adds(sb, "the record has neither dyad pairs nor version ranges");
 	} else if (fixed_by) {
 		*ret = VERDICT_V_FIXED;
+		if (res && streq_ptr(fixed_by->version_type, "original_commit_for_fix"))
+			res->fixed_commit = fixed_by->version;
+		else if (res)
+			res->fixed_version = fixed_by->version;
 		strbuf_addf(sb, "fixed in %s (the record's %s range ", fixed_by->version,
 			    streq_ptr(fixed_by->version_type, "original_commit_for_fix")
 				    ? "original_commit_for_fix"
@@ -554,8 +674,8 @@ int verdict_version_state(const struct verdict_cve *cve, const struct kernel_ver
 
 	verdict_version_from_kernel(kv, &k);
 	if (cve->n_dyads)
-		return state_from_dyads(cve, &k, ret, reason);
-	return state_from_ranges(cve, &k, ret, reason);
+		return state_from_dyads(cve, &k, ret, reason, NULL);
+	return state_from_ranges(cve, &k, ret, reason, NULL);
 }
 
 /* ---- the files ---- */
@@ -576,16 +696,21 @@ static bool is_header(const char *path)
 
 #define LIST_MAX 3
 
-int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
-		    enum verdict_status *ret, struct strbuf *reason)
+static int compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
+		   struct verdict_result *res, struct strbuf *reason)
 {
+	enum verdict_status *ret = &res->status;
 	enum verdict_vstate vs = VERDICT_V_UNKNOWN;
+	struct verdict_version kv;
 	size_t n_src = 0, n_hdr = 0, n_built = 0, listed = 0;
 	int r;
 
-	r = verdict_version_state(cve, &k->version, &vs, reason);
+	verdict_version_from_kernel(&k->version, &kv);
+	r = cve->n_dyads ? state_from_dyads(cve, &kv, &vs, reason, res)
+			 : state_from_ranges(cve, &kv, &vs, reason, res);
 	if (r == -EBADMSG) {
 		*ret = VERDICT_UNKNOWN;
+		res->code = VERDICT_CODE_UNKNOWN_VERSION_DATA;
 		return 0;
 	}
 	if (r < 0)
@@ -593,12 +718,16 @@ int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *
 	switch (vs) {
 	case VERDICT_V_FIXED:
 		*ret = VERDICT_FIXED;
+		res->code = VERDICT_CODE_FIXED_BY_VERSION;
 		return 0;
 	case VERDICT_V_NOT_AFFECTED:
 		*ret = VERDICT_NOT_AFFECTED;
+		res->code = VERDICT_CODE_VERSION_NOT_AFFECTED;
 		return 0;
 	case VERDICT_V_UNKNOWN:
 		*ret = VERDICT_UNKNOWN;
+		if (res->code != VERDICT_CODE_UNKNOWN_VERSION_DATA)
+			res->code = VERDICT_CODE_UNKNOWN_NO_VERSIONS;
 		return 0;
 	case VERDICT_V_VULNERABLE:
 		break;
@@ -615,11 +744,14 @@ int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *
 	}
 	if (cve->n_files == 0) {
 		*ret = VERDICT_UNKNOWN;
+		res->code = VERDICT_CODE_UNKNOWN_NO_FILES;
 		strbuf_adds(reason, "; the record names no program files");
 		return 0;
 	}
 	if (n_src == 0) {
 		*ret = VERDICT_UNKNOWN;
+		res->code = n_hdr == cve->n_files ? VERDICT_CODE_UNKNOWN_HEADERS_ONLY
+						  : VERDICT_CODE_UNKNOWN_NO_SOURCE;
 		strbuf_adds(reason, n_hdr == cve->n_files ? "; fix touches only headers: "
 							  : "; fix touches no C or assembly source: ");
 		for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++)
@@ -630,6 +762,7 @@ int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *
 	}
 	if (n_built) {
 		*ret = VERDICT_AFFECTED;
+		res->code = VERDICT_CODE_AFFECTED;
 		strbuf_adds(reason, "; compiled: ");
 		for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++) {
 			unsigned kind;
@@ -645,11 +778,122 @@ int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *
 		return 0;
 	}
 	*ret = VERDICT_NOT_COMPILED;
+	res->code = VERDICT_CODE_NOT_COMPILED;
 	strbuf_adds(reason, "; not built by this configuration: ");
 	for (size_t i = 0; i < cve->n_files && listed < LIST_MAX; i++)
 		if (is_source(cve->files[i]))
 			strbuf_addf(reason, "%s%s", listed++ ? ", " : "", cve->files[i]);
 	if (n_src > listed)
 		strbuf_addf(reason, " and %zu more", n_src - listed);
+	return 0;
+}
+
+int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
+		    enum verdict_status *ret, struct strbuf *reason)
+{
+	struct verdict_result res = {};
+	int r = compute(cve, k, &res, reason);
+
+	if (r >= 0)
+		*ret = res.status;
+	return r;
+}
+
+/* ---- the livepatch estimate ---- */
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static bool is_build_file(const char *path)
+{
+	const char *b = base_name(path);
+	static const char *const suffixes[] = { ".mk", ".kconfig", NULL };
+
+	return startswith(b, "Makefile") || startswith(b, "Kbuild") || startswith(b, "Kconfig") ||
+	       kernel_path_has_suffix(b, suffixes);
+}
+
+static bool is_assembly(const char *path)
+{
+	static const char *const suffixes[] = { ".S", ".s", ".lds", ".lds.S", NULL };
+
+	return kernel_path_has_suffix(path, suffixes);
+}
+
+/* include/..., arch/X/include/..., and uapi headers: any unit may include them. */
+static bool is_global_header(const char *path)
+{
+	const char *p;
+
+	if (startswith(path, "include/") || strstr(path, "/uapi/"))
+		return true;
+	if (!startswith(path, "arch/") || !(p = strchr(path + 5, '/')))
+		return false;
+	return startswith(p, "/include/");
+}
+
+enum verdict_livepatch verdict_livepatch_estimate(const struct verdict_cve *cve,
+						  const struct verdict_kernel *k,
+						  verdict_units_fn units, enum verdict_status status)
+{
+	enum verdict_livepatch worst = VERDICT_LP_C_SOURCES;
+
+	if (status == VERDICT_UNKNOWN)
+		return VERDICT_LP_UNKNOWN;
+	if (status != VERDICT_AFFECTED)
+		return VERDICT_LP_NOT_NEEDED;
+	if (cve->n_files == 0)
+		return VERDICT_LP_UNKNOWN;
+	/* The build's own order of refusals: build files, assembly, then headers' reach. */
+	for (size_t i = 0; i < cve->n_files; i++)
+		if (is_build_file(cve->files[i]))
+			return VERDICT_LP_BUILD_FILES;
+	for (size_t i = 0; i < cve->n_files; i++)
+		if (is_assembly(cve->files[i]))
+			return VERDICT_LP_ASSEMBLY;
+	for (size_t i = 0; i < cve->n_files; i++) {
+		const char *f = cve->files[i];
+		enum verdict_livepatch l = VERDICT_LP_C_SOURCES;
+
+		if (is_source(f)) {
+			unsigned kind = k->compiled(k->userdata, f);
+
+			if ((kind & KERNEL_FILE_BUILTIN) && (kind & KERNEL_FILE_MODULE))
+				l = VERDICT_LP_BUILTIN_AND_MODULE;
+		} else if (is_header(f)) {
+			_cleanup_free_ char *dir = NULL;
+
+			if (is_global_header(f)) {
+				l = VERDICT_LP_GLOBAL_HEADER;
+			} else if (!units || !strchr(f, '/') ||
+				   !(dir = strndup(f, (size_t)(strrchr(f, '/') - f))) ||
+				   units(k->userdata, dir) > VERDICT_LP_MAX_UNITS) {
+				/* a local header reaches the units of its directory */
+				l = VERDICT_LP_TOO_MANY_UNITS;
+			}
+		} else {
+			l = VERDICT_LP_OTHER_FILES;
+		}
+		if (l > worst)
+			worst = l;
+	}
+	return worst;
+}
+
+int verdict_compute_result(const struct verdict_cve *cve, const struct verdict_kernel *k,
+			   verdict_units_fn units, struct verdict_result *ret,
+			   struct strbuf *reason)
+{
+	struct verdict_result res = { .code = VERDICT_CODE_UNKNOWN_NO_VERSIONS };
+	int r = compute(cve, k, &res, reason);
+
+	if (r < 0)
+		return r;
+	res.livepatch = verdict_livepatch_estimate(cve, k, units, res.status);
+	*ret = res;
 	return 0;
 }

@@ -102,3 +102,86 @@ int verdict_version_state(const struct verdict_cve *cve, const struct kernel_ver
 /* The version logic, then the fix's source files against what the kernel compiles. */
 int verdict_compute(const struct verdict_cve *cve, const struct verdict_kernel *k,
 		    enum verdict_status *ret, struct strbuf *reason);
+
+/*
+ * Why, as a stable lower-case identifier a scanner can switch on (tuxtape(1), JSON OUTPUT).
+ * Never renamed; a new case gets a new code.
+ */
+enum verdict_code {
+	VERDICT_CODE_AFFECTED,              /* vulnerable version, a fix source compiled */
+	VERDICT_CODE_NOT_COMPILED,          /* vulnerable version, no fix source compiled */
+	VERDICT_CODE_FIXED_BY_VERSION,      /* the records' versions say it carries the fix */
+	VERDICT_CODE_FIXED_BY_DISTRIBUTION, /* the distribution's changelog names the fix */
+	VERDICT_CODE_VERSION_NOT_AFFECTED,  /* the bug arrived later, or on other branches only */
+	VERDICT_CODE_UNKNOWN_VERSION_DATA,  /* a version in the records is not one */
+	VERDICT_CODE_UNKNOWN_NO_VERSIONS,   /* neither dyads nor version ranges */
+	VERDICT_CODE_UNKNOWN_NO_FILES,      /* vulnerable version; the record names no files */
+	VERDICT_CODE_UNKNOWN_HEADERS_ONLY,  /* vulnerable version; the fix touches headers only */
+	VERDICT_CODE_UNKNOWN_NO_SOURCE,     /* vulnerable version; no C or assembly source */
+	_VERDICT_CODE_MAX,
+};
+
+const char *verdict_code_to_string(enum verdict_code c);
+int verdict_code_from_string(const char *s, enum verdict_code *ret);
+/* The version alone says vulnerable (the funnel's second step): what the files decide next. */
+bool verdict_code_version_vulnerable(enum verdict_code c);
+
+/*
+ * Could `tuxtape livepatch build` make a livepatch of the fix today? A static estimate from
+ * the fix's file names and how this kernel builds them, never from the patch itself: a
+ * true value can still be refused by the build (a struct changes layout, __init code, a
+ * notrace function); a false one is conservative. Stable lower-case identifiers.
+ */
+enum verdict_livepatch {
+	VERDICT_LP_C_SOURCES,        /* true: compiled C sources (and local headers) only */
+	VERDICT_LP_NOT_NEEDED,       /* false: the verdict is not affected */
+	VERDICT_LP_UNKNOWN,          /* false: the verdict is unknown */
+	VERDICT_LP_BUILD_FILES,      /* false: Makefile, Kbuild, Kconfig */
+	VERDICT_LP_ASSEMBLY,         /* false: .S, .s, linker scripts */
+	VERDICT_LP_GLOBAL_HEADER,    /* false: a header of include/ may reach any unit */
+	VERDICT_LP_TOO_MANY_UNITS,   /* false: a local header's directory builds more units
+				      * than the build's default limit */
+	VERDICT_LP_BUILTIN_AND_MODULE, /* false: a file linked into vmlinux and a module */
+	VERDICT_LP_OTHER_FILES,      /* false: files that are neither C nor headers (Rust, ...) */
+	VERDICT_LP_NOT_ESTIMATED,    /* false: stored before tuxtape estimated; a refresh does */
+	_VERDICT_LP_MAX,
+};
+
+const char *verdict_livepatch_to_string(enum verdict_livepatch l);
+int verdict_livepatch_from_string(const char *s, enum verdict_livepatch *ret);
+
+/* The livepatch build compiles at most this many units for a changed header by default. */
+#define VERDICT_LP_MAX_UNITS 64
+
+/*
+ * The structured verdict. The versions and commits are those of the dyad pair or range that
+ * decided (for fixed-by-distribution: fixed_version is the package version); they point into
+ * the verdict_cve given (or a string the caller owns) and are NULL when nothing decided.
+ */
+struct verdict_result {
+	enum verdict_status status;
+	enum verdict_code code;
+	const char *introduced_version, *introduced_commit, *fixed_version, *fixed_commit;
+	enum verdict_livepatch livepatch;
+};
+
+static inline bool verdict_result_livepatchable(const struct verdict_result *r)
+{
+	return r->livepatch == VERDICT_LP_C_SOURCES;
+}
+
+/*
+ * Counts the compiled C units in directory DIR (no trailing '/'), for local headers; NULL in
+ * verdict_kernel means unknown (a local header is then too many units).
+ */
+typedef size_t (*verdict_units_fn)(void *userdata, const char *dir);
+
+/* verdict_compute with the code, the deciding versions and the livepatch estimate. */
+int verdict_compute_result(const struct verdict_cve *cve, const struct verdict_kernel *k,
+			   verdict_units_fn units, struct verdict_result *ret,
+			   struct strbuf *reason);
+
+/* The estimate alone, for a verdict of STATUS (only affected ones can be true). */
+enum verdict_livepatch verdict_livepatch_estimate(const struct verdict_cve *cve,
+						  const struct verdict_kernel *k,
+						  verdict_units_fn units, enum verdict_status status);

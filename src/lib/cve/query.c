@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "applicability/verdict_json.h"
 #include "cve/history.h"
 #include "cve/query.h"
 #include "log.h"
@@ -107,7 +108,7 @@ int cve_query_list_counted(struct tt_store *s, const struct cve_list_filter *f, 
 		SCORE_CTE "SELECT c.id, c.state, " CVE_PRIORITY_SQL ", sc.base_score, "
 			  "lower(sc.severity), k.cve_id IS NOT NULL, e.epss, " CVE_PUBLISHED_SQL
 			  ", " CVE_DATE_SOURCE_SQL ", c.title, v.status, v.reason, "
-			  "t.state, t.note, t.who, t.expires "
+			  "t.state, t.note, t.who, t.expires, " VERDICT_JSON_SQL " "
 			  "FROM cve c LEFT JOIN sc ON sc.cve_id = c.id "
 			  "LEFT JOIN kev k ON k.cve_id = c.id LEFT JOIN epss e ON e.cve_id = c.id "
 			  CVE_DATE_JOINS
@@ -189,8 +190,12 @@ int cve_query_list_counted(struct tt_store *s, const struct cve_list_filter *f, 
 		json_object_set_new(o, "title", tt_store_column_json(st, 9));
 		if (f->kernel) {
 			json_object_set_new(o, "kernel", json_string(f->kernel));
-			json_object_set_new(o, "status", tt_store_column_json(st, 10));
-			json_object_set_new(o, "reason", tt_store_column_json(st, 11));
+			if (verdict_json_set(o, st, 16) < 0) {
+				json_decref(o);
+				json_decref(arr);
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
 			json_object_set_new(o, "triage", triage_json(st, 12));
 		}
 		json_array_append_new(arr, o);
@@ -244,6 +249,49 @@ static int rows_json(struct tt_store *s, const char *sql, const char *id, const 
 	if (r != SQLITE_DONE) {
 		json_decref(arr);
 		return tt_store_error(s, "reading a CVE");
+	}
+	*ret = arr;
+	return 0;
+}
+
+/* Every kernel's verdict on ID, each of a list element's shape (triage as an object or null). */
+static int verdicts_json(struct tt_store *s, const char *id, json_t **ret)
+{
+	sqlite3_stmt *st;
+	json_t *arr;
+	int r;
+
+	r = tt_store_prepare(s,
+			     "SELECT k.name, t.state, t.note, t.who, t.expires, " VERDICT_JSON_SQL " "
+			     "FROM verdict v JOIN kernel k ON k.id = v.kernel_id "
+			     "LEFT JOIN triage t ON t.cve_id = v.cve_id AND t.kernel = k.name "
+			     "AND (t.expires IS NULL OR t.expires >= date('now')) "
+			     "WHERE v.cve_id = ?1 ORDER BY k.name",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	arr = json_array();
+	if (!arr) {
+		sqlite3_reset(st);
+		return -ENOMEM;
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *e = json_object();
+
+		if (!e || json_array_append_new(arr, e) < 0 ||
+		    json_object_set_new(e, "kernel", tt_store_column_json(st, 0)) < 0 ||
+		    verdict_json_set(e, st, 5) < 0 ||
+		    json_object_set_new(e, "triage", triage_json(st, 1)) < 0) {
+			sqlite3_reset(st);
+			json_decref(arr);
+			return -ENOMEM;
+		}
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		json_decref(arr);
+		return tt_store_error(s, "reading a CVE's verdicts");
 	}
 	*ret = arr;
 	return 0;
@@ -356,43 +404,10 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 	if (r < 0)
 		goto fail;
 	json_object_set_new(o, "references", v);
-	{
-		static const char *const verdict_keys[] = { "kernel", "status", "reason",
-							    "triage_state", "triage_note",
-							    "triage_who", "triage_expires" };
-
-		r = rows_json(s,
-			      "SELECT k.name, v.status, v.reason, t.state, t.note, t.who, t.expires "
-			      "FROM verdict v JOIN kernel k ON k.id = v.kernel_id "
-			      "LEFT JOIN triage t ON t.cve_id = v.cve_id AND t.kernel = k.name "
-			      "AND (t.expires IS NULL OR t.expires >= date('now')) "
-			      "WHERE v.cve_id = ?1 ORDER BY k.name",
-			      id, verdict_keys, ARRAY_SIZE(verdict_keys), &v);
-		if (r < 0)
-			goto fail;
-		/* A verdict has the shape of a list element's: triage as one object or null. */
-		{
-			size_t i;
-			json_t *e;
-
-			json_array_foreach(v, i, e) {
-				json_t *t = json_null();
-
-				if (json_is_string(json_object_get(e, "triage_state")))
-					t = json_pack("{s:O s:O s:O s:O}", "state",
-						      json_object_get(e, "triage_state"), "note",
-						      json_object_get(e, "triage_note"), "who",
-						      json_object_get(e, "triage_who"), "expires",
-						      json_object_get(e, "triage_expires"));
-				json_object_del(e, "triage_state");
-				json_object_del(e, "triage_note");
-				json_object_del(e, "triage_who");
-				json_object_del(e, "triage_expires");
-				json_object_set_new(e, "triage", t);
-			}
-		}
-		json_object_set_new(o, "verdicts", v);
-	}
+	r = verdicts_json(s, id, &v);
+	if (r < 0)
+		goto fail;
+	json_object_set_new(o, "verdicts", v);
 	*ret = o;
 	return 0;
 fail:

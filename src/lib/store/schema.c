@@ -178,6 +178,30 @@ const char *const tt_schema_migrations[] = {
 	"  cve_id TEXT NOT NULL,"
 	"  kev INTEGER NOT NULL,"
 	"  PRIMARY KEY (kernel, cve_id)) WITHOUT ROWID;",
+	/*
+	 * 6: the structured verdict: a reason code, the dyad pair or range that decided, and the
+	 * livepatch estimate (applicability/verdict.h names them). Rows stored before get the
+	 * code their status and reason imply and 'not-estimated'; the next refresh (every sync,
+	 * kernel add, fleet refresh) writes the rest.
+	 */
+	"ALTER TABLE verdict ADD COLUMN code TEXT;"
+	"ALTER TABLE verdict ADD COLUMN livepatch TEXT;"
+	"ALTER TABLE verdict ADD COLUMN introduced_version TEXT;"
+	"ALTER TABLE verdict ADD COLUMN introduced_commit TEXT;"
+	"ALTER TABLE verdict ADD COLUMN fixed_version TEXT;"
+	"ALTER TABLE verdict ADD COLUMN fixed_commit TEXT;"
+	"UPDATE verdict SET livepatch = CASE status WHEN 'affected' THEN 'not-estimated' "
+	"  WHEN 'unknown' THEN 'unknown-verdict' ELSE 'not-needed' END,"
+	"  code = CASE status WHEN 'affected' THEN 'affected' "
+	"  WHEN 'not-compiled' THEN 'not-compiled' "
+	"  WHEN 'not-affected' THEN 'version-not-affected' "
+	"  WHEN 'fixed' THEN CASE WHEN reason LIKE '%(the package changelog names it)%' "
+	"    THEN 'fixed-by-distribution' ELSE 'fixed-by-version' END "
+	"  ELSE CASE WHEN reason LIKE '%not one%' THEN 'unknown-version-data' "
+	"    WHEN reason LIKE '%neither dyad pairs nor version ranges%' THEN 'unknown-no-versions' "
+	"    WHEN reason LIKE '%names no program files%' THEN 'unknown-no-files' "
+	"    WHEN reason LIKE '%touches only headers%' THEN 'unknown-headers-only' "
+	"    ELSE 'unknown-no-source' END END;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
