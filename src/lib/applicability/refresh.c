@@ -772,6 +772,48 @@ int verdicts_refresh(struct tt_store *s, int64_t kernel_id, struct verdicts_repo
 	return 0;
 }
 
+/*
+ * Each kernel's exposure funnel: CVEs in the data, those whose version logic says vulnerable,
+ * those compiled in (affected), and those the static estimate says tuxtape can livepatch.
+ */
+static int add_funnels(struct tt_store *s, json_t *arr)
+{
+	_cleanup_strbuf_ struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int r;
+
+	strbuf_adds(&sql, "SELECT count(v.cve_id), coalesce(sum(v.code IN (");
+	for (unsigned c = 0, n = 0; c < _VERDICT_CODE_MAX; c++)
+		if (verdict_code_version_vulnerable(c))
+			strbuf_addf(&sql, "%s'%s'", n++ ? ", " : "", verdict_code_to_string(c));
+	strbuf_addf(&sql, ")), 0), coalesce(sum(v.status = 'affected'), 0), "
+			  "coalesce(sum(v.status = 'affected' AND v.livepatch = '%s'), 0) "
+			  "FROM kernel k LEFT JOIN verdict v ON v.kernel_id = k.id "
+			  "GROUP BY k.id ORDER BY k.name",
+		    verdict_livepatch_to_string(VERDICT_LP_C_SOURCES));
+	/* the SQL is built from constant tables: prepared once per run, not cached */
+	if (sqlite3_prepare_v2(tt_store_db(s), strbuf_str(&sql), -1, &st, NULL) != SQLITE_OK)
+		return tt_store_error(s, "preparing the funnel");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_array_get(arr, i++);
+
+		if (o && json_object_set_new(o, "funnel",
+					     json_pack("{s:I s:I s:I s:I}", "in_data",
+						       (json_int_t)sqlite3_column_int64(st, 0),
+						       "vulnerable_version",
+						       (json_int_t)sqlite3_column_int64(st, 1),
+						       "compiled", (json_int_t)sqlite3_column_int64(st, 2),
+						       "livepatch_possible",
+						       (json_int_t)sqlite3_column_int64(st, 3))) < 0) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : tt_store_error(s, "counting the funnel");
+}
+
 int verdicts_query_summary(struct tt_store *s, json_t **ret)
 {
 	sqlite3_stmt *st;
@@ -824,6 +866,11 @@ int verdicts_query_summary(struct tt_store *s, json_t **ret)
 	if (r != SQLITE_DONE) {
 		json_decref(arr);
 		return tt_store_error(s, "summarising verdicts");
+	}
+	r = add_funnels(s, arr);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
 	}
 	*ret = arr;
 	return 0;
