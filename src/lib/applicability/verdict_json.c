@@ -52,7 +52,7 @@ int verdict_json_set(json_t *o, sqlite3_stmt *st, int first)
 	    json_object_set_new(o, "introduced_commit", tt_store_column_json(st, first + 5)) < 0 ||
 	    json_object_set_new(o, "fixed_version", tt_store_column_json(st, first + 6)) < 0 ||
 	    json_object_set_new(o, "fixed_commit", tt_store_column_json(st, first + 7)) < 0 ||
-	    json_object_set_new(o, "files", files) < 0 ||
+	    json_object_set_new(o, "fix_files", files) < 0 ||
 	    json_object_set_new(o, "livepatchable", json_boolean(l == VERDICT_LP_C_SOURCES)) < 0 ||
 	    json_object_set_new(o, "livepatch_reason",
 				json_string(verdict_livepatch_to_string(l))) < 0)

@@ -367,7 +367,7 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 	sqlite3_reset(st);
 
 	r = rows_json(s,
-		      "SELECT version, vector, base_score, severity, computed_score, source, "
+		      "SELECT version, vector, base_score, lower(severity), computed_score, source, "
 		      "rationale FROM cve_cvss WHERE cve_id = ?1 "
 		      "ORDER BY source = 'cna' DESC, version DESC",
 		      id, cvss_keys, ARRAY_SIZE(cvss_keys), &v);

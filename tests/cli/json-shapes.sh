@@ -1,0 +1,110 @@
+#!/bin/sh
+# Every command with --json, run against a small database, checked against the shape
+# tuxtape(1) documents under JSON OUTPUT (tests/cli/json-shapes.py holds the shapes): keys,
+# types, lower-case enums, and the same key with the same type in every document.
+. "$(dirname "$0")/lib.sh"
+
+DB="$TMP/db/t.db"
+OUT="$TMP/json"
+mkdir -p "$OUT"
+tt() { "$TUXTAPE" --db "$DB" "$@"; }
+# run NAME COMMAND...: the command's --json document into $OUT/NAME.json
+run() {
+    name=$1; shift
+    rc=0
+    tt --json "$@" >"$OUT/$name.json" 2>"$TMP/err" || rc=$?
+    case $rc in 0|5) pass ;; *) fail "exit $rc: $*"; sed 's/^/    stderr: /' "$TMP/err" | head -5 ;; esac
+}
+
+# ---- a tiny kernel tree: net/core/dev.c built in, drivers/foo.c a module ----
+K="$TMP/linux"
+put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
+put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n'
+put Kbuild 'obj-y += net/ drivers/ arch/$(SRCARCH)/\n'
+put scripts/Makefile.build '# not read\n'
+put arch/x86/Makefile 'BITS := 64\n'
+put arch/x86/Kbuild 'obj-y += kernel/\n'
+put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
+put arch/x86/kernel/setup.c ''
+put net/Makefile 'obj-y += core/\n'
+put net/core/Makefile 'obj-y += dev.o\n'
+put net/core/dev.c ''
+put drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
+put drivers/foo.c ''
+printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_FOO=m\n' >"$TMP/config"
+
+C1=1111111111111111111111111111111111111111
+C2=2222222222222222222222222222222222222222
+R="$TMP/vulns"
+git init -q -b master "$R"
+git -C "$R" config user.email t@example.org
+git -C "$R" config user.name test
+record() { # record ID FILES DYAD-LINES [METRICS]
+    dir="$R/cve/published/$(echo "$1" | cut -d- -f2)"
+    mkdir -p "$dir"
+    cat >"$dir/$1.json" <<JSON
+{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
+ "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":$2,
+   "versions":[{"version":"5.10","status":"affected"}]}],
+ "metrics":[${4-}]}},
+ "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
+JSON
+    printf '# dyad\n%b' "$3" >"$dir/$1.dyad"
+}
+M='{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}'
+# every verdict status and several codes and livepatch estimates on kernel k1 (6.1.40)
+record CVE-2024-1086 '["net/core/dev.c"]' "5.10:$C1:6.2:$C2\n" "$M"        # affected, kev
+record CVE-2024-1002 '["drivers/foo.c"]' "5.10:$C1:6.2:$C2\n" "$M"         # affected, module
+record CVE-2024-1003 '["net/core/dev.c"]' "5.10:$C1:6.1.20:$C2\n"          # fixed, unscored
+record CVE-2024-1004 '["drivers/bar.c"]' "5.10:$C1:6.2:$C2\n" "$M"         # not-compiled
+record CVE-2024-1005 '["net/core/dev.c"]' "6.1.45:$C1:6.2:$C2\n" "$M"      # not-affected
+record CVE-2024-1006 '["include/linux/skbuff.h"]' "5.10:$C1:6.2:$C2\n"     # unknown, header
+record CVE-2024-1007 '["net/core/dev.c","net/core/Makefile"]' "5.10:$C1:6.2:$C2\n" "$M"
+git -C "$R" add -A; git -C "$R" commit -qm one
+
+run sync cve sync --repo "$R"
+run enrich cve enrich --kev "$SRCDIR/tests/fixtures/enrich/kev.json" \
+    --epss "$SRCDIR/tests/fixtures/enrich/epss.csv"
+run kernel-add kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
+run triage-set triage set CVE-2024-1002 --kernel k1 --state accepted --note fine --by test
+run cve-list cve list
+run cve-list-kernel cve list --kernel k1 --triaged
+run cve-show cve show CVE-2024-1086
+run cve-show-fixed cve show CVE-2024-1003
+run cve-stats cve stats
+run cve-version cve version 6.1.40
+run kernel-list kernel list
+run kernel-show kernel show k1
+run kernel-files kernel files k1
+run fleet-summary fleet summary
+run fleet-refresh fleet refresh
+run triage-list triage list
+run check check --min-score 7
+run db-check db check
+run triage-clear triage clear CVE-2024-1002 --kernel k1
+run sync-again cve sync
+run kernel-rm kernel rm k1
+
+check "every document has its documented shape" \
+    python3 "$SRCDIR/tests/cli/json-shapes.py" "$OUT"
+
+# The checker must be able to fail: a wrong type, a missing key, an upper-case enum.
+mkdir -p "$TMP/bad"
+python3 - "$OUT" "$TMP/bad" <<'PY'
+import json, sys, os
+src, dst = sys.argv[1], sys.argv[2]
+d = json.load(open(os.path.join(src, "cve-show.json")))
+d["kev"] = {"date_added": "2024-05-30"}
+json.dump(d, open(os.path.join(dst, "cve-show.json"), "w"))
+l = json.load(open(os.path.join(src, "cve-list-kernel.json")))
+l[0]["severity"] = "HIGH"
+del l[0]["code"]
+json.dump(l, open(os.path.join(dst, "cve-list-kernel.json"), "w"))
+PY
+if python3 "$SRCDIR/tests/cli/json-shapes.py" "$TMP/bad" >"$TMP/out" 2>&1; then
+    fail "the checker accepted a kev object and an upper-case severity"
+else
+    grep -q "kev" "$TMP/out" && grep -q "severity" "$TMP/out" && grep -q "code" "$TMP/out" &&
+        pass || fail "the checker's complaint does not name kev, severity and code"
+fi
+finish
