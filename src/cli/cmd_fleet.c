@@ -1,9 +1,71 @@
 /* tuxtape fleet: views across every kernel of the inventory. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "applicability/refresh.h"
 #include "cli.h"
 #include "store/store.h"
+
+#define BAR_WIDTH 40 /* label 20 + bar 40 + count 10: within 80 columns */
+
+/* UTF-8 blocks when the locale's charset says UTF-8 (LC_ALL, LC_CTYPE, LANG), else '#'. */
+static bool utf8_terminal(void)
+{
+	const char *v = getenv("LC_ALL");
+
+	if (!v || !*v)
+		v = getenv("LC_CTYPE");
+	if (!v || !*v)
+		v = getenv("LANG");
+	return v && (strstr(v, "UTF-8") || strstr(v, "utf8") || strstr(v, "UTF8") ||
+		     strstr(v, "utf-8"));
+}
+
+/* One bar of N out of MAX, in eighths of a cell with UTF-8. */
+static void print_bar(const char *label, long long n, long long max, bool utf8, bool color)
+{
+	static const char *const eighths[] = { "", "\u258f", "\u258e", "\u258d",
+					       "\u258c", "\u258b", "\u258a", "\u2589" };
+	long long units = max > 0 ? (n * BAR_WIDTH * 8 + max / 2) / max : 0;
+	int cells = 0;
+
+	printf("  %-20s ", label);
+	if (color)
+		fputs("\033[32m", stdout);
+	for (; units >= 8; units -= 8, cells++)
+		fputs(utf8 ? "\u2588" : "#", stdout);
+	if (units > 0 && cells < BAR_WIDTH) {
+		fputs(utf8 ? eighths[units] : (units >= 4 ? "#" : ""), stdout);
+		cells += utf8 || units >= 4;
+	}
+	if (color)
+		fputs("\033[0m", stdout);
+	printf("%*s %8lld\n", BAR_WIDTH - cells, "", n);
+}
+
+static void print_funnel(json_t *o)
+{
+	static const struct {
+		const char *key, *label;
+	} steps[] = {
+		{ "in_data", "in the data" },
+		{ "vulnerable_version", "vulnerable version" },
+		{ "compiled", "compiled in" },
+		{ "livepatch_possible", "livepatchable (est.)" },
+	};
+	json_t *f = json_object_get(o, "funnel");
+	const char *nc = getenv("NO_COLOR");
+	bool utf8 = utf8_terminal(), color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	long long max = json_integer_value(json_object_get(f, "in_data"));
+
+	printf("%s (%s)\n", json_string_value(json_object_get(o, "kernel")),
+	       json_string_value(json_object_get(o, "version")));
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
+		print_bar(steps[i].label, json_integer_value(json_object_get(f, steps[i].key)), max,
+			  utf8, color);
+}
 
 static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 {
@@ -46,6 +108,10 @@ static int cmd_fleet_summary(struct cli *cli, int argc, char **argv)
 			printf(" %12lld", (long long)json_integer_value(
 						  json_object_get(counts, verdict_status_to_string(k))));
 		printf(" %8lld\n", (long long)json_integer_value(json_object_get(o, "total")));
+	}
+	json_array_foreach(arr, i, o) {
+		putchar('\n');
+		print_funnel(o);
 	}
 	json_decref(arr);
 	return EXIT_OK;

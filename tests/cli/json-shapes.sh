@@ -83,6 +83,18 @@ run check check --min-score 7
 run db-check db check
 run triage-clear triage clear CVE-2024-1002 --kernel k1
 run sync-again cve sync
+# ---- fleet summary's funnel: bars with the numbers, UTF-8 or ASCII, 80 columns, no colour on a pipe
+expect_exit 0 env LANG=C.UTF-8 LC_ALL= "$TUXTAPE" --db "$DB" fleet summary
+check "funnel: UTF-8 bars with the numbers" grep -q '^  compiled in  *█.* 3$' "$TMP/out"
+check "funnel: fits 80 columns" python3 -c "
+import sys; ls = [l for l in open('$TMP/out', encoding='utf-8') if l.startswith('  ')]
+assert len(ls) == 4 and all(len(l.rstrip('\\n')) <= 80 for l in ls), ls"
+check "funnel: no colour on a pipe" sh -c "! grep -q \"$(printf '\\033')\" '$TMP/out'"
+expect_exit 0 env LANG=C LC_ALL= "$TUXTAPE" --db "$DB" fleet summary
+check "funnel: ASCII without UTF-8" grep -q '^  livepatchable (est.) ##* *2$' "$TMP/out"
+check "funnel: the bars shrink down the funnel" python3 -c "
+ls = [l for l in open('$TMP/out') if l.startswith('  ')]
+n = [l.count('#') for l in ls]; assert n == sorted(n, reverse=True) and n[0] == 40 and n[3] < n[0], n"
 run kernel-rm kernel rm k1
 
 check "every document has its documented shape" \
