@@ -592,10 +592,78 @@ static void draw_kernels(struct ui *u)
 		draw_side_text(u, &u->kt, lh, w, true);
 }
 
+static bool fleet_unmatched(const struct dash_model *m)
+{
+	for (size_t i = 0; i < m->n_nodes; i++)
+		if (m->nodes[i].kernel_idx < 0)
+			return true;
+	return false;
+}
+
+/* Rows of the nodes-by-kernel table above the node list (none with the pane below it). */
+int ui_fleet_top(const struct ui *u)
+{
+	int lh, w, n;
+
+	if (!u->m || !u->m->nodes_known)
+		return 0;
+	split(u, u->ndetail, (int)u->m->n_nodes, &lh, &w);
+	if (u->ndetail && w == u->cols)
+		return 0;
+	n = (int)u->m->n_kernels + 2 + (fleet_unmatched(u->m) ? 1 : 0);
+	return MIN(n, lh / 2);
+}
+
+static void fleet_count(const struct dash_node *n, long c[4])
+{
+	c[0]++;
+	if (n->state && streq(n->state, "ok"))
+		c[1]++;
+	else if (n->state && streq(n->state, "error"))
+		c[2]++;
+	else
+		c[3]++;
+}
+
+/* Nodes by kernel and state: one line per inventory kernel, one for the others. */
+static void draw_fleet_kernels(struct ui *u, int w)
+{
+	const struct dash_model *m = u->m;
+	int top = ui_fleet_top(u), y = 1;
+	char line[256];
+
+	attron(A_BOLD | A_UNDERLINE);
+	snprintf(line, sizeof(line), "%-18s %5s %5s %5s %5s %8s", "KERNEL", "NODES", "OK", "ERROR",
+		 "STALE", "AFFECTED");
+	put_str(u, y++, 0, line, strlen(line), w, true);
+	attroff(A_BOLD | A_UNDERLINE);
+	for (size_t k = 0; k <= m->n_kernels && y < top; k++) {
+		long c[4] = {};
+
+		for (size_t i = 0; i < m->n_nodes; i++)
+			if (m->nodes[i].kernel_idx == (k < m->n_kernels ? (int)k : -1))
+				fleet_count(&m->nodes[i], c);
+		if (k == m->n_kernels && !c[0])
+			break;
+		if (k < m->n_kernels)
+			snprintf(line, sizeof(line), "%-18.18s %5ld %5ld %5ld %5ld %8ld",
+				 m->kernels[k].name, c[0], c[1], c[2], c[3],
+				 m->kernels[k].counts[DV_AFFECTED]);
+		else
+			snprintf(line, sizeof(line), "%-18.18s %5ld %5ld %5ld %5ld %8s",
+				 "(not in inventory)", c[0], c[1], c[2], c[3], "-");
+		attron(c[2] ? cattr(u, C_RED, 0) : 0);
+		put_str(u, y++, 0, line, strlen(line), w, true);
+		attroff(c[2] ? cattr(u, C_RED, 0) : 0);
+	}
+	for (; y < 1 + top; y++)
+		mvhline(y, 0, ' ', w);
+}
+
 static void draw_fleet(struct ui *u)
 {
 	const struct dash_model *m = u->m;
-	int lh, w, y = 1;
+	int lh, w, top, y = 1;
 	char line[512];
 
 	if (!m->nodes_known) {
@@ -631,35 +699,47 @@ static void draw_fleet(struct ui *u)
 		return;
 	}
 	split(u, u->ndetail, (int)m->n_nodes, &lh, &w);
-	/* Nodes by kernel and state, one line per kernel. */
+	top = ui_fleet_top(u);
+	if (top)
+		draw_fleet_kernels(u, w);
 	attron(A_BOLD | A_UNDERLINE);
-	snprintf(line, sizeof(line), "%-16s %-20s %-12s %-8s %7s %-20s", "NODE", "KERNEL", "STATE",
-		 "VERSION", "PATCHES", "LAST SEEN");
-	put_str(u, 1, 0, line, strlen(line), w, true);
+	snprintf(line, sizeof(line), "%-12s %-14s %-6s %7s %7s %-20s", "NODE", "KERNEL", "STATE",
+		 "PATCHES", "EXPOSED", w >= 100 ? "LAST ERROR (or LAST SEEN)" : "LAST ERROR");
+	put_str(u, 1 + top, 0, line, strlen(line), w, true);
 	attroff(A_BOLD | A_UNDERLINE);
-	scroll_into(&u->nl, lh - 1);
-	for (int r = 0; r < lh - 1; r++) {
+	scroll_into(&u->nl, lh - 1 - top);
+	for (int r = 0; r < lh - 1 - top; r++) {
 		size_t i = u->nl.top + (size_t)r;
 		const struct dash_node *n;
+		char exposed[24];
 		attr_t a = 0;
 
 		if (i >= m->n_nodes) {
-			mvhline(2 + r, 0, ' ', w);
+			mvhline(2 + top + r, 0, ' ', w);
 			continue;
 		}
 		n = &m->nodes[i];
-		snprintf(line, sizeof(line), "%-16.16s %-20.20s %-12.12s %-8.8s %7ld %-20.20s",
-			 n->name, n->kernel, n->state, n->version, n->patches, n->last_seen);
-		if (!streq(n->state, "ok") && !streq(n->state, "running"))
+		if (n->exposed >= 0)
+			snprintf(exposed, sizeof(exposed), "%ld", n->exposed);
+		else
+			snprintf(exposed, sizeof(exposed), "-");
+		snprintf(line, sizeof(line), "%-12.12s %-14.14s %-6.6s %7ld %7s %s",
+			 n->name ? n->name : "-", n->kernel ? n->kernel : "-",
+			 n->state ? n->state : "-", n->patches, exposed,
+			 n->last_error ? n->last_error
+			 : w >= 100 && n->last_seen ? n->last_seen : "");
+		if (n->state && streq(n->state, "error"))
+			a = cattr(u, C_RED, A_BOLD);
+		else if (!n->state || !streq(n->state, "ok"))
 			a = cattr(u, C_YELLOW, A_BOLD);
 		if (i == u->nl.sel)
 			a |= A_REVERSE;
 		attron(a);
-		put_str(u, 2 + r, 0, line, strlen(line), w, true);
+		put_str(u, 2 + top + r, 0, line, strlen(line), w, true);
 		attroff(a);
 	}
 	if (!m->n_nodes)
-		put(u, 2, 0, "no node has reported to this server yet", w);
+		put(u, 2 + top, 0, "no node has reported to this server yet", w);
 	if (u->ndetail)
 		draw_side_text(u, &u->nt, lh, w, true);
 }
@@ -803,7 +883,7 @@ int ui_list_height(const struct ui *u)
 		return h - 1;
 	case SCR_FLEET:
 		split(u, u->ndetail, u->m ? (int)u->m->n_nodes : 0, &h, &w);
-		return h - 1;
+		return h - 1 - ui_fleet_top(u);
 	default:
 		return u->rows - 3;
 	}

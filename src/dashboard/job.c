@@ -77,6 +77,7 @@ static void *job_main(void *arg)
 	_cleanup_source_ struct dash_source *src = NULL;
 	struct dash_model *m = NULL;
 	char *text = NULL;
+	json_t *json = NULL;
 	int r;
 
 	r = dash_source_open(j->cfg, &src);
@@ -90,7 +91,10 @@ static void *job_main(void *arg)
 		tt_progress("writing the patch", 0, 0);
 		r = src->ops->patch(src, j->arg[0], j->arg[1], &text);
 	}
+	if (r >= 0 && j->kind == JOB_NODES)
+		r = dash_nodes_fetch(src, &json);
 	pthread_mutex_lock(&j->lock);
+	j->json = json;
 	j->r = r;
 	j->model = m;
 	j->text = text;
@@ -112,7 +116,10 @@ int job_start(struct job *j, enum job_kind kind, const struct dash_source_config
 	j->arg[0] = a0 ? strdup(a0) : NULL;
 	j->arg[1] = a1 ? strdup(a1) : NULL;
 	snprintf(j->what, sizeof(j->what), "%s",
-		 kind == JOB_SYNC ? "syncing" : kind == JOB_PATCH ? "patch" : "loading");
+		 kind == JOB_SYNC    ? "syncing"
+		 : kind == JOB_PATCH ? "patch"
+		 : kind == JOB_NODES ? "nodes"
+				     : "loading");
 	pthread_mutex_lock(&log_lock);
 	current = j;
 	r = -pthread_create(&j->thread, NULL, job_main, j);
@@ -162,6 +169,8 @@ void job_reset(struct job *j)
 		return;
 	dash_model_free(j->model);
 	free(j->text);
+	json_decref(j->json);
+	j->json = NULL;
 	free(j->error);
 	free(j->arg[0]);
 	free(j->arg[1]);

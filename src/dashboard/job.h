@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -14,6 +15,7 @@ enum job_kind {
 	JOB_LOAD,  /* a new model */
 	JOB_SYNC,  /* sync, then a new model */
 	JOB_PATCH, /* the raw fix of arg[0] for kernel arg[1] */
+	JOB_NODES, /* the fleet's nodes again (dash_nodes_fetch) */
 };
 
 struct job {
@@ -30,6 +32,7 @@ struct job {
 	int r;
 	struct dash_model *model;
 	char *text;  /* JOB_SYNC: the summary; JOB_PATCH: the patch */
+	json_t *json; /* JOB_NODES: the node list */
 	char *error; /* the last error the job logged */
 };
 

@@ -36,6 +36,8 @@ static const char usage[] =
 	"                     $TUXTAPE_TOKEN, else --token-file\n"
 	"  --token-file FILE  a file holding the bearer token\n"
 	"  --cacert FILE      CA certificates for the server's TLS certificate\n"
+	"  --refresh SECONDS  fetch the fleet's nodes again this often on Fleet (default\n"
+	"                     5; 0 never)\n"
 	"  --linux-repo PATH  a clone of the stable tree for raw fixes (default\n"
 	"                     $TUXTAPE_LINUX_REPO)\n"
 	"  --bench-keys KEYS  replay KEYS after loading, time each redraw, then exit\n"
@@ -90,12 +92,13 @@ static int token_read(const char *path, char **ret)
 int main(int argc, char **argv)
 {
 	enum { OPT_DB = 256, OPT_SERVER, OPT_TOKEN_FILE, OPT_CACERT, OPT_LINUX, OPT_BENCH,
-	       OPT_BENCH_OUT, OPT_VERSION };
+	       OPT_BENCH_OUT, OPT_VERSION, OPT_REFRESH };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "refresh", required_argument, NULL, OPT_REFRESH },
 		{ "linux-repo", required_argument, NULL, OPT_LINUX },
 		{ "bench-keys", required_argument, NULL, OPT_BENCH },
 		{ "bench-out", required_argument, NULL, OPT_BENCH_OUT },
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
 	struct dash_source_config cfg = {};
 	_cleanup_free_ char *db = NULL, *token = NULL, *url = NULL;
 	const char *token_file = NULL, *bench_keys = NULL, *bench_out = NULL;
+	unsigned refresh = 5;
 	int c, r;
 
 	setlocale(LC_ALL, "");
@@ -126,6 +130,15 @@ int main(int argc, char **argv)
 		case OPT_CACERT:
 			cfg.cacert = optarg;
 			break;
+		case OPT_REFRESH: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v > 86400)
+				return usage_error("--refresh: '%s' is not 0-86400 seconds", optarg);
+			refresh = (unsigned)v;
+			break;
+		}
 		case OPT_LINUX:
 			cfg.linux_repo = optarg;
 			break;
@@ -152,8 +165,8 @@ int main(int argc, char **argv)
 	if (url) {
 		size_t n = strlen(url);
 
-		if (!startswith(url, "https://") && !startswith(url, "http://"))
-			return usage_error("--server: '%s' is not an http(s) URL", url);
+		if (!startswith(url, "https://"))
+			return usage_error("--server: '%s' is not an https:// URL", url);
 		while (n && url[n - 1] == '/')
 			url[--n] = 0;
 		if (getenv("TUXTAPE_TOKEN") && *getenv("TUXTAPE_TOKEN"))
@@ -183,7 +196,7 @@ int main(int argc, char **argv)
 			return EXIT_ERROR;
 	}
 	job_log_init();
-	r = ui_run(&cfg, bench_keys, bench_out);
+	r = ui_run(&cfg, refresh, bench_keys, bench_out);
 	tt_log_set(log_stderr, NULL, TT_LOG_WARN);
 	if (r < 0) {
 		fprintf(stderr, "tuxtape-dashboard: %s\n", strerror(-r));

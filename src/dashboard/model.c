@@ -1,4 +1,5 @@
 /* The dashboard's in-memory model: loaded through a source, filtered, charted. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,42 +227,85 @@ static int node_kernel(const struct dash_model *m, const char *kernel)
 	return -1;
 }
 
-static int load_nodes(struct dash_model *m, struct dash_source *src)
+static void nodes_free(struct dash_node *nodes, size_t n)
 {
-	json_t *arr = NULL, *o;
-	size_t i;
-	int r;
+	for (size_t i = 0; i < n; i++) {
+		struct dash_node *d = &nodes[i];
 
-	r = src->ops->node_list(src, &arr);
-	if (r == -EOPNOTSUPP)
-		return 0;
-	if (r < 0)
-		return r;
-	m->nodes_known = true;
-	m->nodes = calloc(json_array_size(arr) + 1, sizeof(*m->nodes));
-	if (!m->nodes) {
-		json_decref(arr);
-		return -ENOMEM;
+		free(d->name);
+		free(d->state);
+		free(d->kernel);
+		free(d->version);
+		free(d->last_seen);
+		free(d->last_error);
+		json_decref(d->patch_names);
 	}
+	free(nodes);
+}
+
+/* "transition-stalled livepatch_x: task 12 holds it" from a node's newest error event. */
+static char *node_last_error(const json_t *node)
+{
+	json_t *ev;
+	size_t i;
+
+	json_array_foreach(json_object_get(node, "events"), i, ev) {
+		const char *what = jstr(ev, "event"), *patch = jstr(ev, "patch");
+		const char *detail = jstr(ev, "detail");
+
+		if (!what)
+			continue;
+		if (streq(what, "ok")) /* cleared since */
+			return NULL;
+		return strdup_printf("%s%s%s%s%s", what, patch ? " " : "", patch ? patch : "",
+				     detail ? ": " : "", detail ? detail : "");
+	}
+	return NULL;
+}
+
+bool dash_node_patched(const struct dash_node *n, const char *cve);
+
+int dash_model_set_nodes(struct dash_model *m, const json_t *arr)
+{
+	struct dash_node *nodes = calloc(json_array_size(arr) + 1, sizeof(*nodes));
+	size_t n = 0, i;
+	json_t *o;
+
+	if (!nodes)
+		return -ENOMEM;
 	for (size_t k = 0; k < m->n_kernels; k++)
 		m->kernels[k].nodes = 0;
 	json_array_foreach(arr, i, o) {
-		struct dash_node *n = &m->nodes[m->n_nodes];
+		struct dash_node *d = &nodes[n];
 		json_t *p = json_object_get(o, "patches");
 
-		n->name = jdup(o, "name");
-		n->state = jdup(o, "state");
-		n->kernel = jdup(o, "kernel");
-		n->version = jdup(o, "effective_version");
-		n->last_seen = jdup(o, "last_seen");
-		n->uptime = (long)jnum(o, "uptime", -1);
-		n->patches = json_is_array(p) ? (long)json_array_size(p) : 0;
-		n->kernel_idx = node_kernel(m, n->kernel);
-		m->n_nodes++;
-		if (n->kernel_idx >= 0)
-			m->kernels[n->kernel_idx].nodes++;
+		d->name = jdup(o, "name");
+		d->state = jdup(o, "state");
+		d->kernel = jdup(o, "kernel");
+		d->version = jdup(o, "effective_version");
+		d->last_seen = jdup(o, "last_seen");
+		d->last_error = node_last_error(o);
+		d->uptime = (long)jnum(o, "uptime", -1);
+		d->patches = json_is_array(p) ? (long)json_array_size(p) : 0;
+		d->patch_names = json_is_array(p) ? json_incref(p) : NULL;
+		d->kernel_idx = node_kernel(m, d->kernel);
+		n++;
+		if (d->kernel_idx >= 0)
+			m->kernels[d->kernel_idx].nodes++;
 	}
-	json_decref(arr);
+	for (i = 0; i < n; i++) {
+		struct dash_node *d = &nodes[i];
+
+		d->exposed = d->kernel_idx < 0 ? -1 : 0;
+		for (size_t c = 0; d->kernel_idx >= 0 && c < m->n_cves; c++)
+			if (dash_verdict(m, c, (size_t)d->kernel_idx) == DV_AFFECTED &&
+			    !dash_node_patched(d, m->cves[c].id))
+				d->exposed++;
+	}
+	nodes_free(m->nodes, m->n_nodes);
+	m->nodes = nodes;
+	m->n_nodes = n;
+	m->nodes_known = true;
 	for (size_t c = 0; c < m->n_cves; c++) {
 		m->cves[c].nodes = 0;
 		for (size_t k = 0; k < m->n_kernels; k++)
@@ -269,6 +313,78 @@ static int load_nodes(struct dash_model *m, struct dash_source *src)
 				m->cves[c].nodes += (int)m->kernels[k].nodes;
 	}
 	return 0;
+}
+
+/* A module name cannot hold '-': livepatch_cve_2026_72493 names CVE-2026-72493. */
+static bool name_has_id(const char *name, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (; *name; name++) {
+		size_t k = 0;
+
+		for (; k < n && name[k]; k++) {
+			char a = (char)tolower((unsigned char)name[k]), b = (char)tolower((unsigned char)id[k]);
+
+			if (a == '_')
+				a = '-';
+			if (a != b)
+				break;
+		}
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+bool dash_node_patched(const struct dash_node *n, const char *cve)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(n->patch_names, i, p)
+		if (json_is_string(p) && name_has_id(json_string_value(p), cve))
+			return true;
+	return false;
+}
+
+int dash_nodes_fetch(struct dash_source *src, json_t **ret)
+{
+	json_t *arr = NULL, *o;
+	size_t i;
+	int r;
+
+	r = src->ops->node_list(src, &arr);
+	if (r < 0)
+		return r;
+	/* The list has each node's state; the error behind it is in the node's events. */
+	json_array_foreach(arr, i, o) {
+		const char *state = jstr(o, "state"), *name = jstr(o, "name");
+		json_t *one = NULL;
+
+		if (!name || !state || streq(state, "ok") || i >= NODES_DETAILED_MAX)
+			continue;
+		if (src->ops->node_show(src, name, &one) >= 0)
+			json_object_set(o, "events", json_object_get(one, "events"));
+		json_decref(one);
+	}
+	*ret = arr;
+	return 0;
+}
+
+static int load_nodes(struct dash_model *m, struct dash_source *src)
+{
+	json_t *arr = NULL;
+	int r;
+
+	r = dash_nodes_fetch(src, &arr);
+	if (r == -EOPNOTSUPP)
+		return 0;
+	if (r < 0)
+		return r;
+	r = dash_model_set_nodes(m, arr);
+	json_decref(arr);
+	return r;
 }
 
 int dash_model_load(struct dash_source *src, struct dash_model **ret)
@@ -338,18 +454,9 @@ void dash_model_free(struct dash_model *m)
 		free(k->mapping);
 		free(k->files_method);
 	}
-	for (size_t i = 0; i < m->n_nodes; i++) {
-		struct dash_node *n = &m->nodes[i];
-
-		free(n->name);
-		free(n->state);
-		free(n->kernel);
-		free(n->version);
-		free(n->last_seen);
-	}
+	nodes_free(m->nodes, m->n_nodes);
 	free(m->cves);
 	free(m->kernels);
-	free(m->nodes);
 	free(m->verdicts);
 	free(m->where);
 	json_decref(m->stats);

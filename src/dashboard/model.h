@@ -54,7 +54,10 @@ struct dash_kernel {
 
 struct dash_node {
 	char *name, *state, *kernel, *version, *last_seen;
+	char *last_error; /* the newest error event not cleared since, or NULL */
+	json_t *patch_names;
 	long uptime, patches;
+	long exposed;	/* affected CVEs of its kernel no loaded patch names; -1 unknown */
 	int kernel_idx; /* into kernels, -1 when no inventory kernel matches */
 };
 
@@ -81,6 +84,15 @@ static inline unsigned char dash_verdict(const struct dash_model *m, size_t cve,
 int dash_model_load(struct dash_source *src, struct dash_model **ret);
 void dash_model_free(struct dash_model *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct dash_model *, dash_model_free);
+
+/* Nodes whose state is not ok get their events fetched too, up to this many. */
+#define NODES_DETAILED_MAX 256
+/* The node list with each troubled node's events: what dash_model_set_nodes() takes. */
+int dash_nodes_fetch(struct dash_source *src, json_t **ret);
+/* Replaces M's nodes with ARR's (a refresh: the CVEs and kernels stay). */
+int dash_model_set_nodes(struct dash_model *m, const json_t *arr);
+/* Does one of N's loaded patches name CVE? */
+bool dash_node_patched(const struct dash_node *n, const char *cve);
 
 const char *dash_verdict_name(enum dash_verdict v);
 char dash_verdict_glyph(enum dash_verdict v);

@@ -32,6 +32,14 @@ struct dash_source_ops {
 	int (*node_show)(struct dash_source *s, const char *name, json_t **ret);
 	/* The raw fix as mail-style patches; *RET_TEXT is malloc'd. */
 	int (*patch)(struct dash_source *s, const char *cve, const char *kernel, char **ret_text);
+	/*
+	 * The server's review workflow (patches, revisions, reviews, jobs): METHOD PATH with BODY
+	 * (may be NULL) and its JSON answer in *RET (may be NULL); raw answers (a revision's
+	 * diff, a job's log) malloc'd in *RET_TEXT. -EOPNOTSUPP where the backend has none.
+	 */
+	int (*call)(struct dash_source *s, const char *method, const char *path, json_t *body,
+		    json_t **ret);
+	int (*get_text)(struct dash_source *s, const char *path, char **ret_text);
 	/* Brings the CVE data up to date; *RET_SUMMARY is one malloc'd line. */
 	int (*sync)(struct dash_source *s, char **ret_summary);
 	void (*free)(struct dash_source *s);

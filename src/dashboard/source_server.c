@@ -1,7 +1,8 @@
 /*
  * The dashboard's server backend: tuxtape-server's JSON API (docs: `tuxtape-server routes`)
- * over libcurl, with the bearer token. What the server does not serve yet (raw patches,
- * revisions, reviews, syncs) answers -EOPNOTSUPP and the screen says so.
+ * through the library's API client (srv_client, the one `tuxtape patch` uses). The server has
+ * no route for raw fixes outside a patch, nor for syncs: those answer -EOPNOTSUPP and the
+ * screen says so.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -9,25 +10,26 @@
 #include <string.h>
 
 #include "log.h"
+#include "server/client.h"
 #include "source.h"
 #include "strbuf.h"
 #include "banned.h"
 
 #define SERVER_BODY_MAX (128 * 1024 * 1024) /* the full CVE list is ~5 MB */
+#define SERVER_TEXT_MAX (8 * 1024 * 1024)   /* a revision, a job's log */
+#define SERVER_TIMEOUT 120
 
 struct server_source {
 	struct dash_source base;
-	CURL *curl;
+	struct srv_client *client;
 };
 
-static size_t body_write(char *data, size_t size, size_t n, void *userdata)
+static struct srv_client *client_of(struct dash_source *s)
 {
-	struct strbuf *sb = userdata;
-
-	return strbuf_add(sb, data, size * n) < 0 ? 0 : size * n;
+	return ((struct server_source *)s)->client;
 }
 
-/* Appends VALUE to SB %-encoded for a query string. */
+/* Appends NAME=VALUE to SB %-encoded for a query string. */
 static int url_add_param(struct strbuf *sb, const char *name, const char *value)
 {
 	char *e = curl_easy_escape(NULL, value, 0);
@@ -40,63 +42,41 @@ static int url_add_param(struct strbuf *sb, const char *name, const char *value)
 	return r;
 }
 
+static int server_call(struct dash_source *s, const char *method, const char *path, json_t *body,
+		       json_t **ret)
+{
+	return srv_client_call(client_of(s), method, path, body, ret);
+}
+
 static int server_get(struct dash_source *s, const char *path, json_t **ret)
 {
-	struct server_source *ss = (struct server_source *)s;
-	_cleanup_(strbuf_releasep) struct strbuf body = STRBUF_INIT;
-	_cleanup_(strbuf_releasep) struct strbuf url = STRBUF_INIT;
-	_cleanup_(strbuf_releasep) struct strbuf auth = STRBUF_INIT;
-	struct curl_slist *hdrs = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	json_error_t je;
-	long status = 0;
-	json_t *v;
-	CURLcode c;
+	json_t *v = NULL;
+	int r = srv_client_call(client_of(s), "GET", path, NULL, &v);
 
-	strbuf_init(&body, SERVER_BODY_MAX);
-	if (strbuf_addf(&url, "%s%s", s->cfg->server_url, path) < 0)
-		return -ENOMEM;
-	if (s->cfg->token && strbuf_addf(&auth, "Authorization: Bearer %s", s->cfg->token) < 0)
-		return -ENOMEM;
-	if (s->cfg->token)
-		hdrs = curl_slist_append(hdrs, strbuf_str(&auth));
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	curl_easy_reset(ss->curl);
-	curl_easy_setopt(ss->curl, CURLOPT_URL, strbuf_str(&url));
-	curl_easy_setopt(ss->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(ss->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(ss->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(ss->curl, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(ss->curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(ss->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SERVER_BODY_MAX);
-	curl_easy_setopt(ss->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(ss->curl, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(ss->curl, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(ss->curl, CURLOPT_ERRORBUFFER, errbuf);
-	if (s->cfg->cacert)
-		curl_easy_setopt(ss->curl, CURLOPT_CAINFO, s->cfg->cacert);
-	c = curl_easy_perform(ss->curl);
-	curl_slist_free_all(hdrs);
-	if (c != CURLE_OK)
-		return log_error_errno(-EIO, "cannot read '%s': %s", strbuf_str(&url),
-				       *errbuf ? errbuf : curl_easy_strerror(c));
-	curl_easy_getinfo(ss->curl, CURLINFO_RESPONSE_CODE, &status);
-	v = json_loadb(body.buf ? body.buf : "", body.len, 0, &je);
-	if (status < 200 || status > 299) {
-		json_t *e = v ? json_object_get(v, "error") : NULL;
-		const char *msg = json_is_string(e) ? json_string_value(e) : "";
-		int r = status == 404 ? -ENOENT
-			: status == 401 || status == 403 ? -EACCES
-			: status == 501 ? -EOPNOTSUPP
-			: -EIO;
+	if (r < 0)
+		return r;
+	if (!v)
+		return log_error_errno(-EBADMSG, "GET %s: an empty answer", path);
+	*ret = v;
+	return 0;
+}
 
-		log_error("'%s': HTTP %ld%s%s", strbuf_str(&url), status, *msg ? ": " : "", msg);
-		json_decref(v);
+static int server_get_text(struct dash_source *s, const char *path, char **ret_text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int r;
+
+	strbuf_init(&sb, SERVER_TEXT_MAX);
+	r = srv_client_get_raw(client_of(s), path, &sb);
+	if (r < 0) {
+		strbuf_release(&sb);
 		return r;
 	}
-	if (!v)
-		return log_error_errno(-EBADMSG, "'%s': not JSON: %s", strbuf_str(&url), je.text);
-	*ret = v;
+	if (strbuf_adds(&sb, "") < 0) { /* an empty answer is still a string */
+		strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	*ret_text = strbuf_detach(&sb);
 	return 0;
 }
 
@@ -171,7 +151,7 @@ static int server_node_show(struct dash_source *s, const char *name, json_t **re
 	return server_get_named(s, "/v1/fleet/nodes", name, ret);
 }
 
-/* Not served yet (issue 11 has no patch routes); the screen says so. */
+/* A raw fix comes with a patch on the server (POST /v1/patches with fix_kernel). */
 static int server_patch(struct dash_source *s, const char *cve, const char *kernel,
 			char **ret_text)
 {
@@ -188,7 +168,7 @@ static void server_free(struct dash_source *s)
 {
 	struct server_source *ss = (struct server_source *)s;
 
-	curl_easy_cleanup(ss->curl);
+	srv_client_free(ss->client);
 	free(ss);
 }
 
@@ -202,20 +182,30 @@ static const struct dash_source_ops server_ops = {
 	.node_list = server_node_list,
 	.node_show = server_node_show,
 	.patch = server_patch,
+	.call = server_call,
+	.get_text = server_get_text,
 	.sync = server_sync,
 	.free = server_free,
 };
 
 int dash_source_server_open(const struct dash_source_config *cfg, struct dash_source **ret)
 {
+	struct srv_client_opts o = {
+		.url = cfg->server_url,
+		.token = cfg->token,
+		.ca_file = cfg->cacert,
+		.timeout = SERVER_TIMEOUT,
+		.max_answer = SERVER_BODY_MAX,
+	};
 	struct server_source *ss = calloc(1, sizeof(*ss));
+	int r;
 
 	if (!ss)
 		return -ENOMEM;
-	ss->curl = curl_easy_init();
-	if (!ss->curl) {
+	r = srv_client_new(&o, &ss->client);
+	if (r < 0) {
 		free(ss);
-		return log_error_errno(-ENOMEM, "cannot start libcurl");
+		return r;
 	}
 	ss->base.ops = &server_ops;
 	ss->base.cfg = cfg;

@@ -129,11 +129,15 @@ static void model_swap(struct ui *u, struct dash_model *m)
 	u->generation++;
 }
 
+static void open_node_detail(struct ui *u);
+
 static void job_finished(struct ui *u)
 {
 	struct job *j = &u->job;
 
-	if (j->r < 0) {
+	if (j->r < 0 && j->kind == JOB_NODES) {
+		msg(u, "refreshing the nodes failed: %s", j->error ? j->error : strerror(-j->r));
+	} else if (j->r < 0) {
 		msg(u, "%s failed: %s", j->kind == JOB_SYNC ? "sync" : j->kind == JOB_PATCH ? "patch" : "loading",
 		    j->error ? j->error : strerror(-j->r));
 		if (j->kind == JOB_PATCH) {
@@ -150,6 +154,13 @@ static void job_finished(struct ui *u)
 					       "patch workflow, which does not exist yet).\n",
 					       u->patch_cve, u->patch_kernel, why),
 				 TK_DETAIL);
+		}
+	} else if (j->kind == JOB_NODES) {
+		if (u->m && dash_model_set_nodes(u->m, j->json) >= 0) {
+			if (u->nl.sel >= u->m->n_nodes)
+				u->nl.sel = u->m->n_nodes ? u->m->n_nodes - 1 : 0;
+			if (u->ndetail)
+				open_node_detail(u);
 		}
 	} else if (j->kind == JOB_PATCH) {
 		set_text(&u->pt,
@@ -326,6 +337,59 @@ static void open_kernel_detail(struct ui *u)
 	u->kdetail = true;
 }
 
+#define NODE_EXPOSED_SHOWN 30
+
+/* The node as the server has it, then its errors and the CVEs it is still exposed to. */
+static char *node_detail_text(struct ui *u, const char *title, json_t *v)
+{
+	const struct dash_node *n = &u->m->nodes[u->nl.sel];
+	_cleanup_free_ char *base = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *ev;
+	size_t i, shown = 0;
+
+	strbuf_addf(&sb, "%s\n\n", title);
+	strbuf_addf(&sb, "Errors:\n");
+	json_array_foreach(json_object_get(v, "events"), i, ev) {
+		const char *what = json_string_value(json_object_get(ev, "event"));
+		const char *at = json_string_value(json_object_get(ev, "at"));
+		const char *patch = json_string_value(json_object_get(ev, "patch"));
+		const char *detail = json_string_value(json_object_get(ev, "detail"));
+
+		strbuf_addf(&sb, "  %s %s%s%s%s%s\n", at ? at : "-", what ? what : "?",
+			    patch ? " " : "", patch ? patch : "", detail ? ": " : "",
+			    detail ? detail : "");
+		shown++;
+	}
+	if (!shown)
+		strbuf_adds(&sb, "  none reported\n");
+	if (n->kernel_idx < 0)
+		strbuf_addf(&sb, "\nExposed to: unknown ('%s' is not an inventory kernel)\n",
+			    n->kernel ? n->kernel : "-");
+	else {
+		strbuf_addf(&sb,
+			    "\nExposed to: %ld CVEs (affected on %s, no loaded patch names them)\n",
+			    n->exposed, u->m->kernels[n->kernel_idx].name);
+		shown = 0;
+		for (size_t c = 0; c < u->m->n_cves && shown < NODE_EXPOSED_SHOWN; c++) {
+			const struct dash_cve *cve = &u->m->cves[c];
+
+			if (dash_verdict(u->m, c, (size_t)n->kernel_idx) != DV_AFFECTED ||
+			    dash_node_patched(n, cve->id))
+				continue;
+			strbuf_addf(&sb, "  %-15s %4.1f %s\n", cve->id, cve->score < 0 ? 0 : cve->score,
+				    cve->title ? cve->title : "");
+			shown++;
+		}
+		if ((long)shown < n->exposed)
+			strbuf_addf(&sb, "  ... and %ld more\n", n->exposed - (long)shown);
+	}
+	json_object_del(v, "events");
+	base = detail_json_text("Reported:", v);
+	strbuf_addf(&sb, "\n%s", base ? base : "");
+	return strbuf_detach(&sb);
+}
+
 static void open_node_detail(struct ui *u)
 {
 	const char *name;
@@ -342,7 +406,7 @@ static void open_node_detail(struct ui *u)
 	else {
 		char *title = strdup_printf("Node %s", name);
 
-		set_text(&u->nt, detail_json_text(title ? title : name, v), TK_DETAIL);
+		set_text(&u->nt, node_detail_text(u, title ? title : name, v), TK_DETAIL);
 		free(title);
 		json_decref(v);
 	}
@@ -589,7 +653,10 @@ static void mouse_event(struct ui *u)
 	if (!c)
 		return;
 	{
-		int y0 = u->screen == SCR_CVES ? 3 : 2, h = ui_list_height(u);
+		int y0 = u->screen == SCR_CVES	 ? 3
+			 : u->screen == SCR_FLEET ? 2 + ui_fleet_top(u)
+						  : 2,
+		    h = ui_list_height(u);
 
 		if (u->screen == SCR_CVES) {
 			int yy;
@@ -918,9 +985,38 @@ static void colors_init(struct ui *u)
 	init_pair(C_BAR, COLOR_BLACK, COLOR_CYAN);
 }
 
-int ui_run(const struct dash_source_config *cfg, const char *bench_keys, const char *bench_out)
+static double now_s(void)
 {
-	struct ui u = { .cfg = cfg, .f = { .severity = -1, .kernel = -1, .status = -1 } };
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * On the Fleet screen of a server, the nodes are fetched again every u->refresh seconds on the
+ * job thread, so agents' reports show without a key; returns the getch() timeout in ms.
+ */
+static int fleet_refresh(struct ui *u)
+{
+	double now = now_s();
+
+	if (u->screen != SCR_FLEET || !u->refresh || !u->m || !u->m->nodes_known)
+		return -1;
+	if (now >= u->next_refresh && !u->job.running) {
+		u->next_refresh = now + u->refresh;
+		if (job_start(&u->job, JOB_NODES, u->cfg, NULL, NULL) < 0)
+			return -1;
+		return 100;
+	}
+	return MAX(50, (int)((u->next_refresh - now) * 1000));
+}
+
+int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *bench_keys,
+	   const char *bench_out)
+{
+	struct ui u = { .cfg = cfg, .f = { .severity = -1, .kernel = -1, .status = -1 },
+			.refresh = refresh };
 	int r;
 
 	u.utf8 = streq(nl_langinfo(CODESET), "UTF-8");
@@ -963,7 +1059,11 @@ int ui_run(const struct dash_source_config *cfg, const char *bench_keys, const c
 		job_log_take(u.msg, sizeof(u.msg));
 		ui_draw(&u);
 		/* Poll while a job runs, for its progress; otherwise sleep until a key. */
-		timeout(u.job.running ? 100 : -1);
+		{
+			int t = fleet_refresh(&u);
+
+			timeout(u.job.running ? 100 : t);
+		}
 		ch = getch();
 		u.spin++;
 		if (ch == ERR)

@@ -93,6 +93,8 @@ struct ui {
 	bool quit;
 	unsigned long spin;
 	unsigned long generation; /* models loaded */
+	unsigned refresh;	  /* seconds between node refreshes on Fleet (0: never) */
+	double next_refresh;	  /* monotonic seconds */
 };
 
 /* draw.c */
@@ -102,6 +104,8 @@ int ui_text_height(const struct ui *u); /* rows of the focused text */
 /* The first wrapped line after line AFTER whose logical line holds NEEDLE (any case). */
 bool ui_text_find(const struct ui *u, const struct text *t, size_t after, const char *needle,
 		  size_t *ret_line);
+/* Rows the Fleet screen's nodes-by-kernel table takes above its node list. */
+int ui_fleet_top(const struct ui *u);
 /* Where the CVE list's rows begin and how many fit, for the mouse. */
 void ui_cve_list_geometry(const struct ui *u, int *ret_y, int *ret_h);
 /* The help table, also drawn by draw.c. */
@@ -117,4 +121,5 @@ const char *ui_screen_name(enum dash_screen s);
 void ui_tab_span(enum dash_screen s, int *ret_x, int *ret_w);
 
 /* ui.c */
-int ui_run(const struct dash_source_config *cfg, const char *bench_keys, const char *bench_out);
+int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *bench_keys,
+	   const char *bench_out);
