@@ -1,4 +1,5 @@
 /* tuxtape-builder: reads its command line and runs the library's builder loop (lib/server). */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,7 +46,9 @@ static int usage(FILE *f, int status)
 		   "  --symbols FILE          the target's kallsyms\n"
 		   "  --config-dir DIR        where config-RELEASE files are (/boot)\n"
 		   "  --work DIR              per-job directories (/tmp)\n"
-		   "  --boot-test SCRIPT      qemu-run.sh: boot-test each module\n"
+		   "  --boot-test SCRIPT      boot-test each module in qemu on its kernel with\n"
+		   "                          this harness (qemu-run.sh); 'auto': the installed\n"
+		   "                          " TUXTAPE_BOOT_TEST "\n"
 		   "  --poll S                idle wait between leases (5)\n"
 		   "  --max-jobs N            stop after N jobs\n"
 		   "  --exit-when-idle        stop when no job is queued\n"
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
 		{},
 	};
 	const char *kernels[MAX_KERNELS + 1] = {}, *token_file = NULL;
-	_cleanup_free_ char *token = NULL;
+	_cleanup_free_ char *token = NULL, *boot_test = NULL;
 	struct srv_client_opts co = {.url = getenv("TUXTAPE_SERVER"),
 				     .ca_file = getenv("TUXTAPE_CA")};
 	struct srv_builder_opts o = {.client = &co,
@@ -115,7 +118,16 @@ int main(int argc, char **argv)
 			o.work_dir = optarg;
 			break;
 		case 'b':
-			o.boot_test = optarg;
+			/* The job runs in its own directory: the harness must not depend on ours. */
+			boot_test = realpath(streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg,
+					     NULL);
+			if (!boot_test) {
+				fprintf(stderr, "tuxtape-builder: cannot find boot test '%s': %s\n",
+					streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg,
+					strerror(errno));
+				return EXIT_USAGE;
+			}
+			o.boot_test = boot_test;
 			break;
 		case 'p':
 			o.poll_seconds = (unsigned)strtoul(optarg, NULL, 10);

@@ -72,7 +72,12 @@ static int write_text(const char *dir, const char *name, const char *text, char 
 	return 0;
 }
 
-/* Runs the qemu harness on KO; "passed" or "failed", its output in LOG. */
+/*
+ * Runs the qemu harness on KO in the job's exact kernel (/boot/vmlinuz-KERNEL): the module
+ * loads, its transition completes, it is disabled and unloaded, and the kernel log has no
+ * WARNING, BUG or Oops. "passed", "failed" or "skipped" (the harness's 77: no qemu, busybox
+ * or image for that kernel); its output, with the console and dmesg, in LOG.
+ */
 static const char *boot_test(const struct srv_builder_opts *o, const char *kernel, const char *ko,
 			     const char *dir, struct strbuf *log)
 {
@@ -93,8 +98,9 @@ static const char *boot_test(const struct srv_builder_opts *o, const char *kerne
 
 		if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
 			_exit(127);
-		execlp("bash", "bash", o->boot_test, "--kver", kernel, "livepatch", ko, expect,
-		       (char *)NULL);
+		/* -v: the serial console and the guest's dmesg go into the kept log too. */
+		execlp("bash", "bash", o->boot_test, "-v", "--kver", kernel, "livepatch", ko,
+		       expect, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
