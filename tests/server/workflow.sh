@@ -1,11 +1,12 @@
 #!/bin/sh
 # The review workflow end to end against a real server on 127.0.0.1: tuxtape patch create /
 # edit / submit, the two-person rule, two tuxtape-builders (one killed mid-job: its lease
-# lapses and the other builds the job), approvals, publish into a real archive, withdraw.
+# lapses and the other builds the job), approvals, publish into a real archive, read back with
+# the TUF client (tuxtape-agent tuf-client) as an agent would, withdraw.
 # The real build needs the Debian kernel packages and skips (77) without them.
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/lib.sh"
-: "${TUXTAPE_BUILDER:?}"
+: "${TUXTAPE_BUILDER:?}" "${TUXTAPE_AGENT:?}"
 DB="$TMP/db/t.db"
 SERVER_BIN=$TUXTAPE_SERVER
 srv() { "$SERVER_BIN" --db "$DB" "$@"; }
@@ -63,6 +64,7 @@ expect_exit 0 as_ author-1 --json patch show "$ID"
 check "the job was built after the lease lapsed" grep -q '"build": "written"' "$TMP/out"
 check "it ran twice: attempts 2" grep -q '"attempts": 2' "$TMP/out"
 check "the patch is built" grep -q '"state": "built"' "$TMP/out"
+cp "$TMP/out" "$TMP/shown"
 # built, one approval of two: not yet
 expect_exit 1 as_ publisher-1 publish "$ID" --channel canary
 err_has "only an approved patch is published"
@@ -73,6 +75,41 @@ expect_exit 0 as_ publisher-1 --json publish "$ID" --channel stable
 check "published" grep -q '"state": "published"' "$TMP/out"
 expect_exit 0 "$TUXTAPE" --json archive status "$TMP/stable"
 check "the archive serves the module" grep -q "$KVER/tt_job" "$TMP/out"
+# ---- read back as a fleet agent does: TUF metadata over HTTP from the root, then the module ----
+python3 -u -m http.server --bind 127.0.0.1 --directory "$TMP/stable/public" 0 >"$TMP/http.log" 2>&1 &
+SERVER_PIDS="$SERVER_PIDS $!"
+HPORT=""
+for _ in $(seq 100); do
+    HPORT=$(sed -n 's/^Serving HTTP on .* port \([0-9]*\) .*/\1/p' "$TMP/http.log")
+    [ -n "$HPORT" ] && break; sleep 0.1
+done
+check "the archive is served over HTTP" [ -n "$HPORT" ]
+AURL="http://127.0.0.1:$HPORT"
+# the published target and its hash, as the archive's signed delegation lists them
+python3 - "$TMP/out" "$KVER" >"$TMP/target" <<'PY'
+import json, sys
+def walk(o):
+    if isinstance(o, dict):
+        if str(o.get("target", "")).startswith(sys.argv[2] + "/tt_job"):
+            yield o
+        for v in o.values(): yield from walk(v)
+    elif isinstance(o, list):
+        for v in o: yield from walk(v)
+t = next(walk(json.load(open(sys.argv[1]))))
+print(t["target"], t["sha256"])
+PY
+read -r TARGET TSHA <"$TMP/target"
+tuf() { "$TUXTAPE_AGENT" tuf-client --metadata-dir "$TMP/tuf" "$@"; }
+expect_exit 0 tuf init "$TMP/stable/public/metadata/1.root.json"
+expect_exit 0 tuf --metadata-url "$AURL/metadata/" refresh
+check "refresh fetched the timestamp" [ -s "$TMP/tuf/timestamp.json" ]
+expect_exit 0 tuf --metadata-url "$AURL/metadata/" --target-name "$TARGET" \
+    --target-base-url "$AURL/targets/" --target-dir "$TMP/dl" download
+DL=$(find "$TMP/dl" -type f -name '*.ko' | head -n1)
+check "the module downloaded" [ -n "$DL" ]
+check "its hash is the signed one" [ "$(sha256sum "$DL" | cut -d' ' -f1)" = "$TSHA" ]
+JSHA=$(python3 -c 'import json,sys; print([j for j in json.load(open(sys.argv[1]))["jobs"] if j.get("module_sha256")][-1]["module_sha256"])' "$TMP/shown")
+check "and the builder's module's" [ "$JSHA" = "$TSHA" ]
 expect_exit 0 as_ publisher-1 --json withdraw "$ID" --reason test
 check "withdrawn" grep -q '"state": "withdrawn"' "$TMP/out"
 api /v1/audit -H "Authorization: Bearer $(srv token create --role admin admin-1)"
