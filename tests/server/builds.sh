@@ -1,0 +1,211 @@
+#!/bin/sh
+# The workflow's other doors, on a tiny kernel tree, CVE repository and linux git repository
+# the test builds: POST /v1/patches from a CVE's raw fix (fix_kernel, --linux-repo),
+# POST /v1/builds (elivepatch's ad hoc build, leased with its config and symbols), malformed
+# and oversized workflow bodies (400/413, nothing stored), and GET /v1/cves answering a
+# `tuxtape cve sync` of another process at once (the response cache).
+. "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/lib.sh"
+command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
+
+DB="$TMP/db/t.db"
+tt() { "$TUXTAPE" --db "$DB" "$@"; }
+SERVER_BIN=$TUXTAPE_SERVER
+srv() { "$SERVER_BIN" --db "$DB" "$@"; }
+make_certs
+
+# ---- a tiny kernel tree the static evaluator reads (as tests/cli/kernel.sh) ----
+K="$TMP/linux"
+put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
+put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
+put Kbuild 'obj-y += net/ arch/$(SRCARCH)/\n'
+put scripts/Makefile.build '# not read\n'
+put arch/x86/Makefile 'BITS := 64\n'
+put arch/x86/Kbuild 'obj-y += kernel/\n'
+put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
+put arch/x86/kernel/setup.c ''
+put net/Makefile 'obj-y += core/\n'
+put net/core/Makefile 'obj-y += dev.o\n'
+put net/core/dev.c ''
+printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n' >"$TMP/config"
+
+# ---- a linux repository: a mainline fix and its 6.1 backport ----
+L="$TMP/linux-git"
+git init -q -b master "$L"
+git -C "$L" config user.email dev@example.org
+git -C "$L" config user.name "Kernel Dev"
+mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
+BASE=$(git -C "$L" rev-parse HEAD)
+printf 'int dev(void)\n{\n\treturn 1;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" commit -qam "net: fix dev"
+FIX_MAIN=$(git -C "$L" rev-parse HEAD)
+git -C "$L" checkout -q -b linux-6.1.y "$BASE"
+printf 'int dev(void)\n{\n\treturn 2;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" commit -qam "net: fix dev (6.1 backport)"
+FIX_61=$(git -C "$L" rev-parse HEAD)
+
+# ---- a CVE repository ----
+R="$TMP/vulns"
+git init -q -b master "$R"
+git -C "$R" config user.email t@example.org
+git -C "$R" config user.name test
+record() { # record ID DYAD-LINES
+    dir="$R/cve/published/2024"; mkdir -p "$dir"
+    cat >"$dir/$1.json" <<JSON
+{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
+ "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":["net/core/dev.c"],
+   "versions":[{"version":"5.10","status":"affected"}]}],
+ "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]}},
+ "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
+JSON
+    printf '# dyad\n%b' "$2" >"$dir/$1.dyad"
+}
+record CVE-2024-1001 "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n"
+record CVE-2024-1002 "5.10:$BASE:6.2:0123456789abcdef0123456789abcdef01234567\n"
+git -C "$R" add -A; git -C "$R" commit -qm one
+expect_exit 0 tt cve sync --repo "$R"
+expect_exit 0 tt kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
+
+for n in author-1 reviewer-1 builder-1 admin-1 viewer-1; do
+    srv token create --role "${n%-*}" "$n" >"$TMP/$n.token" 2>/dev/null || { fail "token $n"; exit 1; }
+done
+TOKEN_author=$(cat "$TMP/author-1.token"); TOKEN_reviewer=$(cat "$TMP/reviewer-1.token")
+TOKEN_builder=$(cat "$TMP/builder-1.token"); TOKEN_admin=$(cat "$TMP/admin-1.token")
+TOKEN_viewer=$(cat "$TMP/viewer-1.token")
+post() { # post ROLE PATH BODY-FILE
+    api "$2" -X POST -H "$(as "$1")" -H 'Content-Type: application/json' --data-binary "@$3"
+}
+start_server "$TMP/server.log" --db "$DB" --linux-repo "$L" --max-body 65536
+
+# ---- a patch from the raw fix: the 6.1 backport for k1 ----
+printf '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "fix_kernel": "k1"}' >"$TMP/b"
+post author /v1/patches "$TMP/b"
+expect_status 201 "a patch from the raw fix"
+body_has '"note": "the raw fix (tuxtape cve patch)"'
+ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+api "/v1/patches/$ID/patch" -H "$(as viewer)"
+expect_status 200 "its text"
+body_has "From $FIX_61 "
+body_has "+	return 2;"
+check "not the mainline fix" sh -c "! grep -q '$FIX_MAIN' '$TMP/body'"
+printf '{"cve": "CVE-2024-1002", "kernels": ["6.1.40"], "fix_kernel": "k1"}' >"$TMP/b"
+post author /v1/patches "$TMP/b"
+expect_status 404 "a fix commit the repository lacks" ||:
+body_has "is not in"
+printf '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "fix_kernel": "nosuch"}' >"$TMP/b"
+post author /v1/patches "$TMP/b"
+body_has "no kernel 'nosuch'"
+# the client command
+export TUXTAPE_SERVER="https://127.0.0.1:$PORT" TUXTAPE_CA="$TMP/pki/ca.pem"
+expect_exit 0 "$TUXTAPE" --json patch create --cve CVE-2024-1001 --kernel 6.1.40 --fix-kernel k1 --token-file "$TMP/author-1.token"
+check "tuxtape patch create --fix-kernel" grep -q '"state": "draft"' "$TMP/out"
+
+# ---- POST /v1/builds: an ad hoc build, for a kernel not in the inventory ----
+printf 'T start_kernel\n' >"$TMP/syms"
+python3 - "$SRCDIR/tests/livepatch/patches/a-static-helper.patch" >"$TMP/b" <<'PY'
+import json, sys
+print(json.dumps({"kernel": "6.1.99-adhoc", "config": "CONFIG_X86_64=y\nCONFIG_LIVEPATCH=y\n",
+                  "symbols": "ffffffff81000000 T start_kernel\n", "patches": [open(sys.argv[1]).read()]}))
+PY
+post author /v1/builds "$TMP/b"
+expect_status 201 "an ad hoc build"
+JOB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+post reviewer /v1/builds "$TMP/b"
+expect_status 403 "only an author asks for builds"
+api "/v1/jobs/$JOB" -H "$(as viewer)"
+expect_status 200 "the job"
+body_has '"kind": "adhoc"'
+body_has '"state": "queued"'
+body_has '"kernel": "6.1.99-adhoc"'
+printf '{"kernels": ["6.1.40"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+check "a builder of another kernel gets nothing" python3 -c "
+import json,sys; a=json.load(open('$TMP/body')); assert a.get('job') is None, a"
+printf '{"kernels": ["6.1.99-adhoc"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+expect_status 200 "the lease"
+check "the leased job carries the request's config, symbols and patch" python3 -c "
+import json; j=json.load(open('$TMP/body'))['job']
+assert j['id'] == $JOB and 'CONFIG_LIVEPATCH=y' in j['config'], j
+assert j['symbols'].endswith('T start_kernel\n') and len(j['patches']) == 1, j
+assert '+++ ' in j['patches'][0], j"
+printf '{"build": "error", "error": "no source for 6.1.99"}' >"$TMP/r"
+post builder "/v1/jobs/$JOB/result" "$TMP/r"
+expect_status 200 "the result"
+api "/v1/jobs/$JOB" -H "$(as viewer)"
+body_has '"state": "failed"'
+for bad in '{"kernel": "not a release", "config": "CONFIG_X=y", "patches": ["--- a\n+++ b\n"]}' \
+           '{"kernel": "6.1.99", "config": "no config here", "patches": ["--- a\n+++ b\n"]}' \
+           '{"kernel": "6.1.99", "config": "CONFIG_X=y", "patches": []}' \
+           '{"kernel": "6.1.99", "config": "CONFIG_X=y", "patches": ["not a diff"]}' \
+           '{"kernel": "6.1.99", "config": "CONFIG_X=y", "patches": "--- a\n+++ b\n"}' \
+           '{"kernel": "6.1.99", "config": "CONFIG_X=y"}'; do
+    printf '%s' "$bad" >"$TMP/b"
+    post author /v1/builds "$TMP/b"
+    expect_status 400 "a bad build request: $bad"
+done
+
+# ---- malformed and oversized workflow bodies: 400 or 413, nothing stored ----
+audit_count() { sqlite3 "$TMP/db/server.db" "SELECT count(*) FROM audit"; }
+jobs_count() { sqlite3 "$TMP/db/server.db" "SELECT count(*) FROM job"; }
+patches_count() { sqlite3 "$TMP/db/server.db" "SELECT count(*) FROM patch"; }
+A0=$(audit_count); J0=$(jobs_count); P0=$(patches_count)
+DIFF='--- a/x\n+++ b/x\n'
+for bad in '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "'"$DIFF"'"' \
+           '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "'"$DIFF"'", "patch": "x"}' \
+           '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "'"$DIFF"'", "owner": "me"}' \
+           '{"cve": "CVE-2024-1001", "kernels": "6.1.40", "patch": "'"$DIFF"'"}' \
+           '{"cve": "CVE-2024-1001", "kernels": [], "patch": "'"$DIFF"'"}' \
+           '{"cve": "not-a-cve", "kernels": ["6.1.40"], "patch": "'"$DIFF"'"}' \
+           '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "'"$DIFF"'", "fix_kernel": "k1"}' \
+           '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "no diff"}' \
+           '[1, 2]' '' '{"cve": "CVE-2024-1001\u0000", "kernels": ["6.1.40"], "patch": "'"$DIFF"'"}'; do
+    printf '%s' "$bad" >"$TMP/b"
+    post author /v1/patches "$TMP/b"
+    expect_status 400 "a bad patch body: $bad"
+done
+python3 -c 'import json; print(json.dumps({"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "--- a/x\n+++ b/x\n" + "+" * 70000}))' >"$TMP/big"
+post author /v1/patches "$TMP/big"
+expect_status 413 "a body over --max-body"
+STATUS=$(curl -s --max-time 20 --cacert "$TMP/pki/ca.pem" -o "$TMP/body" -w '%{http_code}' \
+    -H "$(as author)" -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    --data-binary "@$TMP/big" "https://127.0.0.1:$PORT/v1/patches") || STATUS=curl-failed
+expect_status 413 "a chunked body that grows past --max-body"
+printf '{"verdict": "comment", "comment": "%s"}' "$(head -c 9000 /dev/zero | tr '\0' x)" >"$TMP/b"
+post reviewer "/v1/patches/$ID/reviews" "$TMP/b"
+expect_status 400 "a comment over 8 KiB"
+for bad in '{"verdict": "maybe"}' '{"verdict": "approve", "extra": 1}' '{"verdict": 1}'; do
+    printf '%s' "$bad" >"$TMP/b"
+    post reviewer "/v1/patches/$ID/reviews" "$TMP/b"
+    expect_status 400 "a bad review: $bad"
+done
+printf '{"channel": "stable", "x": 1}' >"$TMP/b"
+api "/v1/patches/$ID/submit" -X POST -H "$(as author)" -H 'Content-Type: text/plain' --data-binary "@$TMP/b"
+expect_status 415 "a body that is not JSON"
+for bad in '{"build": "built"}' '{"build": "written", "boot": "maybe"}' '{"kernels": ["x"]}'; do
+    printf '%s' "$bad" >"$TMP/b"
+    post builder "/v1/jobs/$JOB/result" "$TMP/b"
+    check "a bad result is refused: $bad" sh -c "[ '$STATUS' -ge 400 ] && [ '$STATUS' -lt 500 ]"
+done
+check "nothing stored: audit" [ "$(audit_count)" = "$A0" ]
+check "nothing stored: jobs" [ "$(jobs_count)" = "$J0" ]
+check "nothing stored: patches" [ "$(patches_count)" = "$P0" ]
+check "nothing stored: reviews" [ "$(sqlite3 "$TMP/db/server.db" 'SELECT count(*) FROM review')" = 0 ]
+
+# ---- GET /v1/cves sees another process's cve sync at once ----
+api "/v1/cves?limit=0" -H "$(as viewer)"
+check "two CVEs" python3 -c "import json; assert len(json.load(open('$TMP/body'))) == 2"
+cp "$TMP/body" "$TMP/cves1"
+api "/v1/cves?limit=0" -H "$(as viewer)"
+check "the same answer twice" cmp -s "$TMP/body" "$TMP/cves1"
+record CVE-2024-1003 "5.10:$BASE:6.2:$FIX_MAIN\n"
+git -C "$R" add -A; git -C "$R" commit -qm two
+expect_exit 0 tt cve sync
+api "/v1/cves?limit=0" -H "$(as viewer)"
+check "a sync by another process shows at once" python3 -c "
+import json; a=[x['id'] for x in json.load(open('$TMP/body'))]; assert 'CVE-2024-1003' in a, a"
+expect_exit 0 tt --json cve list --limit 0
+check "and the answer is the CLI's" cmp -s "$TMP/body" "$TMP/out"
+stop_server "$PID"
+finish
