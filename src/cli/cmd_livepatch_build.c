@@ -100,6 +100,19 @@ struct build_args {
 	unsigned jobs;
 };
 
+/* Appends S to the NULL-terminated list *V of *N strings; -1 (logged) when out of memory. */
+static int push_arg(const char ***v, size_t *n, const char *s)
+{
+	const char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+
+	if (!nv)
+		return log_error_errno(-ENOMEM, "out of memory"), -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
 static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args *a)
 {
 	static const struct option opts[] = {
@@ -131,15 +144,10 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		switch (c) {
 		case 'h':
 			return cli_help(cli, build_options) == EXIT_OK ? 1 : -1;
-		case 'p': {
-			const char **np = realloc(a->patches, (a->npatches + 1) * sizeof(*np));
-
-			if (!np)
-				return log_error_errno(-ENOMEM, "out of memory"), -1;
-			a->patches = np;
-			a->patches[a->npatches++] = optarg;
+		case 'p':
+			if (push_arg(&a->patches, &a->npatches, optarg) < 0)
+				return -1;
 			break;
-		}
 		case 'S':
 			a->source = optarg;
 			break;
@@ -187,28 +195,17 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		case 'F':
 			a->allow_fuzz = true;
 			break;
-		case 'C': {
-			const char **nc = realloc(a->cves, (a->ncves + 2) * sizeof(*nc));
-
+		case 'C':
 			if (!startswith(optarg, "CVE-"))
 				return cli_usage_error(cli, "--cve: '%s' is not a CVE id", optarg),
 				       -1;
-			if (!nc)
-				return log_error_errno(-ENOMEM, "out of memory"), -1;
-			a->cves = nc;
-			a->cves[a->ncves++] = optarg;
-			a->cves[a->ncves] = NULL;
+			if (push_arg(&a->cves, &a->ncves, optarg) < 0)
+				return -1;
 			break;
-		}
-		case 'M': {
-			const char **nm = realloc(a->mods, (a->nmods + 1) * sizeof(*nm));
-
-			if (!nm)
-				return log_error_errno(-ENOMEM, "out of memory"), -1;
-			a->mods = nm;
-			a->mods[a->nmods++] = optarg;
+		case 'M':
+			if (push_arg(&a->mods, &a->nmods, optarg) < 0)
+				return -1;
 			break;
-		}
 		case 'U': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -220,16 +217,10 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 			a->max_units = (unsigned)v;
 			break;
 		}
-		case 'A': {
-			const char **na = realloc(a->accept, (a->naccept + 2) * sizeof(*na));
-
-			if (!na)
-				return log_error_errno(-ENOMEM, "out of memory"), -1;
-			a->accept = na;
-			a->accept[a->naccept++] = optarg;
-			a->accept[a->naccept] = NULL;
+		case 'A':
+			if (push_arg(&a->accept, &a->naccept, optarg) < 0)
+				return -1;
 			break;
-		}
 		default:
 			return -1;
 		}
