@@ -111,12 +111,13 @@ static int cmd_token_create(struct ctx *x, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"role", required_argument, NULL, 'r'},
+		{"person", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	_cleanup_state_ struct srv_state *st = NULL;
 	_cleanup_free_ char *token = NULL;
-	const char *role_name = NULL;
+	const char *role_name = NULL, *person = NULL;
 	struct srv_actor by;
 	enum srv_role role;
 	char who[96];
@@ -127,11 +128,16 @@ static int cmd_token_create(struct ctx *x, int argc, char **argv)
 		case 'r':
 			role_name = optarg;
 			break;
+		case 'p':
+			person = optarg;
+			break;
 		case 'h':
-			printf("usage: tuxtape-server token create --role ROLE NAME\n\n"
+			printf("usage: tuxtape-server token create --role ROLE [--person WHO] NAME\n\n"
 			       "Prints a new bearer token once; only its SHA-256 is stored.\n"
 			       "Roles: viewer author reviewer publisher builder agent admin.\n"
-			       "An agent's token name is its node's name.\n");
+			       "An agent's token name is its node's name.\n"
+			       "--person names who holds it (default: NAME); the two-person rule\n"
+			       "compares persons, so give one person's tokens the same --person.\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -148,11 +154,12 @@ static int cmd_token_create(struct ctx *x, int argc, char **argv)
 	if (open_state(x, &st) < 0)
 		return EXIT_ERROR;
 	local_actor(&by, who, sizeof(who));
-	if (srv_token_create(st, argv[optind], role, &by, &token) < 0)
+	if (srv_token_create(st, argv[optind], person, role, &by, &token) < 0)
 		return EXIT_ERROR;
 	if (x->json)
-		return print_json(json_pack("{s:s s:s s:s}", "name", argv[optind], "role",
-					    role_name, "token", token));
+		return print_json(json_pack("{s:s s:s s:s s:s}", "name", argv[optind], "person",
+					    person ? person : argv[optind], "role", role_name,
+					    "token", token));
 	printf("%s\n", token);
 	fprintf(stderr, "token '%s' (%s) created: it is shown only now\n", argv[optind], role_name);
 	return EXIT_OK;
@@ -170,11 +177,13 @@ static int cmd_token_list(struct ctx *x, int argc, char **argv)
 		return EXIT_ERROR;
 	if (x->json)
 		return print_json(arr);
-	printf("%-5s %-24s %-10s %-20s %s\n", "ID", "NAME", "ROLE", "CREATED", "REVOKED");
+	printf("%-5s %-24s %-16s %-10s %-20s %s\n", "ID", "NAME", "PERSON", "ROLE", "CREATED",
+	       "REVOKED");
 	json_array_foreach(arr, i, o)
-		printf("%-5lld %-24s %-10s %-20s %s\n",
+		printf("%-5lld %-24s %-16s %-10s %-20s %s\n",
 		       (long long)json_integer_value(json_object_get(o, "id")),
 		       json_string_value(json_object_get(o, "name")),
+		       json_string_value(json_object_get(o, "person")),
 		       json_string_value(json_object_get(o, "role")),
 		       json_string_value(json_object_get(o, "created_at")),
 		       strempty(json_string_value(json_object_get(o, "revoked_at"))));
@@ -202,7 +211,8 @@ static int cmd_token_revoke(struct ctx *x, int argc, char **argv)
 }
 
 static const struct cmd token_cmds[] = {
-	{"create", cmd_token_create, "--role ROLE NAME", "make a token (printed once)"},
+	{"create", cmd_token_create, "--role ROLE [--person WHO] NAME",
+	 "make a token (printed once)"},
 	{"list", cmd_token_list, "", "every token, revoked ones too"},
 	{"revoke", cmd_token_revoke, "NAME|#ID", "revoke a token at once"},
 	{},

@@ -193,6 +193,50 @@ check "nothing stored: jobs" [ "$(jobs_count)" = "$J0" ]
 check "nothing stored: patches" [ "$(patches_count)" = "$P0" ]
 check "nothing stored: reviews" [ "$(sqlite3 "$TMP/db/server.db" 'SELECT count(*) FROM review')" = 0 ]
 
+# ---- the two-person rule compares persons, not token names ----
+tok() { srv token create "$@" 2>/dev/null; }
+TOKEN_carol_a=$(tok --role author --person carol carol-a)
+TOKEN_carol_r=$(tok --role reviewer --person carol carol-r)
+TOKEN_dave_1=$(tok --role reviewer --person dave dave-1)
+TOKEN_dave_2=$(tok --role reviewer --person dave dave-2)
+TOKEN_erin=$(tok --role reviewer erin)
+expect_exit 1 srv token create --role reviewer --person 'no body' x
+err_has "is not a usable person name"
+expect_exit 0 srv --json token list
+check "token list names persons, a token's own name by default" python3 -c "
+import json; t={x['name']: x['person'] for x in json.load(open('$TMP/out'))}
+assert t['carol-r'] == 'carol' and t['dave-2'] == 'dave' and t['erin'] == 'erin', t"
+api /v1/whoami -H "$(as carol_r)"
+body_has '"person": "carol"'
+python3 -c 'import json; print(json.dumps({"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "patch": "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"}))' >"$TMP/b"
+post carol_a /v1/patches "$TMP/b"
+expect_status 201 "carol's patch"
+CID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+printf '{}' >"$TMP/b"
+post carol_a "/v1/patches/$CID/submit" "$TMP/b"
+expect_status 200 "submitted"
+printf '{"verdict": "approve"}' >"$TMP/b"
+post carol_r "/v1/patches/$CID/reviews" "$TMP/b"
+expect_status 403 "carol approving her own patch with her reviewer token"
+body_has "'carol' wrote revision 1"
+post dave_1 "/v1/patches/$CID/reviews" "$TMP/b"
+expect_status 201 "dave approves"
+post dave_2 "/v1/patches/$CID/reviews" "$TMP/b"
+expect_status 409 "dave again, with his other token"
+body_has "'dave' approved revision 1"
+api "/v1/patches/$CID" -H "$(as viewer)"
+check "one approval, by dave" python3 -c "
+import json; a=json.load(open('$TMP/body'))['approvals']; assert a['count'] == 1 and a['by'] == ['dave'], a"
+body_has '"author_person": "carol"'
+body_has '"reviewer_person": "dave"'
+check "the database refuses it too" sh -c "! sqlite3 '$TMP/db/server.db' \"INSERT INTO review(patch, rev, reviewer, verdict, at, reviewer_person) VALUES ($CID, 1, 'carol-x', 'approve', 0, 'carol')\" 2>/dev/null"
+check "and a second approval by one person" sh -c "! sqlite3 '$TMP/db/server.db' \"INSERT INTO review(patch, rev, reviewer, verdict, at, reviewer_person) VALUES ($CID, 1, 'dave-3', 'approve', 0, 'dave')\" 2>/dev/null"
+post erin "/v1/patches/$CID/reviews" "$TMP/b"
+expect_status 201 "erin approves"
+api "/v1/patches/$CID" -H "$(as viewer)"
+check "two persons, two approvals" python3 -c "
+import json; a=json.load(open('$TMP/body'))['approvals']; assert a['by'] == ['dave', 'erin'], a"
+
 # ---- GET /v1/cves sees another process's cve sync at once ----
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "two CVEs" python3 -c "import json; assert len(json.load(open('$TMP/body'))) == 2"

@@ -191,8 +191,8 @@ static unsigned h_openapi(struct srv_request *rq, json_t **ret)
 
 static unsigned h_whoami(struct srv_request *rq, json_t **ret)
 {
-	*ret = json_pack("{s:s s:s s:I s:s}", "name", rq->who->name, "role",
-			 srv_role_to_string(rq->who->role), "token_id",
+	*ret = json_pack("{s:s s:s s:s s:I s:s}", "name", rq->who->name, "person",
+			 rq->who->person, "role", srv_role_to_string(rq->who->role), "token_id",
 			 (json_int_t)rq->who->token_id, "remote", rq->actor.remote);
 	return 200;
 }
@@ -534,7 +534,7 @@ const struct srv_route srv_routes[] = {
 	{"GET", "/v1/openapi.json", 0, true, h_openapi, "getOpenAPI",
 	 "This API's OpenAPI 3.0 document"},
 	{"GET", "/v1/whoami", ROLES_ALL, false, h_whoami, "whoAmI",
-	 "The caller's token name and role"},
+	 "The caller's token name, person and role"},
 	{"GET", "/metrics", R(VIEWER) | R(ADMIN), false, h_metrics, "getMetrics",
 	 "Prometheus metrics", .produces = "text/plain"},
 	{"GET", "/v1/cves", ROLES_READ, false, h_cve_list, "listCVEs",

@@ -137,8 +137,8 @@ int srv_audit_list(struct srv_state *st, int64_t after, unsigned limit, json_t *
 	return 0;
 }
 
-int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
-		     const struct srv_actor *by, char **ret_token)
+int srv_token_create(struct srv_state *st, const char *name, const char *person,
+		     enum srv_role role, const struct srv_actor *by, char **ret_token)
 {
 	unsigned char rnd[TOKEN_RANDOM_BYTES];
 	char hash[65], *token;
@@ -150,6 +150,12 @@ int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
 		return log_error_errno(
 			-EINVAL, "'%s' is not a usable token name (1-64 of A-Z a-z 0-9 . _ -)",
 			name);
+	if (!person)
+		person = name;
+	if (!srv_name_valid(person))
+		return log_error_errno(
+			-EINVAL, "'%s' is not a usable person name (1-64 of A-Z a-z 0-9 . _ -)",
+			person);
 	if (sodium_init() < 0)
 		return -EIO;
 	randombytes_buf(rnd, sizeof(rnd));
@@ -167,8 +173,8 @@ int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
 	if (r < 0)
 		goto fail;
 	r = srv_state_prepare(st,
-			      "INSERT INTO token(name, role, hash, created_at, created_by) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5)",
+			      "INSERT INTO token(name, role, hash, created_at, created_by, person) "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -177,6 +183,7 @@ int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
 	sqlite3_bind_text(s, 3, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(s, 5, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, person, -1, SQLITE_STATIC);
 	r = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (r == SQLITE_CONSTRAINT) {
@@ -189,8 +196,8 @@ int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
 	}
 	id = srv_state_last_insert_id(st);
 	{
-		json_t *d = json_pack("{s:s s:I}", "role", srv_role_to_string(role), "token_id",
-				      (json_int_t)id);
+		json_t *d = json_pack("{s:s s:I s:s}", "role", srv_role_to_string(role),
+				      "token_id", (json_int_t)id, "person", person);
 
 		r = d ? srv_audit_append(st, by, "token.create", name, d) : -ENOMEM;
 		json_decref(d);
@@ -276,8 +283,8 @@ int srv_token_list(struct srv_state *st, json_t **ret)
 
 	r = srv_state_prepare(
 		st,
-		"SELECT id, name, role, created_at, created_by, revoked_at, revoked_by "
-		"FROM token ORDER BY id",
+		"SELECT id, name, role, created_at, created_by, revoked_at, revoked_by, "
+		"coalesce(person, name) FROM token ORDER BY id",
 		&s);
 	if (r < 0)
 		return r;
@@ -290,8 +297,9 @@ int srv_token_list(struct srv_state *st, json_t **ret)
 
 		srv_time_iso(sqlite3_column_int64(s, 3), created);
 		srv_time_iso(sqlite3_column_int64(s, 5), revoked);
-		o = json_pack("{s:o s:o s:o s:s s:o s:o s:o}", "id", tt_store_column_json(s, 0),
-			      "name", tt_store_column_json(s, 1), "role",
+		o = json_pack("{s:o s:o s:o s:o s:s s:o s:o s:o}", "id",
+			      tt_store_column_json(s, 0), "name", tt_store_column_json(s, 1),
+			      "person", tt_store_column_json(s, 7), "role",
 			      tt_store_column_json(s, 2), "created_at", created, "created_by",
 			      tt_store_column_json(s, 4), "revoked_at",
 			      sqlite3_column_type(s, 5) == SQLITE_NULL ? json_null()
@@ -316,13 +324,15 @@ int srv_token_lookup(struct srv_state *st, const char *token, struct srv_princip
 {
 	char hash[65];
 	sqlite3_stmt *s;
-	const char *name;
+	const char *name, *person;
 	int r;
 
 	if (strlen(token) != TOKEN_LEN || !startswith(token, TOKEN_PREFIX))
 		return -ENOENT;
 	token_hash(token, hash);
-	r = srv_state_prepare(st, "SELECT id, name, role, revoked_at FROM token WHERE hash = ?1",
+	r = srv_state_prepare(st,
+			      "SELECT id, name, role, revoked_at, coalesce(person, name) FROM token "
+			      "WHERE hash = ?1",
 			      &s);
 	if (r < 0)
 		return r;
@@ -337,13 +347,15 @@ int srv_token_lookup(struct srv_state *st, const char *token, struct srv_princip
 		return -EKEYREVOKED;
 	}
 	name = (const char *)sqlite3_column_text(s, 1);
-	if (strlen(name) > SRV_NAME_MAX ||
+	person = (const char *)sqlite3_column_text(s, 4);
+	if (strlen(name) > SRV_NAME_MAX || !person || strlen(person) > SRV_NAME_MAX ||
 	    srv_role_from_string((const char *)sqlite3_column_text(s, 2), &ret->role) < 0) {
 		sqlite3_reset(s);
 		return -EBADMSG;
 	}
 	ret->token_id = sqlite3_column_int64(s, 0);
 	memcpy(ret->name, name, strlen(name) + 1);
+	memcpy(ret->person, person, strlen(person) + 1);
 	sqlite3_reset(s);
 	return 0;
 }

@@ -34,6 +34,7 @@ bool srv_name_valid(const char *name);
 struct srv_principal {
 	int64_t token_id;
 	char name[SRV_NAME_MAX + 1];
+	char person[SRV_NAME_MAX + 1]; /* who holds the token (default: its name) */
 	enum srv_role role;
 };
 
@@ -43,18 +44,26 @@ struct srv_actor {
 	const char *role;   /* NULL for the local command line */
 	int64_t token_id;   /* 0 for none */
 	const char *remote; /* "ADDRESS:PORT" or "local" */
+	const char *person; /* who holds the token; NULL: NAME */
 };
 
+/* The person behind an actor: the two-person rule compares these, not token names. */
+static inline const char *srv_actor_person(const struct srv_actor *a)
+{
+	return a->person && *a->person ? a->person : a->name;
+}
+
 /*
- * Creates a token for NAME with ROLE and returns it in *RET_TOKEN (the only time it exists
- * in clear: "tt_" and 43 base64url characters of 256 random bits). -EEXIST when an
- * unrevoked token already has that name, -EINVAL for a bad name.
+ * Creates a token for NAME with ROLE, held by PERSON (NULL: NAME), and returns it in
+ * *RET_TOKEN (the only time it exists in clear: "tt_" and 43 base64url characters of 256
+ * random bits). -EEXIST when an unrevoked token already has that name, -EINVAL for a bad
+ * name or person.
  */
-int srv_token_create(struct srv_state *st, const char *name, enum srv_role role,
-		     const struct srv_actor *by, char **ret_token);
+int srv_token_create(struct srv_state *st, const char *name, const char *person,
+		     enum srv_role role, const struct srv_actor *by, char **ret_token);
 /* Revokes the unrevoked token named NAME, or token "#ID"; -ENOENT when there is none. */
 int srv_token_revoke(struct srv_state *st, const char *name_or_id, const struct srv_actor *by);
-/* [{"id","name","role","created_at","created_by","revoked_at","revoked_by"}] by id. */
+/* [{"id","name","person","role","created_at","created_by","revoked_at","revoked_by"}] by id. */
 int srv_token_list(struct srv_state *st, json_t **ret);
 /*
  * The principal behind a presented token: -ENOENT for an unknown token (or a malformed one),

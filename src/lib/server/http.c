@@ -380,7 +380,7 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c, struct 
 	memcpy(req.params, rq->params, sizeof(req.params));
 	if (req.who)
 		req.actor = (struct srv_actor){req.who->name, srv_role_to_string(req.who->role),
-					       req.who->token_id, rq->remote};
+					       req.who->token_id, rq->remote, req.who->person};
 	else
 		req.actor = (struct srv_actor){"anonymous", NULL, 0, rq->remote};
 	req.text = &text;

@@ -151,6 +151,22 @@ const char *const srv_schema_migrations[] = {
 	"  withdrawn_at INTEGER,"
 	"  withdrawn_by TEXT"
 	");",
+	/*
+	 * 3: a token belongs to a person (NULL: the person is the token's name), and the
+	 * two-person rule compares persons: one person holding an author and a reviewer token
+	 * under two names is still one person, and approves once.
+	 */
+	"ALTER TABLE token ADD COLUMN person TEXT;"
+	"ALTER TABLE patch_revision ADD COLUMN author_person TEXT;"
+	"ALTER TABLE review ADD COLUMN reviewer_person TEXT;"
+	"DROP TRIGGER review_not_by_author;"
+	"CREATE TRIGGER review_not_by_author BEFORE INSERT ON review WHEN NEW.verdict = 'approve'"
+	"  AND coalesce(NEW.reviewer_person, NEW.reviewer) ="
+	"      (SELECT coalesce(author_person, author) FROM patch_revision"
+	"       WHERE patch = NEW.patch AND rev = NEW.rev)"
+	"  BEGIN SELECT RAISE(ABORT, 'the author of a revision cannot approve it'); END;"
+	"CREATE UNIQUE INDEX review_one_approval_per_person"
+	"  ON review(patch, rev, coalesce(reviewer_person, reviewer)) WHERE verdict = 'approve';",
 };
 
 const size_t srv_schema_n_migrations =

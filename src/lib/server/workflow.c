@@ -168,7 +168,7 @@ static int revision_insert(struct srv_state *st, const struct srv_actor *by, int
 	sha256_hex(text, strlen(text), sha);
 	r = srv_state_prepare(st,
 			      "INSERT INTO patch_revision(patch, rev, author, created_at, sha256, "
-			      "body, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			      "body, note, author_person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 			      &s);
 	if (r < 0)
 		return r;
@@ -179,6 +179,7 @@ static int revision_insert(struct srv_state *st, const struct srv_actor *by, int
 	sqlite3_bind_text(s, 5, sha, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, note, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, srv_actor_person(by), -1, SQLITE_STATIC);
 	return step_done(st, s, "recording a revision");
 }
 
@@ -488,8 +489,9 @@ static int rows(struct srv_state *st, sqlite3_stmt *s, json_t *(*fn)(sqlite3_stm
 
 static json_t *revision_json(sqlite3_stmt *s)
 {
-	json_t *o = json_pack("{s:o s:o s:o s:o}", "rev", tt_store_column_json(s, 0), "author",
-			      tt_store_column_json(s, 1), "sha256", tt_store_column_json(s, 3),
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o}", "rev", tt_store_column_json(s, 0),
+			      "author", tt_store_column_json(s, 1), "author_person",
+			      tt_store_column_json(s, 5), "sha256", tt_store_column_json(s, 3),
 			      "note", tt_store_column_json(s, 4));
 
 	if (o)
@@ -499,10 +501,11 @@ static json_t *revision_json(sqlite3_stmt *s)
 
 static json_t *review_json(sqlite3_stmt *s)
 {
-	json_t *o = json_pack("{s:o s:o s:o s:o s:o}", "id", tt_store_column_json(s, 0), "rev",
-			      tt_store_column_json(s, 1), "reviewer", tt_store_column_json(s, 2),
-			      "verdict", tt_store_column_json(s, 3), "comment",
-			      tt_store_column_json(s, 4));
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o s:o}", "id", tt_store_column_json(s, 0),
+			      "rev", tt_store_column_json(s, 1), "reviewer",
+			      tt_store_column_json(s, 2), "reviewer_person",
+			      tt_store_column_json(s, 6), "verdict", tt_store_column_json(s, 3),
+			      "comment", tt_store_column_json(s, 4));
 
 	if (o)
 		iso_or_null(o, "at", s, 5);
@@ -536,8 +539,8 @@ static int approvers(struct srv_state *st, int64_t id, int rev, json_t **ret)
 	if (!arr)
 		return -ENOMEM;
 	r = srv_state_prepare(st,
-			      "SELECT DISTINCT reviewer FROM review WHERE patch = ?1 AND rev = ?2 "
-			      "AND verdict = 'approve' ORDER BY reviewer",
+			      "SELECT DISTINCT coalesce(reviewer_person, reviewer) AS who FROM review "
+			      "WHERE patch = ?1 AND rev = ?2 AND verdict = 'approve' ORDER BY who",
 			      &s);
 	if (r < 0) {
 		json_decref(arr);
@@ -582,7 +585,8 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 		return -ENOMEM;
 
 	r = srv_state_prepare(st,
-			      "SELECT rev, author, created_at, sha256, note FROM patch_revision "
+			      "SELECT rev, author, created_at, sha256, note, "
+			      "coalesce(author_person, author) FROM patch_revision "
 			      "WHERE patch = ?1 ORDER BY rev",
 			      &s);
 	if (r < 0)
@@ -602,7 +606,8 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 				      wf ? (int)wf->approvals : 2, "by", by));
 
 	r = srv_state_prepare(st,
-			      "SELECT id, rev, reviewer, verdict, comment, at FROM review "
+			      "SELECT id, rev, reviewer, verdict, comment, at, "
+			      "coalesce(reviewer_person, reviewer) FROM review "
 			      "WHERE patch = ?1 ORDER BY id",
 			      &s);
 	if (r < 0)
@@ -755,7 +760,9 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 				    (long long)id, patch_states[p.state], verdict);
 		goto rollback;
 	}
-	r = srv_state_prepare(st, "SELECT author FROM patch_revision WHERE patch = ?1 AND rev = ?2",
+	r = srv_state_prepare(st,
+			      "SELECT coalesce(author_person, author) FROM patch_revision "
+			      "WHERE patch = ?1 AND rev = ?2",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -765,16 +772,17 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		snprintf(rev_author, sizeof(rev_author), "%s",
 			 (const char *)sqlite3_column_text(s, 0));
 	sqlite3_reset(s);
-	if (approve && streq(rev_author, by->name)) {
+	/* Persons, not token names: one person may hold an author and a reviewer token. */
+	if (approve && streq(rev_author, srv_actor_person(by))) {
 		r = log_error_errno(-EPERM,
 				    "'%s' wrote revision %d of patch %lld and cannot approve it "
 				    "(two-person rule)",
-				    by->name, p.rev, (long long)id);
+				    srv_actor_person(by), p.rev, (long long)id);
 		goto rollback;
 	}
 	r = srv_state_prepare(st,
-			      "INSERT INTO review(patch, rev, reviewer, verdict, comment, at) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			      "INSERT INTO review(patch, rev, reviewer, verdict, comment, at, "
+			      "reviewer_person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -784,13 +792,14 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	sqlite3_bind_text(s, 4, verdict, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, comment, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(s, 7, srv_actor_person(by), -1, SQLITE_STATIC);
 	r = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (r != SQLITE_DONE) {
 		if (approve)
 			r = log_error_errno(-EEXIST,
 					    "'%s' approved revision %d of patch %lld already",
-					    by->name, p.rev, (long long)id);
+					    srv_actor_person(by), p.rev, (long long)id);
 		else
 			r = srv_state_error(st, "recording a review");
 		goto rollback;
