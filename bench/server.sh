@@ -5,7 +5,8 @@
 #   - POST /v1/fleet/heartbeat from 1,000 agent tokens (one write transaction each);
 # requests/s and p50/p99 latency from wrk --latency, and the server's peak RSS.
 # TUXTAPE and TUXTAPE_SERVER name the binaries (default build/src/...); CONNS (32), THREADS
-# (server worker threads, 4) and WRK_THREADS (2) set the load.
+# (server worker threads, 4) and WRK_THREADS (2) set the load; SERVER_ARGS are added to the
+# server's (SERVER_ARGS="--cache-entries 0": without the GET /v1/cves response cache).
 set -eu
 SECS=${1:-10}
 TUXTAPE=${TUXTAPE:-build/src/cli/tuxtape}
@@ -47,7 +48,7 @@ end
 LUA
 
 "$TUXTAPE_SERVER" --db "$TMP/db/t.db" --listen 127.0.0.1:0 --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" \
-    --threads "$THREADS" --max-connections 1024 2>"$TMP/log" &
+    --threads "$THREADS" --max-connections 1024 ${SERVER_ARGS:-} 2>"$TMP/log" &
 PID=$!
 for _ in $(seq 100); do
     PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$TMP/log" 2>/dev/null || :)
@@ -66,7 +67,7 @@ run() { # run LABEL WRK-ARGS...
     errs=$(grep -E 'Non-2xx|Socket errors' "$TMP/wrk" | tr -s ' ' | tr '\n' ' ' || :)
     printf '%-36s %10s req/s  p50 %-9s p99 %-9s %s\n' "$label" "$rps" "$p50" "$p99" "$errs"
 }
-echo "tuxtape-server: $THREADS worker threads; wrk: $WRK_THREADS threads, $CONNS connections, ${SECS}s each, TLS, keep-alive"
+echo "tuxtape-server ${SERVER_ARGS:-}: $THREADS worker threads; wrk: $WRK_THREADS threads, $CONNS connections, ${SECS}s each, TLS, keep-alive"
 run "GET /v1/cves?limit=50" -H "Authorization: Bearer $VIEWER" "$URL/v1/cves?limit=50"
 run "GET /v1/cves?limit=100" -H "Authorization: Bearer $VIEWER" "$URL/v1/cves?limit=100"
 run "GET /v1/cves/$ID" -H "Authorization: Bearer $VIEWER" "$URL/v1/cves/$ID"

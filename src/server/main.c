@@ -299,6 +299,7 @@ static int usage(FILE *f, int status)
 		"  --kernel-source DIR     kernel tree POST /v1/kernels evaluates configs with\n"
 		"  --kernel-source-tarball FILE   or a tarball of one\n"
 		"  --threads N             worker threads (4)\n"
+		"  --cache-entries N       GET /v1/cves answers kept per worker (64; 0: none)\n"
 		"  --max-connections N     open connections at most (256)\n"
 		"  --max-body BYTES        largest request body (4194304)\n"
 		"  --max-header BYTES      about the largest request line and headers (16384)\n"
@@ -378,6 +379,7 @@ enum {
 	OPT_SOURCE,
 	OPT_TARBALL,
 	OPT_THREADS,
+	OPT_CACHE,
 	OPT_MAXCONN,
 	OPT_MAXBODY,
 	OPT_MAXHDR,
@@ -408,6 +410,7 @@ int main(int argc, char **argv)
 		{"kernel-source", required_argument, NULL, OPT_SOURCE},
 		{"kernel-source-tarball", required_argument, NULL, OPT_TARBALL},
 		{"threads", required_argument, NULL, OPT_THREADS},
+		{"cache-entries", required_argument, NULL, OPT_CACHE},
 		{"max-connections", required_argument, NULL, OPT_MAXCONN},
 		{"max-body", required_argument, NULL, OPT_MAXBODY},
 		{"max-header", required_argument, NULL, OPT_MAXHDR},
@@ -461,6 +464,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TARBALL:
 			cfg.kernel_source_tarball = optarg;
+			break;
+		case OPT_CACHE:
+			/* 0 turns the cache off; parse_unsigned() takes 1 and up. */
+			if (streq(optarg, "0"))
+				n = 0;
+			else if (parse_unsigned("--cache-entries", optarg, 4096, &n))
+				return EXIT_USAGE;
+			cfg.cache_entries = n ? (unsigned)n : -1u;
 			break;
 		case OPT_THREADS:
 			if (parse_unsigned("--threads", optarg, 64, &n))

@@ -76,7 +76,8 @@ TOKEN_viewer=$(cat "$TMP/viewer-1.token")
 post() { # post ROLE PATH BODY-FILE
     api "$2" -X POST -H "$(as "$1")" -H 'Content-Type: application/json' --data-binary "@$3"
 }
-start_server "$TMP/server.log" --db "$DB" --linux-repo "$L" --max-body 65536
+# one worker thread: every request meets the same connection and the same response cache
+start_server "$TMP/server.log" --db "$DB" --linux-repo "$L" --max-body 65536 --threads 1
 
 # ---- a patch from the raw fix: the 6.1 backport for k1 ----
 printf '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "fix_kernel": "k1"}' >"$TMP/b"
@@ -251,5 +252,21 @@ check "a sync by another process shows at once" python3 -c "
 import json; a=[x['id'] for x in json.load(open('$TMP/body'))]; assert 'CVE-2024-1003' in a, a"
 expect_exit 0 tt --json cve list --limit 0
 check "and the answer is the CLI's" cmp -s "$TMP/body" "$TMP/out"
+# the server's own write, on the connection the cache stamps with: data_version does not move
+api "/v1/cves?limit=0&kernel=k1" -H "$(as viewer)"
+expect_status 200 "verdicts for k1"
+api "/v1/cves?limit=0&kernel=k1" -H "$(as viewer)"
+expect_status 200 "verdicts for k1, again"
+api /v1/kernels/k1 -X DELETE -H "$(as admin)"
+expect_status 200 "k1 removed"
+api "/v1/cves?limit=0&kernel=k1" -H "$(as viewer)"
+check "no stale answer after the server's own write" [ "$STATUS" != 200 ]
+body_has "k1"
+# and without the cache the answers are the same
+stop_server "$PID"
+TUXTAPE_SERVER=$SERVER_BIN
+start_server "$TMP/server2.log" --db "$DB" --cache-entries 0
+api "/v1/cves?limit=0" -H "$(as viewer)"
+check "--cache-entries 0: the same answer" cmp -s "$TMP/body" "$TMP/out"
 stop_server "$PID"
 finish

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "fleet/inventory.h"
 #include "log.h"
+#include "server/cache.h"
 #include "server/node.h"
 #include "server/route.h"
 #include "server/state.h"
@@ -207,10 +208,37 @@ static unsigned h_metrics(struct srv_request *rq, json_t **ret)
 	return 200;
 }
 
+/*
+ * The CVE database's version as this worker's connection sees it: PRAGMA data_version moves
+ * when another connection commits (another worker, `tuxtape cve sync` in another process), and
+ * the server's write count covers this connection's own commits, which it does not see.
+ */
+static int cve_list_stamp(struct srv_request *rq, struct srv_cache_stamp *ret)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if (sqlite3_prepare_v2(tt_store_db(rq->w->cve), "PRAGMA data_version", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		ret->data_version = sqlite3_column_int64(s, 0);
+		ret->writes = atomic_load(&rq->ctx->cve_writes);
+	}
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : -EIO;
+}
+
 static unsigned h_cve_list(struct srv_request *rq, json_t **ret)
 {
+	_cleanup_free_ char *text = NULL;
 	struct cve_list_filter f = {};
+	struct strbuf key = STRBUF_INIT;
+	struct srv_cache_stamp stamp;
+	const char *hit;
 	unsigned status;
+	size_t len;
 	int r;
 
 	status = cve_filter_from_query(rq, &f, ret);
@@ -220,6 +248,46 @@ static unsigned h_cve_list(struct srv_request *rq, json_t **ret)
 		return srv_error(ret, 400, "kernel: a kernel name");
 	if (f.status && !f.kernel)
 		return srv_error(ret, 400, "status needs kernel");
+	if (rq->ctx->cfg.cache_entries == -1u)
+		goto uncached;
+	if (!rq->w->cves && srv_cache_new(rq->ctx->cfg.cache_entries, &rq->w->cves) < 0)
+		goto uncached;
+	if (cve_list_stamp(rq, &stamp) < 0)
+		goto uncached;
+	/* The key: every parameter the route takes, in the table's order, length-prefixed. */
+	for (const struct srv_query_param *q = rq->route->query; q && q->name; q++) {
+		const char *v = rq->query(rq, q->name);
+
+		if (v)
+			strbuf_addf(&key, "%s=%zu:%s&", q->name, strlen(v), v);
+	}
+	hit = srv_cache_get(rq->w->cves, strbuf_str(&key), &stamp, &len);
+	if (hit) {
+		strbuf_add(rq->text, hit, len);
+		rq->content_type = "application/json";
+		strbuf_release(&key);
+		return 200;
+	}
+	r = cve_query_list(rq->w->cve, &f, ret);
+	if (r < 0) {
+		strbuf_release(&key);
+		return srv_error_errno(ret, r, "listing CVEs");
+	}
+	/* Serialised once, as http.c would, and kept as the bytes sent. */
+	text = json_dumps(*ret, SRV_JSON_FLAGS);
+	if (text) {
+		json_decref(*ret);
+		*ret = NULL;
+		strbuf_adds(rq->text, text);
+		strbuf_adds(rq->text, "\n");
+		rq->content_type = "application/json";
+		srv_cache_put(rq->w->cves, strbuf_str(&key), &stamp, strbuf_str(rq->text),
+			      rq->text->len);
+	}
+	strbuf_release(&key);
+	return 200;
+uncached:
+	strbuf_release(&key);
 	r = cve_query_list(rq->w->cve, &f, ret);
 	return r < 0 ? srv_error_errno(ret, r, "listing CVEs") : 200;
 }
@@ -547,11 +615,11 @@ const struct srv_route srv_routes[] = {
 	 "The kernel inventory, as `tuxtape --json kernel list`"},
 	{"POST", "/v1/kernels", R(ADMIN), false, h_kernel_add, "addKernel",
 	 "Adds a kernel by release and config (its files from the server's kernel source)",
-	 .body_schema = body_kernel_add, .ok_status = 201},
+	 .body_schema = body_kernel_add, .ok_status = 201, .writes_cve = true},
 	{"GET", "/v1/kernels/{name}", ROLES_READ, false, h_kernel_show, "showKernel",
 	 "One kernel with its verdict counts, as `tuxtape --json kernel show`"},
 	{"DELETE", "/v1/kernels/{name}", R(ADMIN), false, h_kernel_remove, "removeKernel",
-	 "Removes a kernel and its verdicts"},
+	 "Removes a kernel and its verdicts", .writes_cve = true},
 	{"GET", "/v1/kernels/{name}/verdicts", ROLES_READ, false, h_kernel_verdicts,
 	 "listKernelVerdicts",
 	 "The kernel's CVEs with verdicts, as `tuxtape --json cve list --kernel`", q_verdicts},

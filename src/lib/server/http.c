@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "server/cache.h"
 #include "server/auth.h"
 #include "server/route.h"
 #include "server/server.h"
@@ -83,6 +84,7 @@ static void worker_free(void *p)
 
 	if (!w)
 		return;
+	srv_cache_free(w->cves);
 	tt_store_free(w->cve);
 	srv_state_free(w->state);
 	free(w);
@@ -395,6 +397,9 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c, struct 
 	capture_msg[0] = '\0';
 	status = rq->rt->handler(&req, &out);
 	capture_on = false;
+	/* After the write: this worker's next GET /v1/cves stamps with the new count. */
+	if (rq->rt->writes_cve)
+		atomic_fetch_add(&s->ctx.cve_writes, 1);
 	json_decref(req.body);
 	if (req.content_type && !out) {
 		size_t len = text.len;

@@ -4,7 +4,9 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/auth.h"
 #include "server/server.h"
@@ -14,6 +16,7 @@
 struct srv_request;
 struct tt_store;
 struct srv_state;
+struct srv_cache;
 
 #define SRV_MAX_SEGMENTS 8
 #define SRV_MAX_PARAMS 4
@@ -45,6 +48,7 @@ struct srv_route {
 	const char *body_schema;	     /* JSON Schema text of the request body, or NULL */
 	unsigned ok_status;		     /* 200 or 201 */
 	const char *produces;		     /* NULL: application/json */
+	bool writes_cve; /* changes the CVE database: cached answers die (cache.h) */
 };
 
 extern const struct srv_route srv_routes[];
@@ -61,12 +65,14 @@ struct srv_ctx {
 	struct srv *srv;
 	struct srv_wf_config wf;
 	char *artifact_alloc;
+	_Atomic uint64_t cve_writes; /* the server's own writes to the CVE database */
 };
 
 /* One worker thread's connections, opened on its first request. */
 struct srv_worker {
 	struct tt_store *cve;
 	struct srv_state *state;
+	struct srv_cache *cves; /* GET /v1/cves answers, NULL until the first */
 };
 
 struct srv_request {
