@@ -118,9 +118,10 @@ int main(int argc, char **argv)
 			o.work_dir = optarg;
 			break;
 		case 'b':
-			/* The job runs in its own directory: the harness must not depend on ours. */
-			boot_test = realpath(streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg,
-					     NULL);
+			/* The job runs in its own directory: the harness must not depend on ours.
+			 */
+			boot_test =
+				realpath(streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg, NULL);
 			if (!boot_test) {
 				fprintf(stderr, "tuxtape-builder: cannot find boot test '%s': %s\n",
 					streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg,
