@@ -118,8 +118,7 @@ int main(int argc, char **argv)
 			o.work_dir = optarg;
 			break;
 		case 'b':
-			/* The job runs in its own directory: the harness must not depend on ours.
-			 */
+			/* Jobs run elsewhere: the harness must not depend on our cwd. */
 			boot_test =
 				realpath(streq(optarg, "auto") ? TUXTAPE_BOOT_TEST : optarg, NULL);
 			if (!boot_test) {
