@@ -20,7 +20,7 @@ command -v wrk >/dev/null || { echo "bench/server.sh needs wrk (apt-get install 
 [ -f "$BUNDLE" ] || { echo "bench/server.sh needs $BUNDLE" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/tuxtape-bench.XXXXXX)
 PID=""
-trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null || :; rm -rf "$TMP"' EXIT
 
 git clone -q "$BUNDLE" "$TMP/vulns"
 "$TUXTAPE" -q --db "$TMP/db/t.db" cve sync --repo "$TMP/vulns" --rev $NEW
@@ -55,6 +55,7 @@ for _ in $(seq 100); do
     [ -n "$PORT" ] && break
     sleep 0.1
 done
+[ -n "$PORT" ] || { echo "tuxtape-server did not start:" >&2; cat "$TMP/log" >&2; exit 1; }
 URL="https://127.0.0.1:$PORT"
 ID=$(sqlite3 "$TMP/db/t.db" "SELECT id FROM cve WHERE state = 'published' ORDER BY id DESC LIMIT 1")
 
