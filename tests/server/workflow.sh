@@ -76,11 +76,12 @@ check "published" grep -q '"state": "published"' "$TMP/out"
 expect_exit 0 "$TUXTAPE" --json archive status "$TMP/stable"
 check "the archive serves the module" grep -q "$KVER/tt_job" "$TMP/out"
 # ---- read back as a fleet agent does: TUF metadata over HTTP from the root, then the module ----
+: >"$TMP/http.log" # before the server's shell opens it: the loop below reads it at once
 python3 -u -m http.server --bind 127.0.0.1 --directory "$TMP/stable/public" 0 >"$TMP/http.log" 2>&1 &
 SERVER_PIDS="$SERVER_PIDS $!"
 HPORT=""
 for _ in $(seq 100); do
-    HPORT=$(sed -n 's/^Serving HTTP on .* port \([0-9]*\) .*/\1/p' "$TMP/http.log")
+    HPORT=$(sed -n 's/^Serving HTTP on .* port \([0-9]*\) .*/\1/p' "$TMP/http.log" || :)
     [ -n "$HPORT" ] && break; sleep 0.1
 done
 check "the archive is served over HTTP" [ -n "$HPORT" ]
