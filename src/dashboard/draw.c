@@ -285,14 +285,22 @@ static void draw_tabs(struct ui *u)
 	attroff(bar);
 }
 
+static const char *prompt_label(enum prompt p)
+{
+	return p == PROMPT_SEARCH    ? "/"
+	       : p == PROMPT_FILE    ? "file glob: "
+	       : p == PROMPT_COMMENT ? "comment: "
+	       : p == PROMPT_REJECT  ? "reject, because: "
+				     : "publish to channel: ";
+}
+
 static void draw_status(struct ui *u)
 {
 	char left[300], right[64] = "";
 	int y = u->rows - 1, rw;
 
 	if (u->prompt != PROMPT_NONE)
-		snprintf(left, sizeof(left), "%s%.*s", u->prompt == PROMPT_SEARCH ? "/" : "file glob: ",
-			 (int)u->plen, u->pbuf);
+		snprintf(left, sizeof(left), "%s%.*s", prompt_label(u->prompt), (int)u->plen, u->pbuf);
 	else if (u->job.running) {
 		char d[100];
 
@@ -313,7 +321,7 @@ static void draw_status(struct ui *u)
 	if (u->prompt != PROMPT_NONE) {
 		curs_set(1);
 		move(y, (int)MIN((size_t)u->cols - 1,
-				 u->plen + (u->prompt == PROMPT_SEARCH ? 1 : 11)));
+				 u->plen + strlen(prompt_label(u->prompt))));
 	} else
 		curs_set(0);
 }

@@ -113,6 +113,18 @@ static void local_free(struct dash_source *s)
 	free(l);
 }
 
+/* The review workflow is the server's: there is nothing like it in a local database. */
+static int local_call(struct dash_source *s, const char *method, const char *path, json_t *body,
+		      json_t **ret)
+{
+	return -EOPNOTSUPP;
+}
+
+static int local_get_text(struct dash_source *s, const char *path, char **ret_text)
+{
+	return -EOPNOTSUPP;
+}
+
 static const struct dash_source_ops local_ops = {
 	.kind = "local",
 	.cve_list = local_cve_list,
@@ -123,6 +135,8 @@ static const struct dash_source_ops local_ops = {
 	.node_list = local_nodes,
 	.node_show = local_node_show,
 	.patch = local_patch,
+	.call = local_call,
+	.get_text = local_get_text,
 	.sync = local_sync,
 	.free = local_free,
 };

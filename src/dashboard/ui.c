@@ -16,6 +16,7 @@
 #include "source.h"
 #include "strbuf.h"
 #include "ui.h"
+#include "patches.h"
 #include "banned.h"
 
 #define CTRL(x) ((x) & 0x1f)
@@ -42,6 +43,16 @@ const struct key_help ui_keys[] = {
 	{ "c", "clear every filter and the search", "CVEs" },
 	{ "p", "the raw fix of the selected CVE for the kernel (Patches)", "CVEs" },
 	{ "h l Left Right", "previous, next kernel", "Exposure" },
+	{ "[ ]", "previous, next patch of the server's list", "Patches" },
+	{ "d", "revision 1 against the current revision, coloured (d again: back)", "Patches" },
+	{ "e", "edit the current revision in $EDITOR; saved as a new revision", "Patches" },
+	{ "s", "submit the patch: a build and boot-test job per kernel", "Patches" },
+	{ "a", "approve the current revision (the server's two-person rule)", "Patches" },
+	{ "c", "comment on the patch (asks the text)", "Patches" },
+	{ "x", "reject the patch (asks why)", "Patches" },
+	{ "P", "publish to a channel (asks which; stable by default)", "Patches" },
+	{ "W", "withdraw the patch from every channel", "Patches" },
+	{ "L", "the next job's build and boot-test log", "Patches" },
 	{ "r", "reload everything from the source", "all" },
 	{ "S", "sync the CVE records now (local database), in the background", "all" },
 	{ "Ctrl-L", "redraw the screen", "all" },
@@ -150,8 +161,8 @@ static void job_finished(struct ui *u)
 
 			set_text(&u->pt,
 				 strdup_printf("Raw fix of %s for %s\n\n%s\n\nRevisions, builds and "
-					       "reviews: not available yet (they need the server's "
-					       "patch workflow, which does not exist yet).\n",
+					       "reviews: the server's patches (tuxtape patch create; "
+					       "[ ] on this screen with --server).\n",
 					       u->patch_cve, u->patch_kernel, why),
 				 TK_DETAIL);
 		}
@@ -165,8 +176,8 @@ static void job_finished(struct ui *u)
 	} else if (j->kind == JOB_PATCH) {
 		set_text(&u->pt,
 			 strdup_printf("Raw fix of %s for %s, from %s\n"
-				       "(revisions, builds and reviews: not available yet; they need "
-				       "the server's patch workflow)\n\n%s",
+				       "(revisions, builds and reviews: the server's, with --server)"
+				       "\n\n%s",
 				       u->patch_cve, u->patch_kernel, u->cfg->linux_repo, j->text),
 			 TK_DIFF);
 		msg(u, "patch of %s for %s", u->patch_cve, u->patch_kernel);
@@ -575,6 +586,10 @@ static void prompt_key(struct ui *u, int ch)
 			set_file_filter(u, u->pbuf);
 			return;
 		}
+		if (p == PROMPT_COMMENT || p == PROMPT_REJECT || p == PROMPT_CHANNEL) {
+			ui_patches_prompt_done(u, p, u->pbuf);
+			return;
+		}
 		if (!u->plen) {
 			u->search[0] = 0;
 			msg(u, "search cleared");
@@ -612,10 +627,15 @@ static void go_screen(struct ui *u, enum dash_screen s)
 	}
 	u->screen = s;
 	u->focus_detail = false;
+	if (s == SCR_PATCHES && u->cfg->server_url && !u->plist && u->src) {
+		ui_patches_load(u);
+		if (u->plist)
+			return;
+	}
 	if (s == SCR_PATCHES && !u->pt.s)
 		set_text(&u->pt, strdup("Patches\n\nSelect a CVE on the CVEs screen (1) and press p "
-					"for its raw fix.\n\nRevisions, builds and reviews: not "
-					"available yet (they need the server's patch workflow).\n"),
+					"for its raw fix.\n\nRevisions, builds and reviews: with a "
+					"server (--server URL).\n"),
 			 TK_DETAIL);
 }
 
@@ -718,6 +738,8 @@ static void handle_key(struct ui *u, int ch)
 		mouse_event(u);
 		return;
 	case 'r':
+		if (u->screen == SCR_PATCHES && u->plist)
+			ui_patches_load(u);
 		start_job(u, JOB_LOAD, NULL, NULL);
 		return;
 	case 'S':
@@ -737,6 +759,8 @@ static void handle_key(struct ui *u, int ch)
 		search_next(u, -1);
 		return;
 	}
+	if (u->screen == SCR_PATCHES && ui_patches_key(u, ch))
+		return;
 	if (!u->m && ch != KEY_RESIZE)
 		return;
 	switch (ch) {
@@ -1090,5 +1114,6 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 	free(u.pt.s);
 	free(u.ht.s);
 	free(u.patch_kernel);
+	json_decref(u.plist);
 	return r < 0 ? r : 0;
 }

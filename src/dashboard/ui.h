@@ -1,6 +1,7 @@
 /* The dashboard's screen state, shared by the key handling (ui.c) and the drawing (draw*.c). */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,6 +46,9 @@ enum prompt {
 	PROMPT_NONE,
 	PROMPT_SEARCH,
 	PROMPT_FILE,
+	PROMPT_COMMENT, /* Patches: a review comment */
+	PROMPT_REJECT,	/* Patches: why it is rejected */
+	PROMPT_CHANNEL, /* Patches: where to publish */
 };
 
 /* Colour pairs; attributes alone under NO_COLOR. */
@@ -84,6 +88,9 @@ struct ui {
 	char patch_cve[24];
 	char *patch_kernel;
 	size_t chart_k;
+	json_t *plist;	/* the server's patches (GET /v1/patches) */
+	size_t psel, plog; /* the selected patch; the job whose log L showed */
+	bool pdiff;	/* pt holds a diff or a log, not the detail */
 
 	char search[256];
 	enum prompt prompt;

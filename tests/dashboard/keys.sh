@@ -30,7 +30,7 @@ keys '?'
 expect "help" '^Keys:'
 # Read the whole help a few lines at a time (it scrolls at 80x24).
 : >"$TMP/help-keys.raw"
-for i in 1 2 3 4 5 6; do
+for i in 1 2 3 4 5 6 7 8 9 10; do
     sleep 0.2
     screen | awk '/^Verdict glyphs/ { exit } { print }' >>"$TMP/help-keys.raw"
     keys j j j j j
@@ -62,6 +62,13 @@ S
 Tab
 v
 x
+[ ]
+a
+d
+e
+L
+P
+W
 KEYS
 sort -u "$TMP/tested-keys" -o "$TMP/tested-keys"
 if cmp -s "$TMP/help-keys" "$TMP/tested-keys"; then pass; else
@@ -158,6 +165,16 @@ expect "p opens Patches for the selected CVE" "Raw fix of $(id_at 0) for"
 expect "p without a linux repository says so" 'No linux repository'
 keys q
 expect "q from Patches goes to CVEs" '^CVE +CVSS'
+
+# The review workflow's keys on Patches are the server's (tests/dashboard/workflow.sh drives
+# them there); with --db each says it needs one.
+keys 4
+for k in '[' ']' d e s a c x P W L; do
+    keys "$k"
+    expect "Patches: $k without a server says it needs one" 'needs a server \(--server URL\)'
+    keys 1 4
+done
+keys 1
 
 # h l Left Right on Exposure.
 keys 5; expect "Exposure starts at the first kernel" 'Exposure of db-6.1'

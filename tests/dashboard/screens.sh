@@ -41,7 +41,7 @@ for size in 80x24 200x60; do
     expect "$size: fleet lists kernels' exposure" "db-6.1 +$(affected db-6.1) "
     keys 4
     expect "$size: patches" 'press p'
-    expect "$size: revisions stubbed" 'not available yet'
+    expect "$size: revisions need a server" 'Revisions, builds and reviews: with a server'
     keys 5
     expect "$size: exposure chart" 'Exposure of db-6.1'
     expect "$size: chart axis" '└─'
