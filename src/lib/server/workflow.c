@@ -424,6 +424,23 @@ static json_t *patch_json(sqlite3_stmt *s)
 	return o;
 }
 
+static json_t *first_column_json(sqlite3_stmt *s)
+{
+	return tt_store_column_json(s, 0);
+}
+
+/* Appends FN(row) to ARR for every row of S; CONTEXT names the query in an error. */
+static int rows(struct srv_state *st, sqlite3_stmt *s, json_t *(*fn)(sqlite3_stmt *), json_t *arr,
+		const char *context)
+{
+	int r;
+
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(arr, fn(s));
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : srv_state_error(st, context);
+}
+
 int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 {
 	sqlite3_stmt *s;
@@ -440,12 +457,10 @@ int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, patch_json(s));
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	r = rows(st, s, patch_json, arr, "listing patches");
+	if (r < 0) {
 		json_decref(arr);
-		return srv_state_error(st, "listing patches");
+		return r;
 	}
 	*ret = arr;
 	return 0;
@@ -476,17 +491,6 @@ static json_t *job_json(sqlite3_stmt *s)
 }
 
 /* Appends to ARR the rows of statement S (already bound) through FN. */
-static int rows(struct srv_state *st, sqlite3_stmt *s, json_t *(*fn)(sqlite3_stmt *), json_t *arr,
-		const char *context)
-{
-	int r;
-
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, fn(s));
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, context);
-}
-
 static json_t *revision_json(sqlite3_stmt *s)
 {
 	json_t *o = json_pack("{s:o s:o s:o s:o s:o}", "rev", tt_store_column_json(s, 0),
@@ -548,12 +552,10 @@ static int approvers(struct srv_state *st, int64_t id, int rev, json_t **ret)
 	}
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int(s, 2, rev);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(arr, tt_store_column_json(s, 0));
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	r = rows(st, s, first_column_json, arr, "counting approvals");
+	if (r < 0) {
 		json_decref(arr);
-		return srv_state_error(st, "counting approvals");
+		return r;
 	}
 	*ret = arr;
 	return 0;
