@@ -134,3 +134,19 @@ char *strdup_printf(const char *fmt, ...)
 	}
 	return strbuf_detach(&sb);
 }
+
+int strv_append(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (!s)
+		return -ENOMEM;
+	nv = reallocarray(*v, *n + 1, sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	*v = nv;
+	(*v)[(*n)++] = s;
+	return 0;
+}

@@ -35,3 +35,8 @@ static inline void strbuf_releasep(struct strbuf *sb)
 
 /* Allocating printf; returns NULL on allocation failure. */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+/*
+ * Appends S to the array *V of *N strings, taking it (freed on failure); S may be NULL, the
+ * result of a failed strdup, which is -ENOMEM. Returns 0 or -ENOMEM.
+ */
+int strv_append(char ***v, size_t *n, char *s);

@@ -83,22 +83,6 @@ int lp_patch_check_text(const char *name, const char *text, size_t len)
 	return 0;
 }
 
-static int push_str(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (!s)
-		return -ENOMEM;
-	nv = reallocarray(*v, *n + 1, sizeof(*nv));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
 /* A path patch(1) printed: plain, relative, inside the tree. */
 static bool sane_path(const char *s, size_t n)
 {
@@ -187,7 +171,7 @@ static int read_output(struct lp_patch_run *run, const char *patch, const char *
 				run->fuzz = true;
 			/* The dry run and the real run say the same; keep the real run's. */
 			if (!dry_run) {
-				r = push_str(&run->notes, &run->nnotes,
+				r = strv_append(&run->notes, &run->nnotes,
 					     strdup_printf("%s: %.*s", base, (int)(eol - p), p));
 				if (r < 0)
 					return r;

@@ -88,22 +88,6 @@ json_t *lp_tu_set_to_json(const struct lp_tu_set *s)
 			 s->compile_seconds);
 }
 
-static int strv_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (!s)
-		return -ENOMEM;
-	nv = reallocarray(*v, *n + 1, sizeof(*nv));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	*v = nv;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -472,16 +456,16 @@ static int classify(const struct kernel_fileset *fs, const struct lp_patch_file 
 				r = add_tu(s, p, "changed", kf);
 				/* A built .c may also be #included by another built .c. */
 				if (r == 0)
-					r = strv_push(&chase, &nchase, strdup(p));
+					r = strv_append(&chase, &nchase, strdup(p));
 			} else {
 				if (ends_with(p, ".h"))
-					r = strv_push(&s->headers, &s->nheaders, strdup(p));
+					r = strv_append(&s->headers, &s->nheaders, strdup(p));
 				if (r == 0)
-					r = strv_push(&chase, &nchase, strdup(p));
+					r = strv_append(&chase, &nchase, strdup(p));
 			}
 		} else {
 			/* Not C by its name, but C may #include it (tables, .inc files). */
-			r = strv_push(&chase, &nchase, strdup(p));
+			r = strv_append(&chase, &nchase, strdup(p));
 		}
 	}
 	if (r < 0) {
@@ -545,13 +529,13 @@ static int add_includers(struct lp_tree *t, const struct kernel_fileset *fs, cha
 			continue;
 		log_info("'%s' is not compiled with this config; ignored", chase[i]);
 		if (ends_with(chase[i], ".c"))
-			r = strv_push(
+			r = strv_append(
 				&s->skipped, &s->nskipped,
 				strdup_printf("%s: not built with this config (no Kbuild "
 					      "rule selects it and no built file includes it)",
 					      chase[i]));
 		else
-			r = strv_push(
+			r = strv_append(
 				&s->skipped, &s->nskipped,
 				strdup_printf("%s: no file built with this config includes it",
 					      chase[i]));
@@ -794,7 +778,7 @@ static int apply_all(struct lp_tree *t, const struct lp_patchset *ps,
 						    "dry run did not name",
 						    ps->patches[i], run.files[k].path);
 		for (size_t k = 0; k < run.nnotes && r == 0; k++) {
-			r = strv_push(&s->notes, &s->nnotes, TAKE_PTR(run.notes[k]));
+			r = strv_append(&s->notes, &s->nnotes, TAKE_PTR(run.notes[k]));
 			if (r == 0)
 				log_info("%s", s->notes[s->nnotes - 1]);
 		}
@@ -834,7 +818,7 @@ static int touched_files(const struct lp_tree *t, const struct journal *j, struc
 		if (files[n].created && files[n].deleted)
 			continue; /* created by one patch, deleted by a later one */
 		n++;
-		r = strv_push(&s->files, &s->nfiles, strdup(j->e[i].path));
+		r = strv_append(&s->files, &s->nfiles, strdup(j->e[i].path));
 	}
 	if (r < 0) {
 		free(files);
