@@ -185,34 +185,6 @@ static enum MHD_Result queue_error(struct MHD_Connection *c, struct http_req *rq
 
 /* ---- the request's pieces ---- */
 
-static int split_path(struct http_req *rq, const char *url)
-{
-	char *p;
-
-	if (strlen(url) >= sizeof(rq->path) || url[0] != '/')
-		return -EINVAL;
-	memcpy(rq->path, url, strlen(url) + 1);
-	p = rq->path + 1;
-	rq->n_segs = 0;
-	if (!*p)
-		return 0;
-	for (;;) {
-		char *slash = strchr(p, '/');
-
-		if (rq->n_segs == SRV_MAX_SEGMENTS)
-			return -E2BIG;
-		if (slash)
-			*slash = '\0';
-		/* Empty, "." and ".." segments name nothing here. */
-		if (!*p || streq(p, ".") || streq(p, ".."))
-			return -EINVAL;
-		rq->segs[rq->n_segs++] = p;
-		if (!slash)
-			return 0;
-		p = slash + 1;
-	}
-}
-
 static void remote_address(struct MHD_Connection *c, char *buf, size_t len)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -271,22 +243,14 @@ static int check_client_cert(struct MHD_Connection *c, const char *name)
 static unsigned authenticate(struct srv *s, struct MHD_Connection *c, struct http_req *rq,
 			     const char **msg)
 {
-	const char *h =
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = srv_bearer_token(
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+		msg);
 	struct srv_worker *w;
 	int r;
 
-	if (!h) {
-		*msg = "a bearer token is needed (Authorization: Bearer TOKEN)";
+	if (!h)
 		return 401;
-	}
-	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		*msg = "only bearer tokens are accepted";
-		return 401;
-	}
-	h += 7;
-	while (*h == ' ')
-		h++;
 	r = srv_worker_get(&s->ctx, &w);
 	if (r < 0) {
 		*msg = "the server cannot open its databases";
@@ -327,9 +291,8 @@ static enum MHD_Result query_known(void *cls, enum MHD_ValueKind kind, const cha
 	struct query_check *qc = cls;
 
 	qc->n++;
-	for (const struct srv_query_param *q = qc->rt->query; q && q->name; q++)
-		if (streq(q->name, key))
-			return MHD_YES;
+	if (srv_query_known(qc->rt, key))
+		return MHD_YES;
 	qc->bad = key;
 	return MHD_NO;
 }
@@ -352,6 +315,7 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c, struct 
 	struct strbuf text = STRBUF_INIT;
 	json_t *out = NULL;
 	unsigned status;
+	char err[256];
 	int r;
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_known, &qc);
@@ -360,25 +324,12 @@ static enum MHD_Result dispatch(struct srv *s, struct MHD_Connection *c, struct 
 
 		return queue_error(c, rq, 400, m ? m : "unknown query parameter");
 	}
-	if (rq->rt->body_schema) {
-		const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							       MHD_HTTP_HEADER_CONTENT_TYPE);
-		json_error_t e;
-
-		if (!type || strncasecmp(type, "application/json", 16) != 0)
-			return queue_error(c, rq, 415, "the body must be application/json");
-		req.body =
-			json_loadb(strbuf_str(&rq->body), rq->body.len, JSON_REJECT_DUPLICATES, &e);
-		if (!req.body || !json_is_object(req.body)) {
-			_cleanup_free_ char *m =
-				strdup_printf("the body is not a JSON object: %s", e.text);
-
-			json_decref(req.body);
-			return queue_error(c, rq, 400, m ? m : "the body is not a JSON object");
-		}
-	} else if (rq->body.len) {
-		return queue_error(c, rq, 400, "this endpoint takes no body");
-	}
+	status = srv_body_parse(
+		rq->rt,
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		strbuf_str(&rq->body), rq->body.len, &req.body, err, sizeof(err));
+	if (status)
+		return queue_error(c, rq, status, err);
 	memcpy(req.params, rq->params, sizeof(req.params));
 	if (req.who)
 		req.actor = (struct srv_actor){req.who->name, srv_role_to_string(req.who->role),
@@ -441,7 +392,7 @@ static enum MHD_Result on_headers(struct srv *s, struct MHD_Connection *c, struc
 	unsigned status;
 
 	remote_address(c, rq->remote, sizeof(rq->remote));
-	if (split_path(rq, url) < 0)
+	if (srv_path_split(url, rq->path, sizeof(rq->path), rq->segs, &rq->n_segs) < 0)
 		return queue_error(c, rq, 404, "no such endpoint");
 	rq->rt = srv_route_match(method, rq->segs, rq->n_segs, rq->params, &path_matched);
 	if (!rq->rt) {

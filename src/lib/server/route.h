@@ -59,6 +59,21 @@ extern const size_t srv_n_routes;
 const struct srv_route *srv_route_match(const char *method, char **segs, size_t n_segs,
 					const char **params, bool *ret_path_matched);
 
+/* request.c: what is read of a request before its handler runs. */
+
+/* Copies URL ("/a/b") into BUF and splits it there into at most SRV_MAX_SEGMENTS segments:
+ * -EINVAL for a URL not starting with '/', too long for BUF, or with an empty, "." or ".."
+ * segment; -E2BIG for too many. */
+int srv_path_split(const char *url, char *buf, size_t bufsize, char **segs, size_t *ret_n_segs);
+/* Whether route RT takes query parameter KEY. */
+bool srv_query_known(const struct srv_route *rt, const char *key);
+/* The token of an Authorization header (NULL: none), or NULL with the refusal in *RET_MSG. */
+const char *srv_bearer_token(const char *header, const char **ret_msg);
+/* The request body of route RT: 0 with the object in *RET_BODY (NULL for a route without a
+ * body), or the status of the refusal (400, 415) with its message in ERR. */
+unsigned srv_body_parse(const struct srv_route *rt, const char *content_type, const char *body,
+			size_t len, json_t **ret_body, char *err, size_t errlen);
+
 /* The server as the handlers see it. */
 struct srv_ctx {
 	struct srv_config cfg;
