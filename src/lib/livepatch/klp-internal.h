@@ -21,3 +21,10 @@ int lp_symtab_append(struct lp_symtab *st, const char *name, size_t nlen, uint64
 		     bool loading_only);
 /* Indexes the names; call once after the last lp_symtab_append(). */
 int lp_symtab_seal(struct lp_symtab *st);
+
+/*
+ * Reads the ".tuxtape.lp" section of diff object OBJ (LEN bytes, named PATH in messages) as
+ * lp_module_build() reads each of its parts, and forgets it: 0 with the callbacks it names
+ * in *RET_NCALLBACKS (may be NULL), or -EBADMSG with a message naming PATH. For the fuzzer.
+ */
+int lp_module_meta_read(const void *obj, size_t len, const char *path, size_t *ret_ncallbacks);

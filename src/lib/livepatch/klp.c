@@ -25,6 +25,7 @@
 #include "livepatch/diff.h"
 #include "livepatch/elf.h"
 #include "livepatch/klp.h"
+#include "livepatch/klp-internal.h"
 #include "livepatch/workdir.h"
 #include "log.h"
 #include "strbuf.h"
@@ -322,6 +323,26 @@ static void build_release(struct build *b)
 	free(b->exts);
 	free(b->defdir);
 	lp_exports_free(b->exports);
+}
+
+int lp_module_meta_read(const void *obj, size_t len, const char *path, size_t *ret_ncallbacks)
+{
+	struct build b = {};
+	struct lp_elf *e = NULL;
+	int r;
+
+	b.parts = calloc(1, sizeof(*b.parts));
+	if (!b.parts)
+		return -ENOMEM;
+	b.nparts = 1;
+	r = lp_elf_parse(obj, len, path, &e);
+	if (r == 0)
+		r = parse_meta(&b, 0, lp_elf_find_sec(e, ".tuxtape.lp"), path);
+	if (r == 0 && ret_ncallbacks)
+		*ret_ncallbacks = b.ncbs;
+	lp_elf_free(e);
+	build_release(&b);
+	return r;
 }
 
 static const char *obj_name(const struct build *b, size_t obj)
