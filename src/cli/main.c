@@ -14,7 +14,7 @@
 #include "store/store.h"
 #include "strbuf.h"
 
-static const struct cmd top_table[] = {
+const struct cmd cli_top_table[] = {
 	{ "cve", NULL, cmd_cve_table, "COMMAND", "the CVE database: sync, enrich, query" },
 	{ "kernel", NULL, cmd_kernel_table, "COMMAND", "the fleet's kernels and their compiled files" },
 	{ "fleet", NULL, cmd_fleet_table, "COMMAND", "applicability across all kernels" },
@@ -31,6 +31,7 @@ static const struct cmd top_table[] = {
 	  "release an approved, tested patch into a channel's archive" },
 	{ "withdraw", cmd_withdraw, NULL, "ID [--channel NAME]",
 	  "take a published patch out of the archive" },
+	{ "completion", cmd_completion, NULL, "bash", "print a bash completion script" },
 	{},
 };
 
@@ -306,7 +307,7 @@ int main(int argc, char **argv)
 		tt_progress_set(progress_to_stderr, &ps);
 	snprintf(cli.cmd_path, sizeof(cli.cmd_path), "tuxtape");
 
-	r = dispatch(&cli, top_table, argc - 1, argv + 1);
+	r = dispatch(&cli, cli_top_table, argc - 1, argv + 1);
 
 	if (ps.drawn)
 		fputc('\n', stderr);
