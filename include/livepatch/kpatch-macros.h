@@ -43,6 +43,27 @@ static __maybe_unused noinline __printf(1, 2) int __tuxtape_kpatch_printk(const 
 #define KPATCH_PRINTK(fmt, ...) __tuxtape_kpatch_printk(fmt, ##__VA_ARGS__)
 
 /*
+ * The same for printk_deferred(), which only queues the message (safe under the runqueue
+ * lock). vprintk_deferred() is not exported: the livepatch reaches it by its vmlinux symbol.
+ */
+__printf(1, 0) int vprintk_deferred(const char *fmt, va_list args);
+static __maybe_unused noinline __printf(1, 2) int __tuxtape_kpatch_printk_deferred(const char *fmt,
+										     ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprintk_deferred(fmt, ap);
+	va_end(ap);
+	return n;
+}
+#define KPATCH_PRINTK_DEFERRED(fmt, ...) __tuxtape_kpatch_printk_deferred(fmt, ##__VA_ARGS__)
+
+/* static_call() made an indirect call through the key (see TUXTAPE_STATIC_CALL). */
+#define KPATCH_STATIC_CALL(name) TUXTAPE_STATIC_CALL(name)
+
+/*
  * SYSCALL_DEFINEn without the syscall's tracing metadata (CONFIG_FTRACE_SYSCALLS), which the
  * running kernel already has: the same __x64_sys_NAME, __se_sys_NAME and __do_sys_NAME.
  */

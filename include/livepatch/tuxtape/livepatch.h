@@ -27,6 +27,7 @@
 
 #include <linux/compiler.h>
 #include <linux/livepatch.h>
+#include <linux/static_call.h>
 
 typedef int (*tuxtape_pre_patch_fn)(struct klp_object *obj);
 typedef void (*tuxtape_callback_fn)(struct klp_object *obj);
@@ -54,5 +55,16 @@ typedef void (*tuxtape_callback_fn)(struct klp_object *obj);
 #define TUXTAPE_IGNORE_SECTION(name)                                                               \
 	__TUXTAPE_MARK(".tuxtape.ignore.sections", const char *const, name)
 #define TUXTAPE_FORCE_UNSAFE(fn) __TUXTAPE_MARK(".tuxtape.force", void *const, (void *)fn)
+
+/*
+ * static_call(name)(args) through the key's current target, as an ordinary indirect call:
+ * for a patched function of a module whose static call key lives in that module (or in
+ * another module), which a livepatch cannot use as a static call site (the kernel sets those
+ * up when the livepatch loads, before the module's symbols are resolved). Reads the key when
+ * called, so it follows static_call_update().
+ *   TUXTAPE_STATIC_CALL(kvm_x86_get_cpl)(vcpu)
+ */
+#define TUXTAPE_STATIC_CALL(name)                                                                  \
+	((typeof(&STATIC_CALL_TRAMP(name)))READ_ONCE(STATIC_CALL_KEY(name).func))
 
 #endif

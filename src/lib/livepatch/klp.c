@@ -1036,9 +1036,15 @@ static int convert(struct build *b, struct lp_elf *ko)
 						      "%s of code patching module '%s' uses a "
 						      "module symbol ('%s'): the kernel sets these "
 						      "entries up when the livepatch loads, before "
-						      "that module's relocations are written",
+						      "that module's relocations are written; in the "
+						      "patched function, %s",
 						      r->base->name, b->objs[kind].name,
-						      ra->sym->name));
+						      ra->sym->name,
+						      streq(r->base->name, "__jump_table")
+							      ? "test the key with static_key_enabled() "
+								"instead of static_branch_*()"
+							      : "call through TUXTAPE_STATIC_CALL(name)"
+								" instead of static_call(name)"));
 				else if (read_at_load(r->base->name))
 					NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
 						      "%s refers to unexported keys through "
