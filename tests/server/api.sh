@@ -141,6 +141,23 @@ api /v1/fleet/heartbeat -H "$(as agent)" -H 'Content-Type: application/json' -H 
 expect_status 413 "a chunked body over --max-body"
 api /v1/fleet/heartbeat -H 'Content-Type: application/json' --data-binary @"$TMP/big"
 expect_status 413 "an oversized body without a token is refused by its size first"
+# A refusal decided at the headers waits for the body (read and dropped) so that the client
+# reads it instead of a reset; a client that asks for "100 Continue" gets it at once.
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$TMP/huge"
+api /v1/fleet/heartbeat -H "$(as agent)" -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data-binary @"$TMP/huge"
+expect_status 413 "a body over --max-body, the client waiting for 100 Continue"
+body_has '"error": "the body is larger than this server accepts"'
+head -c 60000 /dev/zero | tr '\0' 'a' >"$TMP/mid"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    api /v1/fleet/heartbeat -H "$(as agent)" -H 'Content-Type: application/json' --data-binary @"$TMP/big"
+    expect_status 413 "a body over --max-body, again ($i)"
+    api /v1/fleet/heartbeat -H 'Content-Type: application/json' --data-binary @"$TMP/mid"
+    expect_status 401 "a body without a token ($i)"
+done
+body_has "a bearer token is needed"
+api /v1/cves -X POST -H "$(as viewer)" -H 'Content-Type: application/json' --data-binary @"$TMP/mid" -D "$TMP/headers"
+expect_status 405 "a body to a GET route"
+check "405 with its Allow header after the dropped body" grep -qi '^Allow: GET' "$TMP/headers"
 api /v1/cves -H "$(as viewer)" -H "X-Padding: $(head -c 20000 /dev/zero | tr '\0' 'b')"
 expect_status 431 "headers over --max-header"
 api /v1/cves -H "$(as viewer)"

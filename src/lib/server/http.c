@@ -29,6 +29,8 @@
 #define PEM_MAX (1024 * 1024)
 #define URL_MAX 2048
 #define CAPTURE_MAX 1024
+/* The least body a request refused at its headers may send to be read and dropped (below). */
+#define DISCARD_MIN ((size_t)16 * 1024 * 1024)
 
 struct srv {
 	struct srv_ctx ctx;
@@ -53,6 +55,10 @@ struct http_req {
 	bool responded;
 	bool too_big;
 	unsigned status;
+	/* A refusal decided at the headers, answered once the body is read and dropped. */
+	unsigned refused;
+	const char *refused_msg; /* static text; NULL with 405: the Allow answer */
+	size_t dropped;
 	struct strbuf body;
 	char remote[64];
 };
@@ -383,6 +389,44 @@ static enum MHD_Result allow_header(struct MHD_Connection *c, struct http_req *r
 	return ret;
 }
 
+/* Bytes of body a refused request may send before the connection is dropped. */
+static size_t discard_max(const struct srv *s)
+{
+	return s->ctx.cfg.max_body > DISCARD_MIN / 2 ? 2 * s->ctx.cfg.max_body : DISCARD_MIN;
+}
+
+/*
+ * A refusal known from the headers alone (no such path, a body too large, no token, a role
+ * that may not call the route).  Answered now, libmicrohttpd stops reading and closes the
+ * connection with the body still arriving; the client's TCP stack then meets a reset and may
+ * drop the answer before the client reads it (curl fails with "connection reset" instead of
+ * showing the 413).  So when a body is on its way and the client is not waiting for a
+ * "100 Continue", the body is read and dropped (at most discard_max() bytes, within the
+ * request timeout) and the answer follows it.  A body declared larger than that is answered
+ * at once: such a client may see the reset, but the server does not read it.
+ */
+static enum MHD_Result refuse(struct srv *s, struct MHD_Connection *c, struct http_req *rq,
+			      unsigned status, const char *msg)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT);
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	bool body = te || len > 0;
+
+	if (body && !expect && len <= discard_max(s)) {
+		rq->refused = status;
+		rq->refused_msg = msg;
+		return MHD_YES;
+	}
+	if (status == 405 && !msg)
+		return allow_header(c, rq);
+	return queue_error(c, rq, status, msg);
+}
+
 /* The first call of a request: its headers are in. */
 static enum MHD_Result on_headers(struct srv *s, struct MHD_Connection *c, struct http_req *rq,
 				  const char *url, const char *method)
@@ -393,25 +437,25 @@ static enum MHD_Result on_headers(struct srv *s, struct MHD_Connection *c, struc
 
 	remote_address(c, rq->remote, sizeof(rq->remote));
 	if (srv_path_split(url, rq->path, sizeof(rq->path), rq->segs, &rq->n_segs) < 0)
-		return queue_error(c, rq, 404, "no such endpoint");
+		return refuse(s, c, rq, 404, "no such endpoint");
 	rq->rt = srv_route_match(method, rq->segs, rq->n_segs, rq->params, &path_matched);
 	if (!rq->rt) {
 		if (path_matched)
-			return allow_header(c, rq);
-		return queue_error(c, rq, 404, "no such endpoint");
+			return refuse(s, c, rq, 405, NULL);
+		return refuse(s, c, rq, 404, "no such endpoint");
 	}
 	rq->route = (int)(rq->rt - srv_routes);
 	for (unsigned i = 0; i < SRV_MAX_PARAMS && rq->params[i]; i++)
 		if (strlen(rq->params[i]) > 128)
-			return queue_error(c, rq, 404, "no such object");
-	/* Refuse before reading a byte of the body: its size, then who sends it. */
+			return refuse(s, c, rq, 404, "no such object");
+	/* Refuse without keeping a byte of the body: its size, then who sends it. */
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > s->ctx.cfg.max_body)
-		return queue_error(c, rq, 413, "the body is larger than this server accepts");
+		return refuse(s, c, rq, 413, "the body is larger than this server accepts");
 	if (!rq->rt->public) {
 		status = authenticate(s, c, rq, &msg);
 		if (status)
-			return queue_error(c, rq, status, msg);
+			return refuse(s, c, rq, status, msg);
 	}
 	return MHD_YES;
 }
@@ -441,10 +485,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* A slow sender gets the whole request timeout, not a new one per byte. */
 		if (elapsed(&rq->start) > s->ctx.cfg.request_timeout)
 			return MHD_NO;
-		if (!rq->too_big && strbuf_add(&rq->body, upload_data, *upload_data_size) < 0)
+		if (rq->refused || rq->too_big) {
+			/* Dropped; past the bound the connection goes, unanswered. */
+			rq->dropped += *upload_data_size;
+			if (rq->dropped > discard_max(s))
+				return MHD_NO;
+		} else if (strbuf_add(&rq->body, upload_data, *upload_data_size) < 0) {
 			rq->too_big = true;
+			rq->dropped = rq->body.len + *upload_data_size;
+			strbuf_release(&rq->body);
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (rq->refused) {
+		if (rq->refused == 405 && !rq->refused_msg)
+			return allow_header(c, rq);
+		return queue_error(c, rq, rq->refused, rq->refused_msg);
 	}
 	if (rq->too_big)
 		return queue_error(c, rq, 413, "the body is larger than this server accepts");
