@@ -74,6 +74,7 @@ int cmd_kernel_list(struct cli *cli, int argc, char **argv);
 int cmd_kernel_show(struct cli *cli, int argc, char **argv);
 int cmd_kernel_rm(struct cli *cli, int argc, char **argv);
 int cmd_kernel_files(struct cli *cli, int argc, char **argv);
+int cmd_kernel_set_build(struct cli *cli, int argc, char **argv);
 /* main.c's table of top-level commands, which tuxtape completion walks. */
 extern const struct cmd cli_top_table[];
 int cmd_completion(struct cli *cli, int argc, char **argv);

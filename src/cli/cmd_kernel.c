@@ -200,12 +200,14 @@ out:
 const struct cmd cmd_kernel_table[] = {
 	{"add", cmd_kernel_add, NULL,
 	 "NAME --release VERSION --config FILE [--source DIR | --source-tarball FILE] "
-	 "[--build-dir DIR] [--debuginfo DIR]",
+	 "[--build-dir DIR] [--debuginfo DIR] [--kbuild DIR] [--symbols FILE]",
 	 "add a kernel to the inventory and compute its verdicts"},
 	{"list", cmd_kernel_list, NULL, "", "list the inventory's kernels"},
 	{"show", cmd_kernel_show, NULL, "NAME",
 	 "show a kernel: version mapping, file set, verdicts"},
 	{"rm", cmd_kernel_rm, NULL, "NAME", "remove a kernel and its verdicts"},
+	{"set-build", cmd_kernel_set_build, NULL, "NAME [--kbuild DIR] [--symbols FILE]",
+	 "record a kernel's kbuild directory and symbol table, for livepatch builds"},
 	{"files", cmd_kernel_files, NULL, "NAME", "list the source files a kernel compiles"},
 	{"import-running", cmd_kernel_import_running, NULL,
 	 "[NAME] [--source DIR | --source-tarball FILE] [--build-dir DIR] [--debuginfo DIR]",

@@ -28,6 +28,11 @@ static const char add_options[] =
 	"                         up to the kernel's package version become 'fixed' (default:\n"
 	"                         /usr/share/doc/linux-image-RELEASE/changelog.gz if installed)\n"
 	"  --no-changelog         do not read one\n"
+	"  --kbuild DIR           its kbuild directory (/lib/modules/RELEASE/build), for\n"
+	"                         'livepatch build --kernel NAME'; must be RELEASE's\n"
+	"  --symbols FILE         its full symbol table (a System.map, or /proc/kallsyms\n"
+	"                         read as root): its path and SHA-256 are recorded, and a\n"
+	"                         build refuses the file once it has changed\n"
 	"\nThe most exact file set available wins: debuginfo, then build dir, then static.\n"
 	"Verdicts for every CVE in the database are computed before the command returns.\n";
 
@@ -62,6 +67,8 @@ enum {
 	OPT_MISMATCH,
 	OPT_CHANGELOG,
 	OPT_NO_CHANGELOG,
+	OPT_KBUILD,
+	OPT_SYMBOLS,
 };
 
 static const struct option add_long[] = {
@@ -79,6 +86,8 @@ static const struct option add_long[] = {
 	{ "allow-source-mismatch", no_argument, NULL, OPT_MISMATCH },
 	{ "changelog", required_argument, NULL, OPT_CHANGELOG },
 	{ "no-changelog", no_argument, NULL, OPT_NO_CHANGELOG },
+	{ "kbuild", required_argument, NULL, OPT_KBUILD },
+	{ "symbols", required_argument, NULL, OPT_SYMBOLS },
 	CLI_HELP_OPTION,
 	{},
 };
@@ -177,6 +186,12 @@ static int parse_add(struct cli *cli, int argc, char **argv, struct kernel_add_o
 		case OPT_NO_CHANGELOG:
 			o->no_changelog = true;
 			break;
+		case OPT_KBUILD:
+			o->kbuild = optarg;
+			break;
+		case OPT_SYMBOLS:
+			o->symbols = optarg;
+			break;
 		case OPT_ROOT:
 			if (!running)
 				return cli_usage_error(cli, "--root is for import-running");
@@ -186,12 +201,19 @@ static int parse_add(struct cli *cli, int argc, char **argv, struct kernel_add_o
 			return cli_help(
 				cli, running ? "  --source DIR, --source-tarball FILE, --build-dir DIR,\n"
 					       "  --debuginfo DIR, --config FILE, --arch, --replace,\n"
-					       "  --allow-source-mismatch, --changelog FILE, --no-changelog\n"
-					       "                         as for 'kernel add' (--config: "
-					       "instead of the running one's)\n"
-					       "  --root DIR             read proc/ and boot/ below DIR\n"
+					       "  --allow-source-mismatch, --changelog FILE, --no-changelog,\n"
+					       "  --kbuild DIR, --symbols FILE\n"
+					       "                         as for 'kernel add' (--config,\n"
+					       "                         --kbuild, --symbols: instead of\n"
+					       "                         those found)\n"
+					       "  --root DIR             read proc/, boot/ and lib/ below DIR\n"
 					       "\nReads uname -r, /proc/version, /proc/version_signature and\n"
-					       "/proc/config.gz, else /boot/config-$(uname -r).\n"
+					       "/proc/config.gz, else /boot/config-$(uname -r). Records\n"
+					       "/lib/modules/RELEASE/build as the kbuild directory when it\n"
+					       "exists, and as the symbol table /boot/System.map-RELEASE when\n"
+					       "it is a real one (Debian's is a placeholder), else a kallsyms\n"
+					       "dump of that image in $XDG_CACHE_HOME/tuxtape/kallsyms/\n"
+					       "RELEASE-<first 16 hex digits of the image's SHA-256>.\n"
 					     : add_options);
 		default:
 			return EXIT_USAGE;
@@ -260,6 +282,21 @@ int cmd_kernel_import_running(struct cli *cli, int argc, char **argv)
 		o.config = k.config_path;
 		o.config_origin = k.config_origin;
 	}
+	if (!o.kbuild)
+		o.kbuild = k.kbuild;
+	if (!o.symbols)
+		o.symbols = k.symbols;
+	if (!cli->json && !cli->quiet && (!o.kbuild || !o.symbols))
+		fprintf(stderr,
+			"no %s found for %s: 'livepatch build --kernel' will need %s (or record it "
+			"with 'tuxtape kernel set-build')\n",
+			!o.kbuild && !o.symbols ? "kbuild directory or symbol table"
+			: !o.kbuild		? "kbuild directory"
+						: "symbol table",
+			k.release,
+			!o.kbuild && !o.symbols ? "--kbuild and --symbols"
+			: !o.kbuild		? "--kbuild"
+						: "--symbols");
 	o.changelog_root = root;
 	r = cli_store(cli, false, &s);
 	if (r >= 0)
@@ -356,6 +393,13 @@ int cmd_kernel_show(struct cli *cli, int argc, char **argv)
 		printf("build dir:  %s\n", jstr(o, "build_dir"));
 	if (json_is_string(json_object_get(o, "debuginfo")))
 		printf("debuginfo:  %s\n", jstr(o, "debuginfo"));
+	printf("kbuild:     %s\n", json_is_string(json_object_get(o, "kbuild"))
+					    ? jstr(o, "kbuild")
+					    : "- (none recorded: 'kernel set-build NAME --kbuild DIR')");
+	if (json_is_string(json_object_get(o, "symbols")))
+		printf("symbols:    %s (sha256 %s)\n", jstr(o, "symbols"), jstr(o, "symbols_sha256"));
+	else
+		printf("symbols:    - (none recorded: 'kernel set-build NAME --symbols FILE')\n");
 	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
 		if (streq(method, methods[i][0]))
 			method = methods[i][1];
@@ -382,6 +426,64 @@ int cmd_kernel_rm(struct cli *cli, int argc, char **argv)
 		return cli_print_json(json_pack("{s:s}", "removed", argv[optind]));
 	if (!cli->quiet)
 		fprintf(stderr, "removed kernel '%s'\n", argv[optind]);
+	return EXIT_OK;
+}
+
+static const char set_build_options[] =
+	"  --kbuild DIR           the kernel's kbuild directory (/lib/modules/RELEASE/build);\n"
+	"                         must be its release's\n"
+	"  --symbols FILE         its full symbol table (System.map or kallsyms); its path\n"
+	"                         and SHA-256 are recorded\n"
+	"\nWhat 'livepatch build --kernel NAME' takes besides the source and config; a value\n"
+	"not given stays as recorded.\n";
+
+int cmd_kernel_set_build(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kbuild", required_argument, NULL, OPT_KBUILD },
+		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+		CLI_HELP_OPTION,
+		{},
+	};
+	const char *kbuild = NULL, *symbols = NULL;
+	struct tt_store *s;
+	json_t *o;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		switch (c) {
+		case OPT_KBUILD:
+			kbuild = optarg;
+			break;
+		case OPT_SYMBOLS:
+			symbols = optarg;
+			break;
+		case 'h':
+			return cli_help(cli, set_build_options);
+		default:
+			return EXIT_USAGE;
+		}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "expected one kernel NAME");
+	if (!kbuild && !symbols)
+		return cli_usage_error(cli, "give --kbuild DIR, --symbols FILE or both");
+	if (cli_store(cli, false, &s) < 0 ||
+	    kernel_inventory_set_build(s, argv[optind], kbuild, symbols) < 0 ||
+	    kernel_inventory_show(s, argv[optind], &o) < 0)
+		return EXIT_ERROR;
+	if (cli->json) {
+		json_t *j = json_pack("{s:s s:O s:O s:O}", "name", argv[optind], "kbuild",
+				      json_object_get(o, "kbuild"), "symbols",
+				      json_object_get(o, "symbols"), "symbols_sha256",
+				      json_object_get(o, "symbols_sha256"));
+
+		json_decref(o);
+		return cli_print_json(j);
+	}
+	if (!cli->quiet)
+		fprintf(stderr, "kernel '%s': kbuild %s, symbols %s\n", argv[optind],
+			jstr(o, "kbuild"), jstr(o, "symbols"));
+	json_decref(o);
 	return EXIT_OK;
 }
 

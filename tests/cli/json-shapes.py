@@ -40,7 +40,8 @@ KERNEL = {"name": "str", "release": "str", "version": "str", "mapping": "str", "
           "version_signature": "str?", "config_origin": "str?", "source": "str?",
           "build_dir": "str?", "debuginfo": "str?", "source_version": "str?",
           "distro": "str?", "distro_version": "str?", "changelog": "str?",
-          "distro_fixes": "int", "config_lines": "int"}
+          "distro_fixes": "int", "config_lines": "int",
+          "kbuild": "str?", "symbols": "str?", "symbols_sha256": "str?"}
 FUNNEL = {"in_data": "int", "vulnerable_version": "int", "compiled": "int",
           "livepatch_possible": "int"}
 SYNC = {"schema_version": "int", "from": "str?", "to": "str", "full": "bool",
@@ -107,6 +108,8 @@ SHAPES = {
                      "files": [{"path": "str", "kind": KIND, "generated": "bool",
                                 "how": "str?"}]},
     "kernel-rm": {"removed": "str"},
+    "kernel-set-build": {"name": "str", "kbuild": "str?", "symbols": "str?",
+                         "symbols_sha256": "str?"},
     "fleet-summary": [{"kernel": "str", "release": "str", "version": "str",
                        "counts": COUNTS, "total": "int", "funnel": FUNNEL}],
     "fleet-refresh": {"kernels": "int", "cves": "int", "verdicts": "int", "changed": "int",

@@ -66,6 +66,11 @@ run sync cve sync --repo "$R"
 run enrich cve enrich --kev "$SRCDIR/tests/fixtures/enrich/kev.json" \
     --epss "$SRCDIR/tests/fixtures/enrich/epss.csv"
 run kernel-add kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
+# what livepatch build --kernel takes: a kbuild directory of the release, a symbol table
+mkdir -p "$TMP/kbuild/include/generated"
+echo '#define UTS_RELEASE "6.1.40"' > "$TMP/kbuild/include/generated/utsrelease.h"
+seq 1 2000 | sed 's/^/ffffffff81000000 T sym_/' > "$TMP/System.map"
+run kernel-set-build kernel set-build k1 --kbuild "$TMP/kbuild" --symbols "$TMP/System.map"
 run triage-set triage set CVE-2024-1002 --kernel k1 --state accepted --note fine --by test
 run cve-list cve list
 run cve-list-kernel cve list --kernel k1 --triaged

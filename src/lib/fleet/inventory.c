@@ -10,6 +10,7 @@
 #include "applicability/refresh.h"
 #include "fileio.h"
 #include "cve/query.h"
+#include "fleet/buildtarget.h"
 #include "fleet/changelog.h"
 #include "fleet/inventory.h"
 #include "kernel/fileset.h"
@@ -299,6 +300,102 @@ static int insert_kernel(struct tt_store *s, const struct kernel_add_opts *o,
 	return 0;
 }
 
+/*
+ * PATH made absolute against the working directory, symbolic links kept: what was named
+ * (/lib/modules/RELEASE/build) is what a later build looks at. NULL when out of memory.
+ */
+static char *path_absolute(const char *path)
+{
+	_cleanup_free_ char *cwd = NULL;
+
+	if (path[0] == '/')
+		return strdup(path);
+	cwd = getcwd(NULL, 0);
+	return cwd ? path_join(cwd, path) : NULL;
+}
+
+/*
+ * The livepatch build inputs checked (fleet/buildtarget.h) and made absolute; either may be
+ * NULL. RET_SHA the symbol table's SHA-256.
+ */
+static int build_inputs_check(const char *release, const char *kbuild, const char *symbols,
+			      char **ret_kbuild, char **ret_symbols,
+			      char ret_sha[static KERNEL_SYMBOLS_SHA256_LEN])
+{
+	_cleanup_free_ char *kb = NULL, *sy = NULL;
+	int r;
+
+	if (kbuild) {
+		r = kernel_kbuild_check(kbuild, release, "--kbuild", NULL);
+		if (r < 0)
+			return r;
+		kb = path_absolute(kbuild);
+		if (!kb)
+			return -ENOMEM;
+	}
+	if (symbols) {
+		r = kernel_symbols_check(symbols, "--symbols", ret_sha);
+		if (r < 0)
+			return r;
+		sy = path_absolute(symbols);
+		if (!sy)
+			return -ENOMEM;
+	}
+	*ret_kbuild = TAKE_PTR(kb);
+	*ret_symbols = TAKE_PTR(sy);
+	return 0;
+}
+
+int kernel_inventory_set_build(struct tt_store *s, const char *name, const char *kbuild,
+			       const char *symbols)
+{
+	_cleanup_free_ char *release = NULL, *kb = NULL, *sy = NULL;
+	char sha[KERNEL_SYMBOLS_SHA256_LEN] = "";
+	sqlite3_stmt *st;
+	int r;
+
+	r = tt_store_prepare(s, "SELECT release FROM kernel WHERE name = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && !(release = strdup((const char *)sqlite3_column_text(st, 0))))
+		r = -ENOMEM;
+	sqlite3_reset(st);
+	if (r == SQLITE_DONE)
+		return no_such_kernel(name);
+	if (r != SQLITE_ROW)
+		return r < 0 ? r : tt_store_error(s, "reading a kernel");
+	r = build_inputs_check(release, kbuild, symbols, &kb, &sy, sha);
+	if (r < 0)
+		return r;
+	r = tt_store_begin(s);
+	if (r < 0)
+		return r;
+	r = tt_store_prepare(s,
+			     "UPDATE kernel SET kbuild = coalesce(?2, kbuild), "
+			     "symbols = coalesce(?3, symbols), "
+			     "symbols_sha256 = coalesce(?4, symbols_sha256), "
+			     "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE name = ?1",
+			     &st);
+	if (r < 0) {
+		tt_store_rollback(s);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	bind_text(st, 2, kb);
+	bind_text(st, 3, sy);
+	bind_text(st, 4, sy ? sha : NULL);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		r = tt_store_error(s, "recording a kernel's build inputs");
+		tt_store_rollback(s);
+		return r;
+	}
+	return tt_store_commit(s);
+}
+
 int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 			 struct kernel_add_report *ret)
 {
@@ -307,6 +404,8 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	struct kconfig *kc = NULL;
 	struct kernel_fileset *fs = NULL;
 	_cleanup_free_ char *config_text = NULL, *tree = NULL, *added_at = NULL;
+	_cleanup_free_ char *kbuild_abs = NULL, *symbols_abs = NULL, *source_abs = NULL;
+	char symbols_sha[KERNEL_SYMBOLS_SHA256_LEN] = "";
 	const char *arch, *source, *distro = NULL;
 	struct distro_fix *dfixes = NULL;
 	size_t n_dfixes = 0;
@@ -338,6 +437,11 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	if (!arch)
 		arch = "x86";
 
+	r = build_inputs_check(o->release, o->kbuild, o->symbols, &kbuild_abs, &symbols_abs,
+			       symbols_sha);
+	if (r < 0)
+		goto out;
+
 	r = kernel_inventory_id(s, o->name, &old_id);
 	if (r == 0 && !o->replace) {
 		r = log_error_errno(-EEXIST,
@@ -368,6 +472,9 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		}
 	}
 	source = o->source_tarball ? o->source_tarball : o->source_dir;
+	/* Absolute, so that a livepatch build run elsewhere finds it (kernel_build_target). */
+	if (source && (source_abs = path_absolute(source)))
+		source = source_abs;
 	if (tree && (o->debuginfo || o->build_dir) && (r = check_source_tree(tree)) < 0)
 		goto out;
 	/* A tree of another branch would answer for the wrong kernel without a word. */
@@ -475,7 +582,8 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 
 		r = tt_store_prepare(s,
 				     "UPDATE kernel SET source_version = ?2, distro = ?3, "
-				     "distro_version = ?4, changelog = ?5 WHERE id = ?1",
+				     "distro_version = ?4, changelog = ?5, kbuild = ?6, symbols = ?7, "
+				     "symbols_sha256 = ?8 WHERE id = ?1",
 				     &st);
 		if (r < 0)
 			goto out;
@@ -484,6 +592,9 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		bind_text(st, 3, rep.changelog ? distro : NULL);
 		bind_text(st, 4, rep.changelog ? rep.distro_version : NULL);
 		bind_text(st, 5, rep.changelog);
+		bind_text(st, 6, kbuild_abs);
+		bind_text(st, 7, symbols_abs);
+		bind_text(st, 8, symbols_abs ? symbols_sha : NULL);
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (r != SQLITE_DONE) {
@@ -574,15 +685,16 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 	"proc_version, version_signature, config_path, source, build_dir, debuginfo, "           \
 	"source_version, distro, distro_version, changelog, "                                     \
 	"(SELECT count(*) FROM kernel_distro_fix d WHERE d.kernel_id = kernel.id), "              \
-	"length(config) - length(replace(config, char(10), '')), id"
-#define KERNEL_COL_ID 21
+	"length(config) - length(replace(config, char(10), '')), kbuild, symbols, "              \
+	"symbols_sha256, id"
+#define KERNEL_COL_ID 24
 
 static const char *const kernel_keys[] = {
 	"name",		    "release",	      "version",	"mapping",   "arch",
 	"files_method",	    "files",	      "added_at",	"updated_at", "proc_version",
 	"version_signature", "config_origin", "source",		"build_dir", "debuginfo",
 	"source_version",   "distro",	      "distro_version", "changelog", "distro_fixes",
-	"config_lines",
+	"config_lines",	    "kbuild",	      "symbols",	"symbols_sha256",
 };
 
 static json_t *kernel_row(sqlite3_stmt *st, size_t n_keys)

@@ -23,6 +23,13 @@ struct kernel_add_opts {
 	const char *source_tarball;    /* a tarball of one, extracted once into the cache */
 	const char *build_dir;         /* a finished build's object tree */
 	const char *debuginfo;         /* vmlinux with DWARF or a directory like /usr/lib/debug */
+	/*
+	 * For livepatch builds (fleet/buildtarget.h), NULL: not recorded. The kbuild directory
+	 * (/lib/modules/RELEASE/build) must be RELEASE's; the symbol table (a System.map or a
+	 * kallsyms dump) is recorded as its path and SHA-256.
+	 */
+	const char *kbuild;
+	const char *symbols;
 	const char *cache_dir;         /* NULL: tt_path_cache_dir() */
 	const char *config_origin;     /* what to record as the config's origin; NULL: config */
 	const char *changelog;         /* a distribution package's changelog (.gz or plain);
@@ -60,6 +67,12 @@ struct kernel_add_report {
 int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 			 struct kernel_add_report *ret);
 void kernel_add_report_release(struct kernel_add_report *rep);
+/*
+ * Records (or replaces) kernel NAME's kbuild directory and symbol table, either may be NULL
+ * (left as recorded), with the checks kernel_inventory_add() makes. -ENOENT no such kernel.
+ */
+int kernel_inventory_set_build(struct tt_store *s, const char *name, const char *kbuild,
+			       const char *symbols);
 /* -ENOENT (logged) when there is no such kernel. */
 int kernel_inventory_remove(struct tt_store *s, const char *name);
 int kernel_inventory_id(struct tt_store *s, const char *name, int64_t *ret);
@@ -82,12 +95,14 @@ struct kernel_running {
 	char *config_path;   /* /boot/config-RELEASE, or a temporary copy of /proc/config.gz */
 	char *config_origin; /* where it was read: /proc/config.gz or /boot/config-RELEASE */
 	bool config_is_temp; /* kernel_running_release() removes it */
+	char *kbuild, *symbols; /* kernel_build_find_installed()'s, or NULL */
 };
 
 /*
  * Reads uname -r (or ROOT/proc/sys/kernel/osrelease when ROOT is given, for tests and
  * containers), ROOT/proc/version, ROOT/proc/version_signature and the config from
- * ROOT/proc/config.gz, else ROOT/boot/config-RELEASE.
+ * ROOT/proc/config.gz, else ROOT/boot/config-RELEASE; the kbuild directory and symbol table
+ * as kernel_build_find_installed() finds them.
  */
 int kernel_running_read(const char *root, struct kernel_running *ret);
 void kernel_running_release(struct kernel_running *k);

@@ -13,6 +13,7 @@
 
 #include "fileio.h"
 #include "filehash.h"
+#include "fleet/buildtarget.h"
 #include "fleet/inventory.h"
 #include "livepatch/spawn.h"
 #include "log.h"
@@ -195,6 +196,8 @@ void kernel_running_release(struct kernel_running *k)
 	free(k->version_signature);
 	free(k->config_path);
 	free(k->config_origin);
+	free(k->kbuild);
+	free(k->symbols);
 	*k = (struct kernel_running){};
 }
 
@@ -241,6 +244,9 @@ int kernel_running_read(const char *root, struct kernel_running *ret)
 				    gz, boot);
 		goto fail;
 	}
+	r = kernel_build_find_installed(root, k.release, NULL, &k.kbuild, &k.symbols);
+	if (r < 0)
+		goto fail;
 	*ret = k;
 	return 0;
 fail:

@@ -202,6 +202,15 @@ const char *const tt_schema_migrations[] = {
 	"    WHEN reason LIKE '%names no program files%' THEN 'unknown-no-files' "
 	"    WHEN reason LIKE '%touches only headers%' THEN 'unknown-headers-only' "
 	"    ELSE 'unknown-no-source' END END;",
+	/*
+	 * 7: what a livepatch build for the kernel needs besides its source and stored config:
+	 * its kbuild directory (a path, checked against the release at build time) and its
+	 * symbol table (a path and the SHA-256 of the file recorded, so a file that changed
+	 * since is refused rather than used).
+	 */
+	"ALTER TABLE kernel ADD COLUMN kbuild TEXT;"
+	"ALTER TABLE kernel ADD COLUMN symbols TEXT;"
+	"ALTER TABLE kernel ADD COLUMN symbols_sha256 TEXT;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);

@@ -1,0 +1,430 @@
+/* A kernel's livepatch build inputs: recorded in the inventory, checked again, or given. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "fileio.h"
+#include "filehash.h"
+#include "fleet/buildtarget.h"
+#include "log.h"
+#include "macro.h"
+#include "paths.h"
+#include "store/store.h"
+#include "strbuf.h"
+#include "banned.h"
+
+/* A full kernel's symbol table is tens of megabytes at most; kallsyms with modules ~20 MB. */
+#define SYMBOLS_MAX (256u << 20)
+
+/* UTS_RELEASE of DIR/include/generated/utsrelease.h into *RET; -ENOENT / -EINVAL, not logged. */
+static int kbuild_release(const char *dir, char **ret)
+{
+	_cleanup_free_ char *p = path_join(dir, "include/generated/utsrelease.h"), *buf = NULL;
+	const char *q;
+	size_t n;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = read_file_capped(p, 4096, &buf, NULL);
+	if (r < 0)
+		return r;
+	q = strstr(buf, "UTS_RELEASE \"");
+	if (!q)
+		return -EINVAL;
+	q += strlen("UTS_RELEASE \"");
+	n = strcspn(q, "\"\n");
+	if (q[n] != '"' || n == 0)
+		return -EINVAL;
+	*ret = strndup(q, n);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int kernel_kbuild_check(const char *dir, const char *release, const char *field,
+			const char *hint)
+{
+	_cleanup_free_ char *rel = NULL;
+	struct stat st;
+	int r;
+
+	if (stat(dir, &st) < 0)
+		return log_error_errno(negative_errno(), "%s '%s': %m%s", field, dir, strempty(hint));
+	if (!S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "%s '%s' is not a directory%s", field, dir,
+				       strempty(hint));
+	r = kbuild_release(dir, &rel);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return log_error_errno(r == -EINVAL ? -EINVAL : -ENOENT,
+				       "%s '%s' is not a kbuild directory: "
+				       "include/generated/utsrelease.h %s%s",
+				       field, dir, r == -EINVAL ? "names no UTS_RELEASE" : "is missing",
+				       strempty(hint));
+	if (!streq(rel, release))
+		return log_error_errno(-EMEDIUMTYPE,
+				       "%s '%s' is the kbuild directory of release %s, not %s%s",
+				       field, dir, rel, release, strempty(hint));
+	return 0;
+}
+
+/* Reads and checks a symbol table; LOG false: the reason stays unsaid (a search). */
+static int symbols_read(const char *path, const char *field, const char *hint, bool log,
+			char **ret_buf, size_t *ret_len, char hex[static KERNEL_SYMBOLS_SHA256_LEN])
+{
+	_cleanup_free_ char *buf = NULL;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	size_t len, lines = 0, good = 0;
+	int r;
+
+	r = read_file_capped(path, SYMBOLS_MAX, &buf, &len);
+	if (r < 0)
+		return log ? log_error_errno(r, "%s '%s': %s%s", field, path, strerror(-r),
+					     strempty(hint))
+			   : r;
+	/* "ffffffff81000000 T _stext": an address, a one-letter type, a name. */
+	for (const char *p = buf; p < buf + len;) {
+		const char *e = memchr(p, '\n', (size_t)(buf + len - p));
+		size_t n = e ? (size_t)(e - p) : (size_t)(buf + len - p);
+		size_t a = 0;
+
+		while (a < n && ((p[a] >= '0' && p[a] <= '9') || (p[a] >= 'a' && p[a] <= 'f') ||
+				 (p[a] >= 'A' && p[a] <= 'F')))
+			a++;
+		lines++;
+		if (a >= 8 && a + 3 < n && p[a] == ' ' && p[a + 2] == ' ' && p[a + 3] != ' ')
+			good++;
+		p += n + 1;
+	}
+	if (good < KERNEL_SYMBOLS_MIN || good < lines / 2) {
+		if (!log)
+			return -EINVAL;
+		if (memmem(buf, len, "The real System.map is in", 25))
+			return log_error_errno(-EINVAL,
+					       "%s '%s' is Debian's placeholder, not a symbol table "
+					       "(the real one is in the linux-image-*-dbg package, or "
+					       "read /proc/kallsyms as root on the running kernel)%s",
+					       field, path, strempty(hint));
+		return log_error_errno(-EINVAL,
+				       "%s '%s' is not a kernel's symbol table: %zu lines, %zu of "
+				       "them 'ADDRESS TYPE NAME' (a System.map or kallsyms has tens "
+				       "of thousands)%s",
+				       field, path, lines, good, strempty(hint));
+	}
+	crypto_hash_sha256(digest, (const unsigned char *)buf, len);
+	sodium_bin2hex(hex, KERNEL_SYMBOLS_SHA256_LEN, digest, sizeof(digest));
+	if (ret_buf)
+		*ret_buf = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+int kernel_symbols_check(const char *path, const char *field,
+			 char ret_sha256[static KERNEL_SYMBOLS_SHA256_LEN])
+{
+	return symbols_read(path, field, NULL, true, NULL, NULL, ret_sha256);
+}
+
+void kernel_build_target_release(struct kernel_build_target *t)
+{
+	if (!t)
+		return;
+	if (t->tmpdir)
+		rm_rf(t->tmpdir);
+	free(t->tmpdir);
+	free(t->name);
+	free(t->release);
+	free(t->source_dir);
+	free(t->source_tarball);
+	free(t->config);
+	free(t->kbuild);
+	free(t->symbols);
+	*t = (struct kernel_build_target){};
+}
+
+static int dup_or_null(const char *s, char **ret)
+{
+	*ret = NULL;
+	if (!s)
+		return 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* A private directory for the files the resolution writes. */
+static int target_tmpdir(struct kernel_build_target *t)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (t->tmpdir)
+		return 0;
+	t->tmpdir = strdup_printf("%s/tuxtape-kernel.XXXXXX", base && *base ? base : "/tmp");
+	if (!t->tmpdir)
+		return -ENOMEM;
+	if (!mkdtemp(t->tmpdir)) {
+		int r = negative_errno();
+
+		log_error_errno(r, "cannot create a directory like '%s': %m", t->tmpdir);
+		free(t->tmpdir);
+		t->tmpdir = NULL;
+		return r;
+	}
+	return 0;
+}
+
+static int target_write(struct kernel_build_target *t, const char *file, const void *data,
+			size_t len, char **ret_path)
+{
+	_cleanup_free_ char *p = NULL;
+	int r = target_tmpdir(t);
+
+	if (r < 0)
+		return r;
+	p = path_join(t->tmpdir, file);
+	if (!p)
+		return -ENOMEM;
+	r = write_file_atomic(p, data, len, 0600);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s': %s", p, strerror(-r));
+	*ret_path = TAKE_PTR(p);
+	return 0;
+}
+
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int resolve_source(struct kernel_build_target *t, const char *recorded,
+			  const struct kernel_build_given *g)
+{
+	struct stat st;
+
+	if (g->source_dir || g->source_tarball) {
+		t->source_from = "given";
+		if (dup_or_null(g->source_dir, &t->source_dir) < 0 ||
+		    dup_or_null(g->source_tarball, &t->source_tarball) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	t->source_from = "recorded";
+	if (!recorded)
+		return log_error_errno(-ENODATA,
+				       "kernel '%s' has no source recorded: pass --source DIR or "
+				       "--source-tarball FILE (or record one with 'tuxtape kernel "
+				       "add --replace %s ... --source-tarball FILE')",
+				       t->name, t->name);
+	if (recorded[0] != '/')
+		return log_error_errno(-ENODATA,
+				       "kernel '%s': its source '%s' was recorded as a relative path: "
+				       "pass --source DIR or --source-tarball FILE",
+				       t->name, recorded);
+	if (stat(recorded, &st) < 0)
+		return log_error_errno(-ENOENT,
+				       "kernel '%s': its recorded source '%s' is gone (%m): pass "
+				       "--source DIR or --source-tarball FILE",
+				       t->name, recorded);
+	if (S_ISDIR(st.st_mode))
+		return dup_or_null(recorded, &t->source_dir);
+	if (S_ISREG(st.st_mode))
+		return dup_or_null(recorded, &t->source_tarball);
+	return log_error_errno(-EINVAL,
+			       "kernel '%s': its recorded source '%s' is neither a directory nor a "
+			       "file: pass --source DIR or --source-tarball FILE",
+			       t->name, recorded);
+}
+
+static int resolve_kbuild(struct kernel_build_target *t, const char *recorded,
+			  const struct kernel_build_given *g)
+{
+	const char *dir = g->kbuild ? g->kbuild : recorded;
+	_cleanup_free_ char *field = NULL, *hint = NULL;
+	int r;
+
+	t->kbuild_from = g->kbuild ? "given" : "recorded";
+	if (!dir)
+		return log_error_errno(-ENODATA,
+				       "kernel '%s' has no kbuild directory recorded: pass --kbuild "
+				       "DIR, or record it with 'tuxtape kernel set-build %s --kbuild "
+				       "DIR'",
+				       t->name, t->name);
+	field = g->kbuild ? strdup_printf("kernel '%s': --kbuild", t->name)
+			  : strdup_printf("kernel '%s': its recorded kbuild directory (kbuild)",
+					  t->name);
+	hint = g->kbuild ? strdup("")
+			 : strdup_printf(": pass --kbuild DIR, or record the right one with "
+					 "'tuxtape kernel set-build %s --kbuild DIR'",
+					 t->name);
+	if (!field || !hint)
+		return -ENOMEM;
+	r = kernel_kbuild_check(dir, t->release, field, hint);
+	if (r < 0)
+		return r;
+	return dup_or_null(dir, &t->kbuild);
+}
+
+static int resolve_symbols(struct kernel_build_target *t, const char *recorded,
+			   const char *recorded_sha, const struct kernel_build_given *g)
+{
+	_cleanup_free_ char *buf = NULL, *field = NULL, *hint = NULL;
+	char hex[KERNEL_SYMBOLS_SHA256_LEN];
+	size_t len;
+	int r;
+
+	if (g->symbols) {
+		t->symbols_from = "given";
+		return dup_or_null(g->symbols, &t->symbols);
+	}
+	t->symbols_from = "recorded";
+	if (!recorded || !recorded_sha)
+		return log_error_errno(-ENODATA,
+				       "kernel '%s' has no symbol table recorded: pass --symbols "
+				       "FILE, or record one with 'tuxtape kernel set-build %s "
+				       "--symbols FILE'",
+				       t->name, t->name);
+	field = strdup_printf("kernel '%s': its recorded symbol table (symbols)", t->name);
+	hint = strdup_printf(": pass --symbols FILE, or record it again with 'tuxtape kernel "
+			     "set-build %s --symbols FILE'",
+			     t->name);
+	if (!field || !hint)
+		return -ENOMEM;
+	r = symbols_read(recorded, field, hint, true, &buf, &len, hex);
+	if (r < 0)
+		return r == -ENOMEM ? r : r == -EINVAL ? -ESTALE : -ENOENT;
+	if (!streq(hex, recorded_sha))
+		return log_error_errno(-ESTALE,
+				       "kernel '%s': its symbol table '%s' changed since it was "
+				       "recorded (symbols_sha256 %.16s..., now %.16s...): pass "
+				       "--symbols FILE, or record it again with 'tuxtape kernel "
+				       "set-build %s --symbols FILE'",
+				       t->name, recorded, recorded_sha, hex, t->name);
+	/* The bytes just verified are the bytes the build reads. */
+	return target_write(t, "symbols", buf, len, &t->symbols);
+}
+
+int kernel_build_target_resolve(struct tt_store *s, const char *name,
+				const struct kernel_build_given *given,
+				struct kernel_build_target *ret)
+{
+	static const struct kernel_build_given none = {};
+	struct kernel_build_target t = {};
+	_cleanup_free_ char *source = NULL, *kbuild = NULL, *symbols = NULL, *sha = NULL,
+			    *config = NULL;
+	sqlite3_stmt *st;
+	int r;
+
+	if (!given)
+		given = &none;
+	if (given->source_dir && given->source_tarball)
+		return log_error_errno(-EINVAL, "give a source directory or a tarball, not both");
+	r = tt_store_prepare(s,
+			     "SELECT release, source, kbuild, symbols, symbols_sha256, config "
+			     "FROM kernel WHERE name = ?1",
+			     &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		if (dup_or_null(column_text(st, 0), &t.release) < 0 ||
+		    dup_or_null(column_text(st, 1), &source) < 0 ||
+		    dup_or_null(column_text(st, 2), &kbuild) < 0 ||
+		    dup_or_null(column_text(st, 3), &symbols) < 0 ||
+		    dup_or_null(column_text(st, 4), &sha) < 0 ||
+		    dup_or_null(column_text(st, 5), &config) < 0)
+			r = -ENOMEM;
+	}
+	sqlite3_reset(st);
+	if (r == SQLITE_DONE)
+		return log_error_errno(-ENOENT,
+				       "no kernel '%s' in the inventory (see 'tuxtape kernel list'; "
+				       "'tuxtape kernel add' records one)",
+				       name);
+	if (r != SQLITE_ROW) {
+		kernel_build_target_release(&t);
+		return r < 0 ? r : tt_store_error(s, "reading a kernel");
+	}
+	t.name = strdup(name);
+	if (!t.name || !t.release) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = resolve_source(&t, source, given);
+	if (r < 0)
+		goto fail;
+	if (given->config) {
+		t.config_from = "given";
+		r = dup_or_null(given->config, &t.config);
+	} else {
+		t.config_from = "recorded";
+		r = target_write(&t, "config", config, strlen(strempty(config)), &t.config);
+	}
+	if (r < 0)
+		goto fail;
+	r = resolve_kbuild(&t, kbuild, given);
+	if (r < 0)
+		goto fail;
+	r = resolve_symbols(&t, symbols, sha, given);
+	if (r < 0)
+		goto fail;
+	*ret = t;
+	return 0;
+fail:
+	kernel_build_target_release(&t);
+	return r;
+}
+
+int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
+				char **ret_kbuild, char **ret_symbols)
+{
+	_cleanup_free_ char *kb = NULL, *map = NULL, *vmlinuz = NULL, *cache = NULL,
+			    *dump = NULL;
+	char hex[KERNEL_SYMBOLS_SHA256_LEN];
+	struct stat st;
+	int r;
+
+	*ret_kbuild = *ret_symbols = NULL;
+	kb = strdup_printf("%s/lib/modules/%s/build", root ? root : "", release);
+	map = strdup_printf("%s/boot/System.map-%s", root ? root : "", release);
+	vmlinuz = strdup_printf("%s/boot/vmlinuz-%s", root ? root : "", release);
+	if (!kb || !map || !vmlinuz)
+		return -ENOMEM;
+	if (stat(kb, &st) == 0 && S_ISDIR(st.st_mode))
+		*ret_kbuild = TAKE_PTR(kb);
+	if (symbols_read(map, "", NULL, false, NULL, NULL, hex) == 0) {
+		*ret_symbols = TAKE_PTR(map);
+		return 0;
+	}
+	/* A dump of the kernel booted, keyed by its image (tests/e2e/qemu-run.sh writes it). */
+	if (access(vmlinuz, R_OK) < 0)
+		return 0;
+	if (cache_dir)
+		cache = strdup(cache_dir);
+	else if ((r = tt_path_cache_dir(&cache)) < 0)
+		return r;
+	if (!cache)
+		return -ENOMEM;
+	{
+		crypto_hash_sha256_state h;
+		unsigned char digest[crypto_hash_sha256_BYTES];
+		char sum[crypto_hash_sha256_BYTES * 2 + 1];
+
+		crypto_hash_sha256_init(&h);
+		if (tt_file_sha256_update(&h, vmlinuz) < 0)
+			return 0;
+		crypto_hash_sha256_final(&h, digest);
+		sodium_bin2hex(sum, sizeof(sum), digest, sizeof(digest));
+		dump = strdup_printf("%s/kallsyms/%s-%.16s", cache, release, sum);
+	}
+	if (!dump)
+		return -ENOMEM;
+	if (symbols_read(dump, "", NULL, false, NULL, NULL, hex) == 0)
+		*ret_symbols = TAKE_PTR(dump);
+	return 0;
+}
