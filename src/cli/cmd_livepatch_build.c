@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "fleet/buildtarget.h"
 #include "livepatch/build.h"
 #include "log.h"
 #include "strbuf.h"
@@ -17,6 +18,9 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv);
 static const char build_options[] =
 	"  --patch FILE           a unified diff against the source (-p1); repeatable,\n"
 	"                         applied in order\n"
+	"  --kernel NAME          a kernel of the inventory: its recorded source, config,\n"
+	"                         kbuild directory and symbol table (see 'kernel add'),\n"
+	"                         each checked again; the four options below override one\n"
 	"  --source DIR           the kernel source the target was built from, or\n"
 	"  --source-tarball FILE  the same as a tarball (e.g. linux-source-6.1.tar.xz)\n"
 	"  --config FILE          the target's .config (e.g. /boot/config-$KVER)\n"
@@ -95,6 +99,7 @@ struct build_args {
 	const char **mods;
 	size_t nmods;
 	const char *source, *tarball, *config, *symbols, *vmlinux, *kbuild, *out, *workdir;
+	const char *kernel;
 	char *name;
 	bool replace;
 	unsigned jobs;
@@ -135,6 +140,7 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		{"max-units", required_argument, NULL, 'U'},
 		{"cve", required_argument, NULL, 'C'},
 		{"modules-dir", required_argument, NULL, 'M'},
+		{"kernel", required_argument, NULL, 'K'},
 		{},
 	};
 	int c;
@@ -150,6 +156,9 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 			break;
 		case 'S':
 			a->source = optarg;
+			break;
+		case 'K':
+			a->kernel = optarg;
 			break;
 		case 'T':
 			a->tarball = optarg;
@@ -228,11 +237,18 @@ static int parse_argv(struct cli *cli, int argc, char **argv, struct build_args 
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]), -1;
 	if (a->npatches == 0)
 		return cli_usage_error(cli, "need at least one --patch"), -1;
-	if (!!a->source == !!a->tarball)
-		return cli_usage_error(cli, "need exactly one of --source and --source-tarball"),
+	/* With --kernel, what is missing is the library's to find, or to name. */
+	if (a->source && a->tarball)
+		return cli_usage_error(cli, "--source and --source-tarball exclude each other"),
 		       -1;
-	if (!a->config || !a->symbols || !a->kbuild)
-		return cli_usage_error(cli, "--config, --symbols and --kbuild are required"), -1;
+	if (!a->kernel && !a->source && !a->tarball)
+		return cli_usage_error(cli, "need --kernel NAME, or one of --source and "
+					    "--source-tarball"),
+		       -1;
+	if (!a->kernel && (!a->config || !a->symbols || !a->kbuild))
+		return cli_usage_error(cli, "--config, --symbols and --kbuild are required "
+					    "without --kernel NAME"),
+		       -1;
 	if (!a->name) {
 		a->name = a->out ? module_name_from(a->out, "")
 				 : module_name_from(a->patches[0], "lp_");
@@ -280,6 +296,7 @@ static void print_report(const struct lp_build_report *r)
 int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 {
 	struct build_args a = {0};
+	struct kernel_build_target t = {};
 	_cleanup_(lp_build_report_freep) struct lp_build_report *rep = NULL;
 	_cleanup_free_ char *ko = NULL;
 	int r, code;
@@ -294,7 +311,36 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 		code = EXIT_ERROR;
 		goto out;
 	}
-	struct lp_build_opts o = {.patches = a.patches,
+	if (a.kernel) {
+		struct tt_store *s;
+
+		if (cli_store(cli, true, &s) < 0 ||
+		    kernel_build_target_resolve(s, a.kernel,
+						&(struct kernel_build_given){
+							.source_dir = a.source,
+							.source_tarball = a.tarball,
+							.config = a.config,
+							.kbuild = a.kbuild,
+							.symbols = a.symbols,
+						},
+						&t) < 0) {
+			code = EXIT_ERROR;
+			goto out;
+		}
+		a.source = t.source_dir;
+		a.tarball = t.source_tarball;
+		a.config = t.config;
+		a.kbuild = t.kbuild;
+		a.symbols = t.symbols;
+		if (!cli->json && !cli->quiet)
+			fprintf(stderr,
+				"kernel '%s' (%s): source %s (%s), config %s, kbuild %s (%s), "
+				"symbols %s\n",
+				t.name, t.release, a.source ? a.source : a.tarball, t.source_from,
+				t.config_from, t.kbuild, t.kbuild_from, t.symbols_from);
+	}
+	struct lp_build_opts o = {.kernel = a.kernel,
+				  .kernel_release = t.release,.patches = a.patches,
 				  .npatches = a.npatches,
 				  .source_dir = a.source,
 				  .source_tarball = a.tarball,
@@ -325,6 +371,7 @@ int cmd_livepatch_build(struct cli *cli, int argc, char **argv)
 	else
 		print_report(rep);
 out:
+	kernel_build_target_release(&t);
 	free(a.patches);
 	free(a.accept);
 	free(a.cves);

@@ -50,6 +50,8 @@ void lp_build_report_free(struct lp_build_report *r)
 	if (!r)
 		return;
 	free(r->name);
+	free(r->kernel);
+	free(r->kernel_release);
 	free(r->module);
 	free(r->tree);
 	json_decref(r->units);
@@ -97,6 +99,11 @@ json_t *lp_build_report_to_json(const struct lp_build_report *r)
 	if (j && r->tree)
 		json_object_set_new(j, "tree", json_string(r->tree));
 	if (j) {
+		json_object_set_new(j, "kernel", r->kernel ? json_string(r->kernel) : json_null());
+		json_object_set_new(j, "kernel_release",
+				    r->kernel_release ? json_string(r->kernel_release) : json_null());
+	}
+	if (j) {
 		json_object_set(j, "cves", r->cves);
 		json_object_set(j, "patches", r->patches);
 		json_object_set(j, "objects", r->objects);
@@ -119,6 +126,8 @@ static struct lp_build_report *report_new(const struct lp_build_opts *o)
 	if (!r)
 		return NULL;
 	r->name = strdup(o->name);
+	r->kernel = o->kernel ? strdup(o->kernel) : NULL;
+	r->kernel_release = o->kernel_release ? strdup(o->kernel_release) : NULL;
 	r->allow_fuzz = o->allow_fuzz;
 	r->units = json_array();
 	r->functions = json_array();
@@ -136,7 +145,8 @@ static struct lp_build_report *report_new(const struct lp_build_opts *o)
 		json_array_append_new(r->config_accepted, json_string(*a));
 	for (const char *const *a = o->cves; a && *a && r->cves; a++)
 		json_array_append_new(r->cves, json_string(*a));
-	if (!r->name || !r->units || !r->functions || !r->refusals || !r->warnings || !r->files ||
+	if (!r->name || (o->kernel && !r->kernel) || (o->kernel_release && !r->kernel_release) ||
+	    !r->units || !r->functions || !r->refusals || !r->warnings || !r->files ||
 	    !r->identical || !r->not_built || !r->notes || !r->config_accepted || !r->cves ||
 	    !r->patches || !r->objects) {
 		lp_build_report_free(r);

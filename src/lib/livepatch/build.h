@@ -28,6 +28,8 @@ struct lp_build_opts {
 	const char *vmlinux;	    /* optional debug vmlinux */
 	const char *kbuild;	    /* the target's kbuild directory */
 	const char *name;	    /* the module's name */
+	const char *kernel;	    /* the inventory's kernel it is for, or NULL (the report) */
+	const char *kernel_release; /* that kernel's release, or NULL (the report) */
 	const char *out_ko;	    /* where to write it */
 	const char *workdir;	    /* keep objects here; NULL: a temporary directory, removed */
 	const char *cache_dir;	    /* NULL: the default cache */
@@ -51,6 +53,7 @@ struct lp_build_opts {
 struct lp_build_report {
 	enum lp_build_result result;
 	char *name;
+	char *kernel, *kernel_release; /* as given (lp_build_opts), or NULL */
 	char *module; /* the .ko written (LP_BUILD_WRITTEN) */
 	char *tree;   /* the prepared tree used */
 	bool tree_cached, allow_fuzz, fuzz;
