@@ -194,6 +194,63 @@ check "nothing stored: jobs" [ "$(jobs_count)" = "$J0" ]
 check "nothing stored: patches" [ "$(patches_count)" = "$P0" ]
 check "nothing stored: reviews" [ "$(sqlite3 "$TMP/db/server.db" 'SELECT count(*) FROM review')" = 0 ]
 
+# ---- a written build's module is checked on upload: ELF, .modinfo, name, livepatch, kernel ----
+# mk_ko OUT MODINFO-ENTRIES... : a relocatable object with that .modinfo, as modpost leaves it
+mk_ko() {
+    out=$1; shift
+    [ -f "$TMP/ko-base.o" ] || echo 'int tt_fn(void) { return 1; }' | ${CC:-cc} -c -x c - -o "$TMP/ko-base.o"
+    for e in "$@"; do printf '%s\0' "$e"; done >"$TMP/modinfo.bin"
+    objcopy --add-section .modinfo="$TMP/modinfo.bin" --set-section-flags .modinfo=alloc,readonly \
+        "$TMP/ko-base.o" "$out"
+}
+result() { # result KO-FILE MODULE-NAME : the job's result with that module
+    python3 -c 'import base64, json, sys; print(json.dumps({"build": "written", "boot": "skipped",
+        "module_name": sys.argv[2], "module": base64.b64encode(open(sys.argv[1], "rb").read()).decode()}))' "$1" "$2" >"$TMP/r"
+    post builder "/v1/jobs/$JOB2/result" "$TMP/r"
+}
+python3 - "$SRCDIR/tests/livepatch/patches/a-static-helper.patch" >"$TMP/b" <<'PY2'
+import json, sys
+print(json.dumps({"kernel": "6.1.98-ko", "config": "CONFIG_X86_64=y\nCONFIG_LIVEPATCH=y\n",
+                  "symbols": "ffffffff81000000 T start_kernel\n", "patches": [open(sys.argv[1]).read()]}))
+PY2
+post author /v1/builds "$TMP/b"
+expect_status 201 "a build whose module is checked"
+JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+printf '{"kernels": ["6.1.98-ko"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+check "leased" python3 -c "import json; assert json.load(open('$TMP/body'))['job']['id'] == $JOB2"
+VM='vermagic=6.1.98-ko SMP preempt mod_unload modversions '
+head -c 4096 /dev/urandom >"$TMP/junk.ko"
+mk_ko "$TMP/nomodinfo.ko"; objcopy --remove-section .modinfo "$TMP/nomodinfo.ko"
+${CC:-cc} -o "$TMP/exec.ko" -x c - <<'C'
+int main(void) { return 0; }
+C
+mk_ko "$TMP/nolp.ko" name=tt_job "$VM" license=GPL
+mk_ko "$TMP/othername.ko" name=other livepatch=Y "$VM"
+mk_ko "$TMP/novermagic.ko" name=tt_job livepatch=Y
+mk_ko "$TMP/otherkernel.ko" name=tt_job livepatch=Y 'vermagic=6.1.40 SMP preempt mod_unload '
+mk_ko "$TMP/twice.ko" name=tt_job name=tt_job livepatch=Y "$VM"
+A0=$(audit_count)
+for bad in "junk.ko:not a kernel module" "exec.ko:not a kernel module" \
+           "nomodinfo.ko:has no .modinfo section" "nolp.ko:no livepatch=Y" \
+           "othername.ko:names the module 'other', not 'tt_job'" "novermagic.ko:has no vermagic" \
+           "otherkernel.ko:built for kernel '6.1.40'" "twice.ko:has 'name' twice"; do
+    result "$TMP/${bad%%:*}" tt_job.ko
+    expect_status 400 "a bad module: ${bad%%:*}"
+    body_has "${bad#*:}"
+    body_has "module 'tt_job.ko' of job $JOB2"
+done
+ls "$TMP/db/artifacts/jobs/$JOB2/" >"$TMP/files0"
+check "bad modules: nothing stored" sh -c "! grep -q 'ko\$' '$TMP/files0'"
+check "bad modules: nothing audited" [ "$(audit_count)" = "$A0" ]
+api "/v1/jobs/$JOB2" -H "$(as viewer)"
+body_has '"state": "running"'
+mk_ko "$TMP/good.ko" name=tt_job livepatch=Y "$VM" license=GPL
+result "$TMP/good.ko" tt_job.ko
+expect_status 200 "the job's own module"
+body_has '"state": "done"'
+check "the module stored as uploaded" cmp -s "$TMP/good.ko" "$TMP/db/artifacts/jobs/$JOB2/tt_job.ko"
+
 # ---- the two-person rule compares persons, not token names ----
 tok() { srv token create "$@" 2>/dev/null; }
 TOKEN_carol_a=$(tok --role author --person carol carol-a)

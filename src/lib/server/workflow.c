@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "archive/modinfo.h"
 #include "fileio.h"
 #include "log.h"
 #include "server/auth.h"
@@ -1292,12 +1293,13 @@ rollback:
 
 /* Checks that job ID is running under BY's lease. */
 static int job_owned(struct srv_state *st, const struct srv_actor *by, int64_t id,
-		     int64_t *ret_patch)
+		     int64_t *ret_patch, char **ret_kernel)
 {
 	sqlite3_stmt *s;
 	int r;
 
-	r = srv_state_prepare(st, "SELECT state, lease_owner, patch FROM job WHERE id = ?1", &s);
+	r = srv_state_prepare(st, "SELECT state, lease_owner, patch, kernel FROM job WHERE id = ?1",
+			      &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
@@ -1316,6 +1318,11 @@ static int job_owned(struct srv_state *st, const struct srv_actor *by, int64_t i
 		r = -ESTALE;
 	if (ret_patch)
 		*ret_patch = sqlite3_column_int64(s, 2);
+	if (r == 0 && ret_kernel) {
+		*ret_kernel = strdup((const char *)sqlite3_column_text(s, 3));
+		if (!*ret_kernel)
+			r = -ENOMEM;
+	}
 	sqlite3_reset(s);
 	if (r < 0)
 		log_error("job %lld is not leased to '%s' (its lease lapsed and it went to another "
@@ -1335,7 +1342,7 @@ int srv_job_renew(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	r = srv_state_begin(st);
 	if (r < 0)
 		return r;
-	r = job_owned(st, by, id, NULL);
+	r = job_owned(st, by, id, NULL, NULL);
 	if (r == 0)
 		r = srv_state_prepare(st, "UPDATE job SET lease_expires = ?2 WHERE id = ?1", &s);
 	if (r == 0) {
@@ -1366,6 +1373,52 @@ static bool module_name_valid(const char *n)
 	       !strstr(n, "..");
 }
 
+/*
+ * A written build's module must be what its job was for, checked with the archive's own
+ * reader before a byte is stored (else publish would refuse it later): a relocatable ELF
+ * object with a .modinfo whose name is the file's (NAME.ko), marked livepatch=Y, with a
+ * vermagic naming the job's kernel release.
+ */
+static int job_module_check(int64_t id, const struct srv_job_result *res, const char *kernel)
+{
+	_cleanup_free_ char *what = NULL, *copy = NULL, *rel = NULL, *stem = NULL;
+	struct ar_modinfo mi = {};
+	int r;
+
+	what = strdup_printf("module '%s' of job %lld", res->module_name, (long long)id);
+	stem = strndup(res->module_name, strlen(res->module_name) - 3);
+	if (!what || !stem)
+		return -ENOMEM;
+	if (res->module_len > AR_KO_MAX)
+		return log_error_errno(-EINVAL, "%s is larger than %u MiB", what, AR_KO_MAX >> 20);
+	/* libelf may change the image it reads: the stored bytes are the uploaded ones. */
+	copy = malloc(res->module_len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, res->module, res->module_len);
+	r = ar_modinfo_parse(what, copy, res->module_len, &mi);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return -EINVAL; /* the reader named what is wrong */
+	r = -EINVAL;
+	if (!mi.livepatch)
+		log_error("%s is not a livepatch module: .modinfo has no livepatch=Y", what);
+	else if (!mi.name || !streq(mi.name, stem))
+		log_error("%s: .modinfo names the module '%s', not '%s'", what, strempty(mi.name),
+			  stem);
+	else if (!mi.vermagic || !(rel = ar_vermagic_release(mi.vermagic)))
+		log_error("%s has no vermagic in .modinfo: cannot tell which kernel it is for",
+			  what);
+	else if (!streq(rel, kernel))
+		log_error("%s is built for kernel '%s' (vermagic '%s'), not the job's '%s'", what,
+			  rel, mi.vermagic, kernel);
+	else
+		r = 0;
+	ar_modinfo_release(&mi);
+	return r;
+}
+
 static int artifact_write(const char *dir, const char *name, const void *data, size_t len)
 {
 	_cleanup_free_ char *p = strdup_printf("%s/%s", dir, name);
@@ -1383,7 +1436,7 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		   const struct srv_job_result *res, const struct srv_wf_config *wf, json_t **ret)
 {
 	static const char *const builds[] = {"written", "unsafe", "nochange", "error"};
-	_cleanup_free_ char *dir = NULL, *report = NULL;
+	_cleanup_free_ char *dir = NULL, *report = NULL, *kernel = NULL;
 	enum srv_patch_state to = _SRV_PATCH_STATE_MAX;
 	const char *boot = res->boot ? res->boot : "skipped";
 	bool written = streq(res->build, "written"), known = false, ok;
@@ -1408,13 +1461,16 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		return log_error_errno(-EINVAL, "log and boot_log: at most %d bytes, error %d",
 				       SRV_JOB_LOG_MAX, SRV_COMMENT_MAX);
 	/* Refuse a stale builder before writing a byte. */
-	r = job_owned(st, by, id, NULL);
+	r = job_owned(st, by, id, NULL, &kernel);
 	if (r < 0)
 		return r;
 	r = job_dir(wf, id, &dir);
 	if (r < 0)
 		return r;
 	if (written) {
+		r = job_module_check(id, res, kernel);
+		if (r < 0)
+			return r;
 		sha256_hex(res->module, res->module_len, sha);
 		r = artifact_write(dir, res->module_name, res->module, res->module_len);
 		if (r < 0)
@@ -1438,7 +1494,7 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	r = srv_state_begin(st);
 	if (r < 0)
 		return r;
-	r = job_owned(st, by, id, &patch);
+	r = job_owned(st, by, id, &patch, NULL);
 	if (r < 0)
 		goto rollback;
 	r = srv_state_prepare(
