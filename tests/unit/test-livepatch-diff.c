@@ -324,6 +324,55 @@ static void test_rodata_refused(void **state)
 	assert_true(has_text(rep->refusals, rep->nrefusals, "'rd_count'"));
 }
 
+/* Diffs fixture NAME against the symbol table TEXT (kallsyms lines). */
+static int run_symtab(const char *name, const char *text, struct lp_diff_report **rep,
+		      struct lp_elf **out)
+{
+	_cleanup_(lp_symtab_freep) struct lp_symtab *st = NULL;
+	_cleanup_free_ char *o = NULL, *p = NULL, *d = NULL;
+	int r;
+
+	assert_int_equal(lp_symtab_parse(text, strlen(text), &st), 0);
+	assert_true(asprintf(&o, "%s/%s.orig.o", fixtures, name) > 0);
+	assert_true(asprintf(&p, "%s/%s.patched.o", fixtures, name) > 0);
+	assert_true(asprintf(&d, "%s/%s.diff.o", outdir, name) > 0);
+	unlink(d);
+	r = lp_diff(o, p, st, d, rep);
+	assert_true(r >= 0);
+	*out = NULL;
+	if (r == LP_DIFF_WRITTEN)
+		assert_int_equal(lp_elf_read(d, out), 0);
+	return r;
+}
+
+/* A static local of no bytes has no state: copied even when the kernel has many so named. */
+static void test_zero_size_local(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+	static const char ambiguous_key[] = "ffffffff81200000 T zk_init\n"
+					    "ffffffff82000000 b __key.1\n"
+					    "ffffffff82000010 b __key.1\n"
+					    "ffffffff82000020 b inits.0\n";
+	static const char ambiguous_counter[] = "ffffffff81200000 T zk_init\n"
+						"ffffffff82000000 b __key.1\n"
+						"ffffffff82000020 b inits.0\n"
+						"ffffffff82000030 b inits.0\n";
+
+	assert_int_equal(run_symtab("zerokey", ambiguous_key, &rep, &e), LP_DIFF_WRITTEN);
+	assert_true(has_func(rep, "zk_init", LP_FUNC_CHANGED));
+	assert_non_null(defined(e, "__key.1"));
+	assert_int_equal(defined(e, "__key.1")->size, 0);
+	assert_null(defined(e, "inits.0")); /* the kernel's counter, shared */
+	lp_diff_report_free(TAKE_PTR(rep));
+	lp_elf_free(TAKE_PTR(e));
+
+	/* the rule is for objects of no bytes: a counter the symbols cannot name is refused */
+	assert_int_equal(run_symtab("zerokey", ambiguous_counter, &rep, &e), LP_DIFF_UNSAFE);
+	assert_true(has_text(rep->refusals, rep->nrefusals, "'inits.0' is ambiguous"));
+	assert_false(has_text(rep->refusals, rep->nrefusals, "__key"));
+}
+
 /* An author's callback is carried with a global alias; an ignored function is not patched. */
 static void test_callback(void **state)
 {
@@ -581,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_refused), cmocka_unit_test(test_write_refused),
 		cmocka_unit_test(test_cross),	   cmocka_unit_test(test_rodata_copied),
 		cmocka_unit_test(test_rodata_refused), cmocka_unit_test(test_callback),
+		cmocka_unit_test(test_zero_size_local),
 	};
 	int r;
 

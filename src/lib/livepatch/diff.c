@@ -1651,7 +1651,8 @@ static bool once_flag(const struct item *it)
  * a copy when a copy cannot be told from the original. Decided once per item.
  *
  * Read-only static locals (__func__.N, CSWTCH.N, a function's static const table) are always
- * copied: no state, and their numbered names are what kallsyms holds many of. A file-scope
+ * copied: no state, and their numbered names are what kallsyms holds many of; so are static
+ * locals of no bytes (lockdep's __key.N in a kernel without lockdep). A file-scope
  * const object the symbols do not name uniquely is copied when it holds only data (a pointer
  * to it is compared or registered only for tables of functions, where a copy would differ).
  * A static function is copied when it holds no state of its own (see stateless()) and the
@@ -1669,6 +1670,11 @@ static int resolve_static(struct ctx *c, const struct lp_sec *from, const struct
 		return it->res;
 	it->res = RES_REFERENCE;
 	if (ro && it->static_local) {
+		it->res = RES_COPY;
+		return it->res;
+	}
+	/* a static local of no bytes (lockdep's __key without CONFIG_LOCKDEP) holds no state */
+	if (!it->func && it->static_local && it->size == 0 && it->twin && it->twin->size == 0) {
 		it->res = RES_COPY;
 		return it->res;
 	}
