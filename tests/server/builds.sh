@@ -251,6 +251,57 @@ expect_status 200 "the job's own module"
 body_has '"state": "done"'
 check "the module stored as uploaded" cmp -s "$TMP/good.ko" "$TMP/db/artifacts/jobs/$JOB2/tt_job.ko"
 
+# ---- a rejected patch's jobs are cancelled: no builder leases them ----
+patch_for() { # patch_for KERNEL : a submitted patch for KERNEL, its id in $PID_
+    python3 -c 'import json,sys; print(json.dumps({"cve": "CVE-2024-1001", "kernels": [sys.argv[1]], "patch": "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"}))' "$1" >"$TMP/b"
+    post author /v1/patches "$TMP/b"
+    expect_status 201 "a patch for $1"
+    PID_=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+    printf '{}' >"$TMP/b"
+    post author "/v1/patches/$PID_/submit" "$TMP/b"
+    expect_status 200 "submitted for $1"
+}
+reject() {
+    printf '{"verdict": "reject", "comment": "wrong fix"}' >"$TMP/b"
+    post reviewer "/v1/patches/$1/reviews" "$TMP/b"
+    expect_status 201 "rejected"
+}
+job_state() { sqlite3 "$TMP/db/server.db" "SELECT state FROM job WHERE patch = $1"; }
+lease_none() { # lease_none KERNEL DESCRIPTION
+    printf '{"kernels": ["%s"]}' "$1" >"$TMP/l"
+    post builder /v1/jobs/lease "$TMP/l"
+    check "$2" python3 -c "import json; a=json.load(open('$TMP/body')); assert a.get('job') is None, a"
+}
+patch_for 6.1.97-rej
+RJ=$PID_
+check "a queued job" [ "$(job_state "$RJ")" = queued ]
+reject "$RJ"
+check "the rejected patch's job is cancelled" [ "$(job_state "$RJ")" = cancelled ]
+lease_none 6.1.97-rej "a builder cannot lease a rejected patch's job"
+patch_for 6.1.96-rej
+RJ2=$PID_
+printf '{"kernels": ["6.1.96-rej"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+RJOB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+reject "$RJ2"
+check "a running job of the rejected patch is cancelled" [ "$(job_state "$RJ2")" = cancelled ]
+printf '{"build": "error", "error": "late"}' >"$TMP/r"
+post builder "/v1/jobs/$RJOB/result" "$TMP/r"
+expect_status 409 "its builder's result comes too late"
+body_has "cancelled"
+# a job left queued under a rejected patch (as before rejecting cancelled them) is not handed out
+sqlite3 "$TMP/db/server.db" "UPDATE job SET state = 'queued', lease_owner = NULL, finished_at = NULL WHERE patch = $RJ"
+lease_none 6.1.97-rej "a queued job of a rejected patch stays with the server"
+# nor an older revision's, nor a draft's
+patch_for 6.1.95-old
+OLD=$PID_
+python3 -c 'import json; print(json.dumps({"patch": "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+c\n"}))' >"$TMP/b"
+post author "/v1/patches/$OLD/revisions" "$TMP/b"
+expect_status 201 "a second revision"
+check "the first revision's job is cancelled" [ "$(job_state "$OLD")" = cancelled ]
+sqlite3 "$TMP/db/server.db" "UPDATE job SET state = 'queued', finished_at = NULL WHERE patch = $OLD"
+lease_none 6.1.95-old "a draft's older revision's job stays with the server"
+
 # ---- the two-person rule compares persons, not token names ----
 tok() { srv token create "$@" 2>/dev/null; }
 TOKEN_carol_a=$(tok --role author --person carol carol-a)
@@ -321,8 +372,12 @@ check "no stale answer after the server's own write" [ "$STATUS" != 200 ]
 body_has "k1"
 # and without the cache the answers are the same
 stop_server "$PID"
+# migration 4 cancels what a server before it left queued under a rejected patch
+sqlite3 "$TMP/db/server.db" "UPDATE job SET state = 'queued', finished_at = NULL WHERE patch = $RJ; PRAGMA user_version = 3"
 TUXTAPE_SERVER=$SERVER_BIN
 start_server "$TMP/server2.log" --db "$DB" --cache-entries 0
+check "migration 4 cancelled the rejected patch's job" [ "$(job_state "$RJ")" = cancelled ]
+check "and the schema is current" [ "$(sqlite3 "$TMP/db/server.db" 'PRAGMA user_version')" -ge 4 ]
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "--cache-entries 0: the same answer" cmp -s "$TMP/body" "$TMP/out"
 stop_server "$PID"

@@ -167,6 +167,15 @@ const char *const srv_schema_migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the author of a revision cannot approve it'); END;"
 	"CREATE UNIQUE INDEX review_one_approval_per_person"
 	"  ON review(patch, rev, coalesce(reviewer_person, reviewer)) WHERE verdict = 'approve';",
+	/*
+	 * 4: a rejected or withdrawn patch's unfinished jobs, and an older revision's, are
+	 * cancelled (rejecting and withdrawing did not cancel them before).
+	 */
+	"UPDATE job SET state = 'cancelled', lease_owner = NULL,"
+	"  finished_at = coalesce(finished_at, CAST(strftime('%s', 'now') AS INTEGER))"
+	"  WHERE state IN ('queued', 'running') AND patch IS NOT NULL AND NOT EXISTS"
+	"  (SELECT 1 FROM patch WHERE patch.id = job.patch AND patch.revision = job.rev"
+	"   AND patch.state IN ('submitted', 'built', 'failed', 'approved'));",
 };
 
 const size_t srv_schema_n_migrations =

@@ -260,7 +260,8 @@ rollback:
 	return r;
 }
 
-/* Cancels the patch's jobs that have not finished (an older revision's). */
+/* Cancels the patch's jobs that have not finished: an older revision's, or a patch rejected or
+ * withdrawn, whose modules no one will publish. */
 static int jobs_cancel(struct srv_state *st, int64_t id)
 {
 	sqlite3_stmt *s;
@@ -812,6 +813,8 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	if (reject) {
 		to = SRV_PATCH_REJECTED;
 		r = patch_set_state(st, id, to);
+		if (r == 0)
+			r = jobs_cancel(st, id);
 	} else if (approve) {
 		r = patch_advance(st, id, wf, &to);
 	}
@@ -1041,6 +1044,8 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 	sqlite3_reset(s);
 	if (!left) {
 		r = patch_set_state(st, id, SRV_PATCH_WITHDRAWN);
+		if (r == 0)
+			r = jobs_cancel(st, id);
 		if (r < 0)
 			goto rollback;
 	}
@@ -1223,11 +1228,19 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 	r = step_done(st, s, "expiring jobs");
 	if (r < 0)
 		goto rollback;
-	/* The one statement that hands out work: queued, or running under a lapsed lease. */
+	/*
+	 * The one statement that hands out work: queued, or running under a lapsed lease, and for
+	 * an ad hoc build or the current revision of a patch still on its way to being built (a
+	 * rejected, withdrawn or superseded patch's jobs are cancelled with it; this holds for
+	 * any missed).
+	 */
 	r = srv_state_prepare(st,
 			      "SELECT id, lease_owner FROM job WHERE (state = 'queued' OR "
 			      "(state = 'running' AND lease_expires < ?1)) AND kernel IN "
-			      "(SELECT value FROM json_each(?2)) ORDER BY id LIMIT 1",
+			      "(SELECT value FROM json_each(?2)) AND (job.patch IS NULL OR EXISTS "
+			      "(SELECT 1 FROM patch WHERE patch.id = job.patch AND "
+			      "patch.revision = job.rev AND patch.state IN ('submitted', 'built', "
+			      "'failed', 'approved'))) ORDER BY id LIMIT 1",
 			      &s);
 	if (r < 0)
 		goto rollback;
