@@ -44,6 +44,14 @@ unsigned srv_error(json_t **ret_body, unsigned status, const char *fmt, ...)
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	*ret_body = json_pack("{s:s}", "error", strbuf_str(&sb));
+	/* A message quoting the request (a query value, a path segment) may not be UTF-8, which
+	 * a JSON string cannot hold: its non-ASCII bytes are shown as '?'. */
+	if (!*ret_body && sb.len) {
+		for (size_t i = 0; i < sb.len; i++)
+			if ((unsigned char)sb.buf[i] >= 0x80)
+				sb.buf[i] = '?';
+		*ret_body = json_pack("{s:s}", "error", strbuf_str(&sb));
+	}
 	strbuf_release(&sb);
 	return status;
 }
