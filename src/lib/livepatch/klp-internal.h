@@ -25,6 +25,7 @@ int lp_symtab_seal(struct lp_symtab *st);
 /*
  * Reads the ".tuxtape.lp" section of diff object OBJ (LEN bytes, named PATH in messages) as
  * lp_module_build() reads each of its parts, and forgets it: 0 with the callbacks it names
- * in *RET_NCALLBACKS (may be NULL), or -EBADMSG with a message naming PATH. For the fuzzer.
+ * in *RET_NCALLBACKS (may be NULL), or -EBADMSG (or lp_elf_parse()'s -EINVAL, -EOPNOTSUPP)
+ * with a message naming PATH. For the fuzzer.
  */
 int lp_module_meta_read(const void *obj, size_t len, const char *path, size_t *ret_ncallbacks);

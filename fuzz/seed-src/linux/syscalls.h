@@ -1,0 +1,2 @@
+/* Empty: kpatch-macros.h includes it; the seeds define no system call. */
+#pragma once
