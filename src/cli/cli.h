@@ -96,6 +96,7 @@ extern const struct cmd cmd_patch_table[];
 extern const struct cmd cmd_review_table[];
 int cmd_publish(struct cli *cli, int argc, char **argv);
 int cmd_withdraw(struct cli *cli, int argc, char **argv);
+int cmd_exposure(struct cli *cli, int argc, char **argv);
 
 /* Commands look up their own table entry to print their usage. */
 #define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}

@@ -1,6 +1,7 @@
 /*
- * tuxtape patch | review | publish | withdraw: the review workflow on a tuxtape-server, through
- * the library's API client. These commands only parse and print.
+ * tuxtape patch | review | publish | withdraw: the review workflow on a tuxtape-server, and
+ * tuxtape exposure: the fleet's nodes still exposed to a CVE, through the library's API
+ * client. These commands only parse and print.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cve/query.h"
 #include "fileio.h"
 #include "log.h"
 #include "server/client.h"
@@ -503,6 +505,72 @@ int cmd_withdraw(struct cli *cli, int argc, char **argv)
 	return call(cli, &k, "POST", path,
 		    json_pack("{s:s* s:s*}", "channel", a.channel, "reason", a.reason),
 		    print_patch);
+}
+
+static void print_exposure(const json_t *j)
+{
+	const json_t *n = json_object_get(j, "counts");
+	json_t *v;
+	size_t i;
+
+	printf("%s: %lld exposed, %lld patched, %lld not exposed, %lld unknown\n",
+	       json_string_value(json_object_get(j, "cve")),
+	       (long long)json_integer_value(json_object_get(n, "exposed")),
+	       (long long)json_integer_value(json_object_get(n, "patched")),
+	       (long long)json_integer_value(json_object_get(n, "not-exposed")),
+	       (long long)json_integer_value(json_object_get(n, "unknown")));
+	json_array_foreach(json_object_get(j, "nodes"), i, v)
+		printf("%-24s %-24s %-11s %s%s\n", json_string_value(json_object_get(v, "node")),
+		       json_string_value(json_object_get(v, "kernel")) ?: "-",
+		       json_string_value(json_object_get(v, "exposure")),
+		       json_string_value(json_object_get(v, "reason")),
+		       streq_ptr(json_string_value(json_object_get(v, "node_state")), "stale")
+			       ? " (stale: its last heartbeat is old)"
+			       : "");
+}
+
+int cmd_exposure(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SERVER_OPTIONS,
+		{"only", required_argument, NULL, 'o'},
+		CLI_HELP_OPTION,
+		{},
+	};
+	static const char *const kinds[] = {"exposed", "patched", "not-exposed", "unknown"};
+	_cleanup_free_ char *path = NULL;
+	const char *only = NULL;
+	struct conn k = {};
+	char id[32];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (conn_option(&k, c))
+			continue;
+		if (c == 'o') {
+			only = optarg;
+		} else if (c == 'h') {
+			return cli_help(cli, "  --only EXPOSURE    only the nodes judged exposed, patched, "
+					     "not-exposed or unknown\n" SERVER_HELP);
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "expected one CVE id");
+	if (cve_id_normalise(argv[optind], id, sizeof(id)) < 0)
+		return cli_usage_error(cli, "'%s' is not a CVE id (CVE-YYYY-NNNN)", argv[optind]);
+	if (only) {
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+			known |= streq(only, kinds[i]);
+		if (!known)
+			return cli_usage_error(cli, "--only: exposed, patched, not-exposed or unknown");
+	}
+	path = only ? strdup_printf("/v1/cves/%s/exposure?exposure=%s", id, only)
+		    : strdup_printf("/v1/cves/%s/exposure", id);
+	return call(cli, &k, "GET", path, NULL, print_exposure);
 }
 
 const struct cmd cmd_patch_table[] = {

@@ -31,6 +31,8 @@ const struct cmd cli_top_table[] = {
 	  "release an approved, tested patch into a channel's archive" },
 	{ "withdraw", cmd_withdraw, NULL, "ID [--channel NAME]",
 	  "take a published patch out of the archive" },
+	{ "exposure", cmd_exposure, NULL, "CVE-ID [--only EXPOSURE]",
+	  "the fleet's nodes an affected kernel leaves exposed to a CVE (server)" },
 	{ "completion", cmd_completion, NULL, "bash", "print a bash completion script" },
 	{},
 };

@@ -346,6 +346,80 @@ api "/v1/patches/$CID" -H "$(as viewer)"
 check "two persons, two approvals" python3 -c "
 import json; a=json.load(open('$TMP/body'))['approvals']; assert a['by'] == ['dave', 'erin'], a"
 
+# ---- which nodes still run a kernel affected by a CVE without a patch for it ----
+expect_exit 0 tt kernel add k2 --release 6.1.41 --config "$TMP/config" --source "$K"
+expect_exit 0 tt kernel add k3 --release 6.1.60 --config "$TMP/config" --source "$K"
+expect_exit 0 tt --json cve show CVE-2024-1001
+check "the verdicts the test expects: 6.1.41 affected, 6.1.60 fixed" python3 -c "
+import json; v={x['kernel']: x['status'] for x in json.load(open('$TMP/out'))['verdicts']}
+assert v['k2'] == 'affected' and v['k3'] == 'fixed', v"
+# a patch for CVE-2024-1001 on 6.1.41, built: its module is tt_exp
+patch_for 6.1.41
+printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+mk_ko "$TMP/exp.ko" name=tt_exp livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
+result "$TMP/exp.ko" tt_exp.ko
+expect_status 200 "the patch's module"
+heartbeat() { # heartbeat NODE BODY
+    srv token create --role agent "$1" >"$TMP/$1.token" 2>/dev/null || fail "token $1"
+    printf '%s' "$2" >"$TMP/b"
+    api /v1/fleet/heartbeat -X POST -H "Authorization: Bearer $(cat "$TMP/$1.token")" \
+        -H 'Content-Type: application/json' --data-binary "@$TMP/b"
+    expect_status 200 "heartbeat of $1"
+}
+heartbeat n-bare '{"kernel": "6.1.41", "patches": []}'
+heartbeat n-patched '{"kernel": "6.1.41", "patches": ["tt_exp"]}'
+heartbeat n-adhoc '{"kernel": "6.1.41", "patches": ["tt_job"]}'
+heartbeat n-foreign '{"kernel": "6.1.41", "patches": ["hand_made"]}'
+heartbeat n-fixed '{"kernel": "6.1.60"}'
+heartbeat n-uninventoried '{"kernel": "6.1.99-unknown", "patches": []}'
+api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
+expect_status 200 "the exposure of the fleet"
+cp "$TMP/body" "$TMP/exposure"
+check "each node judged from its heartbeat, the verdicts and the modules built" python3 -c "
+import json; a=json.load(open('$TMP/exposure'))
+e={n['node']: n['exposure'] for n in a['nodes']}
+assert e == {'n-bare': 'exposed', 'n-patched': 'patched', 'n-adhoc': 'unknown',
+             'n-foreign': 'unknown', 'n-fixed': 'not-exposed', 'n-uninventoried': 'unknown'}, e
+assert a['counts'] == {'exposed': 1, 'patched': 1, 'not-exposed': 1, 'unknown': 3}, a['counts']
+n={x['node']: x for x in a['nodes']}
+assert n['n-patched']['patched_by'] == ['tt_exp'], n['n-patched']
+assert n['n-foreign']['unidentified_patches'] == ['hand_made'], n['n-foreign']
+assert 'no kernel of release' in n['n-uninventoried']['reason'], n['n-uninventoried']
+assert n['n-bare']['verdicts'][0]['kernel'] == 'k2', n['n-bare']"
+api "/v1/cves/CVE-2024-1001/exposure?exposure=exposed" -H "$(as viewer)"
+check "?exposure=exposed: the exposed nodes alone" python3 -c "
+import json; a=json.load(open('$TMP/body')); assert [n['node'] for n in a['nodes']] == ['n-bare'], a"
+# the patch is for CVE-2024-1001: for another CVE the same node is exposed
+api /v1/cves/CVE-2024-1002/exposure -H "$(as viewer)"
+check "a livepatch for another CVE does not count" python3 -c "
+import json; e={n['node']: n['exposure'] for n in json.load(open('$TMP/body'))['nodes']}
+assert e['n-patched'] == 'exposed', e"
+api /v1/cves/CVE-2024-9999/exposure -H "$(as viewer)"
+expect_status 404 "a CVE the database lacks"
+body_has "no CVE 'CVE-2024-9999'"
+api /v1/cves/nonsense/exposure -H "$(as viewer)"
+expect_status 400 "not a CVE id"
+api "/v1/cves/CVE-2024-1001/exposure?exposure=maybe" -H "$(as viewer)"
+expect_status 400 "an unknown exposure"
+api /v1/cves/CVE-2024-1001/exposure -H "Authorization: Bearer $(cat "$TMP/n-bare.token")"
+expect_status 403 "an agent cannot read the fleet's exposure"
+expect_exit 0 "$TUXTAPE" --json exposure cve-2024-1001 --token-file "$TMP/viewer-1.token"
+check "tuxtape exposure: the server's answer" cmp -s "$TMP/out" "$TMP/exposure"
+expect_exit 0 "$TUXTAPE" exposure CVE-2024-1001 --only exposed --token-file "$TMP/viewer-1.token"
+check "tuxtape exposure --only exposed" grep -q '^n-bare .*exposed' "$TMP/out"
+check "and its counts" grep -q '^CVE-2024-1001: 1 exposed, 1 patched, 1 not exposed, 3 unknown$' "$TMP/out"
+expect_exit 64 "$TUXTAPE" exposure not-a-cve --token-file "$TMP/viewer-1.token"
+expect_exit 64 "$TUXTAPE" exposure CVE-2024-1001 --only maybe --token-file "$TMP/viewer-1.token"
+# a kernel the inventory loses makes its nodes unknown, not safe
+expect_exit 0 tt kernel rm k3
+api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
+check "a node whose kernel left the inventory is unknown" python3 -c "
+import json; e={n['node']: n['exposure'] for n in json.load(open('$TMP/body'))['nodes']}
+assert e['n-fixed'] == 'unknown', e"
+expect_exit 0 tt kernel rm k2
+
 # ---- GET /v1/cves sees another process's cve sync at once ----
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "two CVEs" python3 -c "import json; assert len(json.load(open('$TMP/body'))) == 2"

@@ -18,6 +18,7 @@
 #include "fleet/inventory.h"
 #include "log.h"
 #include "server/cache.h"
+#include "server/exposure.h"
 #include "server/node.h"
 #include "server/route.h"
 #include "server/state.h"
@@ -320,6 +321,23 @@ static unsigned h_cve_show(struct srv_request *rq, json_t **ret)
 	return r < 0 ? srv_error_errno(ret, r, "reading the CVE") : 200;
 }
 
+static unsigned h_cve_exposure(struct srv_request *rq, json_t **ret)
+{
+	enum srv_exposure only = _SRV_EXPOSURE_MAX;
+	const char *id = rq->params[0], *q = rq->query(rq, "exposure");
+	int r;
+
+	if (!srv_cve_id_valid(id))
+		return srv_error(ret, 400, "'%s' is not a CVE id (CVE-YYYY-NNNN)", id);
+	if (q && srv_exposure_from_string(q, &only) < 0)
+		return srv_error(ret, 400,
+				 "exposure: '%.32s' is not exposed, patched, not-exposed or unknown",
+				 q);
+	r = srv_cve_exposure(rq->w->cve, rq->w->state, id, rq->ctx->cfg.node_stale_after, only,
+			     ret);
+	return r < 0 ? srv_error_errno(ret, r, "judging the fleet's exposure") : 200;
+}
+
 static unsigned h_kernel_list(struct srv_request *rq, json_t **ret)
 {
 	int r = kernel_inventory_list(rq->w->cve, ret);
@@ -530,6 +548,10 @@ static const struct srv_query_param q_cve_list[] = {
 	{},
 };
 static const struct srv_query_param q_verdicts[] = {CVE_FILTERS, {}};
+static const struct srv_query_param q_exposure[] = {
+	{"exposure", SRV_T_STRING, "only the nodes judged so: exposed, patched, not-exposed, unknown"},
+	{},
+};
 static const struct srv_query_param q_audit[] = {
 	{"after", SRV_T_INTEGER, "records after this id (default 0)"},
 	{"limit", SRV_T_INTEGER, "at most this many (1-1000, default 100)"},
@@ -619,6 +641,10 @@ const struct srv_route srv_routes[] = {
 	 "Counts by state, severity and year; the sync state, as `tuxtape --json cve stats`"},
 	{"GET", "/v1/cves/{id}", ROLES_READ, false, h_cve_show, "showCVE",
 	 "One CVE with its verdicts, as `tuxtape --json cve show`"},
+	{"GET", "/v1/cves/{id}/exposure", ROLES_READ, false, h_cve_exposure, "getCVEExposure",
+	 "Every node judged for the CVE by its latest heartbeat: exposed (an affected kernel, no "
+	 "livepatch for it loaded), patched, not-exposed or unknown (never guessed)",
+	 q_exposure},
 	{"GET", "/v1/kernels", ROLES_READ, false, h_kernel_list, "listKernels",
 	 "The kernel inventory, as `tuxtape --json kernel list`"},
 	{"POST", "/v1/kernels", R(ADMIN), false, h_kernel_add, "addKernel",
