@@ -232,6 +232,47 @@ static void test_export_owners(void **state)
 	lp_exports_free(ex);
 }
 
+/* Loads LEN bytes of Module.symvers text; returns lp_exports_load()'s answer. */
+static int exports_from(const char *text, size_t len, struct lp_exports **ret)
+{
+	char path[] = "/tmp/test-lp-symvers-XXXXXX";
+	int fd = mkstemp(path), r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	r = lp_exports_load(path, ret);
+	unlink(path);
+	return r;
+}
+
+/*
+ * fuzz-livepatch-modsyms found: a MODULE field a NUL byte cuts short (or an empty one, or a
+ * path ending in '/') gave the export to a module named "", which the module builder would
+ * then look for. Refused, naming the line.
+ */
+static void test_export_no_module(void **state)
+{
+	static const char crash[] = "0x12345678\tinit_module\t\000\000vm\000\000\000\000\000\000linux"
+				    "\tEXPORT_SYMBOL\t\n0x00000000\thelper\tdrive2s/xtset-/ed\tEXPORT_"
+				    "SYMBOL_GPL\tTT_NS\n5x00000001\ten\tdrivers/x/tSYMBOL\n";
+	static const char empty[] = "0x1\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n0x2\tbar\t\tEXPORT_SYMBOL\n";
+	static const char dir[] = "0x1\tfoo\tdrivers/x/\tEXPORT_SYMBOL\t\n";
+	static const char last[] = "0x1\tfoo\tvmlinux\n0x2\tbar\t"; /* the field ends the file */
+	struct lp_exports *ex = NULL;
+
+	tt_log_set(NULL, NULL, TT_LOG_ERR);
+	assert_int_equal(exports_from(crash, sizeof(crash) - 1, &ex), -EBADMSG);
+	assert_int_equal(exports_from(empty, sizeof(empty) - 1, &ex), -EBADMSG);
+	assert_int_equal(exports_from(dir, sizeof(dir) - 1, &ex), -EBADMSG);
+	assert_int_equal(exports_from(last, sizeof(last) - 1, &ex), -EBADMSG);
+	assert_null(ex);
+	tt_log_set(NULL, NULL, TT_LOG_WARN);
+	/* a module name with a path and no export type is still one */
+	assert_int_equal(exports_from("0x1\tfoo\tfs/ext4/ext4\n", 21, &ex), 0);
+	lp_exports_free(ex);
+}
+
 /*
  * The livepatch module as the kernel reads it (libelf: lp_elf keeps one relocation section
  * per section, a .ko has .rela.X and .klp.rela.OBJ.X): symbols and section flags by name.
@@ -485,6 +526,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sympos),		 cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
+		cmocka_unit_test(test_export_no_module),
 		cmocka_unit_test(test_module_build),	 cmocka_unit_test(test_cross_build),
 	};
 

@@ -583,6 +583,12 @@ int lp_exports_load(const char *path, struct lp_exports **ret)
 		t3 = memchr(t2 + 1, '\t', (size_t)(eol - t2 - 1));
 		if (!t3)
 			t3 = eol > t2 + 1 && eol[-1] == '\r' ? eol - 1 : eol;
+		/* An empty module name (or one a NUL byte cuts short) would own the export. */
+		if (t3 == t2 + 1 || t3[-1] == '/' || memchr(t2 + 1, '\0', (size_t)(t3 - t2 - 1))) {
+			strbuf_release(&sb);
+			return log_error_errno(-EBADMSG, "'%s':%zu: the MODULE field names no module",
+					       path, lines);
+		}
 		if (exports_owner(ex, t2 + 1, (size_t)(t3 - t2 - 1), &owner) < 0 ||
 		    strbuf_addf(&sb, "%zx T ", owner) < 0 ||
 		    strbuf_add(&sb, t1 + 1, (size_t)(t2 - t1 - 1)) < 0 ||
