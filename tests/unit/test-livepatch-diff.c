@@ -373,6 +373,38 @@ static void test_zero_size_local(void **state)
 	assert_false(has_text(rep->refusals, rep->nrefusals, "__key"));
 }
 
+/* A loop bound just past a copied table follows the copy; the table is copied once. */
+static void test_past_end(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+	struct lp_sym *table;
+	size_t ncopies = 0, nbound = 0;
+
+	assert_int_equal(run("bound", &rep, &e), LP_DIFF_WRITTEN);
+	assert_true(has_func(rep, "bd_total", LP_FUNC_CHANGED));
+	table = defined(e, "table.0");
+	assert_non_null(table);
+	for (size_t i = 0; i < e->nsecs; i++) {
+		struct lp_sec *sec = e->secs[i];
+
+		if (startswith(sec->name, ".rodata.table"))
+			ncopies++;
+		if (sec->type != SHT_RELA || !startswith(sec->base->name, ".text"))
+			continue;
+		for (size_t k = 0; k < sec->nrelas; k++) {
+			struct lp_rela *r = &sec->relas[k];
+			uint64_t at = (r->sym->type == STT_SECTION ? 0 : r->sym->value) +
+				      (uint64_t)r->addend;
+
+			if (r->sym->sec == table->sec && at == table->value + table->size)
+				nbound++;
+		}
+	}
+	assert_int_equal(ncopies, 1);
+	assert_int_equal(nbound, 1);
+}
+
 /* An author's callback is carried with a global alias; an ignored function is not patched. */
 static void test_callback(void **state)
 {
@@ -631,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_cross),	   cmocka_unit_test(test_rodata_copied),
 		cmocka_unit_test(test_rodata_refused), cmocka_unit_test(test_callback),
 		cmocka_unit_test(test_zero_size_local),
+		cmocka_unit_test(test_past_end),
 	};
 	int r;
 

@@ -583,6 +583,14 @@ static struct target resolve(const struct lp_sec *from, const struct lp_rela *r)
 	}
 	/* a special section's entry may point just past its function (ORC terminators) */
 	t.item = item_at(sym->sec, probe, fsi->kind == SK_SPECIAL);
+	/*
+	 * Just past an object that ends its section: a loop's bound (`p < table + N`). Nothing
+	 * else can be there, and the reference must follow the object wherever it goes; taken
+	 * for a piece of its own, the section would be copied a second time and the bound would
+	 * point past the copy the loop does not walk.
+	 */
+	if (!t.item && probe == sym->sec->size && !(sym->sec->flags & SHF_EXECINSTR))
+		t.item = item_at(sym->sec, probe, true);
 	t.kind = t.item ? T_ITEM : T_ANON;
 	return t;
 }
