@@ -2,38 +2,7 @@
 # /init of the agent's e2e initramfs: serves two states of a tuxtape archive with busybox
 # httpd on 127.0.0.1 (the guest has no network device) and runs tuxtape-agent against them,
 # reporting each step on the second serial port, then powers off.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mkdir -p /tmp /var/lib/tuxtape-agent
-mount -t tmpfs tmp /tmp
-ifconfig lo 127.0.0.1 up
-R=/dev/ttyS1
-say() { echo "@@TT $*" > "$R"; }
-run() {
-	say "OUT-BEGIN $1"
-	shift
-	"$@" > /tmp/out 2>&1
-	rc=$?
-	cat /tmp/out > "$R"
-	say "OUT-END rc=$rc"
-}
-bye() {
-	say "DMESG-BEGIN"
-	dmesg > "$R"
-	say "DMESG-END"
-	say "DONE $1"
-	sync
-	poweroff -f
-	sleep 30
-}
-serve() {
-	[ -n "$HTTPD" ] && kill "$HTTPD" 2> /dev/null && sleep 1
-	httpd -f -p 127.0.0.1:8080 -h "$1" &
-	HTTPD=$!
-	sleep 1
-}
+. /tt/guest-lib.sh
 A="tuxtape-agent -v --config /tt/agent.conf"
 say "KVER $(uname -r)"
 

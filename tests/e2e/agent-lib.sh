@@ -1,6 +1,7 @@
-# Sourced by the agent's qemu tests (agent-crash-test.sh, agent-stall-test.sh): livepatches built
-# by `tuxtape livepatch build`, an archive published by `tuxtape archive`, an initramfs with
-# busybox, tuxtape-agent and its shared libraries, and bounded qemu boots.
+# Sourced by the agent's qemu tests (agent-test.sh, agent-crash-test.sh, agent-stall-test.sh,
+# workflow-agent-test.sh): livepatches built by `tuxtape livepatch build`, an archive published
+# by `tuxtape archive`, an initramfs with busybox, tuxtape-agent and its shared libraries, and
+# bounded qemu boots.
 # Needs TUXTAPE and TUXTAPE_AGENT; sets work, r (the initramfs root), syms.
 here=$(cd "$(dirname "$0")" && pwd)
 : "${TUXTAPE:?TUXTAPE must name the tuxtape binary}"
@@ -52,14 +53,20 @@ agent_modules() {
 	[ -s "$r"/tt/modules ] || tt_skip "kernel modules '$*' not found for $KVER"
 }
 
-# The initramfs: busybox, the agent and the shared libraries it needs at their own paths.
-agent_initrd() { # INIT-SCRIPT
+# The initramfs: busybox, the guest's shared prologue (agent-guest-lib.sh), the agent and any
+# other PROGRAM given, each with the shared libraries it needs at their own paths.
+agent_initrd() { # INIT-SCRIPT [PROGRAM...]
+	local init=$1 prog lib
+	shift
 	cp "$busybox" "$r"/bin/busybox
-	cp "$TUXTAPE_AGENT" "$r"/bin/tuxtape-agent
-	for lib in $(ldd "$TUXTAPE_AGENT" | grep -o '/[^ ]*'); do
-		mkdir -p "$r$(dirname "$lib")" && cp -L "$lib" "$r$lib"
+	cp "$here"/agent-guest-lib.sh "$r"/tt/guest-lib.sh
+	for prog in "$TUXTAPE_AGENT" "$@"; do
+		cp "$prog" "$r"/bin/
+		for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do
+			mkdir -p "$r$(dirname "$lib")" && cp -L "$lib" "$r$lib"
+		done
 	done
-	cp "$1" "$r"/init
+	cp "$init" "$r"/init
 	chmod 755 "$r"/init "$r"/bin/*
 	(cd "$r" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > "$work"/initrd.cpio
 }

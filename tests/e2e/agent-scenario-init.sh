@@ -1,54 +1,26 @@
 #!/bin/busybox sh
-# /init of the agent's crash and stall scenarios (agent-crash-test.sh, agent-stall-test.sh):
-# the scenario comes from the kernel command line (tt.scenario=crash1|crash2|stall). The
-# archive is served by busybox httpd on 127.0.0.1; results go to the second serial port.
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mkdir -p /tmp /var/lib/tuxtape-agent
-mount -t tmpfs tmp /tmp
-ifconfig lo 127.0.0.1 up
-R=/dev/ttyS1
-say() { echo "@@TT $*" > "$R"; }
-run() {
-	say "OUT-BEGIN $1"
-	shift
-	"$@" > /tmp/out 2>&1
-	rc=$?
-	cat /tmp/out > "$R"
-	say "OUT-END rc=$rc"
-}
-bye() {
-	say "DMESG-BEGIN"
-	dmesg > "$R"
-	say "DMESG-END"
-	say "DONE $1"
-	sync
-	poweroff -f
-	sleep 30
-}
+# /init of the agent's scenarios (agent-crash-test.sh, agent-stall-test.sh,
+# workflow-agent-test.sh): the scenario comes from the kernel command line
+# (tt.scenario=crash1|crash2|stall|workflow). The archive is served by busybox httpd on
+# 127.0.0.1; results go to the second serial port.
+. /tt/guest-lib.sh
 scenario=
+livepatch=
 for w in $(cat /proc/cmdline); do
-	case $w in tt.scenario=*) scenario=${w#tt.scenario=} ;; esac
+	case $w in
+	tt.scenario=*) scenario=${w#tt.scenario=} ;;
+	tt.livepatch=*) livepatch=${w#tt.livepatch=} ;;
+	esac
 done
 say "KVER $(uname -r) SCENARIO $scenario"
 
-# The kernel modules the scenario needs (virtio_blk, ext4 and their dependencies), in order.
-if [ -s /tt/modules ]; then
-	while read -r m; do
-		# crc32c-intel needs SSE4.2, which qemu's TCG CPU may lack: crc32c_generic serves
-		insmod "$m" 2> /tmp/insmod.err || say "insmod $m: $(cat /tmp/insmod.err)"
-	done < /tt/modules
-fi
 # The agent's state on the disk image: it survives the crash between the two boots.
 if [ "$scenario" = crash1 ] || [ "$scenario" = crash2 ]; then
 	i=0
 	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
 	mount -t ext4 /dev/vda /var/lib/tuxtape-agent || { say "FAIL mount /dev/vda"; bye fail; }
 fi
-httpd -f -p 127.0.0.1:8080 -h /tt/pub &
-sleep 1
+serve /tt/pub
 A="tuxtape-agent -v --config /tt/agent.conf"
 
 case $scenario in
@@ -90,6 +62,31 @@ stall)
 	run lsmod1 lsmod
 	kill -CONT $STOPPED
 	kill $STOPPED
+	bye ok
+	;;
+workflow)
+	# The server the review workflow ran on, its databases handed in by the host: the
+	# agent's heartbeat goes to it over TLS, and its state goes back to the host.
+	tuxtape-server --listen 127.0.0.1:8443 --tls-cert /tt/pki/server.pem \
+		--tls-key /tt/pki/server.key --db /srv/t.db --threads 1 2> /tmp/server.log &
+	SERVER=$!
+	i=0
+	while ! grep -q "listening on" /tmp/server.log && [ $i -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	run server-start cat /tmp/server.log
+	run check1 $A check
+	run status1 $A status --json
+	run klp1 cat /sys/kernel/livepatch/$livepatch/enabled /sys/kernel/livepatch/$livepatch/transition
+	run meminfo1 grep TuxtapeLive /proc/meminfo
+	kill $SERVER
+	wait $SERVER
+	say "SERVER-EXIT $?"
+	run server-log cat /tmp/server.log
+	say "STATE-BEGIN"
+	tar -C /srv -cf - . | base64 > "$R"
+	say "STATE-END"
 	bye ok
 	;;
 *)
