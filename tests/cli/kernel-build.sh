@@ -184,6 +184,13 @@ cp "$TMP/System.map" "$F/boot/System.map-$REL"
 expect_exit 0 tt kernel import-running r3 --root "$F" --source "$K" --no-changelog
 expect_exit 0 tt --json kernel show r3
 check "import-running takes a real System.map" [ "$(jget symbols)" = "$F/boot/System.map-$REL" ]
+# a kbuild directory of another release below lib/modules/RELEASE is not taken
+echo '#define UTS_RELEASE "6.1.0-0-other"' >"$F/lib/modules/$REL/build/include/generated/utsrelease.h"
+expect_exit 0 tt kernel import-running r5 --root "$F" --source "$K" --no-changelog
+err_has "no kbuild directory found for $REL"
+expect_exit 0 tt --json kernel show r5
+check "import-running skips another release's kbuild" [ "$(jget kbuild)" = null ]
+kbuild "$F/lib/modules/$REL/build" $REL
 # an explicit option wins over what is found
 expect_exit 0 tt kernel import-running r4 --root "$F" --source "$K" --no-changelog --symbols "$dump"
 expect_exit 0 tt --json kernel show r4

@@ -395,8 +395,16 @@ int kernel_build_find_installed(const char *root, const char *release, const cha
 	vmlinuz = strdup_printf("%s/boot/vmlinuz-%s", root ? root : "", release);
 	if (!kb || !map || !vmlinuz)
 		return -ENOMEM;
-	if (stat(kb, &st) == 0 && S_ISDIR(st.st_mode))
-		*ret_kbuild = TAKE_PTR(kb);
+	/* Only one that would pass kernel_kbuild_check(): a broken one is simply not found. */
+	if (stat(kb, &st) == 0 && S_ISDIR(st.st_mode)) {
+		_cleanup_free_ char *rel = NULL;
+
+		r = kbuild_release(kb, &rel);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0 && streq(rel, release))
+			*ret_kbuild = TAKE_PTR(kb);
+	}
 	if (symbols_read(map, "", NULL, false, NULL, NULL, hex) == 0) {
 		*ret_symbols = TAKE_PTR(map);
 		return 0;

@@ -64,7 +64,7 @@ void kernel_build_target_release(struct kernel_build_target *t);
 
 /*
  * Where the installed kernel RELEASE keeps its build inputs below ROOT (NULL: /):
- * ROOT/lib/modules/RELEASE/build, and a symbol table: ROOT/boot/System.map-RELEASE when it is
+ * ROOT/lib/modules/RELEASE/build when kernel_kbuild_check() would take it, and a symbol table: ROOT/boot/System.map-RELEASE when it is
  * a real one, else a kallsyms dump of that kernel in CACHE_DIR/kallsyms/RELEASE-<first 16 hex
  * digits of the SHA-256 of ROOT/boot/vmlinuz-RELEASE> (CACHE_DIR NULL: tt_path_cache_dir()).
  * Each *RET is NULL when none was found.
