@@ -45,15 +45,15 @@ static int kbuild_release(const char *dir, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-int kernel_kbuild_check(const char *dir, const char *release, const char *field,
-			const char *hint)
+int kernel_kbuild_check(const char *dir, const char *release, const char *field, const char *hint)
 {
 	_cleanup_free_ char *rel = NULL;
 	struct stat st;
 	int r;
 
 	if (stat(dir, &st) < 0)
-		return log_error_errno(negative_errno(), "%s '%s': %m%s", field, dir, strempty(hint));
+		return log_error_errno(negative_errno(), "%s '%s': %m%s", field, dir,
+				       strempty(hint));
 	if (!S_ISDIR(st.st_mode))
 		return log_error_errno(-ENOTDIR, "%s '%s' is not a directory%s", field, dir,
 				       strempty(hint));
@@ -64,7 +64,8 @@ int kernel_kbuild_check(const char *dir, const char *release, const char *field,
 		return log_error_errno(r == -EINVAL ? -EINVAL : -ENOENT,
 				       "%s '%s' is not a kbuild directory: "
 				       "include/generated/utsrelease.h %s%s",
-				       field, dir, r == -EINVAL ? "names no UTS_RELEASE" : "is missing",
+				       field, dir,
+				       r == -EINVAL ? "names no UTS_RELEASE" : "is missing",
 				       strempty(hint));
 	if (!streq(rel, release))
 		return log_error_errno(-EMEDIUMTYPE,
@@ -105,16 +106,18 @@ static int symbols_read(const char *path, const char *field, const char *hint, b
 		if (!log)
 			return -EINVAL;
 		if (memmem(buf, len, "The real System.map is in", 25))
-			return log_error_errno(-EINVAL,
-					       "%s '%s' is Debian's placeholder, not a symbol table "
-					       "(the real one is in the linux-image-*-dbg package, or "
-					       "read /proc/kallsyms as root on the running kernel)%s",
-					       field, path, strempty(hint));
-		return log_error_errno(-EINVAL,
-				       "%s '%s' is not a kernel's symbol table: %zu lines, %zu of "
-				       "them 'ADDRESS TYPE NAME' (a System.map or kallsyms has tens "
-				       "of thousands)%s",
-				       field, path, lines, good, strempty(hint));
+			return log_error_errno(
+				-EINVAL,
+				"%s '%s' is Debian's placeholder, not a symbol table "
+				"(the real one is in the linux-image-*-dbg package, or "
+				"read /proc/kallsyms as root on the running kernel)%s",
+				field, path, strempty(hint));
+		return log_error_errno(
+			-EINVAL,
+			"%s '%s' is not a kernel's symbol table: %zu lines, %zu of "
+			"them 'ADDRESS TYPE NAME' (a System.map or kallsyms has tens "
+			"of thousands)%s",
+			field, path, lines, good, strempty(hint));
 	}
 	crypto_hash_sha256(digest, (const unsigned char *)buf, len);
 	sodium_bin2hex(hex, KERNEL_SYMBOLS_SHA256_LEN, digest, sizeof(digest));
@@ -221,10 +224,11 @@ static int resolve_source(struct kernel_build_target *t, const char *recorded,
 				       "add --replace %s ... --source-tarball FILE')",
 				       t->name, t->name);
 	if (recorded[0] != '/')
-		return log_error_errno(-ENODATA,
-				       "kernel '%s': its source '%s' was recorded as a relative path: "
-				       "pass --source DIR or --source-tarball FILE",
-				       t->name, recorded);
+		return log_error_errno(
+			-ENODATA,
+			"kernel '%s': its source '%s' was recorded as a relative path: "
+			"pass --source DIR or --source-tarball FILE",
+			t->name, recorded);
 	if (stat(recorded, &st) < 0)
 		return log_error_errno(-ENOENT,
 				       "kernel '%s': its recorded source '%s' is gone (%m): pass "
@@ -249,11 +253,12 @@ static int resolve_kbuild(struct kernel_build_target *t, const char *recorded,
 
 	t->kbuild_from = g->kbuild ? "given" : "recorded";
 	if (!dir)
-		return log_error_errno(-ENODATA,
-				       "kernel '%s' has no kbuild directory recorded: pass --kbuild "
-				       "DIR, or record it with 'tuxtape kernel set-build %s --kbuild "
-				       "DIR'",
-				       t->name, t->name);
+		return log_error_errno(
+			-ENODATA,
+			"kernel '%s' has no kbuild directory recorded: pass --kbuild "
+			"DIR, or record it with 'tuxtape kernel set-build %s --kbuild "
+			"DIR'",
+			t->name, t->name);
 	field = g->kbuild ? strdup_printf("kernel '%s': --kbuild", t->name)
 			  : strdup_printf("kernel '%s': its recorded kbuild directory (kbuild)",
 					  t->name);
@@ -342,10 +347,11 @@ int kernel_build_target_resolve(struct tt_store *s, const char *name,
 	}
 	sqlite3_reset(st);
 	if (r == SQLITE_DONE)
-		return log_error_errno(-ENOENT,
-				       "no kernel '%s' in the inventory (see 'tuxtape kernel list'; "
-				       "'tuxtape kernel add' records one)",
-				       name);
+		return log_error_errno(
+			-ENOENT,
+			"no kernel '%s' in the inventory (see 'tuxtape kernel list'; "
+			"'tuxtape kernel add' records one)",
+			name);
 	if (r != SQLITE_ROW) {
 		kernel_build_target_release(&t);
 		return r < 0 ? r : tt_store_error(s, "reading a kernel");
@@ -383,8 +389,7 @@ fail:
 int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
 				char **ret_kbuild, char **ret_symbols)
 {
-	_cleanup_free_ char *kb = NULL, *map = NULL, *vmlinuz = NULL, *cache = NULL,
-			    *dump = NULL;
+	_cleanup_free_ char *kb = NULL, *map = NULL, *vmlinuz = NULL, *cache = NULL, *dump = NULL;
 	char hex[KERNEL_SYMBOLS_SHA256_LEN];
 	struct stat st;
 	int r;

@@ -17,8 +17,7 @@ struct tt_store;
  * it came from), followed by HINT (what to do; may be NULL): -ENOENT it or the file is
  * missing, -EMEDIUMTYPE it is another release's.
  */
-int kernel_kbuild_check(const char *dir, const char *release, const char *field,
-			const char *hint);
+int kernel_kbuild_check(const char *dir, const char *release, const char *field, const char *hint);
 
 /*
  * PATH is a kernel's full symbol table (System.map, or /proc/kallsyms as root saw it): at
@@ -64,10 +63,11 @@ void kernel_build_target_release(struct kernel_build_target *t);
 
 /*
  * Where the installed kernel RELEASE keeps its build inputs below ROOT (NULL: /):
- * ROOT/lib/modules/RELEASE/build when kernel_kbuild_check() would take it, and a symbol table: ROOT/boot/System.map-RELEASE when it is
- * a real one, else a kallsyms dump of that kernel in CACHE_DIR/kallsyms/RELEASE-<first 16 hex
- * digits of the SHA-256 of ROOT/boot/vmlinuz-RELEASE> (CACHE_DIR NULL: tt_path_cache_dir()).
- * Each *RET is NULL when none was found.
+ * ROOT/lib/modules/RELEASE/build when kernel_kbuild_check() would take it, and a symbol
+ * table: ROOT/boot/System.map-RELEASE when it is a real one, else a kallsyms dump of that
+ * kernel in CACHE_DIR/kallsyms/RELEASE-<first 16 hex digits of the SHA-256 of
+ * ROOT/boot/vmlinuz-RELEASE> (CACHE_DIR NULL: tt_path_cache_dir()). Each *RET is NULL when
+ * none was found.
  */
 int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
 				char **ret_kbuild, char **ret_symbols);
