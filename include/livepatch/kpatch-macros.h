@@ -65,15 +65,34 @@ static __maybe_unused noinline __printf(1, 2) int __tuxtape_kpatch_printk_deferr
 
 /*
  * SYSCALL_DEFINEn without the syscall's tracing metadata (CONFIG_FTRACE_SYSCALLS), which the
- * running kernel already has: the same __x64_sys_NAME, __se_sys_NAME and __do_sys_NAME.
+ * running kernel already has: the same __x64_sys_NAME and __se_sys_NAME.
  */
-#define KPATCH_SYSCALL_DEFINE1(name, ...) __SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
-#define KPATCH_SYSCALL_DEFINE2(name, ...) __SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
-#define KPATCH_SYSCALL_DEFINE3(name, ...) __SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
-#define KPATCH_SYSCALL_DEFINE4(name, ...) __SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
-#define KPATCH_SYSCALL_DEFINE5(name, ...) __SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
-#define KPATCH_SYSCALL_DEFINE6(name, ...) __SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE1(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE2(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE3(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE4(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE5(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE6(name, ...) __TUXTAPE_KPATCH_SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
 #ifdef CONFIG_X86_64
+/*
+ * The body is __do_sys_NAME in the kernel: `static inline`, which the kernel makes notrace,
+ * and gcc often keeps it out of line (newuname's is), so a changed one could not be patched.
+ * Here the body is __kpatch_do_sys_NAME, a new function of the patch, and what changes in
+ * the running kernel is the traced __x64_sys_NAME (and __ia32_sys_NAME) that calls it.
+ */
+#define __TUXTAPE_KPATCH_SYSCALL_DEFINEx(x, name, ...)                                             \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__));                             \
+	static inline long __kpatch_do_sys##name(__MAP(x, __SC_DECL, __VA_ARGS__));                \
+	__X64_SYS_STUBx(x, name, __VA_ARGS__)                                                      \
+	__IA32_SYS_STUBx(x, name, __VA_ARGS__)                                                     \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__))                               \
+	{                                                                                          \
+		long ret = __kpatch_do_sys##name(__MAP(x, __SC_CAST, __VA_ARGS__));                \
+		__MAP(x, __SC_TEST, __VA_ARGS__);                                                  \
+		__PROTECT(x, ret, __MAP(x, __SC_ARGS, __VA_ARGS__));                               \
+		return ret;                                                                        \
+	}                                                                                          \
+	static inline long __kpatch_do_sys##name(__MAP(x, __SC_DECL, __VA_ARGS__))
 /* x86's SYSCALL_DEFINE0 is its own macro: the same without SYSCALL_METADATA */
 #define KPATCH_SYSCALL_DEFINE0(sname)                                                              \
 	static long __do_sys_##sname(const struct pt_regs *__unused);                              \
@@ -81,6 +100,7 @@ static __maybe_unused noinline __printf(1, 2) int __tuxtape_kpatch_printk_deferr
 	__IA32_SYS_STUB0(sname)                                                                    \
 	static long __do_sys_##sname(const struct pt_regs *__unused)
 #else
+#define __TUXTAPE_KPATCH_SYSCALL_DEFINEx(x, name, ...) __SYSCALL_DEFINEx(x, name, __VA_ARGS__)
 #define KPATCH_SYSCALL_DEFINE0(sname)                                                              \
 	asmlinkage long sys_##sname(void);                                                         \
 	asmlinkage long sys_##sname(void)
