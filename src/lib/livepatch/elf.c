@@ -507,6 +507,9 @@ static int read_symbols(struct reader *rd, struct lp_elf *e)
 				   (unsigned long long)strsh->sh_size);
 		if (st.st_shndx == SHN_XINDEX)
 			return bad(rd, -EOPNOTSUPP, "symbol '%s': extended section index", name);
+		/* The differ names every function it patches or carries (a callback's too). */
+		if (type == STT_FUNC && !*name)
+			return bad(rd, -EBADMSG, "symbol %zu: a function without a name", i);
 		if (st.st_shndx != SHN_UNDEF && st.st_shndx < SHN_LORESERVE) {
 			if (st.st_shndx >= rd->shnum || !rd->byidx[st.st_shndx])
 				return bad(rd, -EBADMSG,
