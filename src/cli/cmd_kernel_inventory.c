@@ -213,7 +213,8 @@ static int parse_add(struct cli *cli, int argc, char **argv, struct kernel_add_o
 					       "exists, and as the symbol table /boot/System.map-RELEASE when\n"
 					       "it is a real one (Debian's is a placeholder), else a kallsyms\n"
 					       "dump of that image in $XDG_CACHE_HOME/tuxtape/kallsyms/\n"
-					       "RELEASE-<first 16 hex digits of the image's SHA-256>.\n"
+					       "RELEASE-<first 16 hex digits of the image's SHA-256>, saved\n"
+					       "there from /proc/kallsyms when there is none (as root).\n"
 					     : add_options);
 		default:
 			return EXIT_USAGE;

@@ -196,6 +196,30 @@ expect_exit 0 tt kernel import-running r4 --root "$F" --source "$K" --no-changel
 expect_exit 0 tt --json kernel show r4
 check "import-running --symbols wins" [ "$(jget symbols)" = "$dump" ]
 
+# the running kernel's /proc/kallsyms, saved into the cache once (vmlinux's lines only), and
+# not when its addresses are hidden (kptr_restrict, not root)
+G="$TMP/root2"
+REL2=6.1.0-57-amd64
+mkdir -p "$G/proc/sys/kernel" "$G/boot"
+echo $REL2 >"$G/proc/sys/kernel/osrelease"
+sed "s/$REL/$REL2/g" "$F/proc/version" >"$G/proc/version"
+cp "$TMP/config" "$G/boot/config-$REL2"
+printf 'another image\n' >"$G/boot/vmlinuz-$REL2"
+dump2="$XDG_CACHE_HOME/tuxtape/kallsyms/$REL2-$(sha256sum <"$G/boot/vmlinuz-$REL2" | cut -c1-16)"
+sed 's/^ffffffff81000000/0000000000000000/' "$TMP/System.map" >"$G/proc/kallsyms"
+expect_exit 0 tt kernel import-running h1 --root "$G" --source "$K" --no-changelog
+err_has "no kbuild directory or symbol table found for $REL2"
+check "hidden kallsyms addresses are not saved" [ ! -e "$dump2" ]
+{ cat "$TMP/System.map"; echo 'ffffffffc0001000 t mod_fn	[some_mod]'; } >"$G/proc/kallsyms"
+expect_exit 0 tt kernel import-running h2 --root "$G" --source "$K" --no-changelog
+expect_exit 0 tt --json kernel show h2
+check "the running kernel's kallsyms is saved and recorded" [ "$(jget symbols)" = "$dump2" ]
+check "the saved kallsyms holds vmlinux's lines only" cmp -s "$dump2" "$TMP/System.map"
+echo 'ffffffffc0002000 t mod_fn2	[other_mod]' >>"$G/proc/kallsyms"
+expect_exit 0 tt kernel import-running h3 --root "$G" --source "$K" --no-changelog
+expect_exit 0 tt --json kernel show h3
+check "a module loaded since does not change the saved dump" [ "$(jget symbols_sha256)" = "$(sha256sum <"$TMP/System.map" | cut -d' ' -f1)" ]
+
 # ---- a database made before these columns existed upgrades in place ----
 tt --json kernel show k2 >"$TMP/k2.before"
 sqlite3 "$DB" 'ALTER TABLE kernel DROP COLUMN kbuild; ALTER TABLE kernel DROP COLUMN symbols;

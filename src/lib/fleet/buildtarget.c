@@ -386,10 +386,66 @@ fail:
 	return r;
 }
 
-int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
-				char **ret_kbuild, char **ret_symbols)
+/*
+ * The running kernel's /proc/kallsyms (PROC) saved to DUMP: vmlinux's lines only, so that
+ * loading a module later does not make it another file. Refused (not logged) when the
+ * addresses are hidden (kptr_restrict, not root: all zero) or it is not a symbol table.
+ */
+static int kallsyms_save(const char *proc, const char *dump)
 {
-	_cleanup_free_ char *kb = NULL, *map = NULL, *vmlinuz = NULL, *cache = NULL, *dump = NULL;
+	_cleanup_free_ char *buf = NULL, *dir = NULL;
+	char hex[KERNEL_SYMBOLS_SHA256_LEN];
+	struct strbuf sb = STRBUF_INIT;
+	bool nonzero = false;
+	size_t len;
+	int r;
+
+	r = read_file_capped(proc, SYMBOLS_MAX, &buf, &len);
+	if (r < 0)
+		return r;
+	for (const char *p = buf; p < buf + len && r >= 0;) {
+		const char *e = memchr(p, '\n', (size_t)(buf + len - p));
+		size_t n = e ? (size_t)(e - p) : (size_t)(buf + len - p);
+
+		if (!memchr(p, '[', n)) {
+			size_t z = 0;
+
+			while (z < n && p[z] == '0')
+				z++;
+			nonzero = nonzero || (z < n && p[z] != ' ');
+			r = strbuf_add(&sb, p, n);
+			if (r >= 0)
+				r = strbuf_addch(&sb, '\n');
+		}
+		p += n + 1;
+	}
+	if (r < 0 || !nonzero) {
+		strbuf_release(&sb);
+		return r < 0 ? r : -EPERM;
+	}
+	dir = strdup(dump);
+	if (!dir) {
+		strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	*strrchr(dir, '/') = '\0';
+	r = mkdir_p(dir, 0755);
+	if (r >= 0)
+		r = write_file_atomic(dump, sb.buf, sb.len, 0644);
+	strbuf_release(&sb);
+	if (r < 0)
+		return r;
+	r = symbols_read(dump, "", NULL, false, NULL, NULL, hex);
+	if (r < 0)
+		unlink(dump);
+	return r;
+}
+
+int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
+				bool running, char **ret_kbuild, char **ret_symbols)
+{
+	_cleanup_free_ char *kb = NULL, *map = NULL, *vmlinuz = NULL, *cache = NULL, *dump = NULL,
+			    *proc = NULL;
 	char hex[KERNEL_SYMBOLS_SHA256_LEN];
 	struct stat st;
 	int r;
@@ -398,7 +454,8 @@ int kernel_build_find_installed(const char *root, const char *release, const cha
 	kb = strdup_printf("%s/lib/modules/%s/build", root ? root : "", release);
 	map = strdup_printf("%s/boot/System.map-%s", root ? root : "", release);
 	vmlinuz = strdup_printf("%s/boot/vmlinuz-%s", root ? root : "", release);
-	if (!kb || !map || !vmlinuz)
+	proc = strdup_printf("%s/proc/kallsyms", root ? root : "");
+	if (!kb || !map || !vmlinuz || !proc)
 		return -ENOMEM;
 	/* Only one that would pass kernel_kbuild_check(): a broken one is simply not found. */
 	if (stat(kb, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -414,7 +471,10 @@ int kernel_build_find_installed(const char *root, const char *release, const cha
 		*ret_symbols = TAKE_PTR(map);
 		return 0;
 	}
-	/* A dump of the kernel booted, keyed by its image (tests/e2e/qemu-run.sh writes it). */
+	/*
+	 * A dump of the kernel booted, keyed by its image: tests/e2e/qemu-run.sh writes it, and
+	 * so does this function for the running kernel from its /proc/kallsyms.
+	 */
 	if (access(vmlinuz, R_OK) < 0)
 		return 0;
 	if (cache_dir)
@@ -437,7 +497,8 @@ int kernel_build_find_installed(const char *root, const char *release, const cha
 	}
 	if (!dump)
 		return -ENOMEM;
-	if (symbols_read(dump, "", NULL, false, NULL, NULL, hex) == 0)
+	if (symbols_read(dump, "", NULL, false, NULL, NULL, hex) == 0 ||
+	    (running && kallsyms_save(proc, dump) == 0))
 		*ret_symbols = TAKE_PTR(dump);
 	return 0;
 }

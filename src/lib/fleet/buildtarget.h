@@ -66,8 +66,9 @@ void kernel_build_target_release(struct kernel_build_target *t);
  * ROOT/lib/modules/RELEASE/build when kernel_kbuild_check() would take it, and a symbol
  * table: ROOT/boot/System.map-RELEASE when it is a real one, else a kallsyms dump of that
  * kernel in CACHE_DIR/kallsyms/RELEASE-<first 16 hex digits of the SHA-256 of
- * ROOT/boot/vmlinuz-RELEASE> (CACHE_DIR NULL: tt_path_cache_dir()). Each *RET is NULL when
- * none was found.
+ * ROOT/boot/vmlinuz-RELEASE> (CACHE_DIR NULL: tt_path_cache_dir()). When RELEASE is the
+ * RUNNING kernel and there is no such dump yet, ROOT/proc/kallsyms is saved there (vmlinux's
+ * lines; only when its addresses are not hidden). Each *RET is NULL when none was found.
  */
 int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
-				char **ret_kbuild, char **ret_symbols);
+				bool running, char **ret_kbuild, char **ret_symbols);

@@ -244,7 +244,7 @@ int kernel_running_read(const char *root, struct kernel_running *ret)
 				    gz, boot);
 		goto fail;
 	}
-	r = kernel_build_find_installed(root, k.release, NULL, &k.kbuild, &k.symbols);
+	r = kernel_build_find_installed(root, k.release, NULL, true, &k.kbuild, &k.symbols);
 	if (r < 0)
 		goto fail;
 	*ret = k;
