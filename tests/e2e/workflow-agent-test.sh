@@ -38,7 +38,7 @@ json() { # json EXPR [ARG] : EXPR of the JSON document j in $work/out (ARG is sy
 
 make_certs
 mkdir -p "$work"/db
-node=node-e2e-1
+node="node-e2e-1"
 for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1 admin-1 agent-$node; do
 	role=${n%%-*}
 	name=${n#agent-}
@@ -123,6 +123,7 @@ sed -n '/^@@TT STATE-BEGIN$/,/^@@TT STATE-END$/p' "$work"/result-wf.clean | sed 
 	base64 -d | tar -C "$work"/back -xf - || fail "the server's state did not come back"
 TUXTAPE_SERVER=$SERVER_BIN
 start_server "$work"/server2.log --db "$work"/back/t.db
+# shellcheck disable=SC2034 # as() in tests/server/lib.sh reads it
 TOKEN_admin=$(cat "$work"/admin-1.token)
 api "/v1/fleet/nodes/$node" -H "$(as admin)"
 [ "$STATUS" = 200 ] || fail "GET /v1/fleet/nodes/$node: $STATUS $(cat "$work"/body)"
