@@ -3,7 +3,8 @@
  * path and route match, the query parameters of a GET endpoint (through its handler), the
  * Authorization header, or the JSON body of a POST endpoint (through its handler, which
  * reads it strictly: workflow, reviews, builders, leases, the builder's result upload with
- * its base64 module, build requests, heartbeats and status events, kernels).
+ * its base64 module, build requests, heartbeats and status events, kernels). The query and
+ * body inputs name their endpoint by its path pattern on their first line.
  *
  * The handlers run as http.c runs them, on real SQLite databases in a temporary directory;
  * a POST gets a fresh in-memory state database each time so that one input replays alone.
@@ -141,6 +142,29 @@ static void run_handler(const struct srv_route *rt, const char **params, json_t 
 	strbuf_release(&out_text);
 }
 
+/*
+ * The route an input names: its first line is a route's path pattern ("/v1/jobs/{id}"),
+ * so that seeds stay on their endpoint when routes are added; any other line picks one by
+ * its bytes. *DATA and *SIZE move past the line.
+ */
+static const struct srv_route *pick_route(const struct srv_route **routes, size_t n,
+					  const uint8_t **data, size_t *size)
+{
+	const uint8_t *nl = memchr(*data, '\n', *size);
+	size_t len = nl ? (size_t)(nl - *data) : *size;
+	unsigned h = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(routes[i]->path) == len && memcmp(routes[i]->path, *data, len) == 0)
+			h = (unsigned)i + 1;
+	if (!h)
+		for (size_t i = 0; i < len; i++)
+			h = h * 31 + (*data)[i];
+	*data += nl ? len + 1 : len;
+	*size -= nl ? len + 1 : len;
+	return routes[(h ? h - 1 : 0) % n];
+}
+
 /* "METHOD\nURL": split and matched as on_headers() does, and the Allow list of a 405. */
 static void fuzz_path(const uint8_t *data, size_t size)
 {
@@ -216,8 +240,8 @@ out:
 	free(in);
 }
 
-/* ROUTE-BYTE then "PARAM0\nPARAM1\nK=V&K=V...": a GET endpoint's parameters, as the handler
- * reads them after http.c refused unknown names. */
+/* "ROUTE\nPARAM0\nPARAM1\nK=V&K=V...": a GET endpoint's parameters, as the handler reads
+ * them after http.c refused unknown names. */
 static void fuzz_query(const uint8_t *data, size_t size)
 {
 	const struct srv_route *gets[64], *rt;
@@ -228,10 +252,10 @@ static void fuzz_query(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < srv_n_routes && n < 64; i++)
 		if (!strcmp(srv_routes[i].method, "GET"))
 			gets[n++] = &srv_routes[i];
-	if (size < 1 || !n)
+	if (!n)
 		return;
-	rt = gets[data[0] % n];
-	in = text(data + 1, size - 1);
+	rt = pick_route(gets, n, &data, &size);
+	in = text(data, size);
 	p = in;
 	for (unsigned k = 0; k < 2; k++) {
 		q = strchr(p, '\n');
@@ -307,7 +331,7 @@ out:
 	free(in);
 }
 
-/* ROUTE-BYTE TYPE-BYTE then the body of a POST endpoint, parsed as dispatch() does and read
+/* "ROUTE\n" TYPE-BYTE then the body of a POST endpoint, parsed as dispatch() does and read
  * by its handler against an empty state database. */
 static void fuzz_body(const uint8_t *data, size_t size)
 {
@@ -324,10 +348,12 @@ static void fuzz_body(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < srv_n_routes && n < 64; i++)
 		if (strcmp(srv_routes[i].method, "GET") != 0)
 			posts[n++] = &srv_routes[i];
-	if (size < 2 || !n)
+	if (!n)
 		return;
-	rt = posts[data[0] % n];
-	status = srv_body_parse(rt, types[data[1] % 4], (const char *)data + 2, size - 2, &body,
+	rt = pick_route(posts, n, &data, &size);
+	if (size < 1)
+		return;
+	status = srv_body_parse(rt, types[data[0] % 4], (const char *)data + 1, size - 1, &body,
 				err, sizeof(err));
 	if (status) {
 		if ((status != 400 && status != 415) || body || !err[0])
