@@ -157,6 +157,24 @@ err_has "kernel 'k1': its recorded source '$K' is gone"
 err_has "pass --source DIR or --source-tarball FILE"
 mv "$K.moved" "$K"
 
+# the source replaced since it was recorded: a tree of another version, another tarball
+sed -i 's/^SUBLEVEL = 40/SUBLEVEL = 41/' "$K/Makefile"
+expect_exit 1 lpb --kernel k1
+err_has "kernel 'k1': its source tree '$K' is now 6.1.41, it was 6.1.40 when recorded (source_version)"
+one_line_error
+sed -i 's/^SUBLEVEL = 41/SUBLEVEL = 40/' "$K/Makefile"
+tar -C "$TMP" -cf "$TMP/linux.tar" linux
+expect_exit 0 tt kernel add kt --release 6.1.40 --config "$TMP/config" --source-tarball "$TMP/linux.tar" \
+    --kbuild "$TMP/kb" --symbols "$TMP/System.map"
+expect_exit 0 tt --json kernel show kt
+check "tarball digest recorded" [ "$(jget source_sha256)" = "$(sha256sum <"$TMP/linux.tar" | cut -d' ' -f1)" ]
+printf 'int new(void);\n' >"$K/net/core/new.h"
+tar -C "$TMP" -cf "$TMP/linux.tar" linux
+rm "$K/net/core/new.h"
+expect_exit 1 lpb --kernel kt
+err_has "kernel 'kt': its source tarball '$TMP/linux.tar' changed since it was recorded (source_sha256 "
+one_line_error
+
 # ---- import-running finds them below --root ----
 F="$TMP/root"
 REL=6.1.0-56-amd64
@@ -223,7 +241,8 @@ check "a module loaded since does not change the saved dump" [ "$(jget symbols_s
 # ---- a database made before these columns existed upgrades in place ----
 tt --json kernel show k2 >"$TMP/k2.before"
 sqlite3 "$DB" 'ALTER TABLE kernel DROP COLUMN kbuild; ALTER TABLE kernel DROP COLUMN symbols;
-               ALTER TABLE kernel DROP COLUMN symbols_sha256; PRAGMA user_version = 6;'
+               ALTER TABLE kernel DROP COLUMN symbols_sha256;
+               ALTER TABLE kernel DROP COLUMN source_sha256; PRAGMA user_version = 6;'
 expect_exit 0 tt --json kernel show k2
 check "upgraded: kbuild column back, empty" [ "$(jget kbuild)" = null ]
 check "upgraded: the schema version moved on" [ "$(sqlite3 "$DB" 'PRAGMA user_version')" -ge 7 ]

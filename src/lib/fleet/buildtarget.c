@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "filehash.h"
 #include "fleet/buildtarget.h"
+#include "fleet/inventory.h"
 #include "log.h"
 #include "macro.h"
 #include "paths.h"
@@ -204,10 +205,47 @@ static const char *column_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static int resolve_source(struct kernel_build_target *t, const char *recorded,
-			  const struct kernel_build_given *g)
+/* A recorded source is the one recorded: a tarball by its SHA-256, a tree by its version. */
+static int source_unchanged(const struct kernel_build_target *t, const char *recorded, bool tarball,
+			    const char *sha, const char *version)
+{
+	char now[KERNEL_SYMBOLS_SHA256_LEN], v[32];
+	unsigned sv[3];
+	int r;
+
+	if (tarball && sha) {
+		r = kernel_source_tarball_sha256(recorded, NULL, now);
+		if (r < 0)
+			return r;
+		if (!streq(now, sha))
+			return log_error_errno(
+				-ESTALE,
+				"kernel '%s': its source tarball '%s' changed since it was "
+				"recorded "
+				"(source_sha256 %.16s..., now %.16s...): pass --source-tarball "
+				"FILE "
+				"with the kernel's own source, or record it again with 'tuxtape "
+				"kernel add --replace %s ...'",
+				t->name, recorded, sha, now, t->name);
+	} else if (!tarball && version && kernel_source_tree_version(recorded, sv) == 0) {
+		snprintf(v, sizeof(v), "%u.%u.%u", sv[0], sv[1], sv[2]);
+		if (!streq(v, version))
+			return log_error_errno(
+				-ESTALE,
+				"kernel '%s': its source tree '%s' is now %s, it was %s when "
+				"recorded (source_version): pass --source DIR with the kernel's "
+				"own "
+				"source",
+				t->name, recorded, v, version);
+	}
+	return 0;
+}
+
+static int resolve_source(struct kernel_build_target *t, const char *recorded, const char *sha,
+			  const char *version, const struct kernel_build_given *g)
 {
 	struct stat st;
+	int r;
 
 	if (g->source_dir || g->source_tarball) {
 		t->source_from = "given";
@@ -234,10 +272,13 @@ static int resolve_source(struct kernel_build_target *t, const char *recorded,
 				       "kernel '%s': its recorded source '%s' is gone (%m): pass "
 				       "--source DIR or --source-tarball FILE",
 				       t->name, recorded);
-	if (S_ISDIR(st.st_mode))
-		return dup_or_null(recorded, &t->source_dir);
-	if (S_ISREG(st.st_mode))
-		return dup_or_null(recorded, &t->source_tarball);
+	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		r = source_unchanged(t, recorded, S_ISREG(st.st_mode), sha, version);
+		if (r < 0)
+			return r;
+		return dup_or_null(recorded,
+				   S_ISDIR(st.st_mode) ? &t->source_dir : &t->source_tarball);
+	}
 	return log_error_errno(-EINVAL,
 			       "kernel '%s': its recorded source '%s' is neither a directory nor a "
 			       "file: pass --source DIR or --source-tarball FILE",
@@ -320,7 +361,7 @@ int kernel_build_target_resolve(struct tt_store *s, const char *name,
 	static const struct kernel_build_given none = {};
 	struct kernel_build_target t = {};
 	_cleanup_free_ char *source = NULL, *kbuild = NULL, *symbols = NULL, *sha = NULL,
-			    *config = NULL;
+			    *config = NULL, *source_sha = NULL, *source_version = NULL;
 	sqlite3_stmt *st;
 	int r;
 
@@ -329,8 +370,8 @@ int kernel_build_target_resolve(struct tt_store *s, const char *name,
 	if (given->source_dir && given->source_tarball)
 		return log_error_errno(-EINVAL, "give a source directory or a tarball, not both");
 	r = tt_store_prepare(s,
-			     "SELECT release, source, kbuild, symbols, symbols_sha256, config "
-			     "FROM kernel WHERE name = ?1",
+			     "SELECT release, source, kbuild, symbols, symbols_sha256, config, "
+			     "source_sha256, source_version FROM kernel WHERE name = ?1",
 			     &st);
 	if (r < 0)
 		return r;
@@ -342,7 +383,9 @@ int kernel_build_target_resolve(struct tt_store *s, const char *name,
 		    dup_or_null(column_text(st, 2), &kbuild) < 0 ||
 		    dup_or_null(column_text(st, 3), &symbols) < 0 ||
 		    dup_or_null(column_text(st, 4), &sha) < 0 ||
-		    dup_or_null(column_text(st, 5), &config) < 0)
+		    dup_or_null(column_text(st, 5), &config) < 0 ||
+		    dup_or_null(column_text(st, 6), &source_sha) < 0 ||
+		    dup_or_null(column_text(st, 7), &source_version) < 0)
 			r = -ENOMEM;
 	}
 	sqlite3_reset(st);
@@ -361,7 +404,7 @@ int kernel_build_target_resolve(struct tt_store *s, const char *name,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = resolve_source(&t, source, given);
+	r = resolve_source(&t, source, source_sha, source_version, given);
 	if (r < 0)
 		goto fail;
 	if (given->config) {

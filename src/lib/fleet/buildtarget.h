@@ -49,12 +49,14 @@ struct kernel_build_target {
 
 /*
  * Resolves kernel NAME's build inputs. A value given wins; a recorded one is checked first:
- * the source must still be a directory or a file, the kbuild directory must exist and be the
+ * the source must still be a directory of the version recorded or a tarball of the SHA-256
+ * recorded, the kbuild directory must exist and be the
  * kernel's release (a given one too), the symbol file's SHA-256 must be the one recorded (its
  * verified bytes are what the build reads). The stored config is written to a private file.
  * Errors are logged naming the kernel, the field and what to pass or run: -ENOENT no such
  * kernel or a recorded path is gone, -ENODATA nothing recorded and nothing given,
- * -EMEDIUMTYPE another release's kbuild, -ESTALE the symbol file changed since recorded.
+ * -EMEDIUMTYPE another release's kbuild, -ESTALE the symbol file or the source changed since
+ * recorded.
  */
 int kernel_build_target_resolve(struct tt_store *s, const char *name,
 				const struct kernel_build_given *given,

@@ -113,8 +113,7 @@ static int check_source_tree(const char *dir)
 	return 0;
 }
 
-/* VERSION.PATCHLEVEL.SUBLEVEL of a source tree's top-level Makefile into OUT; -ENOENT if absent. */
-static int source_tree_version(const char *dir, unsigned ret[3])
+int kernel_source_tree_version(const char *dir, unsigned ret[3])
 {
 	static const char *const keys[] = { "VERSION", "PATCHLEVEL", "SUBLEVEL" };
 	_cleanup_free_ char *mk = path_join(dir, "Makefile"), *buf = NULL;
@@ -405,7 +404,7 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	struct kernel_fileset *fs = NULL;
 	_cleanup_free_ char *config_text = NULL, *tree = NULL, *added_at = NULL;
 	_cleanup_free_ char *kbuild_abs = NULL, *symbols_abs = NULL, *source_abs = NULL;
-	char symbols_sha[KERNEL_SYMBOLS_SHA256_LEN] = "";
+	char symbols_sha[KERNEL_SYMBOLS_SHA256_LEN] = "", source_sha[KERNEL_SYMBOLS_SHA256_LEN] = "";
 	const char *arch, *source, *distro = NULL;
 	struct distro_fix *dfixes = NULL;
 	size_t n_dfixes = 0;
@@ -464,6 +463,9 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		r = kernel_source_from_tarball(o->source_tarball, o->cache_dir, &tree);
 		if (r < 0)
 			goto out;
+		r = kernel_source_tarball_sha256(o->source_tarball, o->cache_dir, source_sha);
+		if (r < 0)
+			goto out;
 	} else if (o->source_dir) {
 		tree = strdup(o->source_dir);
 		if (!tree) {
@@ -478,7 +480,7 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 	if (tree && (o->debuginfo || o->build_dir) && (r = check_source_tree(tree)) < 0)
 		goto out;
 	/* A tree of another branch would answer for the wrong kernel without a word. */
-	if (tree && source_tree_version(tree, sv) == 0) {
+	if (tree && kernel_source_tree_version(tree, sv) == 0) {
 		snprintf(rep.source_version, sizeof(rep.source_version), "%u.%u.%u", sv[0], sv[1],
 			 sv[2]);
 		if ((sv[0] != v.major || sv[1] != v.minor) && !o->allow_source_mismatch) {
@@ -583,7 +585,7 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		r = tt_store_prepare(s,
 				     "UPDATE kernel SET source_version = ?2, distro = ?3, "
 				     "distro_version = ?4, changelog = ?5, kbuild = ?6, symbols = ?7, "
-				     "symbols_sha256 = ?8 WHERE id = ?1",
+				     "symbols_sha256 = ?8, source_sha256 = ?9 WHERE id = ?1",
 				     &st);
 		if (r < 0)
 			goto out;
@@ -595,6 +597,7 @@ int kernel_inventory_add(struct tt_store *s, const struct kernel_add_opts *o,
 		bind_text(st, 6, kbuild_abs);
 		bind_text(st, 7, symbols_abs);
 		bind_text(st, 8, symbols_abs ? symbols_sha : NULL);
+		bind_text(st, 9, source_sha[0] ? source_sha : NULL);
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (r != SQLITE_DONE) {
@@ -686,15 +689,15 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 	"source_version, distro, distro_version, changelog, "                                     \
 	"(SELECT count(*) FROM kernel_distro_fix d WHERE d.kernel_id = kernel.id), "              \
 	"length(config) - length(replace(config, char(10), '')), kbuild, symbols, "              \
-	"symbols_sha256, id"
-#define KERNEL_COL_ID 24
+	"symbols_sha256, source_sha256, id"
+#define KERNEL_COL_ID 25
 
 static const char *const kernel_keys[] = {
 	"name",		    "release",	      "version",	"mapping",   "arch",
 	"files_method",	    "files",	      "added_at",	"updated_at", "proc_version",
 	"version_signature", "config_origin", "source",		"build_dir", "debuginfo",
 	"source_version",   "distro",	      "distro_version", "changelog", "distro_fixes",
-	"config_lines",	    "kbuild",	      "symbols",	"symbols_sha256",
+	"config_lines",	    "kbuild",	      "symbols",	"symbols_sha256", "source_sha256",
 };
 
 static json_t *kernel_row(sqlite3_stmt *st, size_t n_keys)

@@ -76,12 +76,21 @@ int kernel_inventory_set_build(struct tt_store *s, const char *name, const char 
 /* -ENOENT (logged) when there is no such kernel. */
 int kernel_inventory_remove(struct tt_store *s, const char *name);
 int kernel_inventory_id(struct tt_store *s, const char *name, int64_t *ret);
-/* [{"name","release","version","mapping","arch","files_method","files","added_at"}...] */
+/* [{"name","release","version","mapping","arch","files_method","file_count","added_at"}...] */
 int kernel_inventory_list(struct tt_store *s, json_t **ret);
 /* One kernel in full, with its verdict counts. */
 int kernel_inventory_show(struct tt_store *s, const char *name, json_t **ret);
 /* {"kernel", "method", "files": [{"path","kind","generated","how"}]} sorted by path. */
 int kernel_inventory_files(struct tt_store *s, const char *name, json_t **ret);
+
+/* VERSION.PATCHLEVEL.SUBLEVEL of a source tree's top-level Makefile; -ENOENT if absent. */
+int kernel_source_tree_version(const char *dir, unsigned ret[3]);
+
+/*
+ * The SHA-256 of a source tarball as 64 hex digits, remembered beside the prepared trees
+ * (CACHE_DIR NULL: tt_path_cache_dir()) as the livepatch build remembers it.
+ */
+int kernel_source_tarball_sha256(const char *tarball, const char *cache_dir, char ret[static 65]);
 
 /*
  * Extracts TARBALL into CACHE_DIR (NULL: tt_path_cache_dir())/sources/<sha256>/ once and

@@ -187,6 +187,24 @@ static int gunzip_to_temp(const char *gz, char **ret)
 	return 0;
 }
 
+int kernel_source_tarball_sha256(const char *tarball, const char *cache_dir, char ret[static 65])
+{
+	_cleanup_free_ char *cache = NULL, *trees = NULL;
+	int r;
+
+	if (cache_dir)
+		cache = strdup(cache_dir);
+	else if ((r = tt_path_cache_dir(&cache)) < 0)
+		return r;
+	trees = cache ? path_join(cache, "trees") : NULL;
+	if (!trees)
+		return -ENOMEM;
+	r = tt_file_sha256_memo(tarball, trees, ret);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %s", tarball, strerror(-r));
+	return 0;
+}
+
 void kernel_running_release(struct kernel_running *k)
 {
 	if (k->config_is_temp && k->config_path)

@@ -211,6 +211,11 @@ const char *const tt_schema_migrations[] = {
 	"ALTER TABLE kernel ADD COLUMN kbuild TEXT;"
 	"ALTER TABLE kernel ADD COLUMN symbols TEXT;"
 	"ALTER TABLE kernel ADD COLUMN symbols_sha256 TEXT;",
+	/*
+	 * 8: the SHA-256 of a kernel's source tarball, so that a build for it refuses a tarball
+	 * replaced since (a newer linux-source package) instead of building from other source.
+	 */
+	"ALTER TABLE kernel ADD COLUMN source_sha256 TEXT;",
 };
 
 const size_t tt_schema_n_migrations = ARRAY_SIZE(tt_schema_migrations);
