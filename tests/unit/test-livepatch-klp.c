@@ -60,6 +60,37 @@ static void test_sympos(void **state)
 	assert_int_equal(pos, 1);
 }
 
+/*
+ * A module's symbols are section offsets, the section index in the top bits: a file's span
+ * in .text says where its static is, whatever its .text.unlikely symbols say (x.c and y.c
+ * each have a helper.part.0; x.c also has a cold part in another section).
+ */
+static void test_sympos_sections(void **state)
+{
+	static const char map[] = "0000020000020000 t x_first\n"
+				  "0000020000022530 t helper.part.0\n" /* x.c */
+				  "0000020000023000 t x_last\n"
+				  "0000020000040000 t y_first\n"
+				  "000002000004d7f0 t helper.part.0\n" /* y.c */
+				  "0000020000050000 t y_last\n"
+				  "0000040000000200 t x_first.cold\n"
+				  "00000400000004db t y_first.cold\n";
+	_cleanup_(lp_symtab_freep) struct lp_symtab *st = NULL;
+	const char *x_anchors[] = {"x_first", "x_last", "x_first.cold", "helper.part.0"};
+	const char *y_anchors[] = {"y_first", "y_last", "y_first.cold", "helper.part.0"};
+	const char *cold_only[] = {"x_first.cold"};
+	long pos = -1;
+
+	assert_int_equal(lp_symtab_parse(map, sizeof(map) - 1, &st), 0);
+	assert_int_equal(lp_symtab_sympos(st, "helper.part.0", true, "x.c", x_anchors, 4, &pos), 0);
+	assert_int_equal(pos, 1);
+	assert_int_equal(lp_symtab_sympos(st, "helper.part.0", true, "y.c", y_anchors, 4, &pos), 0);
+	assert_int_equal(pos, 2);
+	/* anchors only in another section tell nothing: refused */
+	assert_int_equal(lp_symtab_sympos(st, "helper.part.0", true, "x.c", cold_only, 1, &pos),
+			 -ENOTUNIQ);
+}
+
 static char logged[1024];
 
 static void capture_log(enum tt_log_level level, const char *msg, void *userdata)
@@ -525,6 +556,7 @@ int main(void)
 		fixtures = "tests/livepatch/fixtures";
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sympos),		 cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_sympos_sections),
 		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
 		cmocka_unit_test(test_export_no_module),
 		cmocka_unit_test(test_module_build),	 cmocka_unit_test(test_cross_build),

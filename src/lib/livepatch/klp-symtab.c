@@ -377,7 +377,6 @@ static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text
 {
 	struct ksym *k, *pick = NULL;
 	size_t n = 0;
-	uint64_t lo = UINT64_MAX, hi = 0;
 
 	FOR_EACH_NAMED(st, name, k)
 	if (!k->loading_only) {
@@ -408,7 +407,17 @@ static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text
 			return 0;
 		}
 	}
-	/* the span of this object's symbols that are unique in the kernel, same kind */
+	/*
+	 * The span of this object's symbols that are unique in the kernel, same kind, per
+	 * section: a module's symbols are section offsets (the section index is in the top
+	 * bits, see klp-modsyms.c), and a file's .text and .text.unlikely spans say nothing
+	 * about each other. vmlinux's addresses all share one key.
+	 */
+	_cleanup_free_ uint64_t *aaddr = calloc(nanchors ? nanchors : 1, sizeof(*aaddr));
+	size_t na = 0;
+
+	if (!aaddr)
+		return -ENOMEM;
 	for (size_t i = 0; i < nanchors; i++) {
 		struct ksym *a = NULL, *x;
 		size_t c = 0;
@@ -426,26 +435,33 @@ static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text
 		if (!is_text && tolower(a->type) != 'd' && tolower(a->type) != 'b' &&
 		    tolower(a->type) != 'r')
 			continue;
-		lo = MIN(lo, a->addr);
-		hi = MAX(hi, a->addr);
+		aaddr[na++] = a->addr;
 	}
-	if (lo > hi)
+	if (!na)
 		return -ENOTUNIQ;
 	/*
 	 * A translation unit's symbols are contiguous per kind in vmlinux (and in a module's
 	 * sections): the candidate inside, or clearly nearest to, the span of the file's
-	 * unique symbols is the one.
+	 * unique symbols in its section is the one.
 	 */
 	{
 		uint64_t best = UINT64_MAX, second = UINT64_MAX;
 
 		FOR_EACH_NAMED(st, name, k)
 		{
-			uint64_t d;
+			uint64_t d, lo = UINT64_MAX, hi = 0;
 
 			if (k->loading_only || is_text_type(k->type) != is_text)
 				continue;
-			d = k->addr < lo ? lo - k->addr : k->addr > hi ? k->addr - hi : 0;
+			for (size_t i = 0; i < na; i++)
+				if (aaddr[i] >> 40 == k->addr >> 40) {
+					lo = MIN(lo, aaddr[i]);
+					hi = MAX(hi, aaddr[i]);
+				}
+			if (lo > hi)
+				d = UINT64_MAX - 1; /* no anchor in its section: farthest */
+			else
+				d = k->addr < lo ? lo - k->addr : k->addr > hi ? k->addr - hi : 0;
 			if (d < best) {
 				second = best;
 				best = d;
@@ -454,7 +470,8 @@ static int pick_entry(const struct lp_symtab *st, const char *name, bool is_text
 				second = d;
 			}
 		}
-		if (!pick || (second != UINT64_MAX && (best == second || second / 4 <= best)))
+		if (!pick || best == UINT64_MAX - 1 ||
+		    (second != UINT64_MAX && (best == second || second / 4 <= best)))
 			return -ENOTUNIQ;
 	}
 	*ret = pick;
