@@ -8,6 +8,9 @@
 #include "ui.h"
 #include "banned.h"
 
+/* From this width the Patches screen shows two revisions side by side. */
+#define SBS_MIN_COLS 160
+
 static const char *const screen_names[_SCR_MAX] = {
 	[SCR_CVES] = "CVEs",	     [SCR_KERNELS] = "Kernels",	  [SCR_FLEET] = "Fleet",
 	[SCR_PATCHES] = "Patches", [SCR_EXPOSURE] = "Exposure", [SCR_HELP] = "Help",
@@ -299,8 +302,13 @@ static void draw_status(struct ui *u)
 	char left[300], right[64] = "";
 	int y = u->rows - 1, rw;
 
+	char busy[100];
+
 	if (u->prompt != PROMPT_NONE)
 		snprintf(left, sizeof(left), "%s%.*s", prompt_label(u->prompt), (int)u->plen, u->pbuf);
+	else if (job_queue_busy(u->q, busy, sizeof(busy)))
+		/* A request to the server is out; the keys still work meanwhile. */
+		snprintf(left, sizeof(left), "[%c] working: %s ...", "|/-\\"[u->spin % 4], busy);
 	else if (u->job.running) {
 		char d[100];
 
@@ -875,6 +883,63 @@ static void draw_exposure(struct ui *u)
 	}
 }
 
+/*
+ * Revision 1 and the current revision side by side, in two halves: the same lines plain,
+ * a removed line red on the left, an added one green on the right, a changed pair both; the
+ * gutter between says it too ('<' '>' '|'), so NO_COLOR loses nothing.
+ */
+static void draw_sbs(struct ui *u, int y, int h)
+{
+	int half = (u->cols - 3) / 2;
+	size_t top;
+
+	put_str(u, y, 0, u->sbs_title, strlen(u->sbs_title), u->cols, true);
+	mvchgat(y, 0, -1, A_BOLD, 0, NULL);
+	y++;
+	h--;
+	if (h < 1)
+		return;
+	u->pt.n_lines = u->n_sbs;
+	u->pt.height = h;
+	u->pt.width = u->cols;
+	if (u->pt.top + (size_t)h > u->n_sbs)
+		u->pt.top = u->n_sbs > (size_t)h ? u->n_sbs - (size_t)h : 0;
+	top = u->pt.top;
+	for (int i = 0; i < h; i++) {
+		const struct sbs_row *r = top + (size_t)i < u->n_sbs ? &u->sbs[top + (size_t)i] : NULL;
+		attr_t la = A_NORMAL, ra = A_NORMAL;
+		const char *gutter = " ";
+
+		if (!r) {
+			mvhline(y + i, 0, ' ', u->cols);
+			continue;
+		}
+		if (r->tag == '@') {
+			attron(cattr(u, C_CYAN, A_BOLD));
+			put_str(u, y + i, 0, r->l, strlen(r->l), u->cols, true);
+			attroff(cattr(u, C_CYAN, A_BOLD));
+			continue;
+		}
+		if (r->tag == '-' || r->tag == '~')
+			la = cattr(u, C_RED, A_DIM) | A_BOLD;
+		if (r->tag == '+' || r->tag == '~')
+			ra = cattr(u, C_GREEN, A_BOLD) | A_BOLD;
+		gutter = r->tag == '-' ? "<" : r->tag == '+' ? ">" : r->tag == '~' ? "|" : " ";
+		attron(la);
+		put_str(u, y + i, 0, r->l ? r->l : "", r->l ? strlen(r->l) : 0, half, true);
+		attroff(la);
+		put(u, y + i, half, " ", 1);
+		attron(A_BOLD);
+		put(u, y + i, half + 1, gutter, 1);
+		attroff(A_BOLD);
+		put(u, y + i, half + 2, " ", 1);
+		attron(ra);
+		put_str(u, y + i, half + 3, r->r ? r->r : "", r->r ? strlen(r->r) : 0,
+			u->cols - half - 3, true);
+		attroff(ra);
+	}
+}
+
 int ui_list_height(const struct ui *u)
 {
 	int h, w;
@@ -920,6 +985,8 @@ void ui_draw(struct ui *u)
 		put(u, 1, 0, "the terminal is too small", u->cols);
 	} else if (u->screen == SCR_HELP) {
 		draw_text(u, &u->ht, 1, 0, u->rows - 2, u->cols);
+	} else if (u->screen == SCR_PATCHES && u->sbs && u->cols >= SBS_MIN_COLS) {
+		draw_sbs(u, 1, u->rows - 2);
 	} else if (u->screen == SCR_PATCHES) {
 		draw_text(u, &u->pt, 1, 0, u->rows - 2, u->cols);
 	} else if (!u->m) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 struct dash_model;
+struct dash_source;
 struct dash_source_config;
 
 enum job_kind {
@@ -31,9 +32,9 @@ struct job {
 	/* results, read once finished */
 	int r;
 	struct dash_model *model;
-	char *text;  /* JOB_SYNC: the summary; JOB_PATCH: the patch */
+	char *text;   /* JOB_SYNC: the summary; JOB_PATCH: the patch */
 	json_t *json; /* JOB_NODES: the node list */
-	char *error; /* the last error the job logged */
+	char *error;  /* the last error the job logged */
 };
 
 void job_init(struct job *j);
@@ -45,6 +46,53 @@ bool job_poll(struct job *j);
 void job_describe(struct job *j, char *buf, size_t size);
 /* Frees the results not taken (a joined or never started job). */
 void job_reset(struct job *j);
+
+/*
+ * The screen's requests to its source (a detail, the server's patches, a review) on one
+ * worker thread with its own connection, in the order they were made, so a slow server never
+ * holds a key or a redraw. WORK runs on the worker, DONE on the screen's thread (taken with
+ * job_queue_take()); the fields in between carry what each request needs and finds.
+ */
+struct job_req;
+typedef int (*job_req_work_fn)(struct dash_source *src, struct job_req *q);
+typedef void (*job_req_done_fn)(void *ctx, struct job_req *q);
+
+struct job_req {
+	struct job_req *next;
+	char label[80]; /* the status line's "working" text */
+	unsigned tag;	/* non-zero: a newer request with this tag replaces a queued one */
+	job_req_work_fn work;
+	job_req_done_fn done;
+	/* in */
+	char *s[4];
+	long long n[3];
+	json_t *body;
+	/* out */
+	int r;
+	json_t *out[2];
+	char *text[2];
+	char *error; /* the last error the library logged during WORK */
+};
+
+struct job_queue;
+
+/* A request (never NULL: aborts on no memory like the screen itself would). */
+struct job_req *job_req_new(const char *label, unsigned tag, job_req_work_fn work,
+			    job_req_done_fn done);
+void job_req_free(struct job_req *q);
+/* The worker; it opens its own source on its first request. */
+int job_queue_new(const struct dash_source_config *cfg, struct job_queue **ret);
+/* Queues Q (taken); a queued request with Q's tag is dropped. */
+void job_queue_push(struct job_queue *jq, struct job_req *q);
+/* The oldest finished request, or NULL. */
+struct job_req *job_queue_take(struct job_queue *jq);
+/* True while a request is queued or running; then "patch #3 (1 more)" in BUF. */
+bool job_queue_busy(struct job_queue *jq, char *buf, size_t size);
+/*
+ * Drops the queued requests, waits a moment for the running one and frees the queue; a
+ * request still stuck on a slow server is left to the process's exit.
+ */
+void job_queue_stop(struct job_queue *jq);
 
 /* Library messages: the job's errors go to its record, the rest to the status line. */
 void job_log_init(void);

@@ -169,7 +169,9 @@ static int load_kernels(struct dash_model *m, struct dash_source *src, json_t *a
 		k->files_method = jdup(o, "files_method");
 		if (!k->name || !k->release || !k->version || !k->mapping || !k->files_method)
 			return -ENOMEM;
-		k->files = (long)jnum(o, "files", -1);
+		/* The count's name has changed over time (files, then file_count). */
+		k->files = (long)jnum(o, "file_count",
+				      jnum(o, "files_count", jnum(o, "files", -1)));
 		k->nodes = -1;
 		m->n_kernels++;
 	}
@@ -500,15 +502,12 @@ size_t dash_filter_apply(const struct dash_model *m, const struct dash_filter *f
 	return n;
 }
 
-int dash_filter_file(const struct dash_model *m, struct dash_source *src, const char *glob,
-		     bool **ret_flags)
+int dash_filter_file_flags(const struct dash_model *m, const json_t *arr, bool **ret_flags)
 {
 	_cleanup_free_ struct dash_cve **byid = NULL;
-	struct cve_list_filter f = { .state = "all", .file_glob = glob, .limit = 0 };
 	_cleanup_free_ bool *flags = NULL;
-	json_t *arr = NULL, *o;
+	json_t *o;
 	size_t i;
-	int r;
 
 	flags = calloc(m->n_cves + 1, sizeof(*flags));
 	byid = calloc(m->n_cves + 1, sizeof(*byid));
@@ -517,16 +516,12 @@ int dash_filter_file(const struct dash_model *m, struct dash_source *src, const 
 	for (i = 0; i < m->n_cves; i++)
 		byid[i] = &m->cves[i];
 	qsort(byid, m->n_cves, sizeof(*byid), cve_cmp_id);
-	r = src->ops->cve_list(src, &f, &arr);
-	if (r < 0)
-		return r;
 	json_array_foreach(arr, i, o) {
 		long at = cve_find(byid, m->n_cves, jstr(o, "id"));
 
 		if (at >= 0)
 			flags[byid[at] - m->cves] = true;
 	}
-	json_decref(arr);
 	*ret_flags = TAKE_PTR(flags);
 	return 0;
 }

@@ -110,9 +110,8 @@ struct dash_filter {
 
 /* Fills ROWS (n_cves long) with the indices passing F; returns how many. */
 size_t dash_filter_apply(const struct dash_model *m, const struct dash_filter *f, size_t *rows);
-/* Flags the CVEs whose fix touches a file matching GLOB (asks SRC). */
-int dash_filter_file(const struct dash_model *m, struct dash_source *src, const char *glob,
-		     bool **ret_flags);
+/* Flags the CVEs of ARR (a cve_list answer for a file glob) in M's order. */
+int dash_filter_file_flags(const struct dash_model *m, const json_t *arr, bool **ret_flags);
 /* Does CVE I match TEXT (case-insensitive, in its id or title)? */
 bool dash_cve_matches(const struct dash_model *m, size_t i, const char *text);
 

@@ -10,5 +10,7 @@ void ui_patches_load(struct ui *u);
 void ui_patches_show(struct ui *u);
 /* A Patches-screen key of the workflow; false when CH is not one. */
 bool ui_patches_key(struct ui *u, int ch);
+/* A server patch from CVE's raw fix for inventory KERNEL, deployed to RELEASE (T on CVEs). */
+void ui_patches_triage(struct ui *u, const char *cve, const char *kernel, const char *release);
 /* A comment, a reason to reject or a channel typed at the prompt. */
 void ui_patches_prompt_done(struct ui *u, enum prompt p, const char *text);

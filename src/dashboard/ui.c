@@ -42,9 +42,12 @@ const struct key_help ui_keys[] = {
 	{ "F", "file filter: a glob of the fix's files (net/ipv4/*); empty clears", "CVEs" },
 	{ "c", "clear every filter and the search", "CVEs" },
 	{ "p", "the raw fix of the selected CVE for the kernel (Patches)", "CVEs" },
+	{ "T", "triage: a server patch from the selected CVE's raw fix for the kernel (the "
+	       "filtered one, else the first affected), opened on Patches", "CVEs" },
 	{ "h l Left Right", "previous, next kernel", "Exposure" },
 	{ "[ ]", "previous, next patch of the server's list", "Patches" },
-	{ "d", "revision 1 against the current revision, coloured (d again: back)", "Patches" },
+	{ "d", "revision 1 (the raw fix) and the current revision: side by side from 160 "
+	       "columns, else a coloured diff (d again: back)", "Patches" },
 	{ "e", "edit the current revision in $EDITOR; saved as a new revision", "Patches" },
 	{ "s", "submit the patch: a build and boot-test job per kernel", "Patches" },
 	{ "a", "approve the current revision (the server's two-person rule)", "Patches" },
@@ -305,55 +308,118 @@ static void move_by(struct ui *u, long delta, bool page)
 
 /* ---- details ---- */
 
+/* What a request found, or why not: its logged error, else errno's words. */
+const char *ui_req_error(struct job_req *q, char *buf, size_t size)
+{
+	if (q->error)
+		return q->error;
+	if (job_log_take(buf, size))
+		return buf;
+	snprintf(buf, size, "%s", strerror(-q->r));
+	return buf;
+}
+
+void ui_request(struct ui *u, struct job_req *q)
+{
+	if (u->q) {
+		job_queue_push(u->q, q);
+		return;
+	}
+	/* The local database answers in a millisecond: at once, on the screen's connection. */
+	q->r = q->work(u->src, q);
+	q->done(u, q);
+	job_req_free(q);
+}
+
+enum { TAG_CVE_DETAIL = 1, TAG_KERNEL_DETAIL, TAG_NODE_DETAIL, TAG_FILE_FILTER };
+
+static int cve_show_work(struct dash_source *s, struct job_req *q)
+{
+	return s->ops->cve_show(s, q->s[0], &q->out[0]);
+}
+
+static void cve_show_done(void *ctx, struct job_req *q)
+{
+	struct ui *u = ctx;
+	char why[200];
+
+	if (!u->detail || !streq(u->dt_id, q->s[0]))
+		return; /* closed, or it follows another CVE now */
+	if (q->r < 0)
+		set_text(&u->dt,
+			 strdup_printf("%s: cannot read it: %s", q->s[0],
+				       ui_req_error(q, why, sizeof(why))),
+			 TK_PLAIN);
+	else
+		set_text(&u->dt, detail_cve_text(q->out[0], u->m), TK_DETAIL);
+}
+
 static void open_cve_detail(struct ui *u)
 {
-	json_t *v = NULL;
+	struct job_req *q;
 	const char *id;
-	int r;
 
 	if (!u->n_rows)
 		return;
 	id = u->m->cves[u->rows_idx[u->cl.sel]].id;
-	r = u->src->ops->cve_show(u->src, id, &v);
-	if (r < 0) {
-		set_text(&u->dt, strdup_printf("%s: cannot read it: %s", id, strerror(-r)),
-			 TK_PLAIN);
-	} else {
-		set_text(&u->dt, detail_cve_text(v, u->m), TK_DETAIL);
-		json_decref(v);
-	}
+	snprintf(u->dt_id, sizeof(u->dt_id), "%s", id);
 	u->detail = true;
+	if (u->q)
+		set_text(&u->dt, strdup_printf("%s\n\n(asking the server ...)", id), TK_DETAIL);
+	q = job_req_new(id, TAG_CVE_DETAIL, cve_show_work, cve_show_done);
+	q->s[0] = strdup(id);
+	ui_request(u, q);
+}
+
+static int kernel_show_work(struct dash_source *s, struct job_req *q)
+{
+	return s->ops->kernel_show(s, q->s[0], &q->out[0]);
+}
+
+static void kernel_show_done(void *ctx, struct job_req *q)
+{
+	struct ui *u = ctx;
+	char why[200];
+
+	if (!u->kdetail || !streq(u->kt_name, q->s[0]))
+		return;
+	if (q->r < 0)
+		set_text(&u->kt,
+			 strdup_printf("%s: cannot read it: %s", q->s[0],
+				       ui_req_error(q, why, sizeof(why))),
+			 TK_PLAIN);
+	else {
+		char *title = strdup_printf("Kernel %s", q->s[0]);
+
+		set_text(&u->kt, detail_json_text(title ? title : q->s[0], q->out[0]), TK_DETAIL);
+		free(title);
+	}
 }
 
 static void open_kernel_detail(struct ui *u)
 {
+	struct job_req *q;
 	const char *name;
-	json_t *v = NULL;
-	int r;
 
 	if (!u->m->n_kernels)
 		return;
 	name = u->m->kernels[u->kl.sel].name;
-	r = u->src->ops->kernel_show(u->src, name, &v);
-	if (r < 0)
-		set_text(&u->kt, strdup_printf("%s: cannot read it: %s", name, strerror(-r)),
-			 TK_PLAIN);
-	else {
-		char *title = strdup_printf("Kernel %s", name);
-
-		set_text(&u->kt, detail_json_text(title ? title : name, v), TK_DETAIL);
-		free(title);
-		json_decref(v);
-	}
+	snprintf(u->kt_name, sizeof(u->kt_name), "%s", name);
 	u->kdetail = true;
+	if (u->q)
+		set_text(&u->kt, strdup_printf("Kernel %s\n\n(asking the server ...)", name),
+			 TK_DETAIL);
+	q = job_req_new(name, TAG_KERNEL_DETAIL, kernel_show_work, kernel_show_done);
+	q->s[0] = strdup(name);
+	ui_request(u, q);
 }
 
 #define NODE_EXPOSED_SHOWN 30
 
 /* The node as the server has it, then its errors and the CVEs it is still exposed to. */
-static char *node_detail_text(struct ui *u, const char *title, json_t *v)
+static char *node_detail_text(struct ui *u, size_t node, const char *title, json_t *v)
 {
-	const struct dash_node *n = &u->m->nodes[u->nl.sel];
+	const struct dash_node *n = &u->m->nodes[node];
 	_cleanup_free_ char *base = NULL;
 	struct strbuf sb = STRBUF_INIT;
 	json_t *ev;
@@ -401,27 +467,57 @@ static char *node_detail_text(struct ui *u, const char *title, json_t *v)
 	return strbuf_detach(&sb);
 }
 
+static int node_show_work(struct dash_source *s, struct job_req *q)
+{
+	return s->ops->node_show(s, q->s[0], &q->out[0]);
+}
+
+static void node_show_done(void *ctx, struct job_req *q)
+{
+	struct ui *u = ctx;
+	char why[200];
+	size_t i;
+
+	if (!u->ndetail || !streq(u->nt_name, q->s[0]) || !u->m)
+		return;
+	for (i = 0; i < u->m->n_nodes; i++)
+		if (streq(u->m->nodes[i].name, q->s[0]))
+			break;
+	if (q->r < 0 || i == u->m->n_nodes)
+		set_text(&u->nt,
+			 strdup_printf("%s: cannot read it: %s", q->s[0],
+				       q->r < 0 ? ui_req_error(q, why, sizeof(why))
+						: "no longer reported"),
+			 TK_PLAIN);
+	else {
+		char *title = strdup_printf("Node %s", q->s[0]);
+		size_t top = u->nt.top;
+
+		set_text(&u->nt, node_detail_text(u, i, title ? title : q->s[0], q->out[0]),
+			 TK_DETAIL);
+		u->nt.top = top; /* a refresh keeps the place */
+		free(title);
+	}
+}
+
 static void open_node_detail(struct ui *u)
 {
+	struct job_req *q;
 	const char *name;
-	json_t *v = NULL;
-	int r;
 
 	if (!u->m->n_nodes)
 		return;
 	name = u->m->nodes[u->nl.sel].name;
-	r = u->src->ops->node_show(u->src, name, &v);
-	if (r < 0)
-		set_text(&u->nt, strdup_printf("%s: cannot read it: %s", name, strerror(-r)),
-			 TK_PLAIN);
-	else {
-		char *title = strdup_printf("Node %s", name);
-
-		set_text(&u->nt, node_detail_text(u, title ? title : name, v), TK_DETAIL);
-		free(title);
-		json_decref(v);
+	if (!u->ndetail || !streq(u->nt_name, name)) {
+		snprintf(u->nt_name, sizeof(u->nt_name), "%s", name);
+		if (u->q)
+			set_text(&u->nt, strdup_printf("Node %s\n\n(asking the server ...)", name),
+				 TK_DETAIL);
 	}
 	u->ndetail = true;
+	q = job_req_new(name, TAG_NODE_DETAIL, node_show_work, node_show_done);
+	q->s[0] = strdup(name);
+	ui_request(u, q);
 }
 
 static void open_detail(struct ui *u)
@@ -509,27 +605,66 @@ static void search_next(struct ui *u, int dir)
 
 /* ---- filters ---- */
 
-static void set_file_filter(struct ui *u, const char *glob)
+static int file_filter_work(struct dash_source *s, struct job_req *q)
 {
-	bool *flags = NULL;
-	int r;
+	struct cve_list_filter f = { .state = "all", .file_glob = q->s[0], .limit = 0 };
 
+	return s->ops->cve_list(s, &f, &q->out[0]);
+}
+
+static void file_filter_done(void *ctx, struct job_req *q)
+{
+	struct ui *u = ctx;
+	bool *flags = NULL;
+	char why[200];
+	int r = q->r;
+
+	if (!u->m || u->generation != (unsigned long)q->n[0])
+		return; /* another model: its CVEs are not the ones asked about */
+	if (r >= 0)
+		r = dash_filter_file_flags(u->m, q->out[0], &flags);
+	if (r < 0) {
+		msg(u, "file filter '%s': %s", q->s[0],
+		    q->r < 0 ? ui_req_error(q, why, sizeof(why)) : strerror(-r));
+		return;
+	}
 	free(u->f.file_match);
 	free(u->f.file_glob);
-	u->f.file_match = NULL;
-	u->f.file_glob = NULL;
-	if (*glob) {
-		r = dash_filter_file(u->m, u->src, glob, &flags);
-		if (r < 0) {
-			msg(u, "file filter '%s': %s", glob, strerror(-r));
-			refilter(u);
-			return;
-		}
-		u->f.file_match = flags;
-		u->f.file_glob = strdup(glob);
-	}
+	u->f.file_match = flags;
+	u->f.file_glob = strdup(q->s[0]);
 	refilter(u);
 	msg(u, "%zu CVEs pass the filters", u->n_rows);
+}
+
+static void set_file_filter(struct ui *u, const char *glob)
+{
+	struct job_req *q;
+
+	if (!*glob) {
+		free(u->f.file_match);
+		free(u->f.file_glob);
+		u->f.file_match = NULL;
+		u->f.file_glob = NULL;
+		refilter(u);
+		msg(u, "%zu CVEs pass the filters", u->n_rows);
+		return;
+	}
+	q = job_req_new("file filter", TAG_FILE_FILTER, file_filter_work, file_filter_done);
+	q->s[0] = strdup(glob);
+	q->n[0] = (long long)u->generation;
+	ui_request(u, q);
+}
+
+size_t ui_patch_kernel(const struct ui *u, size_t c)
+{
+	const struct dash_model *m = u->m;
+
+	if (u->f.kernel >= 0)
+		return (size_t)u->f.kernel;
+	for (size_t i = 0; i < m->n_kernels; i++)
+		if (dash_verdict(m, c, i) == DV_AFFECTED)
+			return i;
+	return 0;
 }
 
 static void cve_patch(struct ui *u)
@@ -546,14 +681,7 @@ static void cve_patch(struct ui *u)
 		return;
 	}
 	c = u->rows_idx[u->cl.sel];
-	/* The filtered kernel, else the first the CVE affects, else the first. */
-	k = u->f.kernel >= 0 ? (size_t)u->f.kernel : 0;
-	if (u->f.kernel < 0)
-		for (size_t i = 0; i < m->n_kernels; i++)
-			if (dash_verdict(m, c, i) == DV_AFFECTED) {
-				k = i;
-				break;
-			}
+	k = ui_patch_kernel(u, c);
 	snprintf(u->patch_cve, sizeof(u->patch_cve), "%s", m->cves[c].id);
 	free(u->patch_kernel);
 	u->patch_kernel = strdup(m->kernels[k].name);
@@ -561,6 +689,51 @@ static void cve_patch(struct ui *u)
 	set_text(&u->pt, strdup_printf("Raw fix of %s for %s: writing ...", u->patch_cve,
 				       u->patch_kernel), TK_PLAIN);
 	start_job(u, JOB_PATCH, u->patch_cve, u->patch_kernel);
+}
+
+/*
+ * T: a patch on the server from the selected CVE's raw fix, for the kernel p would write it
+ * for. As `tuxtape cve patch`, a kernel the verdict says needs no fix (fixed, not affected,
+ * not compiled) is refused; T again on the same CVE and kernel creates it anyway.
+ */
+static void cve_triage(struct ui *u)
+{
+	const struct dash_model *m = u->m;
+	const struct dash_kernel *kern;
+	char key[sizeof(u->triage_key)];
+	enum dash_verdict v;
+	size_t c;
+
+	if (!u->cfg->server_url || !u->src->ops->call) {
+		msg(u, "triage: needs a server (--server URL): the patch is the server's");
+		return;
+	}
+	if (!u->n_rows) {
+		msg(u, "triage: no CVE selected");
+		return;
+	}
+	if (!m->n_kernels) {
+		msg(u, "triage: no kernel in the server's inventory");
+		return;
+	}
+	c = u->rows_idx[u->cl.sel];
+	kern = &m->kernels[ui_patch_kernel(u, c)];
+	v = dash_verdict(m, c, (size_t)(kern - m->kernels));
+	snprintf(key, sizeof(key), "%s %s", m->cves[c].id, kern->name);
+	if (!*kern->release) {
+		msg(u, "triage: kernel '%s' has no release to deploy to", kern->name);
+		return;
+	}
+	if ((v == DV_FIXED || v == DV_NOT_AFFECTED || v == DV_NOT_COMPILED) &&
+	    !streq(u->triage_key, key)) {
+		snprintf(u->triage_key, sizeof(u->triage_key), "%s", key);
+		msg(u, "triage: kernel '%s' is %s for %s; no patch made (T again makes it anyway, "
+		       "K picks another kernel)",
+		    kern->name, dash_verdict_name(v), m->cves[c].id);
+		return;
+	}
+	u->triage_key[0] = 0;
+	ui_patches_triage(u, m->cves[c].id, kern->name, kern->release);
 }
 
 /* ---- keys ---- */
@@ -629,8 +802,7 @@ static void go_screen(struct ui *u, enum dash_screen s)
 	u->focus_detail = false;
 	if (s == SCR_PATCHES && u->cfg->server_url && !u->plist && u->src) {
 		ui_patches_load(u);
-		if (u->plist)
-			return;
+		return;
 	}
 	if (s == SCR_PATCHES && !u->pt.s)
 		set_text(&u->pt, strdup("Patches\n\nSelect a CVE on the CVEs screen (1) and press p "
@@ -855,6 +1027,9 @@ static void handle_key(struct ui *u, int ch)
 		case 'p':
 			cve_patch(u);
 			return;
+		case 'T':
+			cve_triage(u);
+			return;
 		default:
 			break;
 		}
@@ -1064,6 +1239,9 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 	mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED,
 		  NULL);
 	mouseinterval(200);
+	/* A server's requests go to a worker; the local database's are answered at once. */
+	if (cfg->server_url && job_queue_new(cfg, &u.q) < 0)
+		msg(&u, "cannot start the request worker; requests wait on the screen");
 	r = job_start(&u.job, JOB_LOAD, cfg, NULL, NULL);
 	if (r < 0)
 		msg(&u, "cannot start loading: %s", strerror(-r));
@@ -1080,13 +1258,23 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 				break;
 			}
 		}
+		{
+			struct job_req *q;
+
+			while ((q = job_queue_take(u.q))) {
+				q->done(&u, q);
+				job_req_free(q);
+			}
+		}
 		job_log_take(u.msg, sizeof(u.msg));
 		ui_draw(&u);
 		/* Poll while a job runs, for its progress; otherwise sleep until a key. */
 		{
 			int t = fleet_refresh(&u);
 
-			timeout(u.job.running ? 100 : t);
+			char b[8];
+
+			timeout(job_queue_busy(u.q, b, sizeof(b)) ? 50 : u.job.running ? 100 : t);
 		}
 		ch = getch();
 		u.spin++;
@@ -1097,6 +1285,7 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 		handle_key(&u, ch);
 	}
 	endwin();
+	job_queue_stop(u.q);
 	while (u.job.running && !job_poll(&u.job)) {
 		struct timespec t = { 0, 20 * 1000 * 1000 };
 
@@ -1115,5 +1304,11 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 	free(u.ht.s);
 	free(u.patch_kernel);
 	json_decref(u.plist);
+	for (size_t i = 0; i < u.n_sbs; i++) {
+		free(u.sbs[i].l);
+		free(u.sbs[i].r);
+	}
+	free(u.sbs);
+	free(u.sbs_title);
 	return r < 0 ? r : 0;
 }

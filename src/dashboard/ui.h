@@ -67,6 +67,7 @@ struct ui {
 	struct dash_source *src; /* the screen thread's own connection */
 	struct dash_model *m;
 	struct job job;
+	struct job_queue *q; /* the requests' worker (a server), or NULL: they run at once */
 	enum dash_screen screen, back;
 	bool color, utf8;
 	int rows, cols;
@@ -76,12 +77,14 @@ struct ui {
 	struct cursor cl;
 	bool detail, focus_detail;
 	struct text dt;
+	char dt_id[24]; /* the CVE the detail pane shows */
 	struct dash_filter f;
 
 	/* Kernels, Fleet */
 	struct cursor kl, nl;
 	bool kdetail, ndetail;
 	struct text kt, nt;
+	char kt_name[128], nt_name[128];
 
 	/* Patches, Exposure, Help */
 	struct text pt, ht;
@@ -91,6 +94,12 @@ struct ui {
 	json_t *plist;	/* the server's patches (GET /v1/patches) */
 	size_t psel, plog; /* the selected patch; the job whose log L showed */
 	bool pdiff;	/* pt holds a diff or a log, not the detail */
+	int pkey;	   /* a workflow key pressed before the patch list came */
+	json_int_t pwant;  /* select this patch id when the list comes (0: keep psel) */
+	struct sbs_row *sbs; /* Patches, wide: revision 1 and the current one side by side */
+	size_t n_sbs;
+	char *sbs_title;
+	char triage_key[160]; /* "CVE kernel" refused once: T again creates it anyway */
 
 	char search[256];
 	enum prompt prompt;
@@ -102,6 +111,12 @@ struct ui {
 	unsigned long generation; /* models loaded */
 	unsigned refresh;	  /* seconds between node refreshes on Fleet (0: never) */
 	double next_refresh;	  /* monotonic seconds */
+};
+
+/* One row of a side-by-side diff: a line on the left, the right, or both. */
+struct sbs_row {
+	char tag; /* ' ' the same, '-' left only, '+' right only, '~' changed, '@' a hunk */
+	char *l, *r;
 };
 
 /* draw.c */
@@ -128,5 +143,11 @@ const char *ui_screen_name(enum dash_screen s);
 void ui_tab_span(enum dash_screen s, int *ret_x, int *ret_w);
 
 /* ui.c */
+/* Runs Q: on the worker with a server (never holding the screen), else at once. */
+void ui_request(struct ui *u, struct job_req *q);
+/* Q's error as the library logged it, else errno's words (in BUF when built there). */
+const char *ui_req_error(struct job_req *q, char *buf, size_t size);
+/* Which kernel a CVE's patch is for: the filtered one, else the first it affects, else 0. */
+size_t ui_patch_kernel(const struct ui *u, size_t cve);
 int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *bench_keys,
 	   const char *bench_out);

@@ -59,6 +59,7 @@ r
 R
 s
 S
+T
 Tab
 v
 x
@@ -165,6 +166,12 @@ expect "p opens Patches for the selected CVE" "Raw fix of $(id_at 0) for"
 expect "p without a linux repository says so" 'No linux repository'
 keys q
 expect "q from Patches goes to CVEs" '^CVE +CVSS'
+
+# T: triage to a server patch; with --db it says it needs a server and stays (workflow.sh
+# drives it against one).
+keys T
+expect "T without a server says it needs one" '^triage: needs a server \(--server URL\)'
+expect "T without a server stays on CVEs" '^CVE +CVSS'
 
 # The review workflow's keys on Patches are the server's (tests/dashboard/workflow.sh drives
 # them there); with --db each says it needs one.

@@ -1,10 +1,14 @@
 #!/bin/sh
 # The review workflow on the dashboard's Patches screen against a real tuxtape-server on
-# 127.0.0.1: a patch made for a CVE (tuxtape patch create), edited through $EDITOR (a scripted
-# editor) into a new revision, shown as a coloured diff against revision 1, submitted; the
-# two-person rule refusing a reviewer's approval of their own revision on screen; approvals by
-# two reviewers in two dashboard sessions; publish (--allow-untested) and withdraw; and the
-# Fleet screen changing when an agent reports the patch loaded. At 80x24 and 200x60.
+# 127.0.0.1 filled with the shared CVE records: a CVE triaged to a patch in the dashboard (T:
+# the server takes the raw fix from its stable-tree clone), the refusals (a kernel that needs
+# no fix, a fix commit the clone lacks) on the status line, an edit through $EDITOR (a
+# scripted editor) into a new revision, revision 1 against it side by side (200 columns) or
+# as a coloured diff (80), submitted; the two-person rule refusing a reviewer's approval of
+# their own revision on screen; approvals by two reviewers in two dashboard sessions; publish
+# (--allow-untested) and withdraw; the Fleet screen changing when an agent reports the patch
+# loaded. At 80x24 and 200x60. Then a slow server (a proxy holding each request): the keys and
+# redraws go on while a request is out.
 . "$(dirname "$0")/lib.sh"
 : "${TUXTAPE_SERVER:?TUXTAPE_SERVER must name the tuxtape-server binary}"
 . "$SRCDIR/tests/server/lib.sh"
@@ -15,6 +19,43 @@ trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null || :; done
 DB="$TMP/db/t.db"
 make_db "$DB"
 make_certs
+
+# A stable-tree clone the server takes raw fixes from: a base, its 6.1 backport and the
+# mainline fix of one more CVE, recorded on top of the shared records (the shared records'
+# fix commits are not in this clone: the server refuses those, and the test sees it).
+L="$TMP/linux-git"
+git init -q -b master "$L"
+git -C "$L" config user.email dev@example.org
+git -C "$L" config user.name "Kernel Dev"
+mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
+BASE=$(git -C "$L" rev-parse HEAD)
+printf 'int dev(void)\n{\n\treturn 8;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" commit -qam "net: fix dev"
+FIX_MAIN=$(git -C "$L" rev-parse HEAD)
+git -C "$L" checkout -q -b linux-6.1.y "$BASE"
+printf 'int dev(void)\n{\n\treturn 7;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" commit -qam "net: fix dev (6.1 backport)"
+FIX_61=$(git -C "$L" rev-parse HEAD)
+TCVE=CVE-2026-99901
+dir="$TMP/vulns/cve/published/2026"; mkdir -p "$dir"
+cat >"$dir/$TCVE.json" <<JSON
+{"containers":{"cna":{"title":"net: core: fix dev for the triage test","descriptions":[{"lang":"en","value":"dev returned 0"}],
+ "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":["net/core/dev.c"],
+   "versions":[{"version":"5.10","status":"affected"}]}],
+ "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]}},
+ "cveMetadata":{"cveId":"$TCVE","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
+JSON
+printf '# dyad\n5.10:%s:6.1.50:%s\n5.10:%s:6.2:%s\n' "$BASE" "$FIX_61" "$BASE" "$FIX_MAIN" >"$dir/$TCVE.dyad"
+git -C "$TMP/vulns" add -A
+git -C "$TMP/vulns" -c user.email=t@example.org -c user.name=test commit -qm "the triage test's CVE"
+"$TUXTAPE" --db "$DB" -q cve sync --repo "$TMP/vulns" >/dev/null || fail "sync of the test CVE"
+check "$TCVE: web-6.1 (6.1.40) is affected" sh -c "'$TUXTAPE' --db '$DB' --json cve list -n 0 --kernel web-6.1 --status affected | grep -q '\"$TCVE\"'"
+check "$TCVE: db-6.1 (6.1.100) is fixed" sh -c "'$TUXTAPE' --db '$DB' --json cve list -n 0 --kernel db-6.1 --status fixed | grep -q '\"$TCVE\"'"
+# A shared CVE no inventory kernel compiles: T refuses it first, then the server does.
+NCVE=$(for k in web-6.1 db-6.1; do "$TUXTAPE" --db "$DB" --json cve list -n 0 --kernel $k --status not-compiled | python3 -c 'import json,sys; [print(x["id"]) for x in json.load(sys.stdin)]' | sort >"$TMP/nc.$k"; done
+       comm -12 "$TMP/nc.web-6.1" "$TMP/nc.db-6.1" | head -1)
+check "a shared CVE neither kernel compiles" [ -n "$NCVE" ]
 srv() { "$TUXTAPE_SERVER" --db "$DB" "$@"; }
 for n in author-1 reviewer-1 reviewer-2 reviewer-3 publisher-1; do
     srv token create --role "${n%-*}" "$n" >"$TMP/tok.$n" 2>/dev/null
@@ -22,7 +63,7 @@ done
 srv token create --role agent web1 >"$TMP/tok.web1" 2>/dev/null
 srv token create --role builder builder-1 >"$TMP/tok.builder-1" 2>/dev/null
 "$TUXTAPE" archive init "$TMP/stable" >/dev/null 2>&1 || { fail "archive init"; exit 1; }
-start_server "$TMP/server.log" --db "$DB" --archive "$TMP/stable" --allow-untested
+start_server "$TMP/server.log" --db "$DB" --archive "$TMP/stable" --allow-untested --linux-repo "$L"
 URL="https://127.0.0.1:$PORT"
 agent() { # agent JSON: web1's heartbeat
     api /v1/fleet/heartbeat -H "Authorization: Bearer $(cat "$TMP/tok.web1")" \
@@ -42,7 +83,7 @@ cat >"$TMP/editor" <<ED
 #!/bin/sh
 sed -i -e "\$(cat "$TMP/edit")" "\$1"
 ED
-edit_to() { printf 's/"TuxtapeLive:    ", [0-9])/"TuxtapeLive:    ", %s)/' "$1" >"$TMP/edit"; }
+edit_to() { printf 's/^\\(+.*return \\)[0-9];/\\1%s;/' "$1" >"$TMP/edit"; }
 chmod +x "$TMP/editor"
 CVE=$("$TUXTAPE" --db "$DB" --json cve list -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 PATCH="$SRCDIR/tests/livepatch/patches/a-static-helper.patch"
@@ -55,27 +96,56 @@ dash() { # dash W H WHO: a dashboard session with WHO's token
 
 for size in ${SIZES:-80x24 200x60}; do
     w=${size%x*}; h=${size#*x}
-    expect_exit 0 as_ author-1 --json patch create --cve "$CVE" --kernel 6.1.40-web --patch "$PATCH"
-    ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/out")
+    as_ author-1 --json patch list >"$TMP/before" 2>/dev/null
 
-    # The author: the list, the detail, an edit through $EDITOR, the diff, submit.
+    # The author triages in the dashboard: T on a CVE no kernel compiles is refused by the
+    # dashboard (as tuxtape cve patch refuses it), T again by the server (its clone lacks the
+    # fix); on a kernel the CVE is fixed on (K) likewise; on the affected kernel it makes the
+    # patch from the raw fix and opens it on Patches.
     dash "$w" "$h" author-1
-    keys 4
+    keys / "$NCVE" Enter
+    expect "$size: the shared CVE found" "/$NCVE"
+    keys T
+    expect "$size: T refuses a kernel that needs no fix" "^triage: kernel 'db-6.1' is not-compiled for $NCVE"
+    keys T
+    expect "$size: T again: the server's refusal, on the status line" "^triage $NCVE for db-6.1: (404 commit [0-9a-f]{8}|400 the records of)"
+    keys / "$TCVE" Enter
+    expect "$size: the test CVE found" "/$TCVE"
+    keys K
+    expect "$size: K: db-6.1" 'kernel:db-6.1'
+    keys T
+    expect "$size: T refuses the kernel it is fixed on" "^triage: kernel 'db-6.1' is fixed for $TCVE"
+    keys K K
+    expect "$size: K back to any" 'kernel:any'
+    as_ author-1 --json patch list >"$TMP/after" 2>/dev/null
+    check "$size: the refusals stored no patch" cmp -s "$TMP/before" "$TMP/after"
+    keys T
+    expect "$size: T makes the patch from the raw fix" "^created from the raw fix of $TCVE for web-6.1" 20
+    expect "$size: and opens it on Patches" "^> #[0-9]+ +$TCVE +draft +revision 1"
+    ID=$(screen | sed -n "s/^> #\([0-9]*\) .*/\1/p")
     expect "$size: the server's patches" "^Patches on the server: $ID "
-    expect "$size: the newest is selected" "^> #$ID +$CVE +draft +revision 1"
     expect "$size: its approvals against the number needed" '^Approvals: 0 of 2 needed'
-    expect "$size: its revisions" '^  1  author-1 '
+    expect "$size: revision 1 is the raw fix" '^  1  author-1 .*the raw fix \(tuxtape-dashboard triage\)'
     check "$size: fills the height" [ "$(screen | wc -l)" = "$h" ]
+    api "/v1/patches/$ID/patch?rev=1" -H "Authorization: Bearer $(cat "$TMP/tok.author-1")"
+    expect_status 200 "$size: revision 1's text"
+    body_has "From $FIX_61 "
     screen >"$TMP/screen-$size-list.txt"
     edit_to 2
     keys e
     expect "$size: e saves the edited file as a new revision" 'saved as a new revision'
-    expect "$size: revision 2 in the list" "^> #$ID +$CVE +draft +revision 2"
+    expect "$size: revision 2 in the list" "^> #$ID +$TCVE +draft +revision 2"
     expect "$size: and in the detail" '^  2  author-1 .*edited in tuxtape-dashboard'
     keys d
-    expect "$size: d: revision 1 against the current one" 'revision 1 against the current revision'
-    expect "$size: the removed line" '^-.*"TuxtapeLive: +", 1\);'
-    expect "$size: the added line" '^\+.*"TuxtapeLive: +", 2\);'
+    if [ "$w" -ge 160 ]; then
+        expect "$size: d: the raw fix beside the current revision" 'revision 1 \(the raw fix\) beside the current revision 2'
+        expect "$size: the changed line, side by side" '^\+ +return 7; +\| \+ +return 2;'
+        expect "$size: the same lines on both sides" '^Subject: \[PATCH\] net: fix dev \(6.1 backport\) +Subject: '
+    else
+        expect "$size: d: the raw fix against the current revision" 'revision 1 \(the raw fix\) against the current revision 2'
+        expect "$size: the removed line" '^-\+.*return 7;'
+        expect "$size: the added line" '^\+\+.*return 2;'
+    fi
     screen >"$TMP/screen-$size-diff.txt"
     keys d
     expect "$size: d again: the detail" '^Revisions:'
@@ -95,7 +165,7 @@ for size in ${SIZES:-80x24 200x60}; do
     # Reviewer 1 edits it (their revision) and submits: the two-person rule refuses their approval.
     dash "$w" "$h" reviewer-1
     keys 4
-    expect "$size: reviewer 1 sees it submitted" "^> #$ID +$CVE +submitted"
+    expect "$size: reviewer 1 sees it submitted" "^> #$ID +$TCVE +submitted"
     edit_to 3
     keys e
     expect "$size: a reviewer's revision" 'saved as a new revision'
@@ -152,7 +222,7 @@ EOS
     expect "$size: the rejection in the detail" 'reviewer-3 +reject +revision 1 +wrong value'
     expect "$size: the patch is rejected" "^> #$OTHER +$CVE +rejected"
     keys ']'
-    expect "$size: ] selects the next patch" "^> #$ID +$CVE +built"
+    expect "$size: ] selects the next patch" "^> #$ID +$TCVE +built"
     keys '['
     expect "$size: [ the previous one" "^> #$OTHER +$CVE +rejected"
     keys ']'
@@ -165,7 +235,7 @@ EOS
     dash "$w" "$h" publisher-1
     keys 4
     keys ']'
-    expect "$size: the approved patch" "^> #$ID +$CVE +approved"
+    expect "$size: the approved patch" "^> #$ID +$TCVE +approved"
     keys P Enter
     if wait_for '^published' 10 >/dev/null; then
         pass
@@ -179,7 +249,7 @@ EOS
         expect "$size: web1 reports the patch loaded" '^web1 +6.1.40-web +ok +1 ' 10
         agent '{"kernel":"6.1.40-web","patches":[],"uptime":130}'
         keys 4
-        expect "$size: the published patch" "^> #$ID +$CVE +published"
+        expect "$size: the published patch" "^> #$ID +$TCVE +published"
         keys W
         expect "$size: W withdraws" '^withdrawn'
         keys G
@@ -189,6 +259,41 @@ EOS
     fi
     stop
 done
+
+# A slow server: a proxy that holds every request for 8 s while $TMP/slow exists. A request
+# out to it shows as working, and meanwhile the keys and redraws go on.
+python3 "$SRCDIR/tests/dashboard/slowproxy.py" "$PORT" "$TMP/slow" "$TMP/proxy.port" 8 &
+SERVER_PIDS="$SERVER_PIDS $!"
+for _ in $(seq 100); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+SRV_ARGS="--server https://127.0.0.1:$(cat "$TMP/proxy.port") --cacert $TMP/pki/ca.pem --refresh 1"
+dash 80 24 reviewer-2
+keys 4
+expect "slow: the patches through the proxy" '^> #[0-9]+ '
+touch "$TMP/slow"
+keys ']'
+expect "slow: the request shows as working" 'working: patch #[0-9]+' 5
+keys '?'
+if wait_for '^Keys:' 5 >/dev/null; then
+    s=$(screen)
+    if echo "$s" | grep -q 'working: patch #'; then pass; else fail "slow: the help opened only after the request"; fi
+else
+    fail "slow: a key while the request is out"
+fi
+keys j j j
+gone=no
+for _ in $(seq 50); do screen | grep -q '^Keys:' || { gone=yes; break; }; sleep 0.1; done
+check "slow: j scrolls the help while the request is out" [ $gone = yes ]
+keys '?' 1 / stmmac Enter
+if wait_for '/stmmac' 5 >/dev/null; then
+    if screen | grep -q 'working: patch #'; then pass; else fail "slow: the search waited for the request"; fi
+else
+    fail "slow: / on CVEs while the request is out"
+fi
+rm -f "$TMP/slow"
+expect "slow: the answer arrives" '^patch #[0-9]+' 20
+keys 4
+expect "slow: the next patch selected" '^> #[0-9]+ '
+stop
 stop_server "$PID"
 # The captures docs/dashboard.md shows.
 if [ -n "${CAPTURE_DIR:-}" ]; then cp "$TMP"/screen-*.txt "$CAPTURE_DIR"/; fi
