@@ -35,11 +35,17 @@ if [ -d "$m" ]; then
             -fno-asynchronous-unwind-tables -fno-stack-protector -I$src"
     $cc $mflags -o "$out/mod-tgt.o" "$m/tgt.c"
     $cc $mflags -o "$out/mod-other.o" "$m/other.c"
-    ${LD:-ld} -r -o "$out/tt_fixmod.ko" "$out/mod-tgt.o" "$out/mod-other.o"
+    $cc $mflags -o "$out/mod-keys.o" "$m/keys.c"
+    ${LD:-ld} -r -o "$out/tt_fixmod.ko" "$out/mod-tgt.o" "$out/mod-other.o" "$out/mod-keys.o"
     $cc $flags -ffile-prefix-map="$m/"= -o "$out/mod-tgt.orig.o" "$m/tgt.c"
     $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -o "$out/mod-tgt.patched.o" "$m/tgt.c"
+    $cc $flags -ffile-prefix-map="$m/"= -o "$out/mod-keys.orig.o" "$m/keys.c"
+    $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -o "$out/mod-keys.patched.o" "$m/keys.c"
+    $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -DBRANCH -o "$out/mod-keys.branch.o" \
+        "$m/keys.c"
     if [ -n "$objtool" ]; then
-        for o in "$out/mod-tgt.orig.o" "$out/mod-tgt.patched.o"; do
+        for o in "$out/mod-tgt.orig.o" "$out/mod-tgt.patched.o" "$out/mod-keys.orig.o" \
+                 "$out/mod-keys.patched.o" "$out/mod-keys.branch.o"; do
             "$objtool" --orc --retpoline --rethunk --no-unreachable "$o" >/dev/null 2>&1 || true
         done
     fi

@@ -504,6 +504,107 @@ static void test_module_build(void **state)
 }
 
 /* A new global function of crossa.c called from crossb.c: resolved inside the module. */
+/* The size of section INDEX (as ko_view numbers them: ELF index - 1) of PATH. */
+static uint64_t sec_size(const char *path, size_t index)
+{
+	int fd = open(path, O_RDONLY);
+	Elf *elf;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	assert_true(fd >= 0);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	scn = elf_getscn(elf, index + 1);
+	assert_non_null(scn);
+	assert_non_null(gelf_getshdr(scn, &sh));
+	elf_end(elf);
+	close(fd);
+	return sh.sh_size;
+}
+
+/* Builds a livepatch of tt_fixmod from keys.c's PATCHED_O (see fixtures/module/keys.c). */
+static int build_keys(const char *dir, const char *patched_o, struct lp_module_report **mrep,
+		      char **ret_ko)
+{
+	_cleanup_free_ char *ko = fixture("tt_fixmod.ko"), *o = fixture("mod-keys.orig.o"),
+			    *p = fixture(patched_o), *diff = NULL;
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *drep = NULL;
+	_cleanup_(lp_symtab_freep) struct lp_symtab *ms = NULL, *vm = NULL;
+	const char *paths[1] = {fixtures}, *objs[1];
+
+	assert_true(asprintf(&diff, "%s/%s.diff.o", dir, patched_o) > 0);
+	assert_true(asprintf(ret_ko, "%s/tt_lp_keys.ko", dir) > 0);
+	assert_int_equal(lp_symtab_load_module(ko, true, &ms), 0);
+	assert_int_equal(lp_diff_object(o, p, "tt_fixmod", ms, diff, &drep), LP_DIFF_WRITTEN);
+	assert_int_equal(lp_symtab_parse("ffffffff81000000 T _text\n", 25, &vm), 0);
+	objs[0] = diff;
+	const struct lp_module_opts opts = {
+		.syms = vm,
+		.kbuild_dir = find_kbuild(),
+		.name = "tt_lp_keys",
+		.replace = true,
+		.module_paths = paths,
+		.nmodule_paths = 1,
+	};
+	return lp_module_build_opts(objs, 1, &opts, *ret_ko, mrep);
+}
+
+static bool has_msg(char *const *v, size_t n, const char *a, const char *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(v[i], a) && strstr(v[i], b))
+			return true;
+	return false;
+}
+
+/*
+ * Table entries naming a module's key: a static call site and a tracepoint's jump label are
+ * dropped (the call goes through the trampoline; the tracepoint stays off), with warnings;
+ * any other jump label is refused.
+ */
+static void test_module_keys(void **state)
+{
+	static const char *const tables[] = {".static_call_sites", "__jump_table"};
+	_cleanup_(lp_module_report_freep) struct lp_module_report *mrep = NULL;
+	_cleanup_free_ char *outko = NULL;
+	char dir[] = "/tmp/test-lp-keys-XXXXXX";
+	struct ko_view v;
+	int r;
+
+	if (!find_kbuild())
+		skip();
+	assert_non_null(mkdtemp(dir));
+	r = build_keys(dir, "mod-keys.patched.o", &mrep, &outko);
+	for (size_t i = 0; r != LP_MODULE_BUILT && i < mrep->nrefusals; i++)
+		print_message("refusal: %s\n", mrep->refusals[i]);
+	if (r != LP_MODULE_BUILT && mrep->build_log)
+		print_message("%s\n", mrep->build_log);
+	assert_int_equal(r, LP_MODULE_BUILT);
+	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "static call '__SCK__tt_call'",
+			    "trampoline"));
+	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "tracepoint 'tt_event'",
+			    "does not fire"));
+	ko_view_read(outko, &v);
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+		long sec = ko_sec(&v, tables[i]);
+
+		assert_true(sec < 0 || sec_size(outko, (size_t)sec) == 0);
+	}
+	assert_true(ko_sec(&v, ".klp.rela.tt_fixmod.static_call_sites") < 0);
+	assert_true(ko_sec(&v, ".klp.rela.tt_fixmod.__jump_table") < 0);
+	/* the call itself still reaches the module's trampoline */
+	assert_int_equal(ko_sym(&v, ".klp.sym.tt_fixmod.__SCT__tt_call,0"), SHN_LIVEPATCH);
+	ko_view_release(&v);
+	lp_module_report_free(TAKE_PTR(mrep));
+	free(TAKE_PTR(outko));
+
+	r = build_keys(dir, "mod-keys.branch.o", &mrep, &outko);
+	assert_int_equal(r, LP_MODULE_UNSAFE);
+	assert_true(has_msg(mrep->refusals, mrep->nrefusals, "tt_key", "static_key_enabled"));
+	assert_int_equal(rm_rf(dir), 0);
+}
+
 static void test_cross_build(void **state)
 {
 	_cleanup_free_ char *ao = fixture("crossa.orig.o"), *ap = fixture("crossa.patched.o"),
@@ -560,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
 		cmocka_unit_test(test_export_no_module),
 		cmocka_unit_test(test_module_build),	 cmocka_unit_test(test_cross_build),
+		cmocka_unit_test(test_module_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

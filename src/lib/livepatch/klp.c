@@ -946,12 +946,120 @@ static bool read_at_load(const char *sec)
 	return streq(sec, "__jump_table") || streq(sec, ".static_call_sites");
 }
 
+/* The name a .klp.sym.OBJECT.NAME,POS symbol stands for (NAME), in BUF; "" if not one. */
+static const char *klp_sym_target(const char *klp, char *buf, size_t size)
+{
+	const char *p = startswith(klp, ".klp.sym.") ? klp + strlen(".klp.sym.") : NULL;
+	const char *dot = p ? strchr(p, '.') : NULL;
+	const char *comma = dot ? strrchr(dot, ',') : NULL;
+
+	if (!comma || (size_t)(comma - dot - 1) >= size)
+		return "";
+	memcpy(buf, dot + 1, (size_t)(comma - dot - 1));
+	buf[comma - dot - 1] = '\0';
+	return buf;
+}
+
+/*
+ * Entries of __jump_table and .static_call_sites whose key is a module's: the kernel reads
+ * them when the livepatch loads, before it writes that module's relocations, so they cannot
+ * stay. Two kinds can go without changing what the code does:
+ *
+ *  - a static call site: the call instruction calls the key's trampoline, which the kernel
+ *    keeps pointing at the current target whatever happens to the sites; without its entry
+ *    the site is never turned into a direct call, it just takes one more jump;
+ *  - a jump label of a tracepoint (key __tracepoint_NAME): the branch stays as compiled,
+ *    off, so the tracepoint does not fire from the patched function (warned).
+ *
+ * Any other jump label is left for convert() to refuse: its branch must follow the key.
+ */
+static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
+{
+	for (size_t i = 0; i < ko->nsecs; i++) {
+		struct lp_sec *r = ko->secs[i], *base = r->base;
+		bool calls;
+		uint64_t es, keyoff, n, ndrop = 0;
+		_cleanup_free_ bool *drop = NULL;
+		_cleanup_free_ uint64_t *shift = NULL;
+		size_t keep = 0;
+
+		if (r->type != SHT_RELA || !base || !read_at_load(base->name) || !base->data)
+			continue;
+		calls = streq(base->name, ".static_call_sites");
+		es = calls ? 8 : 16;
+		keyoff = calls ? 4 : 8;
+		if (base->size % es)
+			continue; /* not the layout this code knows: convert() refuses */
+		n = base->size / es;
+		for (size_t k = 0; k < ko->nsyms; k++)
+			if (ko->syms[k]->sec == base && ko->syms[k]->type != STT_SECTION)
+				n = 0; /* something names an entry: leave the table as it is */
+		if (!n)
+			continue;
+		drop = calloc(n, sizeof(*drop));
+		shift = calloc(n, sizeof(*shift));
+		if (!drop || !shift)
+			return -ENOMEM;
+		for (size_t j = 0; j < r->nrelas; j++) {
+			struct lp_rela *ra = &r->relas[j];
+			size_t kind = ra->sym->mark;
+			char name[512];
+			const char *key;
+
+			if (ra->offset % es != keyoff || ra->offset / es >= n || !kind ||
+			    kind - 1 >= b->nobjs || !b->objs[kind - 1].name)
+				continue;
+			key = klp_sym_target(ra->sym->name, name, sizeof(name));
+			if (calls) {
+				drop[ra->offset / es] = true;
+				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
+					      "static call '%s' of module '%s' is called through its "
+					      "trampoline from the patched code (the site is not "
+					      "made a direct call)",
+					      key, b->objs[kind - 1].name));
+			} else if (startswith(key, "__tracepoint_")) {
+				drop[ra->offset / es] = true;
+				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
+					      "tracepoint '%s' of module '%s' does not fire from the "
+					      "patched code (its jump label cannot be set up before "
+					      "the module's relocations are written)",
+					      key + strlen("__tracepoint_"), b->objs[kind - 1].name));
+			}
+		}
+		for (uint64_t e = 0, d = 0; e < n; e++) {
+			shift[e] = d;
+			if (drop[e]) {
+				d++;
+				ndrop++;
+			} else if (d) {
+				memmove(base->data + (e - d) * es, base->data + e * es, es);
+			}
+		}
+		if (!ndrop)
+			continue;
+		for (size_t j = 0; j < r->nrelas; j++) {
+			struct lp_rela ra = r->relas[j];
+			uint64_t e = ra.offset / es;
+
+			if (e < n && drop[e])
+				continue;
+			if (e < n)
+				ra.offset -= shift[e] * es;
+			r->relas[keep++] = ra;
+		}
+		r->nrelas = keep;
+		base->size -= ndrop * es;
+	}
+	return b->err;
+}
+
 static int convert(struct build *b, struct lp_elf *ko)
 {
 	/* per symbol: 0 ordinary, else 1 + its object (nobjs + 1: vmlinux, no klp_object) */
 	size_t *klp = calloc(ko->nsyms ? ko->nsyms : 1, sizeof(*klp));
 	size_t nsecs, nkinds = b->nobjs + 1;
 	_cleanup_free_ struct lp_sec **ks = calloc(nkinds, sizeof(*ks));
+	int r0;
 
 	if (!klp || !ks) {
 		free(klp);
@@ -992,6 +1100,9 @@ static int convert(struct build *b, struct lp_elf *ko)
 	free(klp);
 	if (b->err || b->rep->nrefusals)
 		return b->err;
+	r0 = drop_module_key_entries(b, ko);
+	if (r0 < 0)
+		return r0;
 
 	/* move the relocations of loaded sections that use them into .klp.rela sections */
 	nsecs = ko->nsecs;
