@@ -9,21 +9,8 @@ command -v mkfs.ext4 > /dev/null || tt_skip "mkfs.ext4 missing (apt-get install 
 
 agent_build "$here"/../livepatch/patches/a-static-helper.patch "$work"/tt_agent_good.ko
 good=$(modinfo -F name "$work"/tt_agent_good.ko)
-ar=$work/archive
-"$TUXTAPE" archive init "$ar" > /dev/null || fail "archive init"
-"$TUXTAPE" archive add "$ar" "$work"/tt_agent_good.ko --kernel "$KVER" --cve CVE-2099-0001 > /dev/null || fail "archive add"
-"$TUXTAPE" archive publish "$ar" > /dev/null || fail "archive publish"
-cp -a "$ar"/public "$r"/tt/pub
-cp "$ar"/public/metadata/1.root.json "$r"/tt/root.json
-cat > "$r"/tt/agent.conf <<CONF
-archive_url = http://127.0.0.1:8080
-trusted_root = /tt/root.json
-state_dir = /var/lib/tuxtape-agent
-transition_timeout = 60
-signal_after = 10
-settle = 3
-crash_window = 15m
-CONF
+agent_publish "$work"/tt_agent_good.ko CVE-2099-0001
+agent_conf "transition_timeout = 60" "signal_after = 10" "settle = 3" "crash_window = 15m"
 agent_modules virtio_pci virtio_blk crc32c_generic ext4
 agent_initrd "$here"/agent-scenario-init.sh
 mkdir -p "$work"/empty

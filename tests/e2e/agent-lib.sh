@@ -53,6 +53,30 @@ agent_modules() {
 	[ -s "$r"/tt/modules ] || tt_skip "kernel modules '$*' not found for $KVER"
 }
 
+# A new archive holding KO for $KVER and the CVEs it fixes, published, copied into the
+# initramfs as /tt/pub with its root as /tt/root.json.
+agent_publish() { # KO CVE...
+	local ko=$1 cve args=()
+	shift
+	for cve in "$@"; do args+=(--cve "$cve"); done
+	"$TUXTAPE" archive init "$work"/archive > /dev/null || fail "archive init"
+	"$TUXTAPE" archive add "$work"/archive "$ko" --kernel "$KVER" "${args[@]}" > /dev/null || fail "archive add"
+	"$TUXTAPE" archive publish "$work"/archive > /dev/null || fail "archive publish"
+	cp -a "$work"/archive/public "$r"/tt/pub
+	cp "$work"/archive/public/metadata/1.root.json "$r"/tt/root.json
+}
+
+# /tt/agent.conf: the archive on the guest's 127.0.0.1:8080, /tt/root.json, and the further
+# "key = value" lines given.
+agent_conf() { # [LINE...]
+	{
+		echo "archive_url = http://127.0.0.1:8080"
+		echo "trusted_root = /tt/root.json"
+		echo "state_dir = /var/lib/tuxtape-agent"
+		printf '%s\n' "$@"
+	} > "$r"/tt/agent.conf
+}
+
 # The initramfs: busybox, the guest's shared prologue (agent-guest-lib.sh), the agent and any
 # other PROGRAM given, each with the shared libraries it needs at their own paths.
 agent_initrd() { # INIT-SCRIPT [PROGRAM...]

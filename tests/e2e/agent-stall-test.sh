@@ -9,20 +9,8 @@ set -u
 
 agent_build "$here"/agent/stall.patch "$work"/tt_agent_stall.ko
 stall=$(modinfo -F name "$work"/tt_agent_stall.ko)
-ar=$work/archive
-"$TUXTAPE" archive init "$ar" > /dev/null || fail "archive init"
-"$TUXTAPE" archive add "$ar" "$work"/tt_agent_stall.ko --kernel "$KVER" --cve CVE-2099-0003 > /dev/null || fail "archive add"
-"$TUXTAPE" archive publish "$ar" > /dev/null || fail "archive publish"
-cp -a "$ar"/public "$r"/tt/pub
-cp "$ar"/public/metadata/1.root.json "$r"/tt/root.json
-cat > "$r"/tt/agent.conf <<CONF
-archive_url = http://127.0.0.1:8080
-trusted_root = /tt/root.json
-state_dir = /var/lib/tuxtape-agent
-signal_after = 4
-transition_timeout = 15
-settle = 2
-CONF
+agent_publish "$work"/tt_agent_stall.ko CVE-2099-0003
+agent_conf "signal_after = 4" "transition_timeout = 15" "settle = 2"
 agent_initrd "$here"/agent-scenario-init.sh
 
 agent_boot stall "tt.scenario=stall"

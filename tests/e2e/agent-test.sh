@@ -19,14 +19,7 @@ sleep 1 # a later "added" time: the second patch is the newer one
 "$TUXTAPE" archive publish "$ar" > /dev/null || fail "archive publish 2"
 cp -a "$ar"/public "$r"/tt/pub2
 cp "$ar"/public/metadata/1.root.json "$r"/tt/root.json
-cat > "$r"/tt/agent.conf <<CONF
-archive_url = http://127.0.0.1:8080
-trusted_root = /tt/root.json
-state_dir = /var/lib/tuxtape-agent
-transition_timeout = 60
-signal_after = 10
-settle = 8
-CONF
+agent_conf "transition_timeout = 60" "signal_after = 10" "settle = 8"
 agent_initrd "$here"/agent-guest-init.sh
 
 agent_boot 1 ""

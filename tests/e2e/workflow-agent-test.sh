@@ -91,17 +91,9 @@ for f in "$work"/db/*; do
 done
 cp "$work"/pki/ca.pem "$work"/pki/server.pem "$work"/pki/server.key "$r"/tt/pki/
 cp "$work/agent-$node.token" "$r"/tt/agent.token
-cat > "$r"/tt/agent.conf <<CONF
-archive_url = http://127.0.0.1:8080
-trusted_root = /tt/root.json
-state_dir = /var/lib/tuxtape-agent
-transition_timeout = 60
-signal_after = 10
-settle = 3
-server_url = https://127.0.0.1:8443
-server_token_file = /tt/agent.token
-server_ca = /tt/pki/ca.pem
-CONF
+agent_conf "transition_timeout = 60" "signal_after = 10" "settle = 3" \
+	"server_url = https://127.0.0.1:8443" "server_token_file = /tt/agent.token" \
+	"server_ca = /tt/pki/ca.pem"
 agent_initrd "$here"/agent-scenario-init.sh "$SERVER_BIN"
 agent_boot wf "tt.scenario=workflow tt.livepatch=$livepatch"
 grep -q '^@@TT DONE ok' "$work"/result-wf.clean || { tail -n 30 "$work"/console-wf.clean >&2; fail "the guest did not finish"; }
