@@ -405,6 +405,18 @@ static void test_past_end(void **state)
 	assert_int_equal(nbound, 1);
 }
 
+/* A source location's line in a string is not a change; another number in a string is. */
+static void test_line_only_string(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+
+	assert_int_equal(run("lineonly", &rep, &e), LP_DIFF_WRITTEN);
+	assert_false(has_func(rep, "lo_report", LP_FUNC_CHANGED));
+	assert_true(has_func(rep, "lo_limit", LP_FUNC_CHANGED));
+	assert_int_equal(rep->nfuncs, 1);
+}
+
 /* An author's callback is carried with a global alias; an ignored function is not patched. */
 static void test_callback(void **state)
 {
@@ -664,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_rodata_refused), cmocka_unit_test(test_callback),
 		cmocka_unit_test(test_zero_size_local),
 		cmocka_unit_test(test_past_end),
+		cmocka_unit_test(test_line_only_string),
 	};
 	int r;
 

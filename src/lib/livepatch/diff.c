@@ -607,6 +607,28 @@ static int64_t target_delta(const struct target *t)
 	}
 }
 
+/*
+ * Do two strings differ only in the line of a source location, "FILE.c:LINE" or "FILE.h:LINE"
+ * (a WARN or fortify message built from __FILE__ and __LINE__)? The line is a diagnostic
+ * that moves with the code, like __bug_table's; any other difference is a change.
+ */
+static bool str_line_only(const char *x, size_t xl, const char *y, size_t yl)
+{
+	size_t p = 0, i, j;
+
+	while (p < xl && p < yl && x[p] == y[p])
+		p++;
+	while (p > 0 && isdigit((unsigned char)x[p - 1]))
+		p--;
+	if (p < 3 || x[p - 1] != ':' || (x[p - 2] != 'c' && x[p - 2] != 'h') || x[p - 3] != '.')
+		return false;
+	for (i = p; i < xl && isdigit((unsigned char)x[i]); i++)
+		;
+	for (j = p; j < yl && isdigit((unsigned char)y[j]); j++)
+		;
+	return i > p && j > p && xl - i == yl - j && memcmp(x + i, y + j, xl - i) == 0;
+}
+
 /* Do two relocations (original, patched) designate the same thing? */
 static bool target_same(const struct target *a, const struct target *b)
 {
@@ -622,9 +644,11 @@ static bool target_same(const struct target *a, const struct target *b)
 		return b->item->func || b->item->status == ST_SAME ||
 		       (b->item->sec->flags & SHF_WRITE); /* refused on its own */
 	case T_STR:
-		return a->str->len == b->str->len &&
-		       memcmp(a->sec->data + a->str->start, b->sec->data + b->str->start,
-			      a->str->len) == 0;
+		return (a->str->len == b->str->len &&
+			memcmp(a->sec->data + a->str->start, b->sec->data + b->str->start,
+			       a->str->len) == 0) ||
+		       str_line_only((const char *)a->sec->data + a->str->start, a->str->len,
+				     (const char *)b->sec->data + b->str->start, b->str->len);
 	case T_ANON:
 		return streq(a->sec->name, b->sec->name);
 	}
