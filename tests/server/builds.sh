@@ -446,7 +446,8 @@ check "no stale answer after the server's own write" [ "$STATUS" != 200 ]
 body_has "k1"
 # and without the cache the answers are the same
 stop_server "$PID"
-# migration 4 cancels what a server before it left queued under a rejected patch
+# migration 4 cancels what a server before it left queued under a rejected patch (the later
+# migrations run again too: each must bear that)
 sqlite3 "$TMP/db/server.db" "UPDATE job SET state = 'queued', finished_at = NULL WHERE patch = $RJ; PRAGMA user_version = 3"
 TUXTAPE_SERVER=$SERVER_BIN
 start_server "$TMP/server2.log" --db "$DB" --cache-entries 0

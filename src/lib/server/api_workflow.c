@@ -223,15 +223,93 @@ static const char *channel_dir(struct srv_ctx *ctx, const char *channel)
 	return NULL;
 }
 
+/*
+ * Stages PLAN's modules (srv_patch_publish_plan's) into the archive DIR and publishes them;
+ * TARGETS gets their target paths. On a failure it takes back what it staged, so that the
+ * next publish of that archive does not release it unrecorded.
+ */
+static int archive_publish(const char *dir, const json_t *plan, json_t *targets)
+{
+	const char *cve = json_string_value(json_object_get(plan, "cve"));
+	const char *sha = json_string_value(json_object_get(plan, "sha256"));
+	_cleanup_free_ char *approved = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *m, *t;
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(json_object_get(plan, "approved_by"), i, t)
+		strbuf_addf(&sb, "%s%s", i ? "," : "", json_string_value(t));
+	approved = strbuf_detach(&sb);
+	if (!approved || !cve || !sha)
+		return -ENOMEM;
+	json_array_foreach(json_object_get(plan, "modules"), i, m)
+	{
+		const char *ko = json_string_value(json_object_get(m, "path"));
+		struct ar_target_opts o = {
+			.kernel = json_string_value(json_object_get(m, "kernel")),
+			.cves = &cve,
+			.n_cves = 1,
+			.patch_sha256 = &sha,
+			.n_patches = 1,
+			.approved_by = approved,
+		};
+
+		t = NULL;
+		r = ar_add(dir, &ko, 1, &o, time(NULL), &t);
+		if (r < 0)
+			break;
+		json_array_extend(targets, t);
+		json_decref(t);
+	}
+	if (r == 0)
+		r = ar_publish(dir, time(NULL));
+	if (r < 0)
+		json_array_foreach(targets, i, t)
+			(void)ar_remove(dir, json_string_value(t));
+	return r;
+}
+
+/* Removes the targets of publications PUBS from their archives and publishes each. AGAIN:
+ * completing an interrupted withdrawal, where a target may be gone already. */
+static int archive_withdraw(struct srv_ctx *ctx, json_t *pubs, bool again)
+{
+	json_t *p, *t;
+	size_t i, k;
+	int r = 0;
+
+	json_array_foreach(pubs, i, p)
+	{
+		const char *channel = json_string_value(json_object_get(p, "channel"));
+		const char *dir = channel ? channel_dir(ctx, channel) : NULL;
+
+		if (!dir)
+			return log_error_errno(-ENOENT, "channel '%s' is no longer configured",
+					       strempty(channel));
+		json_array_foreach(json_object_get(p, "targets"), k, t)
+		{
+			r = ar_remove(dir, json_string_value(t));
+			/* Its removal was staged or published before the server ended. */
+			if (r == -ENOENT && again)
+				r = 0;
+			if (r < 0)
+				break;
+		}
+		if (r == 0)
+			r = ar_publish(dir, time(NULL));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 unsigned srv_h_publish(struct srv_request *rq, json_t **ret)
 {
 	_cleanup_(srv_json_unrefp) json_t *plan = NULL, *targets = NULL;
 	const char *channel, *dir;
 	json_error_t e;
-	json_t *m;
-	size_t i;
-	int64_t id;
-	int r = 0;
+	int64_t id, intent = 0;
+	int r;
 
 	ID_OR_404(rq, ret, id);
 	if (json_unpack_ex(rq->body, &e, JSON_STRICT, "{s:s}", "channel", &channel) < 0)
@@ -244,51 +322,30 @@ unsigned srv_h_publish(struct srv_request *rq, json_t **ret)
 		return srv_error(ret, 500, "out of memory");
 	pthread_mutex_lock(&archive_lock);
 	r = srv_patch_publish_plan(rq->w->state, id, channel, &rq->ctx->wf, &plan);
-	json_array_foreach(r < 0 ? NULL : json_object_get(plan, "modules"), i, m)
-	{
-		const char *ko = json_string_value(json_object_get(m, "path"));
-		const char *cve = json_string_value(json_object_get(plan, "cve"));
-		const char *sha = json_string_value(json_object_get(plan, "sha256"));
-		_cleanup_free_ char *approved = NULL;
-		struct strbuf sb = STRBUF_INIT;
-		json_t *who, *t = NULL;
-		size_t k;
-
-		json_array_foreach(json_object_get(plan, "approved_by"), k, who)
-			strbuf_addf(&sb, "%s%s", k ? "," : "", json_string_value(who));
-		approved = strbuf_detach(&sb);
-		struct ar_target_opts o = {
-			.kernel = json_string_value(json_object_get(m, "kernel")),
-			.cves = &cve,
-			.n_cves = 1,
-			.patch_sha256 = &sha,
-			.n_patches = 1,
-			.approved_by = approved,
-		};
-		r = ar_add(dir, &ko, 1, &o, time(NULL), &t);
-		if (r < 0)
-			break;
-		json_array_extend(targets, t);
-		json_decref(t);
-	}
+	if (r == 0 && json_object_set_new(plan, "channel", json_string(channel)) < 0)
+		r = -ENOMEM;
+	/* The intent first: a server killed from here on completes the publish when it starts. */
 	if (r == 0)
-		r = ar_publish(dir, time(NULL));
+		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "publish", id, plan, &intent);
+	if (r == 0) {
+		r = archive_publish(dir, plan, targets);
+		if (r < 0)
+			(void)srv_archive_intent_drop(rq->w->state, intent);
+	}
 	if (r == 0)
 		r = srv_patch_publish_record(rq->w->state, &rq->actor, id,
 					     (int)json_integer_value(json_object_get(plan, "rev")),
-					     channel, targets, ret);
+					     channel, targets, intent, false, ret);
 	pthread_mutex_unlock(&archive_lock);
 	return r < 0 ? wf_error(ret, r, "publishing") : 200;
 }
 
 unsigned srv_h_withdraw(struct srv_request *rq, json_t **ret)
 {
-	_cleanup_(srv_json_unrefp) json_t *pubs = NULL;
+	_cleanup_(srv_json_unrefp) json_t *pubs = NULL, *body = NULL;
 	const char *channel = NULL, *reason = NULL;
 	json_error_t e;
-	json_t *p, *t;
-	size_t i, k;
-	int64_t id;
+	int64_t id, intent = 0;
 	int r;
 
 	ID_OR_404(rq, ret, id);
@@ -305,31 +362,99 @@ unsigned srv_h_withdraw(struct srv_request *rq, json_t **ret)
 	if (r == 0 && !json_array_size(pubs))
 		r = log_error_errno(-EALREADY, "patch %lld is not published%s%s", (long long)id,
 				    channel ? " on " : "", channel ? channel : "");
-	json_array_foreach(r < 0 ? NULL : pubs, i, p)
-	{
-		const char *dir =
-			channel_dir(rq->ctx, json_string_value(json_object_get(p, "channel")));
-
-		if (!dir) {
-			r = log_error_errno(-ENOENT, "channel '%s' is no longer configured",
-					    json_string_value(json_object_get(p, "channel")));
-			break;
-		}
-		json_array_foreach(json_object_get(p, "targets"), k, t)
-		{
-			r = ar_remove(dir, json_string_value(t));
-			if (r < 0)
-				break;
-		}
-		if (r == 0)
-			r = ar_publish(dir, time(NULL));
+	if (r == 0 && !(body = json_pack("{s:O s:s*}", "publications", pubs, "reason", reason)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "withdraw", id, body, &intent);
+	if (r == 0) {
+		/* A failure here is answered (the archive may be changed part way, as the error
+		 * says); only a server that ends before the record leaves the intent. */
+		r = archive_withdraw(rq->ctx, pubs, false);
 		if (r < 0)
-			break;
+			(void)srv_archive_intent_drop(rq->w->state, intent);
 	}
 	if (r == 0)
-		r = srv_patch_withdraw_record(rq->w->state, &rq->actor, id, pubs, reason, ret);
+		r = srv_patch_withdraw_record(rq->w->state, &rq->actor, id, pubs, reason, intent,
+					      false, ret);
 	pthread_mutex_unlock(&archive_lock);
 	return r < 0 ? wf_error(ret, r, "withdrawing") : 200;
+}
+
+/* Completes intent I (srv_archive_intent_list's) left by a server that ended before its
+ * record. */
+static int intent_complete(struct srv_ctx *ctx, struct srv_state *st, json_t *in)
+{
+	_cleanup_(srv_json_unrefp) json_t *targets = json_array();
+	const json_t *a = json_object_get(in, "actor");
+	const char *action = json_string_value(json_object_get(in, "action"));
+	json_t *body = json_object_get(in, "body");
+	int64_t id = json_integer_value(json_object_get(in, "id"));
+	int64_t patch = json_integer_value(json_object_get(in, "patch"));
+	struct srv_actor by = {
+		.name = json_string_value(json_object_get(a, "name")),
+		.role = json_string_value(json_object_get(a, "role")),
+		.token_id = json_integer_value(json_object_get(a, "token_id")),
+		.remote = json_string_value(json_object_get(a, "remote")),
+		.person = json_string_value(json_object_get(a, "person")),
+	};
+	int r;
+
+	if (!targets || !by.name || !action || !json_is_object(body))
+		return log_error_errno(-EBADMSG, "archive change %lld is unreadable",
+				       (long long)id);
+	if (streq(action, "publish")) {
+		const char *channel = json_string_value(json_object_get(body, "channel"));
+		const char *dir = channel ? channel_dir(ctx, channel) : NULL;
+
+		if (!dir)
+			return log_error_errno(-ENOENT, "channel '%s' is no longer configured",
+					       strempty(channel));
+		r = archive_publish(dir, body, targets);
+		if (r == 0)
+			r = srv_patch_publish_record(
+				st, &by, patch, (int)json_integer_value(json_object_get(body, "rev")),
+				channel, targets, id, true, NULL);
+	} else {
+		json_t *pubs = json_object_get(body, "publications");
+
+		r = archive_withdraw(ctx, pubs, true);
+		if (r == 0)
+			r = srv_patch_withdraw_record(
+				st, &by, patch, pubs,
+				json_string_value(json_object_get(body, "reason")), id, true, NULL);
+	}
+	return r;
+}
+
+int srv_archive_recover(struct srv_ctx *ctx)
+{
+	_cleanup_(srv_json_unrefp) json_t *intents = NULL;
+	_cleanup_state_ struct srv_state *st = NULL;
+	json_t *in;
+	size_t i;
+	int r;
+
+	r = srv_state_open(ctx->cfg.state_path, &st);
+	if (r == 0)
+		r = srv_archive_intent_list(st, &intents);
+	if (r < 0)
+		return r;
+	json_array_foreach(intents, i, in)
+	{
+		const char *action = json_string_value(json_object_get(in, "action"));
+		long long patch = (long long)json_integer_value(json_object_get(in, "patch"));
+
+		r = intent_complete(ctx, st, in);
+		if (r < 0)
+			return log_error_errno(r,
+					       "cannot complete the %s of patch %lld that the "
+					       "server's last run left half done; the archive "
+					       "and the state database may disagree until it is",
+					       strempty(action), patch);
+		log_info("completed the %s of patch %lld that the server's last run left half done",
+			 action, patch);
+	}
+	return 0;
 }
 
 /* ---- builders and jobs ---- */

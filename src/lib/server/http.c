@@ -670,6 +670,9 @@ int srv_start(const struct srv_config *cfg, struct srv **ret)
 		r = read_pem(cfg->tls_key, "key", &s->key);
 	if (r == 0 && cfg->tls_client_ca)
 		r = read_pem(cfg->tls_client_ca, "client CA", &s->trust);
+	/* A publish or withdrawal the last run left half done is completed before any request. */
+	if (r == 0)
+		r = srv_archive_recover(&s->ctx);
 	if (r < 0)
 		goto fail;
 	if (pthread_key_create(&s->worker_key, worker_free) != 0) {

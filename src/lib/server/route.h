@@ -118,6 +118,10 @@ const char *srv_captured_error(void);
 /* http.c: opens the calling thread's database connections on first use. */
 int srv_worker_get(struct srv_ctx *ctx, struct srv_worker **ret);
 
+/* api_workflow.c: completes the archive changes (publish, withdraw) a server that ended
+ * mid-change left as intents (workflow.h); called before the server listens. */
+int srv_archive_recover(struct srv_ctx *ctx);
+
 /* api_workflow.c: the review workflow, the builders and the build service. */
 unsigned srv_h_patch_list(struct srv_request *rq, json_t **ret);
 unsigned srv_h_patch_create(struct srv_request *rq, json_t **ret);

@@ -176,6 +176,19 @@ const char *const srv_schema_migrations[] = {
 	"  WHERE state IN ('queued', 'running') AND patch IS NOT NULL AND NOT EXISTS"
 	"  (SELECT 1 FROM patch WHERE patch.id = job.patch AND patch.revision = job.rev"
 	"   AND patch.state IN ('submitted', 'built', 'failed', 'approved'));",
+	/*
+	 * 5: an archive change (publish, withdraw) in flight, committed before the archive's
+	 * files change and dropped with the record of the change: a server killed between the
+	 * two completes it on its next start (workflow.h).
+	 */
+	"CREATE TABLE IF NOT EXISTS archive_intent ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action TEXT NOT NULL CHECK (action IN ('publish', 'withdraw')),"
+	"  patch INTEGER NOT NULL REFERENCES patch(id),"
+	"  body TEXT NOT NULL," /* JSON: what to redo */
+	"  actor TEXT NOT NULL, role TEXT, token_id INTEGER, remote TEXT, person TEXT,"
+	"  started_at INTEGER NOT NULL"
+	");",
 };
 
 const size_t srv_schema_n_migrations =

@@ -2,6 +2,7 @@
  * The review workflow (patch, revisions, reviews, publications) and the builders' job queue,
  * in the server's state database. Every change and its audit record commit together.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -937,8 +938,97 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 	return 0;
 }
 
+/* ---- archive changes in flight ---- */
+
+int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, const char *action,
+			     int64_t patch, json_t *body, int64_t *ret_id)
+{
+	_cleanup_free_ char *bj = json_dumps(body, JSON_COMPACT);
+	sqlite3_stmt *s;
+	int r;
+
+	if (!bj)
+		return -ENOMEM;
+	r = srv_state_prepare(st,
+			      "INSERT INTO archive_intent(action, patch, body, actor, role, token_id, "
+			      "remote, person, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			      &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, patch);
+	sqlite3_bind_text(s, 3, bj, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, by->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, by->role, -1, SQLITE_STATIC);
+	if (by->token_id)
+		sqlite3_bind_int64(s, 6, by->token_id);
+	sqlite3_bind_text(s, 7, by->remote, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, by->person, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)time(NULL));
+	r = step_done(st, s, "recording an archive change");
+	if (r == 0)
+		*ret_id = srv_state_last_insert_id(st);
+	return r;
+}
+
+static int intent_delete(struct srv_state *st, int64_t id)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	r = srv_state_prepare(st, "DELETE FROM archive_intent WHERE id = ?1", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return step_done(st, s, "dropping an archive change");
+}
+
+int srv_archive_intent_drop(struct srv_state *st, int64_t id)
+{
+	return intent_delete(st, id);
+}
+
+static json_t *intent_json(sqlite3_stmt *s)
+{
+	const char *body = (const char *)sqlite3_column_text(s, 3);
+
+	return json_pack("{s:I s:o s:I s:o s:{s:o s:o s:o s:o s:o}}", "id",
+			 (json_int_t)sqlite3_column_int64(s, 0), "action",
+			 tt_store_column_json(s, 1), "patch",
+			 (json_int_t)sqlite3_column_int64(s, 2), "body",
+			 body ? json_loads(body, 0, NULL) : json_null(), "actor", "name",
+			 tt_store_column_json(s, 4), "role", tt_store_column_json(s, 5), "token_id",
+			 tt_store_column_json(s, 6), "remote", tt_store_column_json(s, 7), "person",
+			 tt_store_column_json(s, 8));
+}
+
+int srv_archive_intent_list(struct srv_state *st, json_t **ret)
+{
+	sqlite3_stmt *s;
+	json_t *arr;
+	int r;
+
+	r = srv_state_prepare(st,
+			      "SELECT id, action, patch, body, actor, role, token_id, remote, person "
+			      "FROM archive_intent ORDER BY id",
+			      &s);
+	if (r < 0)
+		return r;
+	arr = json_array();
+	if (!arr)
+		return -ENOMEM;
+	r = rows(st, s, intent_json, arr, "reading archive changes");
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}
+
 int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, int64_t id, int rev,
-			     const char *channel, json_t *targets, json_t **ret)
+			     const char *channel, json_t *targets, int64_t intent, bool recovered,
+			     json_t **ret)
 {
 	_cleanup_free_ char *tj = json_dumps(targets, JSON_COMPACT);
 	sqlite3_stmt *s;
@@ -964,10 +1054,12 @@ int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, i
 	r = step_done(st, s, "recording a publication");
 	if (r == 0)
 		r = patch_set_state(st, id, SRV_PATCH_PUBLISHED);
+	if (r == 0 && intent)
+		r = intent_delete(st, intent);
 	if (r == 0)
 		r = audit(st, by, "patch.publish", id,
-			  json_pack("{s:i s:s s:O}", "revision", rev, "channel", channel, "targets",
-				    targets));
+			  json_pack("{s:i s:s s:O s:b}", "revision", rev, "channel", channel,
+				    "targets", targets, "completed_at_restart", recovered));
 	if (r < 0)
 		goto rollback;
 	r = srv_state_commit(st);
@@ -1007,7 +1099,8 @@ int srv_patch_publications(struct srv_state *st, int64_t id, const char *channel
 }
 
 int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, int64_t id,
-			      json_t *publications, const char *reason, json_t **ret)
+			      json_t *publications, const char *reason, int64_t intent,
+			      bool recovered, json_t **ret)
 {
 	sqlite3_stmt *s;
 	json_t *pub;
@@ -1049,8 +1142,14 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 		if (r < 0)
 			goto rollback;
 	}
+	if (intent) {
+		r = intent_delete(st, intent);
+		if (r < 0)
+			goto rollback;
+	}
 	r = audit(st, by, "patch.withdraw", id,
-		  json_pack("{s:O s:s*}", "publications", publications, "reason", reason));
+		  json_pack("{s:O s:s* s:b}", "publications", publications, "reason", reason,
+			    "completed_at_restart", recovered));
 	if (r < 0)
 		goto rollback;
 	r = srv_state_commit(st);
@@ -1432,6 +1531,29 @@ static int job_module_check(int64_t id, const struct srv_job_result *res, const 
 	return r;
 }
 
+/* Removes what an earlier result left in job directory DIR without its record committing (a
+ * server killed between the files and the record): a result's files are all its own. */
+static int artifacts_clear(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "cannot read '%s': %s", dir,
+							    strerror(errno));
+	while (r == 0 && (de = readdir(d))) {
+		if (!endswith(de->d_name, ".ko") && !streq(de->d_name, "report.json") &&
+		    !streq(de->d_name, "build.log") && !streq(de->d_name, "boot.log"))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = log_error_errno(-errno, "cannot remove '%s/%s': %s", dir, de->d_name,
+					    strerror(errno));
+	}
+	closedir(d);
+	return r;
+}
+
 static int artifact_write(const char *dir, const char *name, const void *data, size_t len)
 {
 	_cleanup_free_ char *p = strdup_printf("%s/%s", dir, name);
@@ -1477,13 +1599,17 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	r = job_owned(st, by, id, NULL, &kernel);
 	if (r < 0)
 		return r;
-	r = job_dir(wf, id, &dir);
-	if (r < 0)
-		return r;
 	if (written) {
 		r = job_module_check(id, res, kernel);
 		if (r < 0)
 			return r;
+	}
+	r = job_dir(wf, id, &dir);
+	if (r == 0)
+		r = artifacts_clear(dir);
+	if (r < 0)
+		return r;
+	if (written) {
 		sha256_hex(res->module, res->module_len, sha);
 		r = artifact_write(dir, res->module_name, res->module, res->module_len);
 		if (r < 0)
@@ -1608,16 +1734,27 @@ int srv_job_artifact(struct srv_state *st, int64_t id, const char *what,
 	char *p;
 	int r;
 
-	r = srv_state_prepare(st, "SELECT module_name FROM job WHERE id = ?1", &s);
+	bool recorded = false;
+
+	r = srv_state_prepare(st, "SELECT module_name, build IS NOT NULL FROM job WHERE id = ?1",
+			      &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		name = strdup((const char *)sqlite3_column_text(s, 0));
+	if (r == SQLITE_ROW)
+		recorded = sqlite3_column_int(s, 1);
 	sqlite3_reset(s);
 	if (r != SQLITE_ROW) {
 		log_error("no job %lld", (long long)id);
+		return -ENOENT;
+	}
+	/* Files of a result whose record never committed (a server killed between) are not
+	 * the job's: only a recorded result's are served. */
+	if (!recorded) {
+		log_error("job %lld has no result yet", (long long)id);
 		return -ENOENT;
 	}
 	if (streq(what, "module")) {

@@ -94,14 +94,37 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
  */
 int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel,
 			   const struct srv_wf_config *wf, json_t **ret);
-/* Records a publication done (TARGETS: the archive's target paths), audited. */
+/*
+ * Records a publication done (TARGETS: the archive's target paths), audited, and drops the
+ * archive change INTENT (0: none) in the same transaction; RECOVERED notes in the audit record
+ * that the change was completed when the server restarted.
+ */
 int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, int64_t id, int rev,
-			     const char *channel, json_t *targets, json_t **ret);
+			     const char *channel, json_t *targets, int64_t intent, bool recovered,
+			     json_t **ret);
 /* The active publications of ID ([{"id","channel","targets"}]), of CHANNEL only if given. */
 int srv_patch_publications(struct srv_state *st, int64_t id, const char *channel, json_t **ret);
-/* Marks publications withdrawn; the patch is withdrawn once none is left. Audited. */
+/* Marks publications withdrawn; the patch is withdrawn once none is left. Audited; INTENT and
+ * RECOVERED as for srv_patch_publish_record(). */
 int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, int64_t id,
-			      json_t *publications, const char *reason, json_t **ret);
+			      json_t *publications, const char *reason, int64_t intent,
+			      bool recovered, json_t **ret);
+
+/*
+ * An archive change in flight. Publishing and withdrawing change the archive's files and then
+ * the state database: the intent is committed first, and dropped with the record, so that a
+ * server killed between the two finds it on its next start and completes the change (whole,
+ * audited as its caller's) instead of leaving an archive and a record that disagree.
+ * ACTION is "publish" (BODY: the publish plan and "channel") or "withdraw" (BODY:
+ * {"publications", "reason"}).
+ */
+int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, const char *action,
+			     int64_t patch, json_t *body, int64_t *ret_id);
+/* Drops intent ID: its change failed before the archive was touched for good. */
+int srv_archive_intent_drop(struct srv_state *st, int64_t id);
+/* Every intent, oldest first: [{"id", "action", "patch", "body", "actor": {"name", "role",
+ * "token_id", "remote", "person"}}]. */
+int srv_archive_intent_list(struct srv_state *st, json_t **ret);
 
 /* ---- builders and jobs ---- */
 
