@@ -103,7 +103,7 @@ static int cmd_cache_clean(struct cli *cli, int argc, char **argv)
 	if (tt_cache_clean(&o, &gone, &bytes) < 0)
 		return EXIT_ERROR;
 	if (cli->json)
-		return cli_print_json(json_pack("{s:o, s:I, s:b}", "removed", gone, "bytes",
+		return cli_print_json(json_pack("{s:o, s:I, s:b}", "entries", gone, "bytes",
 						(json_int_t)bytes, "dry_run", o.dry_run));
 	for (size_t i = 0; i < json_array_size(gone); i++)
 		print_entry(json_array_get(gone, i));

@@ -129,7 +129,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		json_array_append_new(
 			out, json_pack("{s:s s:I s:I s:I s:I s:o}", "kernel", f.kernel, "findings",
 				       (json_int_t)json_array_size(arr), "unscored",
-				       (json_int_t)unscored, "triaged", (json_int_t)om.triaged,
+				       (json_int_t)unscored, "triaged_count", (json_int_t)om.triaged,
 				       "unscored_left_out", (json_int_t)om.unscored, "ids", ids));
 		json_decref(arr);
 	}

@@ -148,8 +148,8 @@ static int cmd_cve_sync(struct cli *cli, int argc, char **argv)
 			"schema_version", TT_JSON_SCHEMA_VERSION, "from", rep.from, "to", rep.to,
 			"full", rep.full, "up_to_date", rep.up_to_date, "considered",
 			(json_int_t)rep.total, "added", (json_int_t)rep.added, "updated",
-			(json_int_t)rep.updated, "removed", (json_int_t)rep.removed, "skipped",
-			(json_int_t)rep.skipped, "published", (json_int_t)rep.published, "rejected",
+			(json_int_t)rep.updated, "removed_count", (json_int_t)rep.removed, "skipped",
+			(json_int_t)rep.skipped, "published_count", (json_int_t)rep.published, "rejected",
 			(json_int_t)rep.rejected, "cvss_checked", (json_int_t)rep.cvss_checked,
 			"cvss_mismatch", (json_int_t)rep.cvss_mismatch, "fetch_seconds",
 			rep.fetch_seconds, "sync_seconds", rep.sync_seconds, "kernels", changes);
@@ -673,8 +673,8 @@ static int cmd_cve_stats(struct cli *cli, int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(o, "cvss_vectors")),
 	       (long long)json_integer_value(json_object_get(o, "cvss_mismatches")));
 	printf("nvd scored:     %lld\n", (long long)json_integer_value(json_object_get(o, "nvd_scored")));
-	printf("kev:            %lld\n", (long long)json_integer_value(json_object_get(o, "kev")));
-	printf("epss:           %lld\n", (long long)json_integer_value(json_object_get(o, "epss")));
+	printf("kev:            %lld\n", (long long)json_integer_value(json_object_get(o, "kev_count")));
+	printf("epss:           %lld\n", (long long)json_integer_value(json_object_get(o, "epss_count")));
 	printf("skipped:        %lld\n",
 	       (long long)json_integer_value(json_object_get(o, "skipped_records")));
 	print_counts("by year:       ", json_object_get(o, "by_year"));

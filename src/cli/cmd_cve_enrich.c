@@ -209,7 +209,7 @@ int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 		r = tt_enrich_kev(s, kev, &http, &st);
 		failed |= r < 0;
 		summary(cli, "kev", kev, &st, r);
-		json_object_set_new(out, "kev", stats_json(&st, r));
+		json_object_set_new(out, "kev_import", stats_json(&st, r));
 	}
 	if (epss) {
 		struct tt_enrich_stats st = {};
@@ -217,7 +217,7 @@ int cmd_cve_enrich(struct cli *cli, int argc, char **argv)
 		r = tt_enrich_epss(s, epss, &http, &st);
 		failed |= r < 0;
 		summary(cli, "epss", epss, &st, r);
-		json_object_set_new(out, "epss", stats_json(&st, r));
+		json_object_set_new(out, "epss_import", stats_json(&st, r));
 	}
 	if (n_feeds) {
 		json_t *arr = json_array();

@@ -133,9 +133,9 @@ static int cmd_fleet_refresh(struct cli *cli, int argc, char **argv)
 		for (unsigned k = 0; k < _VERDICT_MAX; k++)
 			json_object_set_new(counts, verdict_status_to_string(k),
 					    json_integer((json_int_t)rep.by_status[k]));
-		return cli_print_json(json_pack("{s:I s:I s:I s:I s:o s:f}", "kernels",
-						(json_int_t)rep.kernels, "cves", (json_int_t)rep.cves,
-						"verdicts", (json_int_t)rep.verdicts, "changed",
+		return cli_print_json(json_pack("{s:I s:I s:I s:I s:o s:f}", "kernel_count",
+						(json_int_t)rep.kernels, "cve_count", (json_int_t)rep.cves,
+						"verdict_count", (json_int_t)rep.verdicts, "changed",
 						(json_int_t)rep.changed, "counts", counts,
 						"seconds", rep.seconds));
 	}

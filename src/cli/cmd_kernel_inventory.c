@@ -98,7 +98,7 @@ static void print_added(struct cli *cli, const struct kernel_add_opts *o,
 	if (cli->json) {
 		json_t *j = json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o->name,
 				      "release", o->release, "version", rep->version, "mapping",
-				      rep->mapping, "files_method", rep->method, "files",
+				      rep->mapping, "files_method", rep->method, "file_count",
 				      (json_int_t)rep->n_files, "verdicts_computed",
 				      (json_int_t)rep->verdicts, "replaced", rep->replaced,
 				      "files_seconds", rep->files_seconds, "verdict_seconds",
@@ -326,7 +326,7 @@ int cmd_kernel_list(struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	if (csv) {
 		static const char *const cols[] = {"name",	   "release",	     "version",
-						   "mapping",	   "files",	     "files_method",
+						   "mapping",	   "file_count",    "files_method",
 						   "source_version", "distro",	     "distro_version",
 						   "distro_fixes", "config_origin", "added_at"};
 
@@ -342,7 +342,7 @@ int cmd_kernel_list(struct cli *cli, int argc, char **argv)
 		printf("%-20s %-24s %-12s %-10lld %s\n", json_string_value(json_object_get(o, "name")),
 		       json_string_value(json_object_get(o, "release")),
 		       json_string_value(json_object_get(o, "version")),
-		       (long long)json_integer_value(json_object_get(o, "files")),
+		       (long long)json_integer_value(json_object_get(o, "file_count")),
 		       json_string_value(json_object_get(o, "files_method")));
 	json_decref(arr);
 	return EXIT_OK;
@@ -405,7 +405,7 @@ int cmd_kernel_show(struct cli *cli, int argc, char **argv)
 		if (streq(method, methods[i][0]))
 			method = methods[i][1];
 	printf("files:      %lld, from %s\n",
-	       (long long)json_integer_value(json_object_get(o, "files")), method);
+	       (long long)json_integer_value(json_object_get(o, "file_count")), method);
 	printf("verdicts:  ");
 	json_object_foreach(json_object_get(o, "verdict_counts"), k, v)
 		printf(" %s=%lld", k, (long long)json_integer_value(v));

@@ -173,7 +173,7 @@ static int cmd_triage_list(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->json)
 		return cli_print_json(json_pack("{s:i s:o}", "schema_version",
-						TT_JSON_SCHEMA_VERSION, "triage", arr));
+						TT_JSON_SCHEMA_VERSION, "decisions", arr));
 	if (json_array_size(arr) == 0)
 		fprintf(stderr, "no triage decisions\n");
 	else

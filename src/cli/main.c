@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "cve/query.h"
 #include "log.h"
 #include "paths.h"
 #include "store/store.h"
@@ -295,8 +296,10 @@ int main(int argc, char **argv)
 	if (take_global_options(&cli, &argc, argv) < 0)
 		return EXIT_USAGE;
 	if (argc >= 2 && streq(argv[1], "--version")) {
+		/* The arrays (cve list, kernel list, fleet summary) carry no schema_version. */
 		if (cli.json)
-			return cli_print_json(json_pack("{s:s}", "version", TUXTAPE_VERSION));
+			return cli_print_json(json_pack("{s:s s:i}", "version", TUXTAPE_VERSION,
+							 "schema_version", TT_JSON_SCHEMA_VERSION));
 		printf("tuxtape %s\n", TUXTAPE_VERSION);
 		return EXIT_OK;
 	}

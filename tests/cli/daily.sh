@@ -52,7 +52,7 @@ expect_exit 0 tt kernel add k1 --release 6.1.40 --config "$TMP/config" --source 
 
 # ---- the first report of a kernel is a baseline ----
 expect_exit 0 tt --json cve sync
-check "sync --json has schema_version and kernels" jq_py "assert d['schema_version'] == 1 and d['kernels'][0]['kernel'] == 'k1'"
+check "sync --json has schema_version and kernels" jq_py "assert d['schema_version'] == 2 and d['kernels'][0]['kernel'] == 'k1'"
 check "first report: a baseline with 3 affected, nothing listed" jq_py "
 k = d['kernels'][0]; assert k['baseline'] is True and k['affected'] == 3 and k['untriaged'] == 3, k
 assert k['newly_affected'] == [] and k['newly_fixed'] == [] and k['newly_kev'] == []"
@@ -110,7 +110,7 @@ USER=alice expect_exit 0 tt triage set cve-2024-1001 --kernel k1 --state accepte
 expect_exit 0 tt triage set CVE-2024-1004 --kernel k1 --state will-patch --by bob
 expect_exit 0 tt --json triage list
 check "triage list --json" jq_py "
-t = {e['id']: e for e in d['triage']}; assert d['schema_version'] == 1
+t = {e['id']: e for e in d['decisions']}; assert d['schema_version'] == 2
 a = t['CVE-2024-1001']; assert (a['state'], a['who'], a['note'], a['expires'], a['status'], a['expired']) == ('accepted-risk', 'alice', 'behind a firewall', '2099-12-31', 'affected', False), a
 assert t['CVE-2024-1004']['who'] == 'bob'"
 expect_exit 0 tt cve list --kernel k1
@@ -143,7 +143,7 @@ expect_exit 0 tt check --help
 ids() { python3 -c "import json; print(' '.join(e['id'] for e in json.load(open('$TMP/out'))['cves']))"; }
 expect_exit 0 tt --json cve version 6.1.38
 check "6.1.38: all four vulnerable" [ "$(ids)" = "CVE-2024-1001 CVE-2024-1002 CVE-2024-1003 CVE-2024-1004" ]
-check "version --json shape" jq_py "assert d['schema_version'] == 1 and d['version'] == '6.1.38' and d['question'] == 'vulnerable' and d['cves'][0]['version_state'] == 'vulnerable'"
+check "version --json shape" jq_py "assert d['schema_version'] == 2 and d['version'] == '6.1.38' and d['question'] == 'vulnerable' and d['cves'][0]['version_state'] == 'vulnerable'"
 expect_exit 0 tt --json cve version 6.1.39
 check "6.1.39: CVE-2024-1003 no longer vulnerable" [ "$(ids)" = "CVE-2024-1001 CVE-2024-1002 CVE-2024-1004" ]
 expect_exit 0 tt --json cve version 6.1.39 --fixed

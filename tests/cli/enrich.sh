@@ -104,7 +104,7 @@ expect "no new nvd requests" "$(requests 'GET /nvd?cveId=')" 4
 
 ## --json: a summary object on stdout.
 expect_rc 0 t --db "$db" --json cve enrich --kev "$FIX/kev.json" --epss "$FIX/epss.csv"
-expect "json kev stored" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["kev"]["stored"], d["kev"]["not_in_db"], d["epss"]["stored"], d["epss"]["requests"])' "$tmp/out")" \
+expect "json kev stored" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["kev_import"]["stored"], d["kev_import"]["not_in_db"], d["epss_import"]["stored"], d["epss_import"]["requests"])' "$tmp/out")" \
     "3 1 6 0"
 
 ## Bad input: a one-line error naming the file and field or line; the table stays.

@@ -3,8 +3,11 @@
 
 A shape is a type name ("str", "int", "num", "bool"), a type name ending in "?" (or null),
 a set of strings (a lower-case enum), [shape] (an array of it), or a dict of keys to shapes
-(exactly those keys). Every key must also have one type in every document (a "kev" is a
-boolean everywhere), apart from the exceptions listed in SAME_KEY_EXCEPTIONS.
+(exactly those keys). A key has one type in every shape and in every document (a "kev" is a
+boolean everywhere, a count of them is "kev_count"), with no exceptions: the shapes are
+checked against each other, and every key met in a document, documented or not, against
+the others. A ("map", shape) is an object whose keys are data (a year, a state), not names,
+so they are not held to this.
 """
 import json
 import os
@@ -21,6 +24,7 @@ SEVERITY = {"critical", "high", "medium", "low", "none"}
 KIND = {"builtin", "module", "builtin+module", "none"}
 TRIAGE_STATE = {"accepted-risk", "not-applicable", "will-patch"}
 COUNTS = {s: "int" for s in STATUS}
+SEVERITY_OR_NULL = SEVERITY | {None}
 
 TRIAGE = {"state": TRIAGE_STATE, "note": "str?", "who": "str?", "expires": "str?"}
 VERDICT = {"status": STATUS, "code": CODE, "reason": "str",
@@ -35,33 +39,41 @@ CVE_ELEM = {"id": "str", "state": {"published", "rejected"}, "priority": "num",
             "title": "str?"}
 CVE_ELEM_KERNEL = dict(CVE_ELEM, kernel="str", triage=("obj?", TRIAGE), **VERDICT)
 KERNEL = {"name": "str", "release": "str", "version": "str", "mapping": "str", "arch": "str?",
-          "files_method": {"debuginfo", "builddir", "static"}, "files": "int",
+          "files_method": {"debuginfo", "builddir", "static"}, "file_count": "int",
           "added_at": "str", "updated_at": "str", "proc_version": "str?",
           "version_signature": "str?", "config_origin": "str?", "source": "str?",
           "build_dir": "str?", "debuginfo": "str?", "source_version": "str?",
           "distro": "str?", "distro_version": "str?", "changelog": "str?",
           "distro_fixes": "int", "config_lines": "int",
-          "kbuild": "str?", "symbols": "str?", "symbols_sha256": "str?",
-          "source_sha256": "str?"}
+          "kbuild": "str?", "symbols": "str?", "symbols_sha256": "str?"}
 FUNNEL = {"in_data": "int", "vulnerable_version": "int", "compiled": "int",
           "livepatch_possible": "int"}
 SYNC = {"schema_version": "int", "from": "str?", "to": "str", "full": "bool",
         "up_to_date": "bool", "considered": "int", "added": "int", "updated": "int",
-        "removed": "int", "skipped": "int", "published": "int", "rejected": "int",
+        "removed_count": "int", "skipped": "int", "published_count": "int", "rejected": "int",
         "cvss_checked": "int", "cvss_mismatch": "int", "fetch_seconds": "num",
         "sync_seconds": "num",
         "kernels": [{"kernel": "str", "baseline": "bool", "affected": "int",
-                     "untriaged": "int", "newly_affected": ["str"], "newly_fixed": ["str"],
-                     "newly_kev": ["str"]}]}
+                     "untriaged": "int",
+                     "newly_affected": [{"id": "str", "base_score": "num?",
+                                         "severity": SEVERITY_OR_NULL, "kev": "bool",
+                                         "triaged": "bool"}],
+                     "newly_fixed": [{"id": "str", "status": STATUS | {"gone"}}],
+                     "newly_kev": [{"id": "str", "date_added": "str?"}]}]}
 ENRICH_PART = {"ok": "bool", "parsed": "int", "stored": "int", "not_in_db": "int",
                "skipped": "int", "requests": "int"}
+
+CACHE_ENTRY = {"kind": {"tree", "source", "leftover"}, "path": "str", "bytes": "int",
+               "last_used": "int", "in_use": "bool", "source": "str?", "config": "str?",
+               "release": "str?"}
 
 SHAPES = {
     "sync": SYNC,
     "sync-again": SYNC,
-    "enrich": {"kev": ENRICH_PART, "epss": ENRICH_PART},
+    "sync-changes": SYNC,
+    "enrich": {"kev_import": ENRICH_PART, "epss_import": ENRICH_PART},
     "kernel-add": {"name": "str", "release": "str", "version": "str", "mapping": "str",
-                   "files_method": {"debuginfo", "builddir", "static"}, "files": "int",
+                   "files_method": {"debuginfo", "builddir", "static"}, "file_count": "int",
                    "verdicts_computed": "int", "replaced": "bool", "files_seconds": "num",
                    "verdict_seconds": "num", "source_version": "str?", "changelog": "str?",
                    "distro_version": "str?", "distro_fixes": "int",
@@ -70,7 +82,7 @@ SHAPES = {
                    "state": TRIAGE_STATE, "note": "str?", "who": "str?"},
     "triage-clear": {"schema_version": "int", "id": "str", "kernel": "str", "cleared": "bool"},
     "triage-list": {"schema_version": "int",
-                    "triage": [dict(TRIAGE, id="str", kernel="str", at="str", expired="bool",
+                    "decisions": [dict(TRIAGE, id="str", kernel="str", at="str", expired="bool",
                                     status=STATUS | {None})]},
     "cve-list": [CVE_ELEM],
     "cve-list-kernel": [CVE_ELEM_KERNEL],
@@ -81,7 +93,7 @@ SHAPES = {
                  "published_commit": "str?", "kev": "bool", "epss": "num?",
                  "kev_entry": ("obj?", {"date_added": "str?", "due_date": "str?",
                                         "known_ransomware": "str?", "name": "str?"}),
-                 "epss_percentile": "num?", "epss_date": "str?", "affected": "any",
+                 "epss_percentile": "num?", "epss_date": "str?", "cna_affected": "any",
                  "path": "str", "read_commit": "str?",
                  "cvss": [{"version": "str", "vector": "str?", "base_score": "num?",
                            "severity": SEVERITY | {None}, "computed_score": "num?",
@@ -95,7 +107,7 @@ SHAPES = {
     "cve-stats": {"schema_version": "int", "by_state": ("map", "int"),
                   "by_severity": ("map", "int"), "by_year": ("map", "int"),
                   "cvss_vectors": "int", "cvss_mismatches": "int", "nvd_scored": "int",
-                  "kev": "int", "epss": "int", "skipped_records": "int",
+                  "kev_count": "int", "epss_count": "int", "skipped_records": "int",
                   "vulns_commit": "str?", "vulns_url": "str?", "synced_at": "str?"},
     "cve-version": {"schema_version": "int", "version": "str",
                     "question": {"vulnerable", "fixed", "fixed-in", "unknown", "all"},
@@ -113,29 +125,20 @@ SHAPES = {
                          "symbols_sha256": "str?"},
     "fleet-summary": [{"kernel": "str", "release": "str", "version": "str",
                        "counts": COUNTS, "total": "int", "funnel": FUNNEL}],
-    "fleet-refresh": {"kernels": "int", "cves": "int", "verdicts": "int", "changed": "int",
+    "fleet-refresh": {"kernel_count": "int", "cve_count": "int", "verdict_count": "int",
+                      "changed": "int",
                       "counts": COUNTS, "seconds": "num"},
     "check": {"schema_version": "int",
               "threshold": {"min_score": "num?", "kev": "bool", "scored_only": "bool"},
               "ok": "bool", "findings": "int",
               "kernels": [{"kernel": "str", "findings": "int", "unscored": "int",
-                           "triaged": "int", "unscored_left_out": "int", "ids": ["str"]}]},
+                           "triaged_count": "int", "unscored_left_out": "int",
+                           "ids": ["str"]}]},
     "db-check": {"database": "str", "check": {"integrity_check", "quick_check"}, "ok": "bool",
                  "problems": ["str"]},
-}
-
-# Keys whose type differs between documents on purpose, and why (tuxtape(1) says so too).
-SAME_KEY_EXCEPTIONS = {
-    # a kernel's count of compiled files (kernel list/show/add) vs the list (kernel files)
-    "files",
-    # counts beside objects: fleet refresh's "verdicts", "cves", "kernels", "affected"
-    # (numbers) vs cve show's verdicts, cve version's cves, check's kernels, a CVE's
-    # affected array; sync's "published"/"removed" (counts) vs a CVE's date / kernel rm's
-    # name; "triage" (one decision, or triage list's array). Left as they are: renaming
-    # them would break scripts and GET /v1 clients (tuxtape(1), JSON OUTPUT).
-    "verdicts", "cves", "kernels", "affected", "published", "removed", "triage",
-    # cve stats counts KEV and EPSS rows; cve enrich reports per source (objects)
-    "kev", "epss",
+    "version": {"version": "str", "schema_version": "int"},
+    "cache-list": [CACHE_ENTRY],
+    "cache-clean": {"entries": [CACHE_ENTRY], "bytes": "int", "dry_run": "bool"},
 }
 
 TYPES = {"str": str, "int": int, "bool": bool, "num": (int, float)}
@@ -162,11 +165,12 @@ def check(doc, v, shape, where):
             if k not in v:
                 errors.append(f"{doc}: {where}.{k}: missing")
         for k in v:
+            # every key, documented or not: a stray key of another type is caught twice
+            if v[k] is not None:
+                key_types.setdefault(k, {}).setdefault(type_name(v[k]), f"{doc}: {where}")
             if k not in shape:
                 errors.append(f"{doc}: {where}.{k}: not documented")
                 continue
-            if v[k] is not None:
-                key_types.setdefault(k, {}).setdefault(type_name(v[k]), f"{doc}: {where}")
             check(doc, v[k], shape[k], f"{where}.{k}")
     elif isinstance(shape, list):
         if not isinstance(v, list):
@@ -199,8 +203,46 @@ def check(doc, v, shape, where):
             errors.append(f"{doc}: {where}: {type_name(v)} {v!r:.40}, want {shape}")
 
 
+def shape_type(shape):
+    """The type name a shape gives a value, as type_name() spells it; None for any."""
+    if isinstance(shape, dict):
+        return "object"
+    if isinstance(shape, list):
+        return "array"
+    if isinstance(shape, set):
+        return "str"
+    if isinstance(shape, tuple):
+        return "object"
+    if shape == "any":
+        return None
+    return {"str": "str", "int": "num", "num": "num", "bool": "bool"}[shape.rstrip("?")]
+
+
+def shape_keys(doc, shape, where, out):
+    """Every key the shapes name, with the type each gives it, into OUT."""
+    if isinstance(shape, dict):
+        for k, sub in shape.items():
+            t = shape_type(sub)
+            if t:
+                out.setdefault(k, {}).setdefault(t, f"shape {doc}: {where}")
+            shape_keys(doc, sub, f"{where}.{k}", out)
+    elif isinstance(shape, list):
+        shape_keys(doc, shape[0], f"{where}[]", out)
+    elif isinstance(shape, tuple):
+        shape_keys(doc, shape[1], where, out)
+
+
+def several_types(table):
+    return [f"key {k!r} has several types: " + ", ".join(f"{t} ({w})" for t, w in types.items())
+            for k, types in sorted(table.items()) if len(types) > 1]
+
+
 def main():
     d = sys.argv[1]
+    declared = {}
+    for doc, shape in SHAPES.items():
+        shape_keys(doc, shape, "$", declared)
+    errors.extend(several_types(declared))
     for name in sorted(os.listdir(d)):
         if not name.endswith(".json"):
             continue
@@ -216,10 +258,7 @@ def main():
             errors.append(f"{doc}: not JSON: {e}")
             continue
         check(doc, v, SHAPES[doc], "$")
-    for k, types in sorted(key_types.items()):
-        if len(types) > 1 and k not in SAME_KEY_EXCEPTIONS:
-            errors.append(f"key {k!r} has several types: " +
-                          ", ".join(f"{t} ({w})" for t, w in types.items()))
+    errors.extend(several_types(key_types))
     for e in errors:
         print(e)
     return 1 if errors else 0

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every command with --json, run against a small database, checked against the shape
 # tuxtape(1) documents under JSON OUTPUT (tests/cli/json-shapes.py holds the shapes): keys,
-# types, lower-case enums, and the same key with the same type in every document.
+# types, lower-case enums, and the same key with the same type in every document and shape.
 . "$(dirname "$0")/lib.sh"
 
 DB="$TMP/db/t.db"
@@ -100,12 +100,26 @@ check "funnel: ASCII without UTF-8" grep -q '^  livepatchable (est.) ##* *2$' "$
 check "funnel: the bars shrink down the funnel" python3 -c "
 ls = [l for l in open('$TMP/out') if l.startswith('  ')]
 n = [l.count('#') for l in ls]; assert n == sorted(n, reverse=True) and n[0] == 40 and n[3] < n[0], n"
+# ---- what changed since the last report: one new affected CVE, one record gone ----
+record CVE-2024-1008 '["net/core/dev.c"]' "5.10:$C1:6.2:$C2\n" "$M"
+git -C "$R" rm -q "$R/cve/published/2024/CVE-2024-1002.json" "$R/cve/published/2024/CVE-2024-1002.dyad"
+git -C "$R" add -A; git -C "$R" commit -qm two
+run sync-changes cve sync
+check "sync-changes has a newly affected and a newly fixed CVE" python3 -c "
+import json; k = json.load(open('$OUT/sync-changes.json'))['kernels'][0]
+assert [e['id'] for e in k['newly_affected']] == ['CVE-2024-1008'], k
+assert k['newly_fixed'] == [{'id': 'CVE-2024-1002', 'status': 'gone'}], k"
 run kernel-rm kernel rm k1
+run version --version
+run cache-list cache list
+run cache-clean cache clean --dry-run
 
 check "every document has its documented shape" \
     python3 "$SRCDIR/tests/cli/json-shapes.py" "$OUT"
 
-# The checker must be able to fail: a wrong type, a missing key, an upper-case enum.
+# The checker must be able to fail: a wrong type, a missing key, an upper-case enum; a key
+# that changes type between documents (fleet refresh's count under the name of check's list,
+# as schema_version 1 printed it); and two shapes that give one key two types.
 mkdir -p "$TMP/bad"
 python3 - "$OUT" "$TMP/bad" <<'PY'
 import json, sys, os
@@ -117,11 +131,36 @@ l = json.load(open(os.path.join(src, "cve-list-kernel.json")))
 l[0]["severity"] = "HIGH"
 del l[0]["code"]
 json.dump(l, open(os.path.join(dst, "cve-list-kernel.json"), "w"))
+d = json.load(open(os.path.join(src, "fleet-refresh.json")))
+d["kernels"] = d["kernel_count"]
+json.dump(d, open(os.path.join(dst, "fleet-refresh.json"), "w"))
+json.dump(json.load(open(os.path.join(src, "check.json"))), open(os.path.join(dst, "check.json"), "w"))
 PY
 if python3 "$SRCDIR/tests/cli/json-shapes.py" "$TMP/bad" >"$TMP/out" 2>&1; then
     fail "the checker accepted a kev object and an upper-case severity"
 else
     grep -q "kev" "$TMP/out" && grep -q "severity" "$TMP/out" && grep -q "code" "$TMP/out" &&
         pass || fail "the checker's complaint does not name kev, severity and code"
+    grep -qF "key 'kernels' has several types: array (check: \$), num (fleet-refresh: \$)" \
+        "$TMP/out" && pass || fail "the checker did not see 'kernels' change type"
+    grep -q "^key 'kev' has several types" "$TMP/out" && pass ||
+        fail "the checker did not see 'kev' change type"
+fi
+# The shapes themselves: one that gave "files" a count again must be refused, whatever the
+# documents say (an empty directory).
+mkdir -p "$TMP/empty"
+if python3 - "$SRCDIR/tests/cli/json-shapes.py" "$TMP/empty" >"$TMP/out" 2>&1 <<'PY'
+import runpy, sys
+path, d = sys.argv[1], sys.argv[2]
+g = runpy.run_path(path, run_name="json_shapes")
+g["SHAPES"]["kernel-list"][0]["files"] = "int"
+sys.argv = [path, d]
+sys.exit(g["main"]())
+PY
+then
+    fail "the checker accepted shapes giving 'files' a count and an array"
+else
+    grep -qF "key 'files' has several types: num (shape kernel-list: \$[]), array (shape kernel-files: \$)" \
+        "$TMP/out" && pass || { fail "the shape check's complaint"; sed 's/^/    /' "$TMP/out"; }
 fi
 finish

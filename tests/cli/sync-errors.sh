@@ -56,7 +56,7 @@ git -C "$R" rm -q -r cve/published/2025/CVE-2025-2001.*
 C2=$(commit two)
 expect_exit 0 "$TUXTAPE" --db "$DB" --json cve sync
 check "incremental counts" grep -q '"added": 1' "$TMP/out"
-check "one removed" grep -q '"removed": 1' "$TMP/out"
+check "one removed" grep -q '"removed_count": 1' "$TMP/out"
 check "rejected state" sh -c "\"$TUXTAPE\" --db \"$DB\" --json cve show CVE-2024-1002 | grep -q '\"state\": \"rejected\"'"
 check "retitled" sh -c "\"$TUXTAPE\" --db \"$DB\" cve show CVE-2024-1001 | grep -q 'retitled'"
 expect_exit 1 "$TUXTAPE" --db "$DB" cve show CVE-2025-2001

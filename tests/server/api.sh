@@ -237,7 +237,7 @@ body_has 'tuxtape_http_request_duration_seconds_bucket{route="GET /v1/cves/{id}"
 python3 -c "import json,sys; print(json.dumps({'name':'k-api','release':'6.1.40','config':open('$TMP/config').read()}))" >"$TMP/kadd.json"
 api /v1/kernels -H "$(as admin)" -H 'Content-Type: application/json' --data-binary @"$TMP/kadd.json"
 expect_status 201 "kernel add"
-body_has '"files": 3'
+body_has '"file_count": 3'
 api /v1/kernels -H "$(as admin)" -H 'Content-Type: application/json' --data-binary @"$TMP/kadd.json"
 expect_status 409 "the same kernel again"
 api /v1/kernels -H "$(as admin)" -H 'Content-Type: application/json' --data '{"name":"../x","release":"6.1","config":"CONFIG_X=y"}'
@@ -306,6 +306,11 @@ for k,r in want.items():
         if seg.startswith('{'):
             assert any(p['in']=='path' and p['name']==seg[1:-1] for p in ops[k]['parameters'])
 assert len({o['operationId'] for o in ops.values()})==len(ops)"
+check "openapi: the JSON schema_version, the same as tuxtape --json --version's" python3 -c "
+import json, subprocess
+doc=json.load(open('$TMP/body'))
+v=json.loads(subprocess.run(['$TUXTAPE', '--json', '--version'], capture_output=True, check=True).stdout)
+assert doc['info']['x-tuxtape-schema-version']==v['schema_version']==2, (doc['info'], v)"
 expect_exit 0 srv openapi
 check "tuxtape-server openapi prints the served document" cmp -s "$TMP/out" "$TMP/body"
 

@@ -360,7 +360,7 @@ int cve_query_show(struct tt_store *s, const char *id, json_t **ret)
 		const char *aj = (const char *)sqlite3_column_text(st, 8);
 		json_t *aff = aj ? json_loads(aj, 0, NULL) : NULL;
 
-		json_object_set_new(o, "affected", aff ? aff : json_array());
+		json_object_set_new(o, "cna_affected", aff ? aff : json_array());
 	}
 	json_object_set_new(o, "path", tt_store_column_json(st, 6));
 	json_object_set_new(o, "read_commit", tt_store_column_json(st, 7));
@@ -476,8 +476,8 @@ int cve_query_stats(struct tt_store *s, json_t **ret)
 		  false },
 		{ "nvd_scored", "SELECT count(DISTINCT cve_id) FROM cve_cvss WHERE source = 'nvd'",
 		  false },
-		{ "kev", "SELECT count(*) FROM kev k JOIN cve c ON c.id = k.cve_id", false },
-		{ "epss", "SELECT count(*) FROM epss e JOIN cve c ON c.id = e.cve_id", false },
+		{ "kev_count", "SELECT count(*) FROM kev k JOIN cve c ON c.id = k.cve_id", false },
+		{ "epss_count", "SELECT count(*) FROM epss e JOIN cve c ON c.id = e.cve_id", false },
 		{ "skipped_records", "SELECT count(*) FROM sync_skipped", false },
 		{ "vulns_commit", "SELECT value FROM meta WHERE key = 'vulns_commit'", false },
 		{ "vulns_url", "SELECT value FROM meta WHERE key = 'vulns_url'", false },

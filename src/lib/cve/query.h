@@ -14,7 +14,7 @@ struct tt_store;
  * The version of every JSON document's shape (tuxtape(1), JSON OUTPUT): raised when a key
  * changes type or meaning or goes away, not when one is added.
  */
-#define TT_JSON_SCHEMA_VERSION 1
+#define TT_JSON_SCHEMA_VERSION 2
 
 struct cve_list_filter {
 	const char *state;     /* "published" (NULL), "rejected" or "all" */

@@ -694,7 +694,7 @@ int kernel_inventory_remove(struct tt_store *s, const char *name)
 
 static const char *const kernel_keys[] = {
 	"name",		    "release",	      "version",	"mapping",   "arch",
-	"files_method",	    "files",	      "added_at",	"updated_at", "proc_version",
+	"files_method",	    "file_count",     "added_at",	"updated_at", "proc_version",
 	"version_signature", "config_origin", "source",		"build_dir", "debuginfo",
 	"source_version",   "distro",	      "distro_version", "changelog", "distro_fixes",
 	"config_lines",	    "kbuild",	      "symbols",	"symbols_sha256", "source_sha256",

@@ -427,10 +427,10 @@ static unsigned h_kernel_add(struct srv_request *rq, json_t **ret)
 	r = kernel_inventory_add(rq->w->cve, &o, &rep);
 	if (r < 0)
 		return srv_error_errno(ret, r, "adding the kernel");
-	/* The same fields as `tuxtape --json kernel add`. */
+	/* The keys `tuxtape --json kernel add` also prints (not the distribution ones). */
 	*ret = json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o.name, "release",
 			 o.release, "version", rep.version, "mapping", rep.mapping, "files_method",
-			 rep.method, "files", (json_int_t)rep.n_files, "verdicts",
+			 rep.method, "file_count", (json_int_t)rep.n_files, "verdicts_computed",
 			 (json_int_t)rep.verdicts, "replaced", rep.replaced, "files_seconds",
 			 rep.files_seconds, "verdict_seconds", rep.verdict_seconds);
 	/* Two databases: the audit record follows the committed change. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cve/query.h"
 #include "server/route.h"
 #include "banned.h"
 
@@ -88,12 +89,15 @@ int srv_openapi(json_t **ret)
 	json_t *doc, *paths;
 
 	doc = json_pack(
-		"{s:s s:{s:s s:s s:s} s:[{s:s}] s:{s:{s:{s:s s:s}} s:{s:{s:s s:[s] s:{s:{s:s}}}}} "
+		"{s:s s:{s:s s:s s:s s:i} s:[{s:s}] s:{s:{s:{s:s s:s}} s:{s:{s:s s:[s] s:{s:{s:s}}}}} "
 		"s:[{s:[]}] s:{}}",
 		"openapi", "3.0.3", "info", "title", "tuxtape-server", "version", TUXTAPE_VERSION,
 		"description",
 		"Kernel CVEs, the kernel inventory and its verdicts, the fleet and the archive. "
-		"Every operation lists the roles that may call it in x-tuxtape-roles.",
+		"Every operation lists the roles that may call it in x-tuxtape-roles. The JSON "
+		"documents shared with `tuxtape --json` have the shape x-tuxtape-schema-version "
+		"names (tuxtape(1), JSON OUTPUT); the arrays carry no version of their own.",
+		"x-tuxtape-schema-version", TT_JSON_SCHEMA_VERSION,
 		"servers", "url", "/", "components", "securitySchemes", "bearerAuth", "type",
 		"http", "scheme", "bearer", "schemas", "Error", "type", "object", "required",
 		"error", "properties", "error", "type", "string", "security", "bearerAuth",
