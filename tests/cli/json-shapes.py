@@ -45,7 +45,8 @@ KERNEL = {"name": "str", "release": "str", "version": "str", "mapping": "str", "
           "build_dir": "str?", "debuginfo": "str?", "source_version": "str?",
           "distro": "str?", "distro_version": "str?", "changelog": "str?",
           "distro_fixes": "int", "config_lines": "int",
-          "kbuild": "str?", "symbols": "str?", "symbols_sha256": "str?"}
+          "kbuild": "str?", "symbols": "str?", "symbols_sha256": "str?",
+          "source_sha256": "str?"}
 FUNNEL = {"in_data": "int", "vulnerable_version": "int", "compiled": "int",
           "livepatch_possible": "int"}
 SYNC = {"schema_version": "int", "from": "str?", "to": "str", "full": "bool",
