@@ -43,9 +43,12 @@ if [ -d "$m" ]; then
     $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -o "$out/mod-keys.patched.o" "$m/keys.c"
     $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -DBRANCH -o "$out/mod-keys.branch.o" \
         "$m/keys.c"
+    $cc $flags -ffile-prefix-map="$m/"= -DPATCHED -DSHORT -o "$out/mod-keys.short.o" \
+        "$m/keys.c"
     if [ -n "$objtool" ]; then
         for o in "$out/mod-tgt.orig.o" "$out/mod-tgt.patched.o" "$out/mod-keys.orig.o" \
-                 "$out/mod-keys.patched.o" "$out/mod-keys.branch.o"; do
+                 "$out/mod-keys.patched.o" "$out/mod-keys.branch.o" \
+                 "$out/mod-keys.short.o"; do
             "$objtool" --orc --retpoline --rethunk --no-unreachable "$o" >/dev/null 2>&1 || true
         done
     fi

@@ -561,7 +561,8 @@ static bool has_msg(char *const *v, size_t n, const char *a, const char *b)
 /*
  * Table entries naming a module's key: a static call site and a tracepoint's jump label are
  * dropped (the call goes through the trampoline; the tracepoint stays off), with warnings;
- * any other jump label is refused.
+ * another jump label goes through a thunk reading its key, or is refused when its site is
+ * too short for the jump.
  */
 static void test_module_keys(void **state)
 {
@@ -599,7 +600,31 @@ static void test_module_keys(void **state)
 	lp_module_report_free(TAKE_PTR(mrep));
 	free(TAKE_PTR(outko));
 
+	/* a static branch on a plain key: its site jumps to a thunk that reads the key */
 	r = build_keys(dir, "mod-keys.branch.o", &mrep, &outko);
+	for (size_t i = 0; r != LP_MODULE_BUILT && i < mrep->nrefusals; i++)
+		print_message("refusal: %s\n", mrep->refusals[i]);
+	assert_int_equal(r, LP_MODULE_BUILT);
+	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "static branch on 'tt_key'",
+			    "thunk"));
+	ko_view_read(outko, &v);
+	{
+		long th = ko_sec(&v, ".text.tuxtape_jump_thunks");
+		long kr = ko_sec(&v, ".klp.rela.tt_fixmod.text.tuxtape_jump_thunks");
+		long jt = ko_sec(&v, "__jump_table");
+
+		assert_true(th >= 0);
+		assert_int_equal(sec_size(outko, (size_t)th), 18); /* one thunk */
+		assert_true(kr >= 0); /* the key, read through a livepatch relocation */
+		assert_non_null(strstr(v.rela_syms[kr], ".klp.sym.tt_fixmod.tt_key,0 "));
+		assert_true(jt < 0 || sec_size(outko, (size_t)jt) == 0);
+	}
+	ko_view_release(&v);
+	lp_module_report_free(TAKE_PTR(mrep));
+	free(TAKE_PTR(outko));
+
+	/* a 2-byte site cannot hold the jump to a thunk: refused */
+	r = build_keys(dir, "mod-keys.short.o", &mrep, &outko);
 	assert_int_equal(r, LP_MODULE_UNSAFE);
 	assert_true(has_msg(mrep->refusals, mrep->nrefusals, "tt_key", "static_key_enabled"));
 	assert_int_equal(rm_rf(dir), 0);

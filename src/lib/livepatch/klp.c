@@ -960,6 +960,110 @@ static const char *klp_sym_target(const char *klp, char *buf, size_t size)
 	return buf;
 }
 
+/* Where a relocation against a defined symbol points: its section and S + A there. */
+static bool rela_place(const struct lp_rela *ra, struct lp_sec **ret_sec, int64_t *ret_off)
+{
+	if (!ra->sym->sec)
+		return false;
+	*ret_sec = ra->sym->sec;
+	*ret_off = (ra->sym->type == STT_SECTION ? 0 : (int64_t)ra->sym->value) + ra->addend;
+	return true;
+}
+
+/* Copies the ORC entry that covers SITE of SEC for AT of THUNKS (same frame: no stack use). */
+static int thunk_orc(struct lp_elf *ko, struct lp_sec *sec, int64_t site, struct lp_sec *thunks,
+		     int64_t at)
+{
+	struct lp_sec *ip = lp_elf_find_sec(ko, ".orc_unwind_ip"), *orc = lp_elf_find_sec(ko, ".orc_unwind");
+	static const uint8_t zero[4];
+	int64_t best = -1, best_off = -1;
+	int r;
+
+	if (!ip || !orc || !ip->rela || !orc->data || ip->size / 4 != orc->size / 6)
+		return 0; /* no ORC: nothing to keep in step */
+	for (size_t i = 0; i < ip->rela->nrelas; i++) {
+		struct lp_sec *s;
+		int64_t off;
+
+		if (rela_place(&ip->rela->relas[i], &s, &off) && s == sec && off <= site &&
+		    off > best_off) {
+			best_off = off;
+			best = (int64_t)(ip->rela->relas[i].offset / 4);
+		}
+	}
+	if (best < 0)
+		return 0;
+	uint8_t entry[6];
+
+	memcpy(entry, orc->data + best * 6, sizeof(entry));
+	int64_t ipat = lp_sec_append(ip, zero, sizeof(zero), 4);
+	if (ipat < 0 || lp_sec_append(orc, entry, sizeof(entry), 2) < 0)
+		return -ENOMEM;
+	r = lp_sec_add_rela(ko, ip, (uint64_t)ipat, R_X86_64_PC32, thunks->secsym, at);
+	return r;
+}
+
+/*
+ * Replaces the jump label at CODE (jumping to TARGET when KEY says so) by a jump to a thunk
+ * that tests the key at run time, as static_key_enabled() does, and goes to TARGET or back
+ * after the site. The thunk reads the key through a livepatch relocation, written before the
+ * patched function can run; nothing is read while the livepatch loads. Returns 1 done, 0 when
+ * the site is not a 5-byte nop or jmp (left to be refused), or -errno.
+ */
+static int jump_thunk(struct lp_elf *ko, struct lp_sec **thunks, const struct lp_rela *code,
+		      const struct lp_rela *target, const struct lp_rela *key)
+{
+	static const uint8_t nop5[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+	/* cmpl $0, KEY(%rip); jg TARGET (jle with the branch bit); jmp SITE + 5 */
+	uint8_t th[18] = {0x83, 0x3d, 0, 0, 0, 0, 0x00, 0x0f, 0x8f, 0, 0, 0, 0, 0xe9, 0, 0, 0, 0};
+	struct lp_sec *sec, *tsec;
+	int64_t site, toff, at;
+	size_t keep = 0;
+
+	if (code->type != R_X86_64_PC32 || target->type != R_X86_64_PC32 ||
+	    !rela_place(code, &sec, &site) || !rela_place(target, &tsec, &toff) || !sec->data ||
+	    !(sec->flags & SHF_EXECINSTR) || site < 0 || (uint64_t)site + 5 > sec->size ||
+	    (memcmp(sec->data + site, nop5, 5) != 0 && sec->data[site] != 0xe9))
+		return 0;
+	if (key->addend & 1)
+		th[8] = 0x8e;
+	if (!*thunks) {
+		*thunks = lp_elf_add_sec(ko, ".text.tuxtape_jump_thunks", SHT_PROGBITS,
+					 SHF_ALLOC | SHF_EXECINSTR, 16);
+		if (!*thunks)
+			return -ENOMEM;
+		(*thunks)->secsym = lp_elf_add_sym(ko, "", STT_SECTION, STB_LOCAL, *thunks, 0, 0);
+		if (!(*thunks)->secsym)
+			return -ENOMEM;
+	}
+	at = lp_sec_append(*thunks, th, sizeof(th), 16);
+	if (at < 0)
+		return -ENOMEM;
+	if (lp_sec_add_rela(ko, *thunks, (uint64_t)at + 2, R_X86_64_PC32, key->sym,
+			    (key->addend & ~(int64_t)3) - 5) < 0 ||
+	    lp_sec_add_rela(ko, *thunks, (uint64_t)at + 9, R_X86_64_PC32, target->sym,
+			    target->addend - 4) < 0 ||
+	    lp_sec_add_rela(ko, *thunks, (uint64_t)at + 14, R_X86_64_PC32, code->sym,
+			    code->addend + 1) < 0)
+		return -ENOMEM;
+	/* the site: jmp THUNK (what it relocated before, a jmp's target, goes) */
+	for (size_t j = 0; sec->rela && j < sec->rela->nrelas; j++) {
+		struct lp_rela *ra = &sec->rela->relas[j];
+
+		if (ra->offset >= (uint64_t)site && ra->offset < (uint64_t)site + 5)
+			continue;
+		sec->rela->relas[keep++] = *ra;
+	}
+	if (sec->rela)
+		sec->rela->nrelas = keep;
+	sec->data[site] = 0xe9;
+	memset(sec->data + site + 1, 0, 4);
+	if (lp_sec_add_rela(ko, sec, (uint64_t)site + 1, R_X86_64_PC32, (*thunks)->secsym,
+			    at - 4) < 0)
+		return -ENOMEM;
+	return thunk_orc(ko, sec, site, *thunks, at) < 0 ? -ENOMEM : 1;
+}
+
 /*
  * Entries of __jump_table and .static_call_sites whose key is a module's: the kernel reads
  * them when the livepatch loads, before it writes that module's relocations, so they cannot
@@ -971,10 +1075,14 @@ static const char *klp_sym_target(const char *klp, char *buf, size_t size)
  *  - a jump label of a tracepoint (key __tracepoint_NAME): the branch stays as compiled,
  *    off, so the tracepoint does not fire from the patched function (warned).
  *
- * Any other jump label is left for convert() to refuse: its branch must follow the key.
+ * Any other jump label must follow its key: its 5-byte site becomes a jump to a thunk that
+ * tests the key each time (jump_thunk()). A site that is not 5 bytes is left for convert()
+ * to refuse.
  */
 static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
 {
+	struct lp_sec *thunks = NULL;
+
 	for (size_t i = 0; i < ko->nsecs; i++) {
 		struct lp_sec *r = ko->secs[i], *base = r->base;
 		bool calls;
@@ -1024,6 +1132,28 @@ static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
 					      "patched code (its jump label cannot be set up before "
 					      "the module's relocations are written)",
 					      key + strlen("__tracepoint_"), b->objs[kind - 1].name));
+			} else {
+				const struct lp_rela *code = NULL, *target = NULL;
+				uint64_t e0 = ra->offset - keyoff;
+				int t;
+
+				for (size_t q = 0; q < r->nrelas; q++) {
+					if (r->relas[q].offset == e0)
+						code = &r->relas[q];
+					else if (r->relas[q].offset == e0 + 4)
+						target = &r->relas[q];
+				}
+				t = code && target ? jump_thunk(ko, &thunks, code, target, ra) : 0;
+				if (t < 0)
+					return t;
+				if (t == 0)
+					continue; /* convert() refuses it */
+				drop[ra->offset / es] = true;
+				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
+					      "static branch on '%s' of module '%s' in the patched code "
+					      "tests the key when it runs (a thunk), as "
+					      "static_key_enabled() does",
+					      key, b->objs[kind - 1].name));
 			}
 		}
 		for (uint64_t e = 0, d = 0; e < n; e++) {
