@@ -412,6 +412,63 @@ static void test_header_shapes(void **state)
 			 -EOPNOTSUPP);
 }
 
+/* What lp_c_reduced() keeps: tokens, literals as written, the line structure of directives. */
+static void test_c_reduced(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} cases[] = {
+		{"#define X 2\n", "/* two */\n#define  X\t2 // the value\n\n", true},
+		{"int f(void);\n", "int f(void); /* multi\n line */\n", true},
+		{"#define X \\\n\t2\n", "#define X 2\n", true},
+		{"#define X 2\n", "#define X\n2\n", false},	   /* X is empty, then a 2 */
+		{"#define F(x) x\n", "#define F (x) x\n", false}, /* object-like */
+		{"char *s = \"a  b\";\n", "char *s = \"a b\";\n", false},
+		{"char *s = \"/* no */\";\n", "char *s = \"\";\n", false},
+		{"char c = '\"'; int a;\n", "char c = '\"';  int a;\n", true},
+		{"#define X 2\n", "#define X 3\n", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_free_ char *a = lp_c_reduced(cases[i].a, strlen(cases[i].a));
+		_cleanup_free_ char *b = lp_c_reduced(cases[i].b, strlen(cases[i].b));
+
+		assert_non_null(a);
+		assert_non_null(b);
+		if (streq(a, b) != cases[i].same)
+			fail_msg("case %zu: \"%s\" vs \"%s\" reduced to \"%s\" and \"%s\"", i,
+				 cases[i].a, cases[i].b, a, b);
+	}
+}
+
+/* A header whose change is only comments and blank lines brings in no unit (noted). */
+static void test_header_comment_only(void **state)
+{
+	struct lp_tu_set *s = NULL;
+
+	assert_int_equal(compile_text("hc.patch",
+				      "--- a/drv/common.h\n+++ b/drv/common.h\n@@ -1 +1,3 @@\n"
+				      "-#define COMMON 2\n+/* the common value */\n+\n"
+				      "+#define COMMON  2 // two\n",
+				      false, &s),
+			 0);
+	assert_int_equal(s->ntus, 0);
+	assert_int_equal(s->nheaders, 1);
+	assert_int_equal(s->nnotes, 1);
+	assert_non_null(strstr(s->notes[0], "drv/common.h: only comments and whitespace"));
+	lp_tu_set_free(s);
+	s = NULL;
+	/* a token more is a change (if not a functional one): b.c compiles */
+	assert_int_equal(compile_text("hn.patch",
+				      "--- a/drv/common.h\n+++ b/drv/common.h\n@@ -1 +1 @@\n"
+				      "-#define COMMON 2\n+#define COMMON (2) /* two */\n",
+				      false, &s),
+			 0);
+	assert_int_equal(s->ntus, 1);
+	lp_tu_set_free(s);
+}
+
 /* Fuzz is refused unless allowed, and then recorded. */
 static void test_fuzz(void **state)
 {
@@ -711,6 +768,8 @@ int main(void)
 		cmocka_unit_test(test_prepare_once),
 		cmocka_unit_test(test_compile_changed_c),
 		cmocka_unit_test(test_header_brings_includers),
+		cmocka_unit_test(test_c_reduced),
+		cmocka_unit_test(test_header_comment_only),
 		cmocka_unit_test(test_module_object),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_crash_recovery),

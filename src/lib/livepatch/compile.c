@@ -417,6 +417,135 @@ static int add_tu(struct lp_tu_set *s, const char *src, const char *why,
 }
 
 /* Sorts the touched files into translation units, headers to chase, refusals and ignorables. */
+/*
+ * C source reduced to what its tokens and line structure say: line splices joined, comments
+ * replaced by a space (as the compiler does), runs of blanks outside literals made one
+ * space, lines trimmed, empty lines dropped. Two texts that reduce to the same string
+ * preprocess alike but for __LINE__ (which only diagnostics use). NULL: out of memory.
+ */
+char *lp_c_reduced(const char *buf, size_t len)
+{
+	_cleanup_free_ char *sp = malloc(len + 1);
+	char *out = malloc(len + 2);
+	size_t n = 0, o = 0, i = 0;
+	bool blank = false, line_start = true;
+
+	if (!sp || !out) {
+		free(out);
+		return NULL;
+	}
+	for (size_t k = 0; k < len; k++) {
+		if (buf[k] == '\\' && k + 1 < len && buf[k + 1] == '\n') {
+			k++;
+			continue;
+		}
+		if (buf[k] == '\\' && k + 2 < len && buf[k + 1] == '\r' && buf[k + 2] == '\n') {
+			k += 2;
+			continue;
+		}
+		sp[n++] = buf[k];
+	}
+#define EMIT(c)                                                                                    \
+	do {                                                                                       \
+		if (blank && !line_start)                                                          \
+			out[o++] = ' ';                                                            \
+		blank = false;                                                                     \
+		line_start = false;                                                                \
+		out[o++] = (c);                                                                    \
+	} while (0)
+	while (i < n) {
+		char c = sp[i];
+
+		if (c == '/' && i + 1 < n && sp[i + 1] == '*') {
+			const char *end = memmem(sp + i + 2, n - i - 2, "*/", 2);
+
+			i = end ? (size_t)(end - sp) + 2 : n;
+			blank = true;
+		} else if (c == '/' && i + 1 < n && sp[i + 1] == '/') {
+			while (i < n && sp[i] != '\n')
+				i++;
+			blank = true;
+		} else if (c == '"' || c == '\'') {
+			EMIT(c);
+			for (i++; i < n && sp[i] != c && sp[i] != '\n'; i++) {
+				out[o++] = sp[i];
+				if (sp[i] == '\\' && i + 1 < n && sp[i + 1] != '\n')
+					out[o++] = sp[++i];
+			}
+			if (i < n && sp[i] == c)
+				out[o++] = sp[i++];
+		} else if (c == '\n') {
+			if (!line_start)
+				out[o++] = '\n';
+			line_start = true;
+			blank = false;
+			i++;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+			blank = true;
+			i++;
+		} else {
+			EMIT(c);
+			i++;
+		}
+	}
+#undef EMIT
+	if (!line_start)
+		out[o++] = '\n';
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * Drops from CHASE the changed headers whose change is only comments and whitespace (the
+ * pristine copy under JOURNAL_DIR/files and the patched file reduce alike): no unit that
+ * includes them compiles differently. Each is noted in S.
+ */
+static int drop_blank_header_changes(const char *tree, const char *journal_dir, char **chase,
+				     size_t *nchase, struct lp_tu_set *s)
+{
+	size_t keep = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < *nchase; i++) {
+		_cleanup_free_ char *orig = NULL, *now = NULL, *ro = NULL, *rn = NULL;
+		_cleanup_free_ char *op = NULL, *np = NULL, *files = NULL;
+		size_t ol = 0, nl = 0;
+
+		if (r == 0 && ends_with(chase[i], ".h")) {
+			files = path_join(journal_dir, "files");
+			op = files ? path_join(files, chase[i]) : NULL;
+			np = path_join(tree, chase[i]);
+			if (!op || !np)
+				r = -ENOMEM;
+			else if (read_file_capped(op, 64u << 20, &orig, &ol) == 0 &&
+				 read_file_capped(np, 64u << 20, &now, &nl) == 0) {
+				ro = lp_c_reduced(orig, ol);
+				rn = lp_c_reduced(now, nl);
+				if (!ro || !rn)
+					r = -ENOMEM;
+				else if (streq(ro, rn)) {
+					char *note = NULL;
+
+					if (asprintf(&note,
+						     "%s: only comments and whitespace changed; the "
+						     "files that include it are not compiled",
+						     chase[i]) < 0)
+						r = -ENOMEM;
+					else if ((r = strv_append(&s->notes, &s->nnotes, note)) == 0)
+						log_info("%s", note);
+					if (r == 0) {
+						free(chase[i]);
+						continue;
+					}
+				}
+			}
+		}
+		chase[keep++] = chase[i];
+	}
+	*nchase = keep;
+	return r;
+}
+
 static int classify(const struct kernel_fileset *fs, const struct lp_patch_file *files,
 		    size_t nfiles, struct lp_tu_set *s, char ***ret_chase, size_t *ret_nchase)
 {
@@ -944,6 +1073,9 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 		goto out;
 	}
 	r = classify(fs, files, nfiles, s, &chase, &nchase);
+	if (r < 0)
+		goto out;
+	r = drop_blank_header_changes(t->path, j.dir, chase, &nchase, s);
 	if (r < 0)
 		goto out;
 	if (nchase > 0) {

@@ -38,3 +38,9 @@ struct lp_includes_cache {
 int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **start,
 		      size_t nstart, size_t max, const struct lp_includes_cache *cache, char ***ret,
 		      size_t *ret_n);
+
+/*
+ * C source reduced to its tokens and line structure (comments and blank runs gone): two texts
+ * that reduce alike preprocess alike but for __LINE__. Allocated; NULL on ENOMEM.
+ */
+char *lp_c_reduced(const char *buf, size_t len);
