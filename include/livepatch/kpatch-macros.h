@@ -21,6 +21,23 @@ typedef struct klp_object patch_object;
 #define KPATCH_PRE_UNPATCH_CALLBACK(fn) TUXTAPE_PRE_UNPATCH(fn)
 #define KPATCH_POST_UNPATCH_CALLBACK(fn) TUXTAPE_POST_UNPATCH(fn)
 
+/*
+ * kpatch's load and unload hooks, void fn(void), which its callbacks replaced: a load hook
+ * runs once the code is patched, an unload hook before it is unpatched.
+ */
+#define KPATCH_LOAD_HOOK(fn)                                                                       \
+	static void __tuxtape_kpatch_load_##fn(patch_object *obj)                                  \
+	{                                                                                          \
+		fn();                                                                              \
+	}                                                                                          \
+	KPATCH_POST_PATCH_CALLBACK(__tuxtape_kpatch_load_##fn)
+#define KPATCH_UNLOAD_HOOK(fn)                                                                     \
+	static void __tuxtape_kpatch_unload_##fn(patch_object *obj)                                \
+	{                                                                                          \
+		fn();                                                                              \
+	}                                                                                          \
+	KPATCH_PRE_UNPATCH_CALLBACK(__tuxtape_kpatch_unload_##fn)
+
 #define KPATCH_IGNORE_SECTION(name) TUXTAPE_IGNORE_SECTION(name)
 #define KPATCH_IGNORE_FUNCTION(fn) TUXTAPE_IGNORE_FUNCTION(fn)
 #define KPATCH_FORCE_UNSAFE(fn) TUXTAPE_FORCE_UNSAFE(fn)
