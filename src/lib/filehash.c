@@ -41,9 +41,15 @@ int tt_file_sha256_memo(const char *path, const char *memo_dir, char ret[static 
 
 	if (!realpath(path, real) || stat(real, &st) < 0)
 		return negative_errno();
-	id = strdup_printf("%s\n%lld\n%llu\n%lld.%09ld", real, (long long)st.st_size,
+	/*
+	 * The change time is part of the key: a writer can put the modification time back
+	 * (utimensat), but any write or utime moves ctime to now, so a rewritten file with the
+	 * old size and mtime is hashed again rather than taken for the old one.
+	 */
+	id = strdup_printf("%s\n%lld\n%llu:%llu\n%lld.%09ld\n%lld.%09ld", real,
+			   (long long)st.st_size, (unsigned long long)st.st_dev,
 			   (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
-			   st.st_mtim.tv_nsec);
+			   st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 	if (!id)
 		return -ENOMEM;
 	crypto_hash_sha256(digest, (const unsigned char *)id, strlen(id));

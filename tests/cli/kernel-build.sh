@@ -174,6 +174,34 @@ rm "$K/net/core/new.h"
 expect_exit 1 lpb --kernel kt
 err_has "kernel 'kt': its source tarball '$TMP/linux.tar' changed since it was recorded (source_sha256 "
 one_line_error
+# rewritten in place with its size and modification time put back: still a change
+tar -C "$TMP" -cf "$TMP/linux.tar" linux
+expect_exit 0 tt kernel add kt2 --release 6.1.40 --config "$TMP/config" --source-tarball "$TMP/linux.tar" \
+    --kbuild "$TMP/kb" --symbols "$TMP/System.map"
+expect_exit 1 lpb --kernel kt2
+err_has "kernel 'kt2' (6.1.40): source $TMP/linux.tar (recorded)"
+python3 - "$TMP/linux.tar" <<'PY'
+import os, sys
+p = sys.argv[1]; st = os.stat(p)
+with open(p, 'r+b') as f:
+    f.seek(st.st_size - 1); b = f.read(1); f.seek(st.st_size - 1); f.write(bytes([b[0] ^ 1]))
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
+expect_exit 1 lpb --kernel kt2
+err_has "kernel 'kt2': its source tarball '$TMP/linux.tar' changed since it was recorded"
+tar -C "$TMP" -cf "$TMP/linux.tar" linux
+# a tree whose version can no longer be read, or was never recorded, cannot be vouched for
+mv "$K/Makefile" "$K/Makefile.away"
+expect_exit 1 lpb --kernel k1
+err_has "kernel 'k1': its source tree '$K' has no readable version in its Makefile any more"
+mv "$K/Makefile.away" "$K/Makefile"
+sqlite3 "$DB" "UPDATE kernel SET source_version = NULL WHERE name = 'k1'"
+expect_exit 1 lpb --kernel k1
+err_has "kernel 'k1': its source tree '$K' was recorded without a version"
+sqlite3 "$DB" "UPDATE kernel SET source_version = '6.1.40' WHERE name = 'k1'"
+# --symbols given with --kernel is checked like a recorded one
+expect_exit 1 lpb --kernel k1 --symbols "$TMP/placeholder"
+err_has "kernel 'k1': --symbols"
 
 # ---- import-running finds them below --root ----
 F="$TMP/root"
@@ -224,14 +252,22 @@ sed "s/$REL/$REL2/g" "$F/proc/version" >"$G/proc/version"
 cp "$TMP/config" "$G/boot/config-$REL2"
 printf 'another image\n' >"$G/boot/vmlinuz-$REL2"
 dump2="$XDG_CACHE_HOME/tuxtape/kallsyms/$REL2-$(sha256sum <"$G/boot/vmlinuz-$REL2" | cut -c1-16)"
+# booted an hour from now, as far as the fake /proc/stat says: the image predates the boot
+printf 'cpu  1 2 3 4\nbtime %s\n' "$(($(date +%s) + 3600))" >"$G/proc/stat"
 sed 's/^ffffffff81000000/0000000000000000/' "$TMP/System.map" >"$G/proc/kallsyms"
 expect_exit 0 tt kernel import-running h1 --root "$G" --source "$K" --no-changelog
 err_has "no kbuild directory or symbol table found for $REL2"
 check "hidden kallsyms addresses are not saved" [ ! -e "$dump2" ]
 { cat "$TMP/System.map"; echo 'ffffffffc0001000 t mod_fn	[some_mod]'; } >"$G/proc/kallsyms"
+# an image written after the boot is not the running kernel's: its symbols are not filed under it
+printf 'cpu  1 2 3 4\nbtime 1000\n' >"$G/proc/stat"
+expect_exit 0 tt kernel import-running hb --root "$G" --source "$K" --no-changelog
+check "an image replaced since boot gets no kallsyms dump" [ ! -e "$dump2" ]
+printf 'cpu  1 2 3 4\nbtime %s\n' "$(($(date +%s) + 3600))" >"$G/proc/stat"
 expect_exit 0 tt kernel import-running h2 --root "$G" --source "$K" --no-changelog
 expect_exit 0 tt --json kernel show h2
 check "the running kernel's kallsyms is saved and recorded" [ "$(jget symbols)" = "$dump2" ]
+check "the saved kallsyms is for root's eyes only (0600)" [ "$(stat -c %a "$dump2")" = 600 ]
 check "the saved kallsyms holds vmlinux's lines only" cmp -s "$dump2" "$TMP/System.map"
 echo 'ffffffffc0002000 t mod_fn2	[other_mod]' >>"$G/proc/kallsyms"
 expect_exit 0 tt kernel import-running h3 --root "$G" --source "$K" --no-changelog
@@ -251,5 +287,9 @@ err_has "kernel 'k2' has no kbuild directory recorded"
 expect_exit 0 tt kernel set-build k2 --kbuild "$TMP/kb" --symbols "$TMP/System.map"
 expect_exit 0 tt --json kernel show k2
 check "upgraded database records them" [ "$(jget kbuild)" = "$TMP/kb" ]
+# a tarball recorded before digests were kept is not vouched for
+expect_exit 0 tt kernel set-build kt --kbuild "$TMP/kb" --symbols "$TMP/System.map"
+expect_exit 1 lpb --kernel kt
+err_has "kernel 'kt': its source tarball '$TMP/linux.tar' was recorded without its SHA-256"
 
 finish

@@ -213,7 +213,22 @@ static int source_unchanged(const struct kernel_build_target *t, const char *rec
 	unsigned sv[3];
 	int r;
 
-	if (tarball && sha) {
+	if (tarball && !sha)
+		return log_error_errno(
+			-ENODATA,
+			"kernel '%s': its source tarball '%s' was recorded without its SHA-256 "
+			"(before tuxtape kept one), so whether it is still the kernel's source "
+			"cannot be told: pass --source-tarball FILE with the kernel's own source, "
+			"or record it again with 'tuxtape kernel add --replace %s ... "
+			"--source-tarball FILE --kbuild DIR --symbols FILE'",
+			t->name, recorded, t->name);
+	if (!tarball && !version)
+		return log_error_errno(
+			-ENODATA,
+			"kernel '%s': its source tree '%s' was recorded without a version, so "
+			"whether it is still the kernel's source cannot be told: pass --source DIR",
+			t->name, recorded);
+	if (tarball) {
 		r = kernel_source_tarball_sha256(recorded, NULL, now);
 		if (r < 0)
 			return r;
@@ -225,9 +240,15 @@ static int source_unchanged(const struct kernel_build_target *t, const char *rec
 				"(source_sha256 %.16s..., now %.16s...): pass --source-tarball "
 				"FILE "
 				"with the kernel's own source, or record it again with 'tuxtape "
-				"kernel add --replace %s ...'",
+				"kernel add --replace %s ... --kbuild DIR --symbols FILE'",
 				t->name, recorded, sha, now, t->name);
-	} else if (!tarball && version && kernel_source_tree_version(recorded, sv) == 0) {
+	} else {
+		if (kernel_source_tree_version(recorded, sv) < 0)
+			return log_error_errno(
+				-ESTALE,
+				"kernel '%s': its source tree '%s' has no readable version in its "
+				"Makefile any more: pass --source DIR with the kernel's own source",
+				t->name, recorded);
 		snprintf(v, sizeof(v), "%u.%u.%u", sv[0], sv[1], sv[2]);
 		if (!streq(v, version))
 			return log_error_errno(
@@ -324,7 +345,14 @@ static int resolve_symbols(struct kernel_build_target *t, const char *recorded,
 	int r;
 
 	if (g->symbols) {
+		_cleanup_free_ char *gf = strdup_printf("kernel '%s': --symbols", t->name);
+
 		t->symbols_from = "given";
+		if (!gf)
+			return -ENOMEM;
+		r = kernel_symbols_check(g->symbols, gf, hex);
+		if (r < 0)
+			return r;
 		return dup_or_null(g->symbols, &t->symbols);
 	}
 	t->symbols_from = "recorded";
@@ -472,9 +500,10 @@ static int kallsyms_save(const char *proc, const char *dump)
 		return -ENOMEM;
 	}
 	*strrchr(dir, '/') = '\0';
-	r = mkdir_p(dir, 0755);
+	/* real addresses give away the kernel's KASLR offset: for root's eyes only */
+	r = mkdir_p(dir, 0700);
 	if (r >= 0)
-		r = write_file_atomic(dump, sb.buf, sb.len, 0644);
+		r = write_file_atomic(dump, sb.buf, sb.len, 0600);
 	strbuf_release(&sb);
 	if (r < 0)
 		return r;
@@ -482,6 +511,29 @@ static int kallsyms_save(const char *proc, const char *dump)
 	if (r < 0)
 		unlink(dump);
 	return r;
+}
+
+/*
+ * Whether the image at VMLINUZ is the one the running kernel booted from, as far as can be
+ * told: it was not written after boot (its change time is before /proc/stat's btime). A
+ * package or make install that replaced it under the same release would otherwise file the
+ * running kernel's symbols under the new image's digest.
+ */
+static bool image_since_boot(const char *root, const char *vmlinuz)
+{
+	_cleanup_free_ char *stat_path = strdup_printf("%s/proc/stat", root ? root : "");
+	_cleanup_free_ char *buf = NULL;
+	unsigned long long btime = 0;
+	const char *p;
+	struct stat st;
+
+	if (!stat_path || stat(vmlinuz, &st) < 0 ||
+	    read_file_capped(stat_path, 1u << 20, &buf, NULL) < 0)
+		return false;
+	p = strstr(buf, "\nbtime ");
+	if (!p || sscanf(p + 7, "%llu", &btime) != 1 || btime == 0)
+		return false;
+	return (unsigned long long)st.st_ctim.tv_sec < btime;
 }
 
 int kernel_build_find_installed(const char *root, const char *release, const char *cache_dir,
@@ -541,7 +593,7 @@ int kernel_build_find_installed(const char *root, const char *release, const cha
 	if (!dump)
 		return -ENOMEM;
 	if (symbols_read(dump, "", NULL, false, NULL, NULL, hex) == 0 ||
-	    (running && kallsyms_save(proc, dump) == 0))
+	    (running && image_since_boot(root, vmlinuz) && kallsyms_save(proc, dump) == 0))
 		*ret_symbols = TAKE_PTR(dump);
 	return 0;
 }
