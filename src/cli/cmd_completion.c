@@ -83,10 +83,11 @@ static void parse_options(const char *help, struct strbuf *opts, struct strbuf *
 
 	if (!p)
 		return;
-	for (p = strchr(p + 1, '\n') + 1; *p && *p != '\n'; p = strchrnul(p, '\n') + (p[0] != 0)) {
-		const char *q = p, *names[4];
+	for (p = strchr(p + 1, '\n') + 1; *p && *p != '\n';) {
+		const char *q = p, *names[4], *eol = strchrnul(p, '\n');
 		size_t lens[4], n = 0;
 
+		p = *eol ? eol + 1 : eol; /* the next line, never past the end */
 		if (!startswith(q, "  -"))
 			continue;
 		q += 2;
@@ -194,20 +195,26 @@ static const char script_head[] =
 	"\n"
 	"_tuxtape() {\n"
 	"    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-	"    local path subs opts argopts kind=\"\" a\n"
+	"    local path subs opts argopts kind=\"\" a i db=()\n"
 	"    local global=\"--db --json -v --verbose -q --quiet -h --help\"\n"
 	"    COMPREPLY=()\n"
 	"    path=$(_tuxtape_words)\n"
 	"    _tuxtape_table \"$path\"\n"
 	"    [[ -n $path ]] || global+=\" --version\"\n"
 	"    if [[ $prev == --db ]]; then kind=file; fi\n"
+	"    for ((i = 1; i < COMP_CWORD; i++)); do # the database the line names, for kernel names\n"
+	"        case ${COMP_WORDS[i]} in\n"
+	"        --db) db=(--db \"${COMP_WORDS[i+1]}\") ;;\n"
+	"        --db=*) db=(\"${COMP_WORDS[i]}\") ;;\n"
+	"        esac\n"
+	"    done\n"
 	"    for a in $argopts; do\n"
 	"        [[ ${a%%=*} == \"$prev\" ]] && kind=${a#*=}\n"
 	"    done\n"
 	"    case $kind in\n"
 	"    file) COMPREPLY=($(compgen -f -- \"$cur\")); compopt -o filenames 2>/dev/null; return ;;\n"
 	"    dir) COMPREPLY=($(compgen -d -- \"$cur\")); compopt -o filenames 2>/dev/null; return ;;\n"
-	"    kernel) COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" -q kernel list --format csv \\\n"
+	"    kernel) COMPREPLY=($(compgen -W \"$(\"${COMP_WORDS[0]}\" \"${db[@]}\" -q kernel list --format csv \\\n"
 	"                2>/dev/null | awk -F, 'NR > 1 {print $1}')\" -- \"$cur\")); return ;;\n"
 	"    value) return ;;\n"
 	"    esac\n"

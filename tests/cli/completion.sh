@@ -76,6 +76,11 @@ PATH="$(dirname "$TUXTAPE"):$PATH"
 offers fleet-k1 tuxtape cve list --kernel fleet
 offers fleet-k2 tuxtape cve list --kernel fleet
 offers_not fleet-k1 tuxtape cve list --kernel other
+# the database named on the line, not the default one
+expect_exit 0 "$TUXTAPE" --db "$TMP/db2/t.db" kernel add other-k --release 6.1.40 --config "$TMP/config" --source "$K"
+offers other-k tuxtape --db "$TMP/db2/t.db" cve list --kernel oth
+offers other-k tuxtape --db="$TMP/db2/t.db" livepatch build --kernel ""
+offers_not fleet-k1 tuxtape --db "$TMP/db2/t.db" cve list --kernel fl
 
 # ---- every option offered is accepted by its command ----
 bad=0 count=0
