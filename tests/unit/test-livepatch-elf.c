@@ -1,6 +1,7 @@
 /*
- * The ELF reader on objects the fuzz targets corrupted, replayed from the committed seeds
- * (FUZZ_CORPUS is fuzz/corpus): each is refused with one message naming what is wrong.
+ * The ELF reader and the differ on objects the fuzz targets corrupted, replayed from the
+ * committed seeds (FUZZ_CORPUS is fuzz/corpus): each is refused with one message naming what
+ * is wrong, and nothing is written.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "livepatch/diff.h"
@@ -104,10 +106,49 @@ static void test_unnamed_function(void **state)
 	tt_log_set(NULL, NULL, TT_LOG_WARN);
 }
 
+/*
+ * fuzz-livepatch-markers found: a function symbol shorter than its code (tt_post_unpatch's
+ * st_size 27 made 19) whose last relocation, at offset 18, then ran 3 bytes past the copy
+ * the differ writes; the module builder's reader refused the differ's own output
+ * ("'.rela.text.tt_post_unpatch' entry 1: offset 18 (4 bytes) is outside
+ * '.text.tt_post_unpatch' (19 bytes)"). The differ now refuses the input.
+ */
+static void test_relocation_past_function(void **state)
+{
+	char out[] = "/tmp/test-lp-elf-XXXXXX";
+	struct lp_diff_report *rep = NULL;
+	size_t len;
+	_cleanup_free_ char *buf = seed("markers", &len);
+	uint32_t n;
+	uint8_t *orig, *patched;
+	Elf64_Sym *s;
+	int fd;
+
+	memcpy(&n, buf, 4);
+	orig = (uint8_t *)buf + 4;
+	patched = orig + n;
+	s = find_sym(patched, len - 4 - n, "tt_post_unpatch");
+	assert_int_equal(s->st_size, 27);
+	s->st_size = 19;
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(out);
+	tt_log_set(capture, NULL, TT_LOG_ERR);
+	logged[0] = '\0';
+	assert_int_equal(lp_diff_mem(orig, n, patched, len - 4 - n, NULL, out, &rep), -EBADMSG);
+	assert_null(rep);
+	assert_non_null(strstr(logged, "function 'tt_post_unpatch': the relocation at offset 18 "
+					"of '.text.tt_post_unpatch' runs past its end (19 bytes)"));
+	assert_int_equal(access(out, F_OK), -1);
+	tt_log_set(NULL, NULL, TT_LOG_WARN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unnamed_function),
+		cmocka_unit_test(test_relocation_past_function),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -815,6 +815,21 @@ static int validate(struct ctx *c, const struct side *sd)
 				"section '%s': size %llu is not a multiple of its entry size %llu",
 				s->name, (unsigned long long)s->size, (unsigned long long)entsize);
 	}
+	/* A function is copied with the relocations that start in it: none may run past its end
+	 * (its symbol's size), or the copy would carry one outside its section. */
+	for (size_t i = 0; i < sd->nitems; i++) {
+		const struct item *it = &sd->items[i];
+		struct lp_rela *r;
+		size_t n = it->func ? relas_in(it->sec, it->start, it->size, &r) : 0;
+
+		for (size_t k = 0; k < n; k++)
+			if (r[k].offset + lp_rela_width(r[k].type) > it->start + it->size)
+				return diff_bad(c, -EBADMSG, sd->name,
+						"function '%s': the relocation at offset %llu of "
+						"'%s' runs past its end (%llu bytes)",
+						it->sym->name, (unsigned long long)r[k].offset,
+						it->sec->name, (unsigned long long)it->size);
+	}
 	/* .orc_unwind_ip and .orc_unwind are parallel arrays */
 	if ((orc || orc_ip) && (!orc || !orc_ip || orc->size / 6 != orc_ip->size / 4))
 		return diff_bad(
