@@ -97,6 +97,9 @@ char *detail_cve_text(const json_t *cve, const struct dash_model *m)
 	strbuf_adds(&sb, "\nPriority:\n  ");
 	add_scalar(&sb, json_object_get(cve, "priority"));
 	strbuf_adds(&sb, " (1000 x KEV + 10 x base score + EPSS)\n  KEV: ");
+	/* Schema 2 keeps kev a boolean and epss a number, the details beside them. */
+	if (json_is_object(json_object_get(cve, "kev_entry")))
+		kev = json_object_get(cve, "kev_entry");
 	if (json_is_object(kev)) {
 		strbuf_adds(&sb, "known exploited, added ");
 		add_scalar(&sb, json_object_get(kev, "date_added"));
@@ -116,8 +119,16 @@ char *detail_cve_text(const json_t *cve, const struct dash_model *m)
 		strbuf_adds(&sb, ")");
 	} else
 		strbuf_adds(&sb, json_is_number(epss) ? "" : "none");
-	if (json_is_number(epss))
+	if (json_is_number(epss)) {
 		add_scalar(&sb, epss);
+		if (json_object_get(cve, "epss_percentile")) {
+			strbuf_adds(&sb, " (percentile ");
+			add_scalar(&sb, json_object_get(cve, "epss_percentile"));
+			strbuf_adds(&sb, ", ");
+			add_scalar(&sb, json_object_get(cve, "epss_date"));
+			strbuf_adds(&sb, ")");
+		}
+	}
 	strbuf_adds(&sb, "\n");
 
 	a = json_object_get(cve, "cvss");

@@ -147,6 +147,7 @@ for size in ${SIZES:-80x24 200x60}; do
         expect "$size: the added line" '^\+\+.*return 2;'
     fi
     screen >"$TMP/screen-$size-diff.txt"
+    check "$size: the changes in colour" sh -c "tmux -S '$SOCK' capture-pane -e -p -t $SESSION | grep -q '\[3[12]m\|\[3[12];'"
     keys d
     expect "$size: d again: the detail" '^Revisions:'
     : >"$TMP/edit"
@@ -160,6 +161,18 @@ for size in ${SIZES:-80x24 200x60}; do
     keys d
     keys a
     expect "$size: the author may not approve (the server's 403)" '^approve: 403'
+    stop
+
+    # Under NO_COLOR the same view has no colour; the gutter and the signs still tell.
+    DASH_ENV="TUXTAPE_TOKEN=$(cat "$TMP/tok.author-1") NO_COLOR=1" start "$w" "$h" $SRV_ARGS
+    wait_for "CVEs, 2 kernels, nodes loaded" 60 >/dev/null || fail "NO_COLOR: not loaded"
+    keys 4 d
+    if [ "$w" -ge 160 ]; then
+        expect "$size: NO_COLOR: side by side" '^\+ +return 7; +\| \+ +return 2;'
+    else
+        expect "$size: NO_COLOR: the diff" '^\+\+.*return 2;'
+    fi
+    check "$size: NO_COLOR: no colour" sh -c "! tmux -S '$SOCK' capture-pane -e -p -t $SESSION | grep -q '\[3[1-7]m\|\[3[1-7];\|\[4[0-7]m'"
     stop
 
     # Reviewer 1 edits it (their revision) and submits: the two-person rule refuses their approval.
@@ -290,9 +303,10 @@ else
     fail "slow: / on CVEs while the request is out"
 fi
 rm -f "$TMP/slow"
-expect "slow: the answer arrives" '^patch #[0-9]+' 20
 keys 4
-expect "slow: the next patch selected" '^> #[0-9]+ '
+expect "slow: the answer lands: the selected patch's detail" '^Patch #[0-9]+ .*state:' 30
+sel=$(screen | sed -n 's/^> #\([0-9]*\) .*/\1/p'); shown=$(screen | sed -n 's/^Patch #\([0-9]*\) .*/\1/p')
+check "slow: the detail is the patch ] selected" [ -n "$sel" -a "$sel" = "$shown" ]
 stop
 stop_server "$PID"
 # The captures docs/dashboard.md shows.
