@@ -17,8 +17,10 @@ for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1 viewer-1; do
 done
 "$TUXTAPE" archive init "$TMP/stable" >/dev/null 2>&1 || { fail "archive init"; exit 1; }
 ARGS="--db $DB --archive $TMP/stable --allow-untested --max-body 67108864 --threads 2"
+# A new log each time: start_server reads the port from it, never the last server's.
+RUNS=0
 # shellcheck disable=SC2086
-start() { start_server "$TMP/server.log" $ARGS; }
+start() { RUNS=$((RUNS + 1)); start_server "$TMP/server.$RUNS.log" $ARGS; }
 start
 
 post() { # post TOKEN PATH BODY-FILE
@@ -178,14 +180,22 @@ for d in 0.05 0.1 0.2 0.4 1; do
     audits=$(q "SELECT count(*) FROM audit WHERE action = 'job.finish' AND object = '$J'")
     api "/v1/jobs/$J/log" -H "Authorization: Bearer $(cat "$TMP/viewer-1.token")"
     log=$STATUS
-    api "/v1/jobs/$J/module" -H "Authorization: Bearer $(cat "$TMP/viewer-1.token")" -o "$TMP/got.ko"
+    api "/v1/jobs/$J/module" -H "Authorization: Bearer $(cat "$TMP/viewer-1.token")"
     if [ "$built/$audits" = 1/1 ]; then
         check "a result killed after ${d}s, recorded: its module and log are served" \
-            sh -c "[ '$STATUS/$log' = 200/200 ] && cmp -s '$TMP/got.ko' '$TMP/m.ko'"
+            sh -c "[ '$STATUS/$log' = 200/200 ] && cmp -s '$TMP/body' '$TMP/m.ko'"
         break
     fi
     check "a result killed after ${d}s, not recorded: nothing of it is served ($built/$audits, module $STATUS, log $log)" \
         [ "$built/$audits/$STATUS/$log" = 0/0/404/404 ]
 done
+if [ "$built" = 0 ]; then
+    post builder-1 "/v1/jobs/$J/result" "$TMP/r"
+    expect_status 200 "the result, not killed"
+    api "/v1/jobs/$J/module" -H "Authorization: Bearer $(cat "$TMP/viewer-1.token")"
+    check "then its module is served" cmp -s "$TMP/body" "$TMP/m.ko"
+fi
+check "one job.finish record" [ "$(q "SELECT count(*) FROM audit WHERE action = 'job.finish' AND object = '$J'")" = 1 ]
+check "one module in the job's directory" [ "$(ls "$TMP/db/artifacts/jobs/$J/" | grep -c '\.ko$')" = 1 ]
 stop_server "$PID"
 finish
