@@ -509,7 +509,7 @@ int cmd_withdraw(struct cli *cli, int argc, char **argv)
 
 static void print_exposure(const json_t *j)
 {
-	const json_t *n = json_object_get(j, "counts");
+	const json_t *n = json_object_get(j, "exposure_counts");
 	json_t *v;
 	size_t i;
 
@@ -550,8 +550,9 @@ int cmd_exposure(struct cli *cli, int argc, char **argv)
 		if (c == 'o') {
 			only = optarg;
 		} else if (c == 'h') {
-			return cli_help(cli, "  --only EXPOSURE    only the nodes judged exposed, patched, "
-					     "not-exposed or unknown\n" SERVER_HELP);
+			return cli_help(
+				cli, "  --only EXPOSURE    only the nodes judged exposed, patched, "
+				     "not-exposed or unknown\n" SERVER_HELP);
 		} else {
 			return EXIT_USAGE;
 		}
@@ -566,7 +567,8 @@ int cmd_exposure(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 			known |= streq(only, kinds[i]);
 		if (!known)
-			return cli_usage_error(cli, "--only: exposed, patched, not-exposed or unknown");
+			return cli_usage_error(cli,
+					       "--only: exposed, patched, not-exposed or unknown");
 	}
 	path = only ? strdup_printf("/v1/cves/%s/exposure?exposure=%s", id, only)
 		    : strdup_printf("/v1/cves/%s/exposure", id);

@@ -382,7 +382,7 @@ import json; a=json.load(open('$TMP/exposure'))
 e={n['node']: n['exposure'] for n in a['nodes']}
 assert e == {'n-bare': 'exposed', 'n-patched': 'patched', 'n-adhoc': 'unknown',
              'n-foreign': 'unknown', 'n-fixed': 'not-exposed', 'n-uninventoried': 'unknown'}, e
-assert a['counts'] == {'exposed': 1, 'patched': 1, 'not-exposed': 1, 'unknown': 3}, a['counts']
+assert a['exposure_counts'] == {'exposed': 1, 'patched': 1, 'not-exposed': 1, 'unknown': 3}, a['exposure_counts']
 n={x['node']: x for x in a['nodes']}
 assert n['n-patched']['patched_by'] == ['tt_exp'], n['n-patched']
 assert n['n-foreign']['unidentified_patches'] == ['hand_made'], n['n-foreign']

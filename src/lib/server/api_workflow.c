@@ -264,9 +264,12 @@ static int archive_publish(const char *dir, const json_t *plan, json_t *targets)
 	}
 	if (r == 0)
 		r = ar_publish(dir, time(NULL));
-	if (r < 0)
+	if (r < 0) {
 		json_array_foreach(targets, i, t)
+		{
 			(void)ar_remove(dir, json_string_value(t));
+		}
+	}
 	return r;
 }
 
@@ -326,7 +329,8 @@ unsigned srv_h_publish(struct srv_request *rq, json_t **ret)
 		r = -ENOMEM;
 	/* The intent first: a server killed from here on completes the publish when it starts. */
 	if (r == 0)
-		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "publish", id, plan, &intent);
+		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "publish", id, plan,
+					     &intent);
 	if (r == 0) {
 		r = archive_publish(dir, plan, targets);
 		if (r < 0)
@@ -365,7 +369,8 @@ unsigned srv_h_withdraw(struct srv_request *rq, json_t **ret)
 	if (r == 0 && !(body = json_pack("{s:O s:s*}", "publications", pubs, "reason", reason)))
 		r = -ENOMEM;
 	if (r == 0)
-		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "withdraw", id, body, &intent);
+		r = srv_archive_intent_begin(rq->w->state, &rq->actor, "withdraw", id, body,
+					     &intent);
 	if (r == 0) {
 		/* A failure here is answered (the archive may be changed part way, as the error
 		 * says); only a server that ends before the record leaves the intent. */
@@ -412,8 +417,9 @@ static int intent_complete(struct srv_ctx *ctx, struct srv_state *st, json_t *in
 		r = archive_publish(dir, body, targets);
 		if (r == 0)
 			r = srv_patch_publish_record(
-				st, &by, patch, (int)json_integer_value(json_object_get(body, "rev")),
-				channel, targets, id, true, NULL);
+				st, &by, patch,
+				(int)json_integer_value(json_object_get(body, "rev")), channel,
+				targets, id, true, NULL);
 	} else {
 		json_t *pubs = json_object_get(body, "publications");
 

@@ -55,10 +55,11 @@ static int module_cve(struct srv_state *st, const char *name, char **ret_cve)
 
 	if (!ko)
 		return -ENOMEM;
-	r = srv_state_prepare(st,
-			      "SELECT DISTINCT p.cve FROM job j LEFT JOIN patch p ON p.id = j.patch "
-			      "WHERE j.module_name = ?1 LIMIT 2",
-			      &s);
+	r = srv_state_prepare(
+		st,
+		"SELECT DISTINCT p.cve FROM job j LEFT JOIN patch p ON p.id = j.patch "
+		"WHERE j.module_name = ?1 LIMIT 2",
+		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, ko, -1, SQLITE_STATIC);
@@ -99,12 +100,14 @@ static enum srv_exposure verdicts_judge(json_t *kernels, json_t *verdicts, const
 		if (!name || !streq_ptr(json_string_value(json_object_get(k, "release")), rel))
 			continue;
 		n++;
-		json_array_foreach(verdicts, j, v)
-			if (streq_ptr(json_string_value(json_object_get(v, "kernel")), name)) {
-				status = json_string_value(json_object_get(v, "status"));
-				vreason = json_string_value(json_object_get(v, "reason"));
-				break;
-			}
+		json_array_foreach(
+			verdicts, j,
+			v) if (streq_ptr(json_string_value(json_object_get(v, "kernel")), name))
+		{
+			status = json_string_value(json_object_get(v, "status"));
+			vreason = json_string_value(json_object_get(v, "reason"));
+			break;
+		}
 		json_array_append_new(arr, json_pack("{s:s s:s* s:s*}", "kernel", name, "status",
 						     status, "reason", vreason));
 		if (status && streq(status, "affected")) {
@@ -116,21 +119,26 @@ static enum srv_exposure verdicts_judge(json_t *kernels, json_t *verdicts, const
 		} else if (!undecided) {
 			undecided = name;
 			strbuf_reset(reason);
-			strbuf_addf(reason, "kernel '%s' (release %s) has %s verdict on the CVE%s%s",
-				    name, rel, status ? "an unknown" : "no",
-				    vreason ? ": " : "", vreason ? vreason : "");
+			strbuf_addf(reason,
+				    "kernel '%s' (release %s) has %s verdict on the CVE%s%s", name,
+				    rel, status ? "an unknown" : "no", vreason ? ": " : "",
+				    vreason ? vreason : "");
 		}
 	}
 	if (n == 0) {
-		strbuf_addf(reason, "no kernel of release '%s' in the inventory: its verdicts are "
-				    "not known", rel);
+		strbuf_addf(reason,
+			    "no kernel of release '%s' in the inventory: its verdicts are "
+			    "not known",
+			    rel);
 		return SRV_UNKNOWN;
 	}
 	if (undecided)
 		return SRV_UNKNOWN;
 	if (affected && clear) {
-		strbuf_addf(reason, "the inventory's kernels of release '%s' disagree (%u affected, "
-				    "%u not)", rel, affected, clear);
+		strbuf_addf(reason,
+			    "the inventory's kernels of release '%s' disagree (%u affected, "
+			    "%u not)",
+			    rel, affected, clear);
 		return SRV_UNKNOWN;
 	}
 	if (affected) {
@@ -189,12 +197,12 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 	} else if (e == SRV_EXPOSED) {
 		strbuf_addf(&reason, "; no loaded livepatch was built for %s", id);
 	}
-	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O}", "node", json_object_get(node, "name"),
-		      "node_state", json_object_get(node, "state"), "kernel",
-		      json_object_get(node, "kernel"), "last_seen",
+	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O}", "node",
+		      json_object_get(node, "name"), "node_state", json_object_get(node, "state"),
+		      "kernel", json_object_get(node, "kernel"), "last_seen",
 		      json_object_get(node, "last_seen"), "exposure", exposures[e], "reason",
-		      strbuf_str(&reason), "verdicts", vs, "patched_by", by,
-		      "unidentified_patches", unknown);
+		      strbuf_str(&reason), "verdicts", vs, "patched_by", by, "unidentified_patches",
+		      unknown);
 	if (!o) {
 		r = -ENOMEM;
 		goto out;
@@ -247,7 +255,7 @@ int srv_cve_exposure(struct tt_store *cve, struct srv_state *st, const char *id,
 			json_decref(o);
 	}
 	out = json_pack("{s:s s:O s:{s:I s:I s:I s:I} s:o}", "cve", id, "cve_state",
-			json_object_get(show, "state"), "counts", exposures[SRV_EXPOSED],
+			json_object_get(show, "state"), "exposure_counts", exposures[SRV_EXPOSED],
 			(json_int_t)counts[SRV_EXPOSED], exposures[SRV_PATCHED],
 			(json_int_t)counts[SRV_PATCHED], exposures[SRV_NOT_EXPOSED],
 			(json_int_t)counts[SRV_NOT_EXPOSED], exposures[SRV_UNKNOWN],

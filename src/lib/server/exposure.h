@@ -23,12 +23,12 @@ const char *srv_exposure_to_string(enum srv_exposure e);
 int srv_exposure_from_string(const char *s, enum srv_exposure *ret);
 
 /*
- * The exposure of every node to CVE ID (canonical spelling): {"cve", "counts": {exposed,
- * patched, not_exposed, unknown}, "nodes": [{"node", "node_state", "kernel", "last_seen",
- * "exposure", "reason", "verdicts": [{"kernel", "status"}], "patched_by": [...],
- * "unidentified_patches": [...]}]}, the nodes by name; with ONLY (not _SRV_EXPOSURE_MAX) the
- * nodes of that exposure alone (the counts stay whole). -ENOENT (logged) when the CVE
- * database has no such CVE.
+ * The exposure of every node to CVE ID (canonical spelling): {"cve", "cve_state",
+ * "exposure_counts": {"exposed", "patched", "not-exposed", "unknown"}, "nodes": [{"node",
+ * "node_state", "kernel", "last_seen", "exposure", "reason", "verdicts": [{"kernel", "status",
+ * "reason"}], "patched_by": [...], "unidentified_patches": [...]}]}, the nodes by name; with
+ * ONLY (not _SRV_EXPOSURE_MAX) the nodes of that exposure alone (the counts stay whole).
+ * -ENOENT (logged) when the CVE database has no such CVE.
  */
 int srv_cve_exposure(struct tt_store *cve, struct srv_state *st, const char *id,
 		     int64_t stale_after, enum srv_exposure only, json_t **ret);

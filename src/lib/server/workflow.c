@@ -949,10 +949,11 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 
 	if (!bj)
 		return -ENOMEM;
-	r = srv_state_prepare(st,
-			      "INSERT INTO archive_intent(action, patch, body, actor, role, token_id, "
-			      "remote, person, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			      &s);
+	r = srv_state_prepare(
+		st,
+		"INSERT INTO archive_intent(action, patch, body, actor, role, token_id, "
+		"remote, person, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		&s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, action, -1, SQLITE_STATIC);
@@ -1008,10 +1009,11 @@ int srv_archive_intent_list(struct srv_state *st, json_t **ret)
 	json_t *arr;
 	int r;
 
-	r = srv_state_prepare(st,
-			      "SELECT id, action, patch, body, actor, role, token_id, remote, person "
-			      "FROM archive_intent ORDER BY id",
-			      &s);
+	r = srv_state_prepare(
+		st,
+		"SELECT id, action, patch, body, actor, role, token_id, remote, person "
+		"FROM archive_intent ORDER BY id",
+		&s);
 	if (r < 0)
 		return r;
 	arr = json_array();
@@ -1540,8 +1542,9 @@ static int artifacts_clear(const char *dir)
 	int r = 0;
 
 	if (!d)
-		return errno == ENOENT ? 0 : log_error_errno(-errno, "cannot read '%s': %s", dir,
-							    strerror(errno));
+		return errno == ENOENT ? 0
+				       : log_error_errno(-errno, "cannot read '%s': %s", dir,
+							 strerror(errno));
 	while (r == 0 && (de = readdir(d))) {
 		if (!endswith(de->d_name, ".ko") && !streq(de->d_name, "report.json") &&
 		    !streq(de->d_name, "build.log") && !streq(de->d_name, "boot.log"))
