@@ -26,6 +26,9 @@ make_certs() { # a CA, a server certificate for 127.0.0.1 and client certificate
 
 start_server() { # start_server LOG ARGS... : sets PORT and PID; waits at most 10 s
     log=$1; shift
+    # Emptied here, not only by the child's redirection: a reused log still naming the last
+    # server's port must not be read before the new server truncates it.
+    : >"$log"
     "$TUXTAPE_SERVER" --listen 127.0.0.1:0 --tls-cert "$TMP/pki/server.pem" \
         --tls-key "$TMP/pki/server.key" "$@" 2>"$log" &
     PID=$!
