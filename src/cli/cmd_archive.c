@@ -351,13 +351,13 @@ static int cmd_archive_status(struct cli *cli, int argc, char **argv)
 	printf("%-28s %8s  %-20s\n", "ROLE", "VERSION", "EXPIRES");
 	json_array_foreach(json_object_get(st, "roles"), i, e)
 		printf("%-28s %8lld  %-20s%s\n", json_string_value(json_object_get(e, "role")),
-		       (long long)json_integer_value(json_object_get(e, "version")),
+		       (long long)json_integer_value(json_object_get(e, "metadata_version")),
 		       json_string_value(json_object_get(e, "expires")),
 		       json_is_true(json_object_get(e, "expired")) ? "  EXPIRED" : "");
 	json_array_foreach(json_object_get(st, "kernels"), i, e)
 	{
 		printf("%-28s %8lld  %-20s%s\n", json_string_value(json_object_get(e, "kernel")),
-		       (long long)json_integer_value(json_object_get(e, "version")),
+		       (long long)json_integer_value(json_object_get(e, "metadata_version")),
 		       json_string_value(json_object_get(e, "expires")),
 		       json_is_true(json_object_get(e, "expired")) ? "  EXPIRED" : "");
 		json_array_foreach(json_object_get(e, "targets"), j, t) printf(

@@ -62,7 +62,7 @@ expect_exit 0 "$TUXTAPE" --json archive status "$A"
 check "status --json" python3 -c "
 import json; d = json.load(open('$TMP/out'))
 assert [r['role'] for r in d['roles']] == ['root', 'targets', 'snapshot', 'timestamp'], d
-assert d['roles'][2]['version'] == 2 and not d['roles'][0]['expired']
+assert d['roles'][2]['metadata_version'] == 2 and not d['roles'][0]['expired']
 k = d['kernels'][0]; assert k['kernel'] == '$K' and k['targets'][0]['cves'] == ['CVE-2024-1234', 'CVE-2024-56789']
 assert d['staged'] == []"
 check "snapshot lifetime from --expires" python3 -c "

@@ -1081,9 +1081,10 @@ static json_t *role_status(const char *name, json_t *body, unsigned version, tim
 	time_t t = 0;
 	bool ok = ar_body_expires(body, &t) == 0;
 
-	return json_pack("{s:s s:I s:s? s:b}", "role", name, "version", (json_int_t)version,
-			 "expires", json_string_value(json_object_get(body, "expires")), "expired",
-			 !ok || t <= now);
+	/* metadata_version: "version" is a kernel's or a CVSS version, a string, elsewhere */
+	return json_pack("{s:s s:I s:s? s:b}", "role", name, "metadata_version",
+			 (json_int_t)version, "expires",
+			 json_string_value(json_object_get(body, "expires")), "expired", !ok || t <= now);
 }
 
 int ar_status(const char *dir, time_t now, json_t **ret)
