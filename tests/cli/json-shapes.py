@@ -3,7 +3,7 @@
 
 A shape is a type name ("str", "int", "num", "bool"), a type name ending in "?" (or null),
 a set of strings (a lower-case enum), [shape] (an array of it), or a dict of keys to shapes
-(exactly those keys). A key has one type in every shape and in every document (a "kev" is a
+(exactly those keys; a key written "name?" may be absent). A key has one type in every shape and in every document (a "kev" is a
 boolean everywhere, a count of them is "kev_count"), with no exceptions: the shapes are
 checked against each other, and every key met in a document, documented or not, against
 the others. A ("map", shape) is an object whose keys are data (a year, a state), not names,
@@ -138,6 +138,18 @@ SHAPES = {
     "db-check": {"database": "str", "check": {"integrity_check", "quick_check"}, "ok": "bool",
                  "problems": ["str"]},
     "version": {"version": "str", "schema_version": "int"},
+    "archive-init": {"done": "str", "archive": "str"},
+    "archive-status": {"archive": "str", "public": "str",
+                       "roles": [{"role": "str", "metadata_version": "int", "expires": "str?",
+                                  "expired": "bool", "keyids": ["str"],
+                                  "signature_threshold?": "int"}],
+                       "kernels": [{"kernel": "str", "metadata_version": "int",
+                                    "expires": "str?", "expired": "bool",
+                                    "targets": [{"target": "str", "length": "int",
+                                                 "sha256": "str", "livepatch": "str?",
+                                                 "vermagic": "str?", "cves": ["str"],
+                                                 "approved_by": "str?", "added_at": "str?"}]}],
+                       "staged": ["any"]},
     "cache-list": [CACHE_ENTRY],
     "cache-clean": {"entries": [CACHE_ENTRY], "bytes": "int", "dry_run": "bool"},
 }
@@ -162,8 +174,9 @@ def check(doc, v, shape, where):
         if not isinstance(v, dict):
             errors.append(f"{doc}: {where}: {type_name(v)}, want an object")
             return
-        for k in shape:
-            if k not in v:
+        shape = {k.rstrip("?"): (k.endswith("?"), sub) for k, sub in shape.items()}
+        for k, (optional, _) in shape.items():
+            if k not in v and not optional:
                 errors.append(f"{doc}: {where}.{k}: missing")
         for k in v:
             # every key, documented or not: a stray key of another type is caught twice
@@ -172,7 +185,7 @@ def check(doc, v, shape, where):
             if k not in shape:
                 errors.append(f"{doc}: {where}.{k}: not documented")
                 continue
-            check(doc, v[k], shape[k], f"{where}.{k}")
+            check(doc, v[k], shape[k][1], f"{where}.{k}")
     elif isinstance(shape, list):
         if not isinstance(v, list):
             errors.append(f"{doc}: {where}: {type_name(v)}, want an array")
@@ -223,6 +236,7 @@ def shape_keys(doc, shape, where, out):
     """Every key the shapes name, with the type each gives it, into OUT."""
     if isinstance(shape, dict):
         for k, sub in shape.items():
+            k = k.rstrip("?")
             t = shape_type(sub)
             if t:
                 out.setdefault(k, {}).setdefault(t, f"shape {doc}: {where}")

@@ -113,6 +113,8 @@ run kernel-rm kernel rm k1
 run version --version
 run cache-list cache list
 run cache-clean cache clean --dry-run
+run archive-init archive init "$TMP/archive" --root-key-dir "$TMP/root-keys"
+run archive-status archive status "$TMP/archive"
 
 check "every document has its documented shape" \
     python3 "$SRCDIR/tests/cli/json-shapes.py" "$OUT"

@@ -1121,7 +1121,9 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 		goto out;
 	}
 	e = role_status("root", repo->root, repo->root_version, now);
-	json_object_set_new(e, "threshold",
+	/* Named apart from the metadata's own keys where those mean something else in tuxtape's
+	 * JSON (check's "threshold" is an object, cve sync's "added" a count). */
+	json_object_set_new(e, "signature_threshold",
 			    json_incref(json_object_get(
 				    json_object_get(json_object_get(repo->root, "roles"), "root"),
 				    "threshold")));
@@ -1164,7 +1166,7 @@ int ar_status(const char *dir, time_t now, json_t **ret)
 					  "livepatch", json_object_get(c, "livepatch"), "vermagic",
 					  json_object_get(c, "vermagic"), "cves",
 					  json_object_get(c, "cves"), "approved_by",
-					  json_object_get(c, "approved_by"), "added",
+					  json_object_get(c, "approved_by"), "added_at",
 					  json_object_get(c, "added")));
 		}
 		json_object_set_new(k, "targets", list);
