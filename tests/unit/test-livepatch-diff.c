@@ -417,6 +417,18 @@ static void test_line_only_string(void **state)
 	assert_int_equal(rep->nfuncs, 1);
 }
 
+/* A moved __LINE__ passed with __FILE__ to a warning is not a change; one printed alone is. */
+static void test_line_only_code(void **state)
+{
+	_cleanup_(lp_diff_report_freep) struct lp_diff_report *rep = NULL;
+	_cleanup_(lp_elf_freep) struct lp_elf *e = NULL;
+
+	assert_int_equal(run("lineimm", &rep, &e), LP_DIFF_WRITTEN);
+	assert_false(has_func(rep, "li_check", LP_FUNC_CHANGED));
+	assert_true(has_func(rep, "li_count", LP_FUNC_CHANGED));
+	assert_int_equal(rep->nfuncs, 1);
+}
+
 /* An author's callback is carried with a global alias; an ignored function is not patched. */
 static void test_callback(void **state)
 {
@@ -677,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_zero_size_local),
 		cmocka_unit_test(test_past_end),
 		cmocka_unit_test(test_line_only_string),
+		cmocka_unit_test(test_line_only_code),
 	};
 	int r;
 

@@ -873,6 +873,136 @@ static struct item *special_owner(const struct lp_sec *s, uint64_t off)
 	return it && it->func ? it : NULL;
 }
 
+static bool rela_is_call(const struct lp_sec *from, const struct lp_rela *r);
+
+/* The functions that take (__FILE__, __LINE__) or print a location built from them. */
+static bool takes_line(const char *name)
+{
+	static const char *const names[] = {
+		"__warn_printk",   "_printk",	  "printk",	     "__might_sleep",
+		"__might_fault",   "__might_resched", "__cant_sleep", "__cant_migrate",
+		"lockdep_rcu_suspicious", "warn_slowpath_fmt",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (streq(name, names[i]))
+			return true;
+	return false;
+}
+
+/* Is T a string naming a source file ("....c" or "....h"), as __FILE__ is? */
+static bool is_path_string(const struct target *t)
+{
+	const char *str;
+	size_t n;
+
+	if (t->kind != T_STR || target_delta(t) != 0)
+		return false;
+	str = (const char *)t->sec->data + t->str->start;
+	n = strnlen(str, t->str->len);
+	return n > 2 && str[n - 2] == '.' && (str[n - 1] == 'c' || str[n - 1] == 'h');
+}
+
+/*
+ * Do two functions of the same size differ only in __LINE__ values passed to a function that
+ * reports a source location? Each differing byte must be in the immediate of a
+ * `mov $imm32, %reg` (b8+r, REX.B allowed) loading an argument register after the first, the
+ * next call must go to such a function (takes_line()) with nothing but strings and
+ * once-flags used in between, and __FILE__ (a string naming a .c or .h file) must be used
+ * near it. A patch that adds lines above such a call changes nothing else in the function.
+ */
+static bool line_only_code(const struct item *io, const struct item *ip)
+{
+	const struct lp_sec *os = io->sec, *ps = ip->sec;
+	uint64_t size = ip->size;
+	struct lp_rela *ro, *rp;
+	size_t no = relas_in(os, io->start, size, &ro), np = relas_in(ps, ip->start, size, &rp);
+	_cleanup_free_ uint8_t *mask = NULL;
+	const uint8_t *a = os->data ? os->data + io->start : NULL;
+	const uint8_t *b = ps->data ? ps->data + ip->start : NULL;
+	bool any = false;
+
+	if (!a || !b || io->size != size || no != np)
+		return false;
+	mask = calloc(size ? size : 1, 1);
+	if (!mask)
+		return false;
+	for (size_t i = 0; i < no; i++) {
+		uint64_t off = ro[i].offset - io->start;
+		struct target ta = resolve(os, &ro[i]), tb = resolve(ps, &rp[i]);
+
+		if (off != rp[i].offset - ip->start || ro[i].type != rp[i].type ||
+		    !target_same(&ta, &tb))
+			return false;
+		for (unsigned k = 0; k < lp_rela_width(ro[i].type) && off + k < size; k++)
+			mask[off + k] = 1;
+	}
+	for (uint64_t k = 0; k < size; k++) {
+		uint64_t s = UINT64_MAX, call = UINT64_MAX;
+		uint32_t va, vb;
+		unsigned reg;
+		bool rex, path = false;
+
+		if (mask[k] || a[k] == b[k])
+			continue;
+		/* the mov whose immediate holds byte k */
+		for (uint64_t d = 1; d <= 4 && d <= k; d++)
+			if (a[k - d] >= 0xb8 && a[k - d] <= 0xbf && a[k - d] == b[k - d] &&
+			    !mask[k - d]) {
+				s = k - d;
+				break;
+			}
+		if (s == UINT64_MAX || s + 5 > size)
+			return false;
+		for (uint64_t q = s + 1; q < s + 5; q++)
+			if (mask[q])
+				return false;
+		rex = s > 0 && a[s - 1] == 0x41 && b[s - 1] == 0x41;
+		reg = (a[s] - 0xb8u) + (rex ? 8 : 0);
+		/* esi, edx, ecx, r8d, r9d: the second to sixth arguments */
+		if (reg != 6 && reg != 2 && reg != 1 && reg != 8 && reg != 9)
+			return false;
+		memcpy(&va, a + s + 1, 4);
+		memcpy(&vb, b + s + 1, 4);
+		if (va > 1000000 || vb > 1000000)
+			return false;
+		/* the next call, and what is used before it */
+		for (size_t i = 0; i < np; i++) {
+			uint64_t off = rp[i].offset - ip->start;
+			struct target t = resolve(ps, &rp[i]);
+
+			if (off + 48 < s)
+				continue;
+			if (is_path_string(&t))
+				path = true;
+			if (off < s + 5)
+				continue;
+			if (off > s + 160)
+				return false;
+			if (rela_is_call(ps, &rp[i])) {
+				if (t.kind != T_UNDEF || !takes_line(t.sym->name))
+					return false;
+				call = off;
+				break;
+			}
+			if (t.kind == T_STR)
+				continue;
+			if (t.kind == T_ITEM && !t.item->func &&
+			    (streq(t.item->sec->name, ".data.once") ||
+			     (t.item->static_local && (startswith(t.item->sym->name, "__warned.") ||
+						       startswith(t.item->sym->name, "__already_done.") ||
+						       startswith(t.item->sym->name, "__func__.")))))
+				continue;
+			return false;
+		}
+		if (call == UINT64_MAX || !path)
+			return false;
+		any = true;
+		k = s + 4; /* the immediate is accounted for */
+	}
+	return any;
+}
+
 /* Compares the entries of the compared special sections owned by two twin functions. */
 static bool specials_same(struct ctx *c, struct item *io, struct item *ip)
 {
@@ -1198,6 +1328,9 @@ static void compare(struct ctx *c)
 			}
 			same = io->size == ip->size &&
 			       range_same(io->sec, io->start, ip->sec, ip->start, ip->size, -1);
+			/* a moved __LINE__ passed to a location report is not a change */
+			if (!same && ip->func && si->kind == SK_TEXT)
+				same = line_only_code(io, ip);
 			if (same && ip->func)
 				same = specials_same(c, io, ip);
 			ip->status = same ? ST_SAME : ST_CHANGED;
