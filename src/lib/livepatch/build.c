@@ -91,7 +91,7 @@ json_t *lp_build_report_to_json(const struct lp_build_report *r)
 		"functions", r->functions, "units", r->units, "relocations", (json_int_t)r->nrelocs,
 		"klp_symbols", (json_int_t)r->nklp_syms, "refusals", r->refusals, "warnings",
 		r->warnings, "tree_cached", r->tree_cached, "seconds", "prepare", r->t_prepare,
-		"compile", r->t_compile, "diff", r->t_diff, "module", r->t_module, "total",
+		"compile", r->t_compile, "diff", r->t_diff, "module_build", r->t_module, "total",
 		r->t_total, "files", r->files, "identical", r->identical, "not_built", r->not_built,
 		"patch_notes", r->notes, "fuzz_allowed", r->allow_fuzz, "fuzz", r->fuzz,
 		"config_accepted", r->config_accepted);
