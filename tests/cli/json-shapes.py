@@ -68,6 +68,38 @@ CACHE_ENTRY = {"kind": {"tree", "source", "leftover"}, "path": "str", "bytes": "
                "last_used": "int", "in_use": "bool", "source": "str?", "config": "str?",
                "release": "str?"}
 
+# The review workflow's documents: what tuxtape-server answers, printed as given.
+PATCH_STATE = {"draft", "submitted", "built", "failed", "approved", "rejected", "published",
+               "withdrawn"}
+PATCH_ELEM = {"id": "int", "cve": "str", "title": "str?", "kernels": ["str"],
+              "state": PATCH_STATE, "author": "str", "revision": "int", "created_at": "str",
+              "updated_at": "str"}
+PATCH = dict(PATCH_ELEM,
+             revisions=[{"rev": "int", "author": "str", "author_person": "str", "sha256": "str",
+                         "note": "str?", "created_at": "str"}],
+             approvals={"rev": "int", "count": "int", "needed": "int", "by": ["str"]},
+             reviews=[{"id": "int", "rev": "int", "reviewer": "str", "reviewer_person": "str",
+                       "verdict": {"comment", "approve", "reject"}, "comment": "str?",
+                       "at": "str"}],
+             jobs=[{"id": "int", "kind": {"build", "adhoc"}, "patch": "int?", "rev": "int?",
+                    "kernel": "str",
+                    "state": {"queued", "running", "done", "failed", "cancelled"},
+                    "requested_by": "str?", "lease_owner": "str?", "attempts": "int",
+                    "build": {"written", "unsafe", "nochange", "error", None},
+                    "boot": {"passed", "failed", "skipped", None}, "module_name": "str?",
+                    "module_sha256": "str?", "error": "str?", "lease_expires": "str?",
+                    "created_at": "str", "started_at": "str?", "finished_at": "str?"}],
+             publications=[{"id": "int", "rev": "int", "channel": "str", "targets": ["str"],
+                            "published_by": "str", "withdrawn_by": "str?",
+                            "published_at": "str", "withdrawn_at": "str?"}])
+EXPOSURE = {"exposed", "patched", "not-exposed", "unknown"}
+# The one known break of the one-type rule, documented in tuxtape(1): "id" is a CVE id (a
+# string) in the CVE documents and a number (a patch's, job's, review's, publication's) in the
+# review workflow's. The two families are held to it apart; every other key is shared.
+WORKFLOW_DOCS = {"patch-create", "patch-create-2", "patch-edit", "patch-submit", "patch-show",
+                 "patch-list", "review-comment", "review-approve", "review-reject", "publish",
+                 "withdraw"}
+
 SHAPES = {
     "sync": SYNC,
     "sync-again": SYNC,
@@ -150,6 +182,24 @@ SHAPES = {
                                                  "vermagic": "str?", "cves": ["str"],
                                                  "approved_by": "str?", "added_at": "str?"}]}],
                        "staged": ["any"]},
+    "patch-create": dict(PATCH, approvals_needed="int"),
+    "patch-create-2": dict(PATCH, approvals_needed="int"),
+    "patch-edit": PATCH,
+    "patch-submit": PATCH,
+    "patch-show": PATCH,
+    "patch-list": [PATCH_ELEM],
+    "review-comment": PATCH,
+    "review-approve": PATCH,
+    "review-reject": PATCH,
+    "publish": PATCH,
+    "withdraw": PATCH,
+    "exposure": {"cve": "str", "cve_state": {"published", "rejected"},
+                 "exposure_counts": ("map", "int"),
+                 "nodes": [{"node": "str", "node_state": {"ok", "error", "stale"},
+                            "kernel": "str?", "last_seen": "str?", "exposure": EXPOSURE,
+                            "reason": "str",
+                            "verdicts": [{"kernel": "str", "status": STATUS, "reason": "str"}],
+                            "patched_by": ["str"], "unidentified_patches": ["str"]}]},
     "cache-list": [CACHE_ENTRY],
     "cache-clean": {"entries": [CACHE_ENTRY], "bytes": "int", "dry_run": "bool"},
 }
@@ -157,6 +207,10 @@ SHAPES = {
 TYPES = {"str": str, "int": int, "bool": bool, "num": (int, float)}
 errors = []
 key_types = {}
+
+
+def key_name(doc, k):
+    return "id (review workflow)" if k == "id" and doc in WORKFLOW_DOCS else k
 
 
 def type_name(v):
@@ -181,7 +235,7 @@ def check(doc, v, shape, where):
         for k in v:
             # every key, documented or not: a stray key of another type is caught twice
             if v[k] is not None:
-                key_types.setdefault(k, {}).setdefault(type_name(v[k]), f"{doc}: {where}")
+                key_types.setdefault(key_name(doc, k), {}).setdefault(type_name(v[k]), f"{doc}: {where}")
             if k not in shape:
                 errors.append(f"{doc}: {where}.{k}: not documented")
                 continue
@@ -239,7 +293,7 @@ def shape_keys(doc, shape, where, out):
             k = k.rstrip("?")
             t = shape_type(sub)
             if t:
-                out.setdefault(k, {}).setdefault(t, f"shape {doc}: {where}")
+                out.setdefault(key_name(doc, k), {}).setdefault(t, f"shape {doc}: {where}")
             shape_keys(doc, sub, f"{where}.{k}", out)
     elif isinstance(shape, list):
         shape_keys(doc, shape[0], f"{where}[]", out)

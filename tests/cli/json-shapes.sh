@@ -11,6 +11,7 @@ tt() { "$TUXTAPE" --db "$DB" "$@"; }
 # run NAME COMMAND...: the command's --json document into $OUT/NAME.json
 run() {
     name=$1; shift
+    echo "$*" >>"$TMP/ran"
     rc=0
     tt --json "$@" >"$OUT/$name.json" 2>"$TMP/err" || rc=$?
     case $rc in 0|5) pass ;; *) fail "exit $rc: $*"; sed 's/^/    stderr: /' "$TMP/err" | head -5 ;; esac
@@ -109,6 +110,89 @@ check "sync-changes has a newly affected and a newly fixed CVE" python3 -c "
 import json; k = json.load(open('$OUT/sync-changes.json'))['kernels'][0]
 assert [e['id'] for e in k['newly_affected']] == ['CVE-2024-1008'], k
 assert k['newly_fixed'] == [{'id': 'CVE-2024-1002', 'status': 'gone'}], k"
+# ---- the commands that talk to a tuxtape-server: a real one over TLS on 127.0.0.1, sharing
+# this database (k1 is 6.1.40, where CVE-2024-1086 is affected) ----
+SERVER_SKIP=""
+for tool in openssl curl sqlite3; do
+    command -v "$tool" >/dev/null || SERVER_SKIP="$tool is not installed"
+done
+[ -n "${TUXTAPE_SERVER_BIN:-}" ] || SERVER_SKIP="TUXTAPE_SERVER_BIN is not set"
+if [ -n "$SERVER_SKIP" ]; then
+    echo "SKIP: the server-client commands' shapes: $SERVER_SKIP"
+else
+    TUXTAPE_SERVER=$TUXTAPE_SERVER_BIN # the binary, for tests/server/lib.sh; not exported
+    . "$SRCDIR/tests/server/lib.sh"
+    . "$SRCDIR/tests/cli/archive-lib.sh"
+    make_certs
+    for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1 viewer-1; do
+        "$TUXTAPE_SERVER_BIN" --db "$DB" token create --role "${n%-*}" "$n" >"$TMP/$n.token" ||
+            fail "token $n"
+    done
+    tt archive init "$TMP/srv-archive" >/dev/null 2>&1 || fail "archive init for the server"
+    start_server "$TMP/server.log" --db "$DB" --archive "$TMP/srv-archive" --allow-untested
+    # srun NAME WHO COMMAND... : as run, against the server with WHO's token
+    srun() {
+        name=$1; who=$2; shift 2
+        echo "$*" >>"$TMP/ran"
+        rc=0
+        TUXTAPE_SERVER="https://127.0.0.1:$PORT" TUXTAPE_CA="$TMP/pki/ca.pem" \
+            "$TUXTAPE" --json "$@" --token-file "$TMP/$who.token" >"$OUT/$name.json" 2>"$TMP/err" ||
+            rc=$?
+        case $rc in 0) pass ;; *) fail "exit $rc: $*"; cat "$OUT/$name.json"; sed 's/^/    stderr: /' "$TMP/err" | head -5 ;; esac
+    }
+    post() { # post WHO PATH BODY-FILE
+        api "$2" -X POST -H "Authorization: Bearer $(cat "$TMP/$1.token")" \
+            -H 'Content-Type: application/json' --data-binary "@$3"
+    }
+    printf -- '--- a/net/core/dev.c\n+++ b/net/core/dev.c\n@@ -1 +1 @@\n-a\n+b\n' >"$TMP/fix.patch"
+    srun patch-create author-1 patch create --cve CVE-2024-1086 --kernel 6.1.40 --patch "$TMP/fix.patch"
+    P=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$OUT/patch-create.json")
+    srun patch-edit author-1 patch edit "$P" --patch "$TMP/fix.patch" --note "the same, again"
+    srun patch-submit author-1 patch submit "$P"
+    # the build, as a tuxtape-builder reports it: a livepatch-shaped module for 6.1.40
+    printf '{"kernels": ["6.1.40"]}' >"$TMP/lease"
+    post builder-1 /v1/jobs/lease "$TMP/lease"
+    expect_status 200 "the job leased"
+    J=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+    mk_ko "$TMP/tt_shape.ko" tt_shape 6.1.40
+    python3 -c 'import base64, json, sys; print(json.dumps({"build": "written", "boot": "skipped",
+        "module_name": "tt_shape.ko", "log": "built\n",
+        "module": base64.b64encode(open(sys.argv[1], "rb").read()).decode()}))' \
+        "$TMP/tt_shape.ko" >"$TMP/result"
+    post builder-1 "/v1/jobs/$J/result" "$TMP/result"
+    expect_status 200 "the job's result"
+    srun review-comment reviewer-1 review comment "$P" -m "reads right"
+    srun review-approve reviewer-1 review approve "$P"
+    expect_exit 0 env TUXTAPE_SERVER="https://127.0.0.1:$PORT" TUXTAPE_CA="$TMP/pki/ca.pem" \
+        "$TUXTAPE" review approve "$P" --token-file "$TMP/reviewer-2.token"
+    srun publish publisher-1 publish "$P" --channel stable
+    # two nodes on 6.1.40: one without a livepatch, one with the published one
+    for node in n-bare n-patched; do
+        "$TUXTAPE_SERVER_BIN" --db "$DB" token create --role agent "$node" >"$TMP/$node.token"
+    done
+    printf '{"kernel": "6.1.40", "patches": []}' >"$TMP/hb"
+    post n-bare /v1/fleet/heartbeat "$TMP/hb"
+    expect_status 200 "heartbeat of n-bare"
+    printf '{"kernel": "6.1.40", "patches": ["tt_shape"]}' >"$TMP/hb"
+    post n-patched /v1/fleet/heartbeat "$TMP/hb"
+    expect_status 200 "heartbeat of n-patched"
+    srun exposure viewer-1 exposure CVE-2024-1086
+    check "exposure: one node exposed, one patched" python3 -c "
+import json; a = json.load(open('$OUT/exposure.json'))
+assert {n['node']: n['exposure'] for n in a['nodes']} == {'n-bare': 'exposed', 'n-patched': 'patched'}, a"
+    srun patch-show viewer-1 patch show "$P"
+    check "patch show: jobs, reviews and a publication to check" python3 -c "
+import json; p = json.load(open('$OUT/patch-show.json'))
+assert p['jobs'] and p['reviews'] and p['publications'] and p['state'] == 'published', p"
+    srun withdraw publisher-1 withdraw "$P" --reason "shape test"
+    srun patch-create-2 author-1 patch create --cve CVE-2024-1002 --kernel 6.1.40 --patch "$TMP/fix.patch"
+    P2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$OUT/patch-create-2.json")
+    expect_exit 0 env TUXTAPE_SERVER="https://127.0.0.1:$PORT" TUXTAPE_CA="$TMP/pki/ca.pem" \
+        "$TUXTAPE" patch submit "$P2" --token-file "$TMP/author-1.token"
+    srun review-reject reviewer-2 review reject "$P2" -m "not this way"
+    srun patch-list viewer-1 patch list
+    stop_server "$PID"
+fi
 run kernel-rm kernel rm k1
 run version --version
 run cache-list cache list
