@@ -233,7 +233,7 @@ static int cmd_archive_add(struct cli *cli, int argc, char **argv)
 		   (size_t)(argc - optind - 1), &o, time(NULL), &targets) < 0)
 		return EXIT_ERROR;
 	if (cli->json)
-		return cli_print_json(json_pack("{s:o s:b}", "targets", targets, "staged", 1));
+		return cli_print_json(json_pack("{s:s s:o}", "done", "staged", "targets", targets));
 	json_array_foreach(targets, i, t) printf("%s\n", json_string_value(t));
 	json_decref(targets);
 	return EXIT_OK;
@@ -254,7 +254,7 @@ static int cmd_archive_remove(struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	if (cli->json)
 		return cli_print_json(
-			json_pack("{s:s s:b}", "removed", argv[optind + 1], "staged", 1));
+			json_pack("{s:s s:s}", "done", "staged", "removed", argv[optind + 1]));
 	return EXIT_OK;
 }
 

@@ -100,17 +100,28 @@ WORKFLOW_DOCS = {"patch-create", "patch-create-2", "patch-edit", "patch-submit",
                  "patch-list", "review-comment", "review-approve", "review-reject", "publish",
                  "withdraw"}
 
+KERNEL_ADD = {"name": "str", "release": "str", "version": "str", "mapping": "str",
+              "files_method": {"debuginfo", "builddir", "static"}, "file_count": "int",
+              "verdicts_computed": "int", "replaced": "bool", "files_seconds": "num",
+              "verdict_seconds": "num", "source_version": "str?", "changelog": "str?",
+              "distro_version": "str?", "distro_fixes": "int", "distro_fixes_taken_back": "int"}
+FILES = [{"path": "str", "kind": KIND, "generated": "bool", "how": "str?"}]
+ARCHIVE_DONE = {"done": {"created", "published", "re-signed the timestamp of", "rotated"},
+                "archive": "str"}
+
 SHAPES = {
     "sync": SYNC,
     "sync-again": SYNC,
     "sync-changes": SYNC,
     "enrich": {"kev_import": ENRICH_PART, "epss_import": ENRICH_PART},
-    "kernel-add": {"name": "str", "release": "str", "version": "str", "mapping": "str",
-                   "files_method": {"debuginfo", "builddir", "static"}, "file_count": "int",
-                   "verdicts_computed": "int", "replaced": "bool", "files_seconds": "num",
-                   "verdict_seconds": "num", "source_version": "str?", "changelog": "str?",
-                   "distro_version": "str?", "distro_fixes": "int",
-                   "distro_fixes_taken_back": "int"},
+    "kernel-add": KERNEL_ADD,
+    "kernel-import-running": KERNEL_ADD,
+    "kernel-eval": {"method": {"debuginfo", "builddir", "static"}, "file_count": "int",
+                    "warning_count": "int", "files": FILES, "seconds?": "num",
+                    "compare?": {"reference": {"debuginfo", "builddir", "static"},
+                                 "got": "int", "want": "int", "common": "int",
+                                 "same_kind": "int", "precision": "num", "recall": "num",
+                                 "extra": ["str"], "missing": ["str"]}},
     "triage-set": {"schema_version": "int", "id": "str", "kernel": "str",
                    "state": TRIAGE_STATE, "note": "str?", "who": "str?"},
     "triage-clear": {"schema_version": "int", "id": "str", "kernel": "str", "cleared": "bool"},
@@ -151,8 +162,7 @@ SHAPES = {
     "kernel-list": [KERNEL],
     "kernel-show": dict(KERNEL, schema_version="int", verdict_counts=COUNTS),
     "kernel-files": {"kernel": "str", "method": {"debuginfo", "builddir", "static"},
-                     "files": [{"path": "str", "kind": KIND, "generated": "bool",
-                                "how": "str?"}]},
+                     "files": FILES},
     "kernel-rm": {"removed": "str"},
     "kernel-set-build": {"name": "str", "kbuild": "str?", "symbols": "str?",
                          "symbols_sha256": "str?"},
@@ -170,7 +180,12 @@ SHAPES = {
     "db-check": {"database": "str", "check": {"integrity_check", "quick_check"}, "ok": "bool",
                  "problems": ["str"]},
     "version": {"version": "str", "schema_version": "int"},
-    "archive-init": {"done": "str", "archive": "str"},
+    "archive-init": ARCHIVE_DONE,
+    "archive-publish": ARCHIVE_DONE,
+    "archive-timestamp": ARCHIVE_DONE,
+    "archive-rotate-key": ARCHIVE_DONE,
+    "archive-add": {"done": {"staged"}, "targets": ["str"]},
+    "archive-remove": {"done": {"staged"}, "removed": "str"},
     "archive-status": {"archive": "str", "public": "str",
                        "roles": [{"role": "str", "metadata_version": "int", "expires": "str?",
                                   "expired": "bool", "keyids": ["str"],
@@ -203,6 +218,8 @@ SHAPES = {
     "cache-list": [CACHE_ENTRY],
     "cache-clean": {"entries": [CACHE_ENTRY], "bytes": "int", "dry_run": "bool"},
 }
+
+SHAPES["archive-status-published"] = SHAPES["archive-status"]
 
 TYPES = {"str": str, "int": int, "bool": bool, "num": (int, float)}
 errors = []

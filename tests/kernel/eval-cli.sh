@@ -30,7 +30,7 @@ got=$("$TUXTAPE" kernel eval --source "$t" --config "$tmp/config" 2>/dev/null | 
 expect "plain output" "$(printf 'drivers/net/a.c\tmodule\ndrivers/net/b.S\tmodule\ninit/main.c\tbuiltin')" "$got"
 
 got=$("$TUXTAPE" --json kernel eval --source "$t" --config "$tmp/config" --suffix .c 2>/dev/null |
-	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["method"], d["count"], [f["path"] for f in d["files"]])')
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["method"], d["file_count"], [f["path"] for f in d["files"]])')
 expect "json output" "static 3 ['drivers/net/a.c', 'drivers/net/b.S', 'init/main.c']" "$got"
 
 rc=0

@@ -167,8 +167,8 @@ json_t *kernel_fileset_to_json(const struct kernel_fileset *fs)
 	if (!root || !files)
 		goto fail;
 	if (json_object_set_new(root, "method", json_string(fs->method)) < 0 ||
-	    json_object_set_new(root, "count", json_integer((json_int_t)fs->n)) < 0 ||
-	    json_object_set_new(root, "warnings", json_integer(fs->stats.warnings)) < 0)
+	    json_object_set_new(root, "file_count", json_integer((json_int_t)fs->n)) < 0 ||
+	    json_object_set_new(root, "warning_count", json_integer(fs->stats.warnings)) < 0)
 		goto fail;
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct kernel_file *f = &fs->f[i];
