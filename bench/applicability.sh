@@ -68,8 +68,8 @@ done
 fill=() steady=()
 for _ in $(seq "$RUNS"); do
 	sqlite3 "$VDB" "DELETE FROM verdict"
-	fill+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')")
-	steady+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')")
+	fill+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_seconds"])')")
+	steady+=("$("$TUXTAPE" --json --db "$VDB" fleet refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_seconds"])')")
 done
 stats() { printf '%s\n' "$@" | sort -n | awk '{ t[NR] = $1 } END { printf "min %.3f s, median %.3f s, max %.3f s", t[1], t[int((NR + 1) / 2)], t[NR] }'; }
 n=$(sqlite3 "$VDB" "SELECT count(*) FROM verdict")

@@ -137,7 +137,7 @@ static int cmd_fleet_refresh(struct cli *cli, int argc, char **argv)
 						(json_int_t)rep.kernels, "cve_count", (json_int_t)rep.cves,
 						"verdict_count", (json_int_t)rep.verdicts, "changed",
 						(json_int_t)rep.changed, "counts", counts,
-						"seconds", rep.seconds));
+						"refresh_seconds", rep.seconds));
 	}
 	if (!cli->quiet)
 		fprintf(stderr, "%lu verdicts (%lu kernels x %lu CVEs), %lu rows changed, in %.3f s\n",

@@ -146,7 +146,7 @@ static int cmd_kernel_eval(struct cli *cli, int argc, char **argv)
 		json_t *j = kernel_fileset_to_json(main_set);
 
 		if (j && st)
-			json_object_set_new(j, "seconds", json_real(t_static));
+			json_object_set_new(j, "eval_seconds", json_real(t_static));
 		if (j && ref) {
 			struct kernel_fileset_diff d;
 

@@ -112,6 +112,25 @@ check "sync-changes has a newly affected and a newly fixed CVE" python3 -c "
 import json; k = json.load(open('$OUT/sync-changes.json'))['kernels'][0]
 assert [e['id'] for e in k['newly_affected']] == ['CVE-2024-1008'], k
 assert k['newly_fixed'] == [{'id': 'CVE-2024-1002', 'status': 'gone'}], k"
+# ---- cve patch: a CVE whose mainline fix is a commit of a tiny linux repository ----
+L="$TMP/linux-git"
+git init -q -b master "$L"
+git -C "$L" config user.email dev@example.org
+git -C "$L" config user.name "Kernel Dev"
+mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
+LBASE=$(git -C "$L" rev-parse HEAD)
+printf 'int dev(void)\n{\n\treturn 1;\n}\n' >"$L/net/core/dev.c"
+git -C "$L" commit -qam "net: fix dev"
+LFIX=$(git -C "$L" rev-parse HEAD)
+record CVE-2024-1009 '["net/core/dev.c"]' "5.10:$LBASE:6.2:$LFIX\n" "$M"
+git -C "$R" add -A; git -C "$R" commit -qm three
+expect_exit 0 tt cve sync
+run cve-patch cve patch CVE-2024-1009 --kernel k1 --linux-repo "$L"
+check "cve patch: the mainline fix" python3 -c "
+import json; d = json.load(open('$OUT/cve-patch.json'))
+assert d['commits'] == ['$LFIX'] and d['patch'].startswith('From $LFIX '), d"
+run cve-patch-output cve patch CVE-2024-1009 --kernel k1 --linux-repo "$L" -o "$TMP/fix-1009.patch"
 # ---- the commands that talk to a tuxtape-server: a real one over TLS on 127.0.0.1, sharing
 # this database (k1 is 6.1.40, where CVE-2024-1086 is affected) ----
 SERVER_SKIP=""
@@ -202,6 +221,17 @@ echo 'Linux version 6.1.40 (builder@example.org) (gcc (Debian 12.2.0-14) 12.2.0)
 cp "$TMP/config" "$F/boot/config-6.1.40"
 run kernel-import-running kernel import-running running --root "$F" --source "$K"
 expect_exit 0 tt kernel rm running
+# ---- livepatch diff: one source file compiled twice as the kernel's flags leave it for us ----
+printf 'int tt_helper(int x)\n{\n\treturn x + 1;\n}\n' >"$TMP/lp-orig.c"
+printf 'int tt_helper(int x)\n{\n\treturn x + 2;\n}\n' >"$TMP/lp-patched.c"
+for v in orig patched; do
+    gcc -O2 -pg -mfentry -mrecord-mcount -ffunction-sections -fdata-sections \
+        -c "$TMP/lp-$v.c" -o "$TMP/lp-$v.o"
+done
+run livepatch-diff livepatch diff "$TMP/lp-orig.o" "$TMP/lp-patched.o" -o "$TMP/lp-diff.o"
+check "livepatch diff: tt_helper changed" python3 -c "
+import json; d = json.load(open('$OUT/livepatch-diff.json'))
+assert d['result'] == 'written' and [f['name'] for f in d['functions']] == ['tt_helper'], d"
 run kernel-rm kernel rm k1
 run version --version
 run cache-list cache list
@@ -222,6 +252,49 @@ run archive-remove archive remove "$TMP/archive" 6.1.0-18-amd64/tt_lp.ko
 
 check "every document has its documented shape" \
     python3 "$SRCDIR/tests/cli/json-shapes.py" "$OUT"
+
+# ---- every leaf command of the tables is run above or exempted here, with why and the test
+# that runs it instead; help.sh walks the same tables ----
+EXEMPT="$TMP/exempt"
+cat >"$EXEMPT" <<'EOF'
+completion|prints a bash completion script; it has no --json|tests/cli/completion.sh (the script is valid bash, offers every command)
+livepatch build|needs a kernel source tree, its config, kbuild and symbols (minutes); its shape is declared in json-shapes.py and held to the one-type rule, not checked against a document|tests/livepatch/never-lies.sh and tests/e2e/livepatch-test.sh run it with --json (they read keys, not the shape)
+livepatch module|needs a real kernel's kbuild (Module.symvers) and symbol table; its shape is declared in json-shapes.py and held to the one-type rule, not checked against a document|tests/e2e/module-test.sh runs it with --json (prints it, does not check the shape)
+EOF
+leaves() { # the leaf commands of tuxtape's tables, one a line: "GROUP" or "GROUP SUB"
+    for group in $("$TUXTAPE" --help | sed -n '/^commands:/,/^$/p' | awk 'NR>1 && NF {print $1}'); do
+        subs=$("$TUXTAPE" "$group" --help | sed -n '/^commands:/,/^$/p' | awk 'NR>1 && NF {print $1}')
+        if [ -z "$subs" ]; then echo "$group"; else for sub in $subs; do echo "$group $sub"; done; fi
+    done
+}
+# coverage RAN EXEMPT : a line for each leaf neither run (a line of RAN starts with it) nor
+# exempted, and for each exemption of a leaf that does not exist or is run after all
+coverage() {
+    leaves >"$TMP/leaves"
+    while read -r leaf; do
+        grep -q "^$leaf\( \|\$\)" "$1" && ran=1 || ran=0
+        grep -q "^$leaf|" "$2" && ex=1 || ex=0
+        [ "$ran$ex" = 00 ] && echo "not covered: $leaf"
+        [ "$ran$ex" = 11 ] && echo "run and exempted: $leaf"
+    done <"$TMP/leaves"
+    cut -d'|' -f1 "$2" | while read -r leaf; do
+        grep -qx "$leaf" "$TMP/leaves" || echo "exempted but not a command: $leaf"
+    done
+    return 0
+}
+coverage "$TMP/ran" "$EXEMPT" >"$TMP/coverage"
+check "the tables have their commands ($(wc -l <"$TMP/leaves") leaves)" [ "$(wc -l <"$TMP/leaves")" -ge 40 ]
+if [ -s "$TMP/coverage" ]; then fail "commands the test neither runs nor exempts:"; sed 's/^/    /' "$TMP/coverage"; else pass; fi
+# The walk must be able to fail: a command not run, an exemption taken away, one for a
+# command that does not exist, and one for a command the test runs.
+grep -v '^cve stats' "$TMP/ran" >"$TMP/ran-less"
+coverage "$TMP/ran-less" "$EXEMPT" >"$TMP/coverage"
+check "a command not run is found" [ "$(cat "$TMP/coverage")" = "not covered: cve stats" ]
+grep -v '^completion|' "$EXEMPT" >"$TMP/exempt-less"
+printf 'kernel frobnicate|no such command|none\ncve show|run above|none\n' >>"$TMP/exempt-less"
+coverage "$TMP/ran" "$TMP/exempt-less" >"$TMP/coverage"
+check "a wrong exemption table is found" [ "$(sort "$TMP/coverage" | tr '\n' ';')" = \
+    "exempted but not a command: kernel frobnicate;not covered: completion;run and exempted: cve show;" ]
 
 # The checker must be able to fail: a wrong type, a missing key, an upper-case enum; a key
 # that changes type between documents (fleet refresh's count under the name of check's list,

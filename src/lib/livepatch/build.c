@@ -419,12 +419,12 @@ int lp_build(const struct lp_build_opts *o, struct lp_build_report **ret_report)
 	rep->nrelocs = mrep->nklp_relas;
 	rep->nklp_syms = mrep->nklp_syms;
 	for (size_t k = 0; k < mrep->nobjects; k++)
-		json_array_append_new(rep->objects,
-				      json_pack("{s:s, s:s?, s:I, s:I}", "name",
-						mrep->objects[k].name, "ko", mrep->objects[k].ko,
-						"functions", (json_int_t)mrep->objects[k].nfuncs,
-						"klp_relocations",
-						(json_int_t)mrep->objects[k].nklp_relas));
+		json_array_append_new(
+			rep->objects,
+			json_pack("{s:s, s:s?, s:I, s:I}", "name", mrep->objects[k].name, "ko",
+				  mrep->objects[k].ko, "function_count",
+				  (json_int_t)mrep->objects[k].nfuncs, "klp_relocations",
+				  (json_int_t)mrep->objects[k].nklp_relas));
 	if (r == LP_MODULE_UNSAFE) {
 		for (size_t k = 0; k < mrep->nrefusals; k++)
 			json_array_append_new(rep->refusals, json_string(mrep->refusals[k]));

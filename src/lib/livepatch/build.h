@@ -71,7 +71,8 @@ struct lp_build_report {
 	json_t *config_accepted;
 	json_t *cves;	 /* as given */
 	json_t *patches; /* [{"path", "sha256"}] of the source patches, in order */
-	json_t *objects; /* [{"name", "ko", "functions"}]: vmlinux and the modules patched */
+	/* [{"name", "ko", "function_count", "klp_relocations"}]: vmlinux and the modules patched */
+	json_t *objects;
 };
 
 /*

@@ -169,7 +169,7 @@ json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 
 		json_array_append_new(o, json_pack("{s:s, s:o, s:I, s:I, s:I}", "name", m->name,
 						   "ko", m->ko ? json_string(m->ko) : json_null(),
-						   "functions", (json_int_t)m->nfuncs,
+						   "function_count", (json_int_t)m->nfuncs,
 						   "klp_relocations", (json_int_t)m->nklp_relas,
 						   "klp_symbols", (json_int_t)m->nklp_syms));
 	}
@@ -182,7 +182,7 @@ json_t *lp_module_report_to_json(const struct lp_module_report *r, int result)
 					: result == LP_MODULE_UNSAFE ? "unsafe"
 								     : "error"));
 	json_object_set_new(j, "ko", r->ko ? json_string(r->ko) : json_null());
-	json_object_set_new(j, "functions", json_integer((json_int_t)r->nfuncs));
+	json_object_set_new(j, "function_count", json_integer((json_int_t)r->nfuncs));
 	json_object_set_new(j, "klp_relocations", json_integer((json_int_t)r->nklp_relas));
 	json_object_set_new(j, "klp_symbols", json_integer((json_int_t)r->nklp_syms));
 	json_object_set_new(j, "objects", o);

@@ -188,8 +188,8 @@ int lp_module_build_opts(const char *const *diff_objs, size_t n, const struct lp
 void lp_module_report_free(struct lp_module_report *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lp_module_report *, lp_module_report_free);
 /*
- * {"result": "built"|"unsafe"|"error", "ko", "functions", "klp_relocations", "klp_symbols",
- *  "objects": [{"name", "ko", "functions", "klp_relocations", "klp_symbols"}], "refusals",
+ * {"result": "built"|"unsafe"|"error", "ko", "function_count", "klp_relocations", "klp_symbols",
+ *  "objects": [{"name", "ko", "function_count", "klp_relocations", "klp_symbols"}], "refusals",
  *  "warnings"[, "build_log"]}.
  */
 json_t *lp_module_report_to_json(const struct lp_module_report *r, int result);
