@@ -28,7 +28,7 @@ run() { # run LABEL PATCH: wall and CPU seconds, and tuxtape's own phase times
 		--kbuild "$KBUILD" -o "$W/$patch.ko" > "$W/out.json" 2> "$W/err" ||
 		{ cat "$W/err" "$W/out.json" >&2; exit 1; }
 	read -r wall user sys < "$W/time"
-	phases=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["seconds"]; print(" ".join("%s %.1f" % (k, s[k]) for k in ("prepare","compile","diff","module")))' "$W/out.json" 2>/dev/null || echo "?")
+	phases=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["seconds"]; print(" ".join("%s %.1f" % (k, s[k]) for k in ("prepare","compile","diff","module_build")))' "$W/out.json" 2>/dev/null || echo "?")
 	printf '%-40s %6.1f s wall  %6.1f s cpu   (%s)\n' "$label" "$wall" \
 		"$(echo "$user + $sys" | bc)" "$phases"
 }
