@@ -584,8 +584,8 @@ static void test_module_keys(void **state)
 	assert_int_equal(r, LP_MODULE_BUILT);
 	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "static call '__SCK__tt_call'",
 			    "trampoline"));
-	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "tracepoint 'tt_event'",
-			    "does not fire"));
+	assert_true(
+		has_msg(mrep->warnings, mrep->nwarnings, "tracepoint 'tt_event'", "does not fire"));
 	ko_view_read(outko, &v);
 	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
 		long sec = ko_sec(&v, tables[i]);
@@ -605,8 +605,7 @@ static void test_module_keys(void **state)
 	for (size_t i = 0; r != LP_MODULE_BUILT && i < mrep->nrefusals; i++)
 		print_message("refusal: %s\n", mrep->refusals[i]);
 	assert_int_equal(r, LP_MODULE_BUILT);
-	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "static branch on 'tt_key'",
-			    "thunk"));
+	assert_true(has_msg(mrep->warnings, mrep->nwarnings, "static branch on 'tt_key'", "thunk"));
 	ko_view_read(outko, &v);
 	{
 		long th = ko_sec(&v, ".text.tuxtape_jump_thunks");
@@ -681,11 +680,10 @@ int main(void)
 	if (!fixtures)
 		fixtures = "tests/livepatch/fixtures";
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sympos),		 cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_sympos_sections),
-		cmocka_unit_test(test_module_positions), cmocka_unit_test(test_export_owners),
-		cmocka_unit_test(test_export_no_module),
-		cmocka_unit_test(test_module_build),	 cmocka_unit_test(test_cross_build),
+		cmocka_unit_test(test_sympos),		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_sympos_sections), cmocka_unit_test(test_module_positions),
+		cmocka_unit_test(test_export_owners),	cmocka_unit_test(test_export_no_module),
+		cmocka_unit_test(test_module_build),	cmocka_unit_test(test_cross_build),
 		cmocka_unit_test(test_module_keys),
 	};
 

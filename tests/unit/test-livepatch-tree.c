@@ -422,7 +422,7 @@ static void test_c_reduced(void **state)
 		{"#define X 2\n", "/* two */\n#define  X\t2 // the value\n\n", true},
 		{"int f(void);\n", "int f(void); /* multi\n line */\n", true},
 		{"#define X \\\n\t2\n", "#define X 2\n", true},
-		{"#define X 2\n", "#define X\n2\n", false},	   /* X is empty, then a 2 */
+		{"#define X 2\n", "#define X\n2\n", false},	  /* X is empty, then a 2 */
 		{"#define F(x) x\n", "#define F (x) x\n", false}, /* object-like */
 		{"char *s = \"a  b\";\n", "char *s = \"a b\";\n", false},
 		{"char *s = \"/* no */\";\n", "char *s = \"\";\n", false},

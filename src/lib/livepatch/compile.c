@@ -526,12 +526,14 @@ static int drop_blank_header_changes(const char *tree, const char *journal_dir, 
 				else if (streq(ro, rn)) {
 					char *note = NULL;
 
-					if (asprintf(&note,
-						     "%s: only comments and whitespace changed; the "
-						     "files that include it are not compiled",
-						     chase[i]) < 0)
+					if (asprintf(
+						    &note,
+						    "%s: only comments and whitespace changed; the "
+						    "files that include it are not compiled",
+						    chase[i]) < 0)
 						r = -ENOMEM;
-					else if ((r = strv_append(&s->notes, &s->nnotes, note)) == 0)
+					else if ((r = strv_append(&s->notes, &s->nnotes, note)) ==
+						 0)
 						log_info("%s", note);
 					if (r == 0) {
 						free(chase[i]);

@@ -879,8 +879,8 @@ static bool rela_is_call(const struct lp_sec *from, const struct lp_rela *r);
 static bool takes_line(const char *name)
 {
 	static const char *const names[] = {
-		"__warn_printk",   "_printk",	  "printk",	     "__might_sleep",
-		"__might_fault",   "__might_resched", "__cant_sleep", "__cant_migrate",
+		"__warn_printk",	  "_printk",	       "printk",       "__might_sleep",
+		"__might_fault",	  "__might_resched",   "__cant_sleep", "__cant_migrate",
 		"lockdep_rcu_suspicious", "warn_slowpath_fmt",
 	};
 
@@ -989,9 +989,10 @@ static bool line_only_code(const struct item *io, const struct item *ip)
 				continue;
 			if (t.kind == T_ITEM && !t.item->func &&
 			    (streq(t.item->sec->name, ".data.once") ||
-			     (t.item->static_local && (startswith(t.item->sym->name, "__warned.") ||
-						       startswith(t.item->sym->name, "__already_done.") ||
-						       startswith(t.item->sym->name, "__func__.")))))
+			     (t.item->static_local &&
+			      (startswith(t.item->sym->name, "__warned.") ||
+			       startswith(t.item->sym->name, "__already_done.") ||
+			       startswith(t.item->sym->name, "__func__.")))))
 				continue;
 			return false;
 		}

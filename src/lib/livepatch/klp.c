@@ -974,7 +974,8 @@ static bool rela_place(const struct lp_rela *ra, struct lp_sec **ret_sec, int64_
 static int thunk_orc(struct lp_elf *ko, struct lp_sec *sec, int64_t site, struct lp_sec *thunks,
 		     int64_t at)
 {
-	struct lp_sec *ip = lp_elf_find_sec(ko, ".orc_unwind_ip"), *orc = lp_elf_find_sec(ko, ".orc_unwind");
+	struct lp_sec *ip = lp_elf_find_sec(ko, ".orc_unwind_ip"),
+		      *orc = lp_elf_find_sec(ko, ".orc_unwind");
 	static const uint8_t zero[4];
 	int64_t best = -1, best_off = -1;
 	int r;
@@ -1058,8 +1059,8 @@ static int jump_thunk(struct lp_elf *ko, struct lp_sec **thunks, const struct lp
 		sec->rela->nrelas = keep;
 	sec->data[site] = 0xe9;
 	memset(sec->data + site + 1, 0, 4);
-	if (lp_sec_add_rela(ko, sec, (uint64_t)site + 1, R_X86_64_PC32, (*thunks)->secsym,
-			    at - 4) < 0)
+	if (lp_sec_add_rela(ko, sec, (uint64_t)site + 1, R_X86_64_PC32, (*thunks)->secsym, at - 4) <
+	    0)
 		return -ENOMEM;
 	return thunk_orc(ko, sec, site, *thunks, at) < 0 ? -ENOMEM : 1;
 }
@@ -1120,18 +1121,20 @@ static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
 			key = klp_sym_target(ra->sym->name, name, sizeof(name));
 			if (calls) {
 				drop[ra->offset / es] = true;
-				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
-					      "static call '%s' of module '%s' is called through its "
-					      "trampoline from the patched code (the site is not "
-					      "made a direct call)",
-					      key, b->objs[kind - 1].name));
+				NOMEM(b,
+				      vadd(&b->rep->warnings, &b->rep->nwarnings,
+					   "static call '%s' of module '%s' is called through its "
+					   "trampoline from the patched code (the site is not "
+					   "made a direct call)",
+					   key, b->objs[kind - 1].name));
 			} else if (startswith(key, "__tracepoint_")) {
 				drop[ra->offset / es] = true;
-				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
-					      "tracepoint '%s' of module '%s' does not fire from the "
-					      "patched code (its jump label cannot be set up before "
-					      "the module's relocations are written)",
-					      key + strlen("__tracepoint_"), b->objs[kind - 1].name));
+				NOMEM(b,
+				      vadd(&b->rep->warnings, &b->rep->nwarnings,
+					   "tracepoint '%s' of module '%s' does not fire from the "
+					   "patched code (its jump label cannot be set up before "
+					   "the module's relocations are written)",
+					   key + strlen("__tracepoint_"), b->objs[kind - 1].name));
 			} else {
 				const struct lp_rela *code = NULL, *target = NULL;
 				uint64_t e0 = ra->offset - keyoff;
@@ -1150,7 +1153,8 @@ static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
 					continue; /* convert() refuses it */
 				drop[ra->offset / es] = true;
 				NOMEM(b, vadd(&b->rep->warnings, &b->rep->nwarnings,
-					      "static branch on '%s' of module '%s' in the patched code "
+					      "static branch on '%s' of module '%s' in the patched "
+					      "code "
 					      "tests the key when it runs (a thunk), as "
 					      "static_key_enabled() does",
 					      key, b->objs[kind - 1].name));
