@@ -22,8 +22,7 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 		{},
 	};
 	const char *kernel = NULL, *repo = NULL, *output = NULL;
-	_cleanup_free_ char *reason = NULL;
-	enum verdict_status vs;
+	_cleanup_free_ char *why = NULL;
 	bool force = false;
 	char id[32];
 	struct cve_patch_report rep = {};
@@ -68,17 +67,15 @@ int cmd_cve_patch(struct cli *cli, int argc, char **argv)
 	if (cli_store(cli, true, &s) < 0)
 		return EXIT_ERROR;
 	/* A fix for a kernel that does not need it is an answer nobody asked for. */
-	r = verdict_lookup(s, id, kernel, &vs, &reason);
-	if (r < 0 && r != -ENOENT)
+	r = cve_patch_needed(s, id, kernel, &why);
+	if (r < 0)
 		return EXIT_ERROR;
-	if (r == 0 && vs != VERDICT_AFFECTED && vs != VERDICT_UNKNOWN) {
+	if (r == 0) {
 		if (!force) {
-			log_error("kernel '%s' is %s for %s: %s (--force writes the fix anyway)",
-				  kernel, verdict_status_to_string(vs), id, reason);
+			log_error("%s (--force writes the fix anyway)", why);
 			return EXIT_ERROR;
 		}
-		log_info("kernel '%s' is %s for %s; writing the fix as forced", kernel,
-			 verdict_status_to_string(vs), id);
+		log_info("%s; writing the fix as forced", why);
 	}
 	r = cve_patch_write(s, id, kernel, repo, &out, &rep);
 	if (r < 0)

@@ -162,6 +162,7 @@ static int cmd_patch_create(struct cli *cli, int argc, char **argv)
 		{"fix-kernel", required_argument, NULL, 'f'},
 		{"title", required_argument, NULL, 't'},
 		{"note", required_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'F'},
 		CLI_HELP_OPTION,
 		{},
 	};
@@ -169,6 +170,7 @@ static int cmd_patch_create(struct cli *cli, int argc, char **argv)
 	_cleanup_free_ char *text = NULL;
 	struct conn k = {};
 	json_t *kernels = json_array(), *body;
+	bool force = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -193,6 +195,9 @@ static int cmd_patch_create(struct cli *cli, int argc, char **argv)
 		case 'n':
 			note = optarg;
 			break;
+		case 'F':
+			force = true;
+			break;
 		case 'h':
 			json_decref(kernels);
 			return cli_help(
@@ -202,6 +207,8 @@ static int cmd_patch_create(struct cli *cli, int argc, char **argv)
 				"  --patch FILE       the diff, or:\n"
 				"  --fix-kernel NAME  start from the CVE's raw fix for this\n"
 				"                     inventory kernel (the server's cve patch)\n"
+				"  --force            with --fix-kernel: even for a kernel whose verdict\n"
+				"                     says it needs no fix (refused otherwise)\n"
 				"  --title TEXT, --note TEXT\n" SERVER_HELP);
 		default:
 			json_decref(kernels);
@@ -218,6 +225,8 @@ static int cmd_patch_create(struct cli *cli, int argc, char **argv)
 	}
 	body = json_pack("{s:s s:o s:s* s:s* s:s* s:s*}", "cve", cve, "kernels", kernels, "patch",
 			 text, "fix_kernel", fix, "title", title, "note", note);
+	if (body && force)
+		json_object_set_new(body, "force", json_true());
 	return call(cli, &k, "POST", "/v1/patches", body, print_patch);
 }
 

@@ -663,7 +663,8 @@ void ui_patches_prompt_done(struct ui *u, enum prompt p, const char *text)
 			json_pack("{s:s}", "channel", *text ? text : "stable"), "published");
 }
 
-void ui_patches_triage(struct ui *u, const char *cve, const char *kernel, const char *release)
+void ui_patches_triage(struct ui *u, const char *cve, const char *kernel, const char *release,
+		       bool force)
 {
 	_cleanup_free_ char *label = strdup_printf("creating a patch for %s", cve);
 	_cleanup_free_ char *done =
@@ -676,6 +677,8 @@ void ui_patches_triage(struct ui *u, const char *cve, const char *kernel, const 
 	q->s[3] = strdup("triage");
 	q->body = json_pack("{s:s s:[s] s:s s:s}", "cve", cve, "kernels", release, "fix_kernel",
 			    kernel, "note", "the raw fix (tuxtape-dashboard triage)");
+	if (q->body && force)
+		json_object_set_new(q->body, "force", json_true());
 	q->n[0] = 0; /* the new patch, once the server numbers it */
 	q->n[1] = 0;
 	ui_request(u, q);

@@ -733,7 +733,9 @@ static void cve_triage(struct ui *u)
 		return;
 	}
 	u->triage_key[0] = 0;
-	ui_patches_triage(u, m->cves[c].id, kern->name, kern->release);
+	/* here with a verdict that needs no fix only when T was pressed again: the user's word */
+	ui_patches_triage(u, m->cves[c].id, kern->name, kern->release,
+			  v == DV_FIXED || v == DV_NOT_AFFECTED || v == DV_NOT_COMPILED);
 }
 
 /* ---- keys ---- */

@@ -63,6 +63,7 @@ JSON
 }
 record CVE-2024-1001 "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n"
 record CVE-2024-1002 "5.10:$BASE:6.2:0123456789abcdef0123456789abcdef01234567\n"
+record CVE-2024-1009 "5.10:$BASE:6.1.30:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n"
 git -C "$R" add -A; git -C "$R" commit -qm one
 expect_exit 0 tt cve sync --repo "$R"
 expect_exit 0 tt kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
@@ -97,10 +98,25 @@ body_has "is not in"
 printf '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "fix_kernel": "nosuch"}' >"$TMP/b"
 post author /v1/patches "$TMP/b"
 body_has "no kernel 'nosuch'"
+# a kernel whose verdict says it needs no fix (6.1.40 has CVE-2024-1009's 6.1.30 fix): refused
+# as tuxtape cve patch refuses it, nothing stored, unless forced
+api /v1/patches -H "$(as viewer)"; npatches=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/body")
+printf '{"cve": "CVE-2024-1009", "kernels": ["6.1.40"], "fix_kernel": "k1"}' >"$TMP/b"
+post author /v1/patches "$TMP/b"
+expect_status 409 "a raw fix for a kernel that is fixed" ||:
+body_has "kernel 'k1' is fixed for CVE-2024-1009"
+api /v1/patches -H "$(as viewer)"
+check "the refused patch is not stored" [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/body")" = "$npatches" ]
+printf '{"cve": "CVE-2024-1009", "kernels": ["6.1.40"], "fix_kernel": "k1", "force": true}' >"$TMP/b"
+post author /v1/patches "$TMP/b"
+expect_status 201 "forced: the raw fix all the same"
 # the client command
 export TUXTAPE_SERVER="https://127.0.0.1:$PORT" TUXTAPE_CA="$TMP/pki/ca.pem"
 expect_exit 0 "$TUXTAPE" --json patch create --cve CVE-2024-1001 --kernel 6.1.40 --fix-kernel k1 --token-file "$TMP/author-1.token"
 check "tuxtape patch create --fix-kernel" grep -q '"state": "draft"' "$TMP/out"
+expect_exit 1 "$TUXTAPE" patch create --cve CVE-2024-1009 --kernel 6.1.40 --fix-kernel k1 --token-file "$TMP/author-1.token"
+err_has "kernel 'k1' is fixed for CVE-2024-1009"
+expect_exit 0 "$TUXTAPE" --json patch create --cve CVE-2024-1009 --kernel 6.1.40 --fix-kernel k1 --force --token-file "$TMP/author-1.token"
 
 # ---- POST /v1/builds: an ad hoc build, for a kernel not in the inventory ----
 printf 'T start_kernel\n' >"$TMP/syms"
@@ -422,7 +438,7 @@ expect_exit 0 tt kernel rm k2
 
 # ---- GET /v1/cves sees another process's cve sync at once ----
 api "/v1/cves?limit=0" -H "$(as viewer)"
-check "two CVEs" python3 -c "import json; assert len(json.load(open('$TMP/body'))) == 2"
+check "three CVEs" python3 -c "import json; assert len(json.load(open('$TMP/body'))) == 3"
 cp "$TMP/body" "$TMP/cves1"
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "the same answer twice" cmp -s "$TMP/body" "$TMP/cves1"

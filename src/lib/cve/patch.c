@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applicability/refresh.h"
 #include "applicability/verdict.h"
 #include "cve/patch.h"
 #include "log.h"
@@ -213,6 +214,25 @@ out:
 		git_commit_free(commits[i]);
 	free(commits);
 	return r;
+}
+
+int cve_patch_needed(struct tt_store *s, const char *cve_id, const char *kernel, char **ret_why)
+{
+	_cleanup_free_ char *reason = NULL;
+	enum verdict_status vs;
+	int r;
+
+	*ret_why = NULL;
+	r = verdict_lookup(s, cve_id, kernel, &vs, &reason);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0)
+		return r;
+	if (vs == VERDICT_AFFECTED || vs == VERDICT_UNKNOWN)
+		return 1;
+	*ret_why = strdup_printf("kernel '%s' is %s for %s: %s", kernel,
+				 verdict_status_to_string(vs), cve_id, strempty(reason));
+	return *ret_why ? 0 : -ENOMEM;
 }
 
 int cve_patch_write(struct tt_store *s, const char *cve_id, const char *kernel,

@@ -26,3 +26,12 @@ void cve_patch_report_release(struct cve_patch_report *r);
  */
 int cve_patch_write(struct tt_store *s, const char *cve_id, const char *kernel,
 		    const char *linux_repo, struct strbuf *out, struct cve_patch_report *ret);
+
+/*
+ * Whether inventory kernel KERNEL needs a fix for CVE_ID, by its stored verdict: 1 when it is
+ * affected, its verdict unknown or not computed; 0 when it is fixed, not affected or does not
+ * compile the code, with *RET_WHY set ("kernel 'K' is fixed for CVE-...: REASON", to free).
+ * A fix for a kernel that does not need it is an answer nobody asked for: callers refuse
+ * unless told otherwise. -errno on a database error (logged).
+ */
+int cve_patch_needed(struct tt_store *s, const char *cve_id, const char *kernel, char **ret_why);

@@ -589,7 +589,9 @@ static const char body_patch_create[] = OBJ(
 	"\"description\":\"kernel releases (uname -r)\"}," STR("title") "," STR("note") ","
 	"\"patch\":{\"type\":\"string\",\"description\":\"the unified diff; or:\"},"
 	"\"fix_kernel\":{\"type\":\"string\",\"description\":\"an inventory kernel: start "
-	"from the CVE's raw fix for it (tuxtape cve patch)\"}");
+	"from the CVE's raw fix for it (tuxtape cve patch)\"},"
+	"\"force\":{\"type\":\"boolean\",\"description\":\"with fix_kernel: even when that "
+	"kernel's verdict says it needs no fix (409 otherwise)\"}");
 static const char body_patch_revise[] = OBJ("\"required\":[\"patch\"],", STR("patch") "," STR("note"));
 static const char body_empty[] = OBJ("", "");
 static const char body_review[] = OBJ(

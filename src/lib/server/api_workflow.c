@@ -99,11 +99,12 @@ unsigned srv_h_patch_create(struct srv_request *rq, json_t **ret)
 	struct strbuf fix = STRBUF_INIT;
 	json_t *kernels;
 	json_error_t e;
+	int force = 0;
 	int r;
 
-	if (json_unpack_ex(rq->body, &e, JSON_STRICT, "{s:s s:o s?s s?s s?s s?s}", "cve", &cve,
+	if (json_unpack_ex(rq->body, &e, JSON_STRICT, "{s:s s:o s?s s?s s?s s?s s?b}", "cve", &cve,
 			   "kernels", &kernels, "title", &title, "patch", &text, "note", &note,
-			   "fix_kernel", &fix_kernel) < 0)
+			   "fix_kernel", &fix_kernel, "force", &force) < 0)
 		return srv_error(ret, 400, "%s", e.text);
 	if (!cve_valid(cve))
 		return srv_error(ret, 400, "cve: '%.32s' is not a CVE id", cve);
@@ -114,10 +115,18 @@ unsigned srv_h_patch_create(struct srv_request *rq, json_t **ret)
 	if (fix_kernel) {
 		struct cve_patch_report rep = {};
 
+		_cleanup_free_ char *why = NULL;
+
 		if (!rq->ctx->cfg.linux_repo)
 			return srv_error(ret, 501,
 					 "this server has no stable-tree clone to take "
 					 "fixes from (tuxtape-server --linux-repo)");
+		/* as tuxtape cve patch: not for a kernel that does not need the fix, unless forced */
+		r = cve_patch_needed(rq->w->cve, cve, fix_kernel, &why);
+		if (r < 0)
+			return srv_error_errno(ret, r, "reading the verdict");
+		if (r == 0 && !force)
+			return srv_error(ret, 409, "%s (\"force\": true makes the patch anyway)", why);
 		strbuf_init(&fix, SRV_PATCH_TEXT_MAX);
 		r = cve_patch_write(rq->w->cve, cve, fix_kernel, rq->ctx->cfg.linux_repo, &fix,
 				    &rep);
