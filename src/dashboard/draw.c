@@ -299,27 +299,35 @@ static const char *prompt_label(enum prompt p)
 
 static void draw_status(struct ui *u)
 {
-	char left[300], right[64] = "";
+	char left[300], right[200] = "", ind[160] = "", busy[100];
 	int y = u->rows - 1, rw;
 
-	char busy[100];
-
-	if (u->prompt != PROMPT_NONE)
-		snprintf(left, sizeof(left), "%s%.*s", prompt_label(u->prompt), (int)u->plen, u->pbuf);
-	else if (job_queue_busy(u->q, busy, sizeof(busy)))
+	/*
+	 * Work in progress shows on the right, beside the count, so that the last message (an
+	 * answer, a refusal) stays on the left until the next key, however often the fleet is
+	 * refreshed or a request is out.
+	 */
+	if (job_queue_busy(u->q, busy, sizeof(busy)))
 		/* A request to the server is out; the keys still work meanwhile. */
-		snprintf(left, sizeof(left), "[%c] working: %s ...", "|/-\\"[u->spin % 4], busy);
+		snprintf(ind, sizeof(ind), " [%c] working: %s ...", "|/-\\"[u->spin % 4], busy);
 	else if (u->job.running) {
 		char d[100];
 
 		job_describe(&u->job, d, sizeof(d));
-		snprintf(left, sizeof(left), "[%c] %s", "|/-\\"[u->spin % 4], d);
-	} else
+		snprintf(ind, sizeof(ind), " [%c] %s", "|/-\\"[u->spin % 4], d);
+	}
+	if (u->prompt != PROMPT_NONE)
+		snprintf(left, sizeof(left), "%s%.*s", prompt_label(u->prompt), (int)u->plen, u->pbuf);
+	else
 		snprintf(left, sizeof(left), "%s", u->msg);
 	if (u->m && u->screen == SCR_CVES)
-		snprintf(right, sizeof(right), " %zu/%zu CVEs ", u->n_rows, u->m->n_cves);
+		snprintf(right, sizeof(right), "%s %zu/%zu CVEs ", ind, u->n_rows, u->m->n_cves);
 	else if (u->m)
-		snprintf(right, sizeof(right), " %zu CVEs ", u->m->n_cves);
+		snprintf(right, sizeof(right), "%s %zu CVEs ", ind, u->m->n_cves);
+	else
+		snprintf(right, sizeof(right), "%s ", ind);
+	if ((int)strlen(right) > u->cols / 2 + 10 && *ind) /* a narrow screen: the count goes */
+		snprintf(right, sizeof(right), "%s ", ind);
 	rw = (int)strlen(right);
 	attron(A_BOLD);
 	put_str(u, y, 0, left, strlen(left), u->cols - rw > 0 ? u->cols - rw : 0, true);
