@@ -381,8 +381,9 @@ def main():
         check(doc, v, SHAPES[doc], "$")
         seen.add(doc)
     errors.extend(several_types(key_types))
-    errors.extend(f"{doc}: a shape without a document" for doc in SHAPES
-                  if doc not in seen and doc not in NOT_RUN)
+    if not os.environ.get("JSON_SHAPES_ONE"):  # set: one document checked by another test
+        errors.extend(f"{doc}: a shape without a document" for doc in SHAPES
+                      if doc not in seen and doc not in NOT_RUN)
     for e in errors:
         print(e)
     return 1 if errors else 0

@@ -30,6 +30,10 @@ if [ "$rc" != "$want_exit" ]; then
 	echo "FAIL: tuxtape livepatch build exited $rc, expected $want_exit" >&2
 	exit 1
 fi
+# The report, written or refused, against the shape tuxtape(1) documents (json-shapes.py).
+mkdir "$work/shapes" && cp "$work/build.json" "$work/shapes/livepatch-build.json"
+JSON_SHAPES_ONE=1 python3 "$here/../cli/json-shapes.py" "$work/shapes" >&2 ||
+	{ echo "FAIL: the --json report is not the documented livepatch-build shape" >&2; exit 1; }
 if [ "$want_exit" != 0 ]; then
 	echo "PASS: $name refused with exit $rc as expected"
 	exit 0
