@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "applicability/refresh.h"
 #include "cli.h"
 #include "cve/query.h"
 #include "cve/patch.h"

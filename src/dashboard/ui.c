@@ -702,6 +702,7 @@ static void cve_triage(struct ui *u)
 	const struct dash_kernel *kern;
 	char key[sizeof(u->triage_key)];
 	enum dash_verdict v;
+	bool no_fix_needed;
 	size_t c;
 
 	if (!u->cfg->server_url || !u->src->ops->call) {
@@ -719,13 +720,13 @@ static void cve_triage(struct ui *u)
 	c = u->rows_idx[u->cl.sel];
 	kern = &m->kernels[ui_patch_kernel(u, c)];
 	v = dash_verdict(m, c, (size_t)(kern - m->kernels));
+	no_fix_needed = v == DV_FIXED || v == DV_NOT_AFFECTED || v == DV_NOT_COMPILED;
 	snprintf(key, sizeof(key), "%s %s", m->cves[c].id, kern->name);
 	if (!*kern->release) {
 		msg(u, "triage: kernel '%s' has no release to deploy to", kern->name);
 		return;
 	}
-	if ((v == DV_FIXED || v == DV_NOT_AFFECTED || v == DV_NOT_COMPILED) &&
-	    !streq(u->triage_key, key)) {
+	if (no_fix_needed && !streq(u->triage_key, key)) {
 		snprintf(u->triage_key, sizeof(u->triage_key), "%s", key);
 		msg(u, "triage: kernel '%s' is %s for %s; no patch made (T again makes it anyway, "
 		       "K picks another kernel)",
@@ -734,8 +735,7 @@ static void cve_triage(struct ui *u)
 	}
 	u->triage_key[0] = 0;
 	/* here with a verdict that needs no fix only when T was pressed again: the user's word */
-	ui_patches_triage(u, m->cves[c].id, kern->name, kern->release,
-			  v == DV_FIXED || v == DV_NOT_AFFECTED || v == DV_NOT_COMPILED);
+	ui_patches_triage(u, m->cves[c].id, kern->name, kern->release, no_fix_needed);
 }
 
 /* ---- keys ---- */
