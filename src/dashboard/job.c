@@ -377,6 +377,18 @@ bool job_queue_busy(struct job_queue *jq, char *buf, size_t size)
 	return busy;
 }
 
+int job_queue_wait_ms(struct job_queue *jq, int poll_ms)
+{
+	int ms;
+
+	if (!jq)
+		return -1;
+	pthread_mutex_lock(&jq->lock);
+	ms = jq->finished ? 0 : jq->running || jq->pending ? poll_ms : -1;
+	pthread_mutex_unlock(&jq->lock);
+	return ms;
+}
+
 void job_queue_stop(struct job_queue *jq)
 {
 	struct timespec until;

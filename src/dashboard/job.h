@@ -89,6 +89,13 @@ struct job_req *job_queue_take(struct job_queue *jq);
 /* True while a request is queued or running; then "patch #3 (1 more)" in BUF. */
 bool job_queue_busy(struct job_queue *jq, char *buf, size_t size);
 /*
+ * How long the screen may wait for a key before it looks at the queue again, in ms: 0 when
+ * an answer is waiting to be taken, POLL_MS while a request is queued or running, -1 (until a
+ * key) when the worker has nothing. One look under the lock: a request that finishes between
+ * two looks cannot leave its answer untaken while the screen sleeps.
+ */
+int job_queue_wait_ms(struct job_queue *jq, int poll_ms);
+/*
  * Drops the queued requests, waits a moment for the running one and frees the queue; a
  * request still stuck on a slow server is left to the process's exit.
  */

@@ -1270,13 +1270,11 @@ int ui_run(const struct dash_source_config *cfg, unsigned refresh, const char *b
 		}
 		job_log_take(u.msg, sizeof(u.msg));
 		ui_draw(&u);
-		/* Poll while a job runs, for its progress; otherwise sleep until a key. */
+		/* Poll while a job or a request runs, for its progress; otherwise sleep until a key. */
 		{
-			int t = fleet_refresh(&u);
+			int t = fleet_refresh(&u), q = job_queue_wait_ms(u.q, 50);
 
-			char b[8];
-
-			timeout(job_queue_busy(u.q, b, sizeof(b)) ? 50 : u.job.running ? 100 : t);
+			timeout(q >= 0 ? q : u.job.running ? 100 : t);
 		}
 		ch = getch();
 		u.spin++;
