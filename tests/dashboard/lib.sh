@@ -84,7 +84,7 @@ wait_for() {
     return 1
 }
 # expect DESCRIPTION PATTERN [SECONDS]
-expect() { if wait_for "$2" "${3:-${EXPECT_TIMEOUT:-10}}"; then pass; else fail "$1"; fi; }
+expect() { if wait_for "$2" "${3:-10}"; then pass; else fail "$1"; fi; }
 expect_not() { # expect_not DESCRIPTION PATTERN: checked after the screen settles
     sleep 0.3
     if screen | grep -qE -- "$2"; then fail "$1"; screen | sed 's/^/    | /'; else pass; fi

@@ -10,10 +10,6 @@
 # loaded. At 80x24 and 200x60. Then a slow server (a proxy holding each request): the keys and
 # redraws go on while a request is out.
 . "$(dirname "$0")/lib.sh"
-# A request from the dashboard to the server sometimes takes 10-40 s here instead of
-# milliseconds (seen in about one run in three on this 2-core machine, on GET and POST alike;
-# not yet explained, see the README's dashboard status): wait for answers up to a minute.
-EXPECT_TIMEOUT=60
 : "${TUXTAPE_SERVER:?TUXTAPE_SERVER must name the tuxtape-server binary}"
 . "$SRCDIR/tests/server/lib.sh"
 trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null || :; done
