@@ -104,7 +104,7 @@ agent_boot() {
 	timeout --kill-after=10 "${TT_QEMU_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 \
 		-nographic -nic none -no-reboot -monitor none $drive \
 		-kernel "$VMLINUZ" -initrd "$work"/initrd.cpio \
-		-append "console=ttyS0 quiet panic=-1 oops=panic $append" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic no_timer_check $append" \
 		-serial file:"$work/console-$label.log" -serial file:"$work/result-$label.log" \
 		< /dev/null > "$work/qemu-$label.out" 2>&1
 	local rc=$?
