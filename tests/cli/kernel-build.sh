@@ -5,6 +5,7 @@
 # (gone, changed, another release) or was never recorded is refused by name before any build
 # work. The real kernel's build is tests/e2e/livepatch-kernel-test.sh.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 
 DB="$TMP/db/t.db"
 tt() { "$TUXTAPE" --db "$DB" "$@"; }
@@ -20,20 +21,12 @@ jget() { # jget KEY : KEY of the JSON object in $TMP/out
     python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print("null" if v is None else v)' "$TMP/out" "$1"
 }
 
-# ---- a tiny kernel tree, a kbuild directory, symbol tables ----
+# ---- a tiny kernel tree (net/core/dev.c with text for the patch), a kbuild directory,
+# symbol tables ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n'
-put Kbuild 'obj-y += net/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c 'int dev(void)\n{\n\treturn 0;\n}\n'
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n' >"$TMP/config"
+fixture_kernel_tree "$K"
+fixture_put "$K" net/core/dev.c 'int dev(void)\n{\n\treturn 0;\n}\n'
+fixture_kernel_config "$TMP/config"
 kbuild() { # kbuild DIR RELEASE
     mkdir -p "$1/include/generated"
     echo "#define UTS_RELEASE \"$2\"" >"$1/include/generated/utsrelease.h"
