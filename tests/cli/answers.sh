@@ -4,51 +4,30 @@
 # the release is refused; the config is stored, not a path; a distribution changelog's fixes
 # count; cve patch refuses a kernel that is not affected (kernel.sh).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 
 DB="$TMP/db/t.db"
 tt() { "$TUXTAPE" --db "$DB" "$@"; }
 
 # ---- a tiny 6.1.40 kernel tree ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
-put Kbuild 'obj-y += net/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c ''
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n' >"$TMP/config"
+fixture_kernel_tree "$K"
+fixture_kernel_config "$TMP/config"
 
 # ---- a vulns repository with two dated commits ----
 R="$TMP/vulns"
-git init -q -b master "$R"
-git -C "$R" config user.email t@example.org
-git -C "$R" config user.name test
-record() { # record ID SCORED(yes|no)
-    dir="$R/cve/published/2024"
-    mkdir -p "$dir"
-    metrics=''
-    [ "$2" = no ] || metrics=',"metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]'
-    cat >"$dir/$1.json" <<JSON
-{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":["net/core/dev.c"],
-   "versions":[{"version":"5.10","status":"affected"}]}]$metrics}},
- "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-    printf '5.10:1111111111111111111111111111111111111111:6.2:2222222222222222222222222222222222222222\n' >"$dir/$1.dyad"
-    echo 2222222222222222222222222222222222222222 >"$dir/$1.sha1"
+fixture_vulns "$R"
+record() { # record ID SCORED(yes|no): a fix commit in its .dyad and its .sha1
+    m=-; [ "$2" = no ] || m=$(fixture_cvss)
+    fixture_cve_record "$R" "$1" '["net/core/dev.c"]' \
+        '5.10:1111111111111111111111111111111111111111:6.2:2222222222222222222222222222222222222222\n' "$m"
+    echo 2222222222222222222222222222222222222222 >"$R/cve/published/2024/$1.sha1"
 }
 record CVE-2024-2001 yes
 record CVE-2024-2002 no
-git -C "$R" add -A
-GIT_COMMITTER_DATE='2024-02-01T12:00:00+0000' git -C "$R" commit -qm one
+fixture_vulns_commit "$R" one 2024-02-01T12:00:00+0000
 record CVE-2024-2003 no
-git -C "$R" add -A
-GIT_COMMITTER_DATE='2024-03-01T23:30:00-0500' git -C "$R" commit -qm two
+fixture_vulns_commit "$R" two 2024-03-01T23:30:00-0500
 expect_exit 0 tt cve sync --repo "$R"
 
 # ---- dates from the history, the source named ----
@@ -67,7 +46,7 @@ check "--since selects by history date" python3 -c "
 import json; a=json.load(open('$TMP/out')); assert [x['id'] for x in a] == ['CVE-2024-2003'], a"
 # a later sync does not move a date
 record CVE-2024-2001 yes; echo >>"$R/cve/published/2024/CVE-2024-2001.json"
-git -C "$R" add -A; GIT_COMMITTER_DATE='2024-05-01T12:00:00+0000' git -C "$R" commit -qm three
+fixture_vulns_commit "$R" three 2024-05-01T12:00:00+0000
 expect_exit 0 tt cve sync
 expect_exit 0 tt --json cve show CVE-2024-2001
 check "an updated record keeps its first date" grep -q '"published": "2024-02-01"' "$TMP/out"
