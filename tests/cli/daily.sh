@@ -3,6 +3,7 @@
 # newly known exploited), triage hides decided findings from list and check, and check's
 # exit status says whether untriaged affected CVEs reach a threshold.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 
 DB="$TMP/db/t.db"
 tt() { "$TUXTAPE" --db "$DB" "$@"; }
@@ -10,43 +11,20 @@ jq_py() { python3 -c "import json,sys; d=json.load(open('$TMP/out')); $1"; }
 
 # ---- a tiny kernel tree: net/core/dev.c built in, drivers/foo.c a module ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n'
-put Kbuild 'obj-y += net/ drivers/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c ''
-put drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
-put drivers/foo.c ''
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_FOO=m\n' >"$TMP/config"
+fixture_kernel_tree "$K" module
+fixture_kernel_config "$TMP/config" CONFIG_FOO=m
 
 C1=1111111111111111111111111111111111111111
 C2=2222222222222222222222222222222222222222
 R="$TMP/vulns"
-git init -q -b master "$R"
-git -C "$R" config user.email t@example.org
-git -C "$R" config user.name test
+fixture_vulns "$R"
 record() { # record ID FILES DYAD-LINES [SCORE]
-    dir="$R/cve/published/$(echo "$1" | cut -d- -f2)"
-    mkdir -p "$dir"
-    cat >"$dir/$1.json" <<JSON
-{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":$2,
-   "versions":[{"version":"5.10","status":"affected"}]}],
- "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":${4:-7.8},"baseSeverity":"HIGH"}}]}},
- "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-    printf '# dyad\n%b' "$3" >"$dir/$1.dyad"
+    fixture_cve_record "$R" "$1" "$2" "$3" "$(fixture_cvss "${4:-}")"
 }
 record CVE-2024-1001 '["net/core/dev.c"]' "5.10:$C1:6.2:$C2\n"
 record CVE-2024-1002 '["drivers/foo.c"]' "5.10:$C1:6.2:$C2\n"
 record CVE-2024-1003 '["net/core/dev.c"]' "5.10:$C1:6.1.50:$C2\n5.10:$C1:6.2:$C2\n"
-git -C "$R" add -A; git -C "$R" commit -qm one
+fixture_vulns_commit "$R" one
 expect_exit 0 tt cve sync --repo "$R"
 expect_exit 0 tt kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
 
@@ -62,7 +40,7 @@ check "text: no change" grep -q '^kernel k1: no change (3 affected, 3 untriaged)
 # ---- a new record, a record that now says 6.1.40 is fixed ----
 record CVE-2024-1004 '["drivers/foo.c"]' "5.10:$C1:6.2:$C2\n" 9.8
 record CVE-2024-1003 '["net/core/dev.c"]' "5.10:$C1:6.1.39:$C2\n5.10:$C1:6.2:$C2\n"
-git -C "$R" add -A; git -C "$R" commit -qm two
+fixture_vulns_commit "$R" two
 expect_exit 0 tt --json cve sync
 check "newly affected: CVE-2024-1004" jq_py "
 k = d['kernels'][0]; assert [e['id'] for e in k['newly_affected']] == ['CVE-2024-1004'], k
