@@ -3,6 +3,7 @@
 # tuxtape(1) documents under JSON OUTPUT (tests/cli/json-shapes.py holds the shapes): keys,
 # types, lower-case enums, and the same key with the same type in every document and shape.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 . "$(dirname "$0")/archive-lib.sh"
 
 DB="$TMP/db/t.db"
@@ -20,40 +21,17 @@ run() {
 
 # ---- a tiny kernel tree: net/core/dev.c built in, drivers/foo.c a module ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n'
-put Kbuild 'obj-y += net/ drivers/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c ''
-put drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
-put drivers/foo.c ''
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_FOO=m\n' >"$TMP/config"
+fixture_kernel_tree "$K" module
+fixture_kernel_config "$TMP/config" CONFIG_FOO=m
 
 C1=1111111111111111111111111111111111111111
 C2=2222222222222222222222222222222222222222
 R="$TMP/vulns"
-git init -q -b master "$R"
-git -C "$R" config user.email t@example.org
-git -C "$R" config user.name test
-record() { # record ID FILES DYAD-LINES [METRICS]
-    dir="$R/cve/published/$(echo "$1" | cut -d- -f2)"
-    mkdir -p "$dir"
-    cat >"$dir/$1.json" <<JSON
-{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":$2,
-   "versions":[{"version":"5.10","status":"affected"}]}],
- "metrics":[${4-}]}},
- "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-    printf '# dyad\n%b' "$3" >"$dir/$1.dyad"
+fixture_vulns "$R"
+record() { # record ID FILES DYAD-LINES [METRICS]: without METRICS, an empty list (unscored)
+    fixture_cve_record "$R" "$1" "$2" "$3" "${4-}"
 }
-M='{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}'
+M=$(fixture_cvss)
 # every verdict status and several codes and livepatch estimates on kernel k1 (6.1.40)
 record CVE-2024-1086 '["net/core/dev.c"]' "5.10:$C1:6.2:$C2\n" "$M"        # affected, kev
 record CVE-2024-1002 '["drivers/foo.c"]' "5.10:$C1:6.2:$C2\n" "$M"         # affected, module
@@ -62,7 +40,7 @@ record CVE-2024-1004 '["drivers/bar.c"]' "5.10:$C1:6.2:$C2\n" "$M"         # not
 record CVE-2024-1005 '["net/core/dev.c"]' "6.1.45:$C1:6.2:$C2\n" "$M"      # not-affected
 record CVE-2024-1006 '["include/linux/skbuff.h"]' "5.10:$C1:6.2:$C2\n"     # unknown, header
 record CVE-2024-1007 '["net/core/dev.c","net/core/Makefile"]' "5.10:$C1:6.2:$C2\n" "$M"
-git -C "$R" add -A; git -C "$R" commit -qm one
+fixture_vulns_commit "$R" one
 
 run sync cve sync --repo "$R"
 run enrich cve enrich --kev "$SRCDIR/tests/fixtures/enrich/kev.json" \
@@ -106,7 +84,7 @@ n = [l.count('#') for l in ls]; assert n == sorted(n, reverse=True) and n[0] == 
 # ---- what changed since the last report: one new affected CVE, one record gone ----
 record CVE-2024-1008 '["net/core/dev.c"]' "5.10:$C1:6.2:$C2\n" "$M"
 git -C "$R" rm -q "$R/cve/published/2024/CVE-2024-1002.json" "$R/cve/published/2024/CVE-2024-1002.dyad"
-git -C "$R" add -A; git -C "$R" commit -qm two
+fixture_vulns_commit "$R" two
 run sync-changes cve sync
 check "sync-changes has a newly affected and a newly fixed CVE" python3 -c "
 import json; k = json.load(open('$OUT/sync-changes.json'))['kernels'][0]
@@ -114,22 +92,14 @@ assert [e['id'] for e in k['newly_affected']] == ['CVE-2024-1008'], k
 assert k['newly_fixed'] == [{'id': 'CVE-2024-1002', 'status': 'gone'}], k"
 # ---- cve patch: a CVE whose mainline fix is a commit of a tiny linux repository ----
 L="$TMP/linux-git"
-git init -q -b master "$L"
-git -C "$L" config user.email dev@example.org
-git -C "$L" config user.name "Kernel Dev"
-mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
-LBASE=$(git -C "$L" rev-parse HEAD)
-printf 'int dev(void)\n{\n\treturn 1;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev"
-LFIX=$(git -C "$L" rev-parse HEAD)
-record CVE-2024-1009 '["net/core/dev.c"]' "5.10:$LBASE:6.2:$LFIX\n" "$M"
-git -C "$R" add -A; git -C "$R" commit -qm three
+fixture_linux_git "$L" 1
+record CVE-2024-1009 '["net/core/dev.c"]' "5.10:$BASE:6.2:$FIX_MAIN\n" "$M"
+fixture_vulns_commit "$R" three
 expect_exit 0 tt cve sync
 run cve-patch cve patch CVE-2024-1009 --kernel k1 --linux-repo "$L"
 check "cve patch: the mainline fix" python3 -c "
 import json; d = json.load(open('$OUT/cve-patch.json'))
-assert d['commits'] == ['$LFIX'] and d['patch'].startswith('From $LFIX '), d"
+assert d['commits'] == ['$FIX_MAIN'] and d['patch'].startswith('From $FIX_MAIN '), d"
 run cve-patch-output cve patch CVE-2024-1009 --kernel k1 --linux-repo "$L" -o "$TMP/fix-1009.patch"
 # ---- the commands that talk to a tuxtape-server: a real one over TLS on 127.0.0.1, sharing
 # this database (k1 is 6.1.40, where CVE-2024-1086 is affected) ----
