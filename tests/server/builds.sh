@@ -6,6 +6,7 @@
 # `tuxtape cve sync` of another process at once (the response cache).
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 command -v git >/dev/null || { echo "SKIP: git is not installed"; exit 77; }
 
 DB="$TMP/db/t.db"
@@ -14,57 +15,25 @@ SERVER_BIN=$TUXTAPE_SERVER
 srv() { "$SERVER_BIN" --db "$DB" "$@"; }
 make_certs
 
-# ---- a tiny kernel tree the static evaluator reads (as tests/cli/kernel.sh) ----
+# ---- a tiny kernel tree the static evaluator reads ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
-put Kbuild 'obj-y += net/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c ''
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n' >"$TMP/config"
+fixture_kernel_tree "$K"
+fixture_kernel_config "$TMP/config"
 
 # ---- a linux repository: a mainline fix and its 6.1 backport ----
 L="$TMP/linux-git"
-git init -q -b master "$L"
-git -C "$L" config user.email dev@example.org
-git -C "$L" config user.name "Kernel Dev"
-mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
-BASE=$(git -C "$L" rev-parse HEAD)
-printf 'int dev(void)\n{\n\treturn 1;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev"
-FIX_MAIN=$(git -C "$L" rev-parse HEAD)
-git -C "$L" checkout -q -b linux-6.1.y "$BASE"
-printf 'int dev(void)\n{\n\treturn 2;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev (6.1 backport)"
-FIX_61=$(git -C "$L" rev-parse HEAD)
+fixture_linux_git "$L" 1 2
 
 # ---- a CVE repository ----
 R="$TMP/vulns"
-git init -q -b master "$R"
-git -C "$R" config user.email t@example.org
-git -C "$R" config user.name test
+fixture_vulns "$R"
 record() { # record ID DYAD-LINES
-    dir="$R/cve/published/2024"; mkdir -p "$dir"
-    cat >"$dir/$1.json" <<JSON
-{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":["net/core/dev.c"],
-   "versions":[{"version":"5.10","status":"affected"}]}],
- "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]}},
- "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-    printf '# dyad\n%b' "$2" >"$dir/$1.dyad"
+    fixture_cve_record "$R" "$1" '["net/core/dev.c"]' "$2"
 }
 record CVE-2024-1001 "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n"
 record CVE-2024-1002 "5.10:$BASE:6.2:0123456789abcdef0123456789abcdef01234567\n"
 record CVE-2024-1009 "5.10:$BASE:6.1.30:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n"
-git -C "$R" add -A; git -C "$R" commit -qm one
+fixture_vulns_commit "$R" one
 expect_exit 0 tt cve sync --repo "$R"
 expect_exit 0 tt kernel add k1 --release 6.1.40 --config "$TMP/config" --source "$K"
 
@@ -443,7 +412,7 @@ cp "$TMP/body" "$TMP/cves1"
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "the same answer twice" cmp -s "$TMP/body" "$TMP/cves1"
 record CVE-2024-1003 "5.10:$BASE:6.2:$FIX_MAIN\n"
-git -C "$R" add -A; git -C "$R" commit -qm two
+fixture_vulns_commit "$R" two
 expect_exit 0 tt cve sync
 api "/v1/cves?limit=0" -H "$(as viewer)"
 check "a sync by another process shows at once" python3 -c "
