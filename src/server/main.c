@@ -1,4 +1,5 @@
 /* tuxtape-server: reads its command line, then serves (lib/server) or manages tokens. */
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -329,6 +330,43 @@ static int parse_unsigned(const char *opt, const char *s, unsigned long max, uns
 	return 0;
 }
 
+/*
+ * TUXTAPE_SERVER_TEST_KERNEL_PAUSE=before:MS|after:MS, for tests/server/crash.sh only: a kernel
+ * add or removal waits MS milliseconds before the CVE database changes or before its audit
+ * record, so that the test can kill the server there. Unset, nothing waits; anything but
+ * that form stops the server.
+ */
+#define TEST_KERNEL_PAUSE_ENV "TUXTAPE_SERVER_TEST_KERNEL_PAUSE"
+
+static int test_kernel_pause(struct srv_config *cfg)
+{
+	const char *v = getenv(TEST_KERNEL_PAUSE_ENV), *ms;
+	unsigned long n;
+	char *end;
+
+	if (!v)
+		return 0;
+	ms = strchr(v, ':');
+	if (ms && (startswith(v, "before:") || startswith(v, "after:"))) {
+		ms++;
+		errno = 0;
+		n = strtoul(ms, &end, 10);
+		if (*ms && !*end && !errno && ms[0] != '-' && n > 0 && n <= 60000) {
+			if (v[0] == 'b')
+				cfg->test_kernel_pause_before_ms = (unsigned)n;
+			else
+				cfg->test_kernel_pause_after_ms = (unsigned)n;
+			fprintf(stderr,
+				"tuxtape-server: warning: %s is set: kernel changes wait %lu ms %s "
+				"the CVE database changes (for tests only)\n",
+				TEST_KERNEL_PAUSE_ENV, n, v[0] == 'b' ? "before" : "after");
+			return 0;
+		}
+	}
+	return usage_error("%s: '%s' is not before:MS or after:MS (1-60000; for tests only)",
+			   TEST_KERNEL_PAUSE_ENV, v);
+}
+
 static int serve(struct ctx *x, struct srv_config *cfg)
 {
 	_cleanup_free_ char *config_dir = NULL;
@@ -338,6 +376,8 @@ static int serve(struct ctx *x, struct srv_config *cfg)
 
 	if (!cfg->listen || !cfg->tls_cert || !cfg->tls_key)
 		return usage_error("--listen, --tls-cert and --tls-key are needed to serve");
+	if (test_kernel_pause(cfg) != 0)
+		return EXIT_USAGE;
 	if (resolve_paths(x) < 0)
 		return EXIT_ERROR;
 	cfg->db_path = x->db_path;

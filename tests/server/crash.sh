@@ -12,7 +12,7 @@ srv() { "$SERVER_BIN" --db "$DB" "$@"; }
 q() { sqlite3 "$TMP/db/server.db" "$1"; }
 make_certs
 mkdir -p "$TMP/db"
-for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1 viewer-1; do
+for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1 viewer-1 admin-1; do
     srv token create --role "${n%-*}" "$n" >"$TMP/$n.token" 2>/dev/null || { fail "token $n"; exit 1; }
 done
 "$TUXTAPE" archive init "$TMP/stable" >/dev/null 2>&1 || { fail "archive init"; exit 1; }
@@ -111,6 +111,136 @@ publish_agrees() { # publish_agrees [nocount]
         fail "$WHAT: publications $pubs, audit records $audits, state $state, archive targets $1 of $MODS ($2), intents $intents"
     fi
 }
+
+# ---- a kernel added, replaced or removed: the CVE database changes, then the audit record ----
+# The change and its record are in two databases: a pending record is committed first, and a
+# server killed before the audit record writes it at its next start, saying what it found.
+# TUXTAPE_SERVER_TEST_KERNEL_PAUSE (test-only) holds the request where the kill must land.
+K="$TMP/linux"
+put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
+put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
+put Kbuild 'obj-y += drivers/ arch/$(SRCARCH)/\n'
+put scripts/Makefile.build '# not read\n'
+put arch/x86/Makefile 'BITS := 64\n'
+put arch/x86/Kbuild 'obj-y += kernel/\n'
+put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
+put arch/x86/kernel/setup.c ''
+put drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
+put drivers/foo.c ''
+kbody() { # kbody NAME FOO(y|m) REPLACE(true|false) : a POST /v1/kernels body in $TMP/k
+    python3 -c 'import json,sys; print(json.dumps({"name": sys.argv[1], "release": "6.1.40",
+        "config": "CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_FOO=%s\n" % sys.argv[2],
+        "replace": sys.argv[3] == "true"}))' "$1" "$2" "$3" >"$TMP/k"
+}
+kq() { sqlite3 "$DB" "$1"; }
+kernel_row() { kq "SELECT release || ' ' || updated_at || ' ' || length(config) FROM kernel WHERE name = '$1'"; }
+ADMIN="Authorization: Bearer $(cat "$TMP/admin-1.token")"
+# kernel_killed WHERE NAME CHANGED METHOD PATH [BODY-FILE] : the request held WHERE (before or
+# after the CVE database changes), the server killed once the CVE database shows CHANGED (a
+# shell test), then started again without the pause
+kernel_killed() {
+    stop_server "$PID"
+    TUXTAPE_SERVER_TEST_KERNEL_PAUSE="$1:20000"; export TUXTAPE_SERVER_TEST_KERNEL_PAUSE
+    RUNS=$((RUNS + 1)); start_server "$TMP/server.$RUNS.log" $ARGS --kernel-source "$K"
+    unset TUXTAPE_SERVER_TEST_KERNEL_PAUSE
+    grep -q "TUXTAPE_SERVER_TEST_KERNEL_PAUSE is set" "$TMP/server.$RUNS.log" || fail "the server does not say it pauses"
+    set -- "$@"; where=$1; name=$2; changed=$3; method=$4; path=$5
+    if [ -n "${6:-}" ]; then data="--data-binary @$6"; else data=""; fi
+    # shellcheck disable=SC2086
+    curl -s --max-time 30 --cacert "$TMP/pki/ca.pem" -o /dev/null -X "$method" -H "$ADMIN" \
+        -H 'Content-Type: application/json' $data "https://127.0.0.1:$PORT$path" &
+    c=$!
+    held=""
+    for _ in $(seq 100); do
+        if [ "$(q 'SELECT count(*) FROM kernel_intent')" = 1 ] && sh -c "$changed"; then held=1; break; fi
+        sleep 0.1
+    done
+    check "the $method of kernel $name is held $where the change" [ -n "$held" ]
+    kill -9 "$PID"
+    wait "$PID" 2>/dev/null || :
+    wait "$c" 2>/dev/null || :
+    check "the killed server left its pending record" [ "$(q 'SELECT count(*) FROM kernel_intent')" = 1 ]
+    [ -n "${NO_RESTART:-}" ] || kstart
+}
+kstart() { RUNS=$((RUNS + 1)); start_server "$TMP/server.$RUNS.log" $ARGS --kernel-source "$K"; }
+# last_kernel_audit ACTION NAME OUTCOME : the last audit record of NAME, read with GET /v1/audit,
+# is ACTION by admin-1 from 127.0.0.1, completed at the restart with OUTCOME
+last_kernel_audit() {
+    api "/v1/audit?limit=1000" -H "$ADMIN"
+    check "GET /v1/audit after the restart: $1 of $2, $3" python3 - "$TMP/body" "$1" "$2" "$3" <<'PY'
+import json, sys
+a = [e for e in json.load(open(sys.argv[1])) if e["object"] == sys.argv[3] and e["action"].startswith("kernel.")]
+assert a, "no record"
+e = a[-1]
+d = e["detail"]
+assert e["action"] == sys.argv[2], e
+assert e["actor"] == "admin-1" and e["role"] == "admin" and e["remote"].startswith("127.0.0.1:"), e
+assert d["completed_at_restart"] is True and d["outcome"] == sys.argv[4] and d["reason"], d
+PY
+    check "no pending kernel record is left" [ "$(q 'SELECT count(*) FROM kernel_intent')" = 0 ]
+}
+kaudits() { q "SELECT count(*) FROM audit WHERE object = '$1' AND action LIKE 'kernel.%'"; }
+
+# the uninterrupted add and removal: one record each, nothing pending
+kbody k-plain m false; post admin-1 /v1/kernels "$TMP/k"
+expect_status 501 "kernel add without --kernel-source"
+check "a refused add leaves no pending record" [ "$(q 'SELECT count(*) FROM kernel_intent')/$(kaudits k-plain)" = 0/0 ]
+stop_server "$PID"; kstart
+post admin-1 /v1/kernels "$TMP/k"
+expect_status 201 "an uninterrupted kernel add"
+post admin-1 /v1/kernels "$TMP/k"
+expect_status 409 "the same kernel again"
+check "one record for the add, none for the refused one, nothing pending" \
+    [ "$(kaudits k-plain)/$(q 'SELECT count(*) FROM kernel_intent')" = 1/0 ]
+
+# an add killed after the CVE database changed: applied, recorded at the restart
+kbody k-a m false
+kernel_killed after k-a "[ -n \"\$(sqlite3 '$DB' \"SELECT 1 FROM kernel WHERE name = 'k-a'\")\" ]" POST /v1/kernels "$TMP/k"
+check "the add killed after the change is in the CVE database" [ -n "$(kernel_row k-a)" ]
+last_kernel_audit kernel.add k-a applied
+# an add killed before: not applied, and recorded as such
+kbody k-b m false
+kernel_killed before k-b true POST /v1/kernels "$TMP/k"
+check "the add killed before the change is not in the CVE database" [ -z "$(kernel_row k-b)" ]
+last_kernel_audit kernel.add k-b "not applied"
+# a replace (another config) killed after the change: applied
+sleep 1 # a new updated_at second
+old=$(kernel_row k-a)
+kbody k-a y true
+kernel_killed after k-a "[ \"\$(sqlite3 '$DB' \"SELECT release || ' ' || updated_at || ' ' || length(config) FROM kernel WHERE name = 'k-a'\")\" != '$old' ]" POST /v1/kernels "$TMP/k"
+check "the replace reached the CVE database" [ "$(kq "SELECT config LIKE '%CONFIG_FOO=y%' FROM kernel WHERE name = 'k-a'")" = 1 ]
+last_kernel_audit kernel.replace k-a applied
+# a replace killed before: the old kernel stays, not applied
+kbody k-a m true
+kernel_killed before k-a true POST /v1/kernels "$TMP/k"
+check "the replace killed before the change left the kernel as it was" [ "$(kq "SELECT config LIKE '%CONFIG_FOO=y%' FROM kernel WHERE name = 'k-a'")" = 1 ]
+last_kernel_audit kernel.replace k-a "not applied"
+# a removal killed after: applied; before: not applied
+kernel_killed after k-a "[ -z \"\$(sqlite3 '$DB' \"SELECT 1 FROM kernel WHERE name = 'k-a'\")\" ]" DELETE /v1/kernels/k-a
+last_kernel_audit kernel.remove k-a applied
+kernel_killed before k-plain true DELETE /v1/kernels/k-plain
+check "the removal killed before the change left the kernel" [ -n "$(kernel_row k-plain)" ]
+last_kernel_audit kernel.remove k-plain "not applied"
+# a removal killed after the change, the name then given to another kernel before the restart:
+# the server cannot tell what its own removal did, and says so
+NO_RESTART=1 kernel_killed after k-plain "[ -z \"\$(sqlite3 '$DB' \"SELECT 1 FROM kernel WHERE name = 'k-plain'\")\" ]" DELETE /v1/kernels/k-plain
+printf 'CONFIG_X86=y\nCONFIG_X86_64=y\n# CONFIG_FOO is not set\n' >"$TMP/kconfig"
+"$TUXTAPE" --db "$DB" kernel add k-plain --release 6.1.40 --config "$TMP/kconfig" --source "$K" >/dev/null 2>&1 || fail "kernel add from the command line"
+kstart
+last_kernel_audit kernel.remove k-plain unknown
+check "no kernel change reads as applied when it was not: k-b is in no record as applied" \
+    [ "$(q "SELECT count(*) FROM audit WHERE object = 'k-b' AND json_extract(detail, '\$.outcome') = 'applied'")" = 0 ]
+# the test-only pause: refused unless well-formed
+for v in "sometime:10" "before:" "after:-5" "before:0"; do
+    TUXTAPE_SERVER_TEST_KERNEL_PAUSE=$v "$SERVER_BIN" --db "$DB" --listen 127.0.0.1:0 --tls-cert "$TMP/pki/server.pem" --tls-key "$TMP/pki/server.key" >/dev/null 2>"$TMP/err" &
+    p=$!
+    sleep 0.5
+    if kill -0 "$p" 2>/dev/null; then kill "$p"; wait "$p" 2>/dev/null; fail "the server started with TUXTAPE_SERVER_TEST_KERNEL_PAUSE=$v"; else
+        rc=0; wait "$p" || rc=$?
+        check "TUXTAPE_SERVER_TEST_KERNEL_PAUSE=$v is refused (exit $rc)" sh -c "[ $rc = 64 ] && grep -q 'is not before:MS or after:MS' '$TMP/err'"
+    fi
+done
+[ -z "${CRASH_KERNEL_ONLY:-}" ] || { stop_server "$PID"; finish; exit; }
 
 # ---- publish: the intent, the archive, the record ----
 MODS=4

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "server/cache.h"
 #include "server/exposure.h"
+#include "server/kernel_change.h"
 #include "server/node.h"
 #include "server/route.h"
 #include "server/state.h"
@@ -391,13 +392,37 @@ static int kernel_config_store(struct srv_ctx *ctx, const char *name, const char
 	return 0;
 }
 
+/* Test-only: a window to kill the server in (srv_config.test_kernel_pause_*). */
+static void kernel_test_pause(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (ms && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The audit record of a kernel change that reached the CVE database; a failure is logged (a
+ * pending record is left, and the next start completes it). */
+static void kernel_change_recorded(struct srv_request *rq, int64_t intent, const char *action,
+				   const char *name, json_t *detail)
+{
+	kernel_test_pause(rq->ctx->cfg.test_kernel_pause_after_ms);
+	if (srv_kernel_change_end(rq->w->state, intent, true, &rq->actor, action, name, detail) <
+	    0)
+		log_warn("kernel '%s' was changed but its audit record failed; the server's next "
+			 "start writes it",
+			 name);
+}
+
 static unsigned h_kernel_add(struct srv_request *rq, json_t **ret)
 {
 	struct kernel_add_opts o = {};
 	struct kernel_add_report rep = {};
-	_cleanup_free_ char *config_path = NULL;
+	_cleanup_free_ char *config_path = NULL, *config_real = NULL;
+	_cleanup_(json_decrefp) json_t *want = NULL;
 	const char *config;
 	json_error_t e;
+	int64_t intent;
 	int replace = 0, r;
 
 	if (json_unpack_ex(rq->body, &e, JSON_STRICT, "{s:s s:s s:s s?s s?s s?s s?b}", "name",
@@ -424,32 +449,54 @@ static unsigned h_kernel_add(struct srv_request *rq, json_t **ret)
 	if (r < 0)
 		return srv_error_errno(ret, r, "storing the config");
 	o.config = config_path;
-	r = kernel_inventory_add(rq->w->cve, &o, &rep);
+	/* What the inventory will hold if the add is made: where the config was read from. */
+	config_real = realpath(config_path, NULL);
+	if (!config_real)
+		return srv_error(ret, 500, "cannot resolve '%s': %s", config_path, strerror(errno));
+	want = json_pack("{s:s s:s s:s? s:s?}", "release", o.release, "config", config_real,
+			 "proc_version", o.proc_version, "version_signature", o.version_signature);
+	if (!want)
+		return srv_error(ret, 500, "out of memory");
+	/* Two databases: the pending record first, the change, then the audit record. */
+	r = srv_kernel_change_begin(rq->w->cve, rq->w->state, &rq->actor, "add", o.name, want,
+				    replace, &intent);
 	if (r < 0)
+		return srv_error_errno(ret, r, "recording the kernel change");
+	kernel_test_pause(rq->ctx->cfg.test_kernel_pause_before_ms);
+	r = kernel_inventory_add(rq->w->cve, &o, &rep);
+	if (r < 0) {
+		(void)srv_kernel_change_end(rq->w->state, intent, false, NULL, NULL, NULL, NULL);
 		return srv_error_errno(ret, r, "adding the kernel");
+	}
 	/* The keys `tuxtape --json kernel add` also prints (not the distribution ones). */
 	*ret = json_pack("{s:s s:s s:s s:s s:s s:I s:I s:b s:f s:f}", "name", o.name, "release",
 			 o.release, "version", rep.version, "mapping", rep.mapping, "files_method",
 			 rep.method, "file_count", (json_int_t)rep.n_files, "verdicts_computed",
 			 (json_int_t)rep.verdicts, "replaced", rep.replaced, "files_seconds",
 			 rep.files_seconds, "verdict_seconds", rep.verdict_seconds);
-	/* Two databases: the audit record follows the committed change. */
-	r = srv_audit_append(rq->w->state, &rq->actor,
-			     rep.replaced ? "kernel.replace" : "kernel.add", o.name, *ret);
-	if (r < 0)
-		log_error("kernel '%s' was added but its audit record failed", o.name);
+	kernel_change_recorded(rq, intent, rep.replaced ? "kernel.replace" : "kernel.add", o.name,
+			       *ret);
 	return 201;
 }
 
 static unsigned h_kernel_remove(struct srv_request *rq, json_t **ret)
 {
-	int r = kernel_inventory_remove(rq->w->cve, rq->params[0]);
+	const char *name = rq->params[0];
+	int64_t intent;
+	int r;
 
+	r = srv_kernel_change_begin(rq->w->cve, rq->w->state, &rq->actor, "remove", name, NULL,
+				    false, &intent);
 	if (r < 0)
+		return srv_error_errno(ret, r, "recording the kernel change");
+	kernel_test_pause(rq->ctx->cfg.test_kernel_pause_before_ms);
+	r = kernel_inventory_remove(rq->w->cve, name);
+	if (r < 0) {
+		(void)srv_kernel_change_end(rq->w->state, intent, false, NULL, NULL, NULL, NULL);
 		return srv_error_errno(ret, r, "removing the kernel");
-	if (srv_audit_append(rq->w->state, &rq->actor, "kernel.remove", rq->params[0], NULL) < 0)
-		log_error("kernel '%s' was removed but its audit record failed", rq->params[0]);
-	*ret = json_pack("{s:s}", "removed", rq->params[0]);
+	}
+	kernel_change_recorded(rq, intent, "kernel.remove", name, NULL);
+	*ret = json_pack("{s:s}", "removed", name);
 	return 200;
 }
 

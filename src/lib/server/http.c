@@ -19,6 +19,7 @@
 #include "log.h"
 #include "server/cache.h"
 #include "server/auth.h"
+#include "server/kernel_change.h"
 #include "server/route.h"
 #include "server/server.h"
 #include "server/state.h"
@@ -673,6 +674,9 @@ int srv_start(const struct srv_config *cfg, struct srv **ret)
 	/* A publish or withdrawal the last run left half done is completed before any request. */
 	if (r == 0)
 		r = srv_archive_recover(&s->ctx);
+	/* So is a kernel change whose audit record the last run did not write. */
+	if (r == 0)
+		r = srv_kernel_recover(cfg->db_path, cfg->state_path);
 	if (r < 0)
 		goto fail;
 	if (pthread_key_create(&s->worker_key, worker_free) != 0) {

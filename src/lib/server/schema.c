@@ -189,6 +189,20 @@ const char *const srv_schema_migrations[] = {
 	"  actor TEXT NOT NULL, role TEXT, token_id INTEGER, remote TEXT, person TEXT,"
 	"  started_at INTEGER NOT NULL"
 	");",
+	/*
+	 * 6: a kernel added, replaced or removed through the API changes the CVE database, whose
+	 * commit cannot include this one: the pending record is committed first and turned into
+	 * the audit record after; one left by a server that ended between the two is completed
+	 * at the next start from what the CVE database holds then (kernel_change.h).
+	 */
+	"CREATE TABLE kernel_intent ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action TEXT NOT NULL CHECK (action IN ('add', 'remove')),"
+	"  kernel TEXT NOT NULL,"
+	"  body TEXT NOT NULL," /* JSON: {"before", "want", "replace"} */
+	"  actor TEXT NOT NULL, role TEXT, token_id INTEGER, remote TEXT, person TEXT,"
+	"  started_at INTEGER NOT NULL"
+	");",
 };
 
 const size_t srv_schema_n_migrations =

@@ -43,6 +43,14 @@ struct srv_config {
 	unsigned lease_seconds;	     /* a builder's lease on a job (0: 120) */
 	const char *linux_repo;	     /* a stable-tree clone: a patch made from the raw fix */
 	unsigned cache_entries;	     /* GET /v1/cves answers kept (0: 64; -1u: none) */
+
+	/*
+	 * Test-only (tests/server/crash.sh): milliseconds a kernel add or removal waits after
+	 * its pending record and before the CVE database changes (_before), or after the change
+	 * and before its audit record (_after), so that a test can kill the server there.
+	 * Zero in production; the program sets them only from TUXTAPE_SERVER_TEST_KERNEL_PAUSE.
+	 */
+	unsigned test_kernel_pause_before_ms, test_kernel_pause_after_ms;
 };
 
 /* Opens both databases (so that errors show at once), loads the keys and starts listening. */
