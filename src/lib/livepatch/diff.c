@@ -73,6 +73,12 @@ struct item {
 	bool copied_fn; /* a copied unchanged function: the patch may only call it */
 	const char *callback; /* the author's callback of this kind ("pre_patch"), or NULL */
 	unsigned visit; /* the stateless check's walk */
+
+	/* named by __COUNTER__ (__UNIQUE_ID_ddebug123): its name without the number, or NULL */
+	char *counter;
+	/* for a counter-named object: the functions that use it */
+	struct item **refs;
+	size_t nrefs;
 };
 
 struct str {
@@ -253,6 +259,30 @@ static bool name_is_static_local(const char *name)
 	       !strstr(name, ".isra.") && !strstr(name, ".constprop.") && !strstr(name, ".part.");
 }
 
+/*
+ * For a name the kernel makes with __UNIQUE_ID() (__COUNTER__ pasted to a prefix, and maybe
+ * gcc's ".N" of a static local: "__UNIQUE_ID_ddebug601.26"), the name without the numbers
+ * ("__UNIQUE_ID_ddebug"); NULL for any other name. The number only says how many such names
+ * came before in the translation unit, so a patch that adds one earlier renumbers the rest.
+ */
+static int counter_prefix(const char *name, char **ret)
+{
+	size_t n = strlen(name), end;
+
+	*ret = NULL;
+	if (!startswith(name, "__UNIQUE_ID_"))
+		return 0;
+	if (name_is_static_local(name))
+		n = (size_t)(strrchr(name, '.') - name);
+	end = n;
+	while (end > strlen("__UNIQUE_ID_") && isdigit((unsigned char)name[end - 1]))
+		end--;
+	if (end == n)
+		return 0;
+	*ret = strndup(name, end);
+	return *ret ? 0 : -ENOMEM;
+}
+
 /* ---- classification ---- */
 
 static bool sec_is_init(const struct lp_sec *s)
@@ -383,6 +413,8 @@ static int side_init(struct ctx *c, struct side *sd, struct lp_elf *e)
 		it->canon = lp_canonical_name(s->name, it->static_local);
 		if (!it->canon)
 			return -ENOMEM;
+		if (!it->func && counter_prefix(s->name, &it->counter) < 0)
+			return -ENOMEM;
 		s->priv = it;
 		si->nitems++;
 	}
@@ -433,8 +465,11 @@ static void side_release(struct side *sd)
 			free(sd->si[i].items);
 			free(sd->si[i].strs);
 		}
-	for (size_t i = 0; i < sd->nitems; i++)
+	for (size_t i = 0; i < sd->nitems; i++) {
 		free(sd->items[i].canon);
+		free(sd->items[i].counter);
+		free(sd->items[i].refs);
+	}
 	free(sd->si);
 	free(sd->items);
 }
@@ -1119,6 +1154,176 @@ static struct item *static_local_ref(struct item *f, const char *canon, size_t k
 	return NULL;
 }
 
+/*
+ * Objects named by __COUNTER__ (dynamic-debug descriptors, "__UNIQUE_ID_ddebug123") are paired
+ * by what they are, never by their number: a patch that adds a pr_debug() or an #include early
+ * in a file renumbers every later one. Two such objects are the same when their section,
+ * size, bytes and relocation targets are (a descriptor's line number aside) and the functions
+ * using them are paired with each other; an object with more than one such candidate on either
+ * side stays unpaired, so its users count as changed, as when the names decided.
+ */
+
+/* The functions of SD that use each counter-named object, each named once. */
+static int counter_refs(struct side *sd)
+{
+	for (size_t i = 0; i < sd->nitems; i++) {
+		struct item *f = &sd->items[i];
+		struct lp_rela *r;
+		size_t n;
+
+		if (!f->func)
+			continue;
+		n = relas_in(f->sec, f->start, f->size, &r);
+		for (size_t k = 0; k < n; k++) {
+			struct target t = resolve(f->sec, &r[k]);
+			struct item *it = t.item, **nr;
+			bool seen = false;
+
+			if (t.kind != T_ITEM || !it->counter)
+				continue;
+			for (size_t j = 0; j < it->nrefs && !seen; j++)
+				seen = it->refs[j] == f;
+			if (seen)
+				continue;
+			nr = reallocarray(it->refs, it->nrefs + 1, sizeof(*nr));
+			if (!nr)
+				return -ENOMEM;
+			it->refs = nr;
+			it->refs[it->nrefs++] = f;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A dynamic-debug descriptor (struct _ddebug: modname, function, filename and format
+ * pointers, then lineno:18 in the low bits of the next word; 56 bytes with the static key of
+ * CONFIG_JUMP_LABEL, 40 without). Its line moves with the code, like __bug_table's, and is
+ * only shown to whoever reads the dynamic_debug control file.
+ */
+static bool ddebug_layout(const struct item *it)
+{
+	struct lp_rela *r;
+
+	if (!streq(it->sec->name, "__dyndbg") || (it->size != 56 && it->size != 40) ||
+	    it->sec->type == SHT_NOBITS || relas_in(it->sec, it->start, it->size, &r) != 4)
+		return false;
+	for (size_t i = 0; i < 4; i++)
+		if (r[i].offset != it->start + 8 * i || r[i].type != R_X86_64_64)
+			return false;
+	return true;
+}
+
+/* Does a counter-named object point at the same thing on both sides? */
+static bool counter_target_same(const struct target *a, const struct target *b)
+{
+	const struct item *x = a->item, *y = b->item;
+	struct lp_rela *rx, *ry;
+
+	if (a->kind != b->kind || a->kind == T_ANON)
+		return false;
+	if (a->kind != T_ITEM)
+		return target_same(a, b);
+	if (target_delta(a) != target_delta(b) || x->func != y->func)
+		return false;
+	/* the same function, the same variable */
+	if (y->twin == x && (x->func || (x->sec->flags & SHF_WRITE)))
+		return true;
+	/* read-only data such as the descriptor's __func__, whose ".N" is renumbered too */
+	return !x->func && !(x->sec->flags & SHF_WRITE) && !(y->sec->flags & SHF_WRITE) &&
+	       x->size == y->size && x->sec->type != SHT_NOBITS && y->sec->type != SHT_NOBITS &&
+	       !relas_in(x->sec, x->start, x->size, &rx) &&
+	       !relas_in(y->sec, y->start, y->size, &ry) &&
+	       memcmp(x->sec->data + x->start, y->sec->data + y->start, x->size) == 0;
+}
+
+/* Are two counter-named objects the same object, whatever their numbers? */
+static bool counter_same(const struct item *io, const struct item *ip)
+{
+	_cleanup_free_ uint8_t *skip = NULL; /* bits not compared, per byte */
+	struct lp_rela *ro, *rp;
+	size_t no, np;
+
+	if (!streq(io->counter, ip->counter) || io->size != ip->size ||
+	    !streq(io->sec->name, ip->sec->name) || io->sec->type != ip->sec->type)
+		return false;
+	/* used by the same functions */
+	if (io->nrefs != ip->nrefs)
+		return false;
+	for (size_t i = 0; i < ip->nrefs; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < io->nrefs && !found; k++)
+			found = ip->refs[i]->twin == io->refs[k];
+		if (!found)
+			return false;
+	}
+	no = relas_in(io->sec, io->start, io->size, &ro);
+	np = relas_in(ip->sec, ip->start, ip->size, &rp);
+	if (no != np)
+		return false;
+	if (io->sec->type == SHT_NOBITS)
+		return true;
+	skip = calloc(io->size ? io->size : 1, 1);
+	if (!skip)
+		return false; /* unpaired: changed, as before */
+	for (size_t i = 0; i < no; i++) {
+		uint64_t off = ro[i].offset - io->start;
+		struct target a, b;
+
+		if (off != rp[i].offset - ip->start || ro[i].type != rp[i].type)
+			return false;
+		a = resolve(io->sec, &ro[i]);
+		b = resolve(ip->sec, &rp[i]);
+		if (!counter_target_same(&a, &b))
+			return false;
+		for (unsigned k = 0; k < lp_rela_width(ro[i].type) && off + k < io->size; k++)
+			skip[off + k] = 0xff;
+	}
+	if (ddebug_layout(io) && ddebug_layout(ip)) {
+		skip[32] = skip[33] = 0xff;
+		skip[34] |= 0x03;
+	}
+	for (uint64_t k = 0; k < io->size; k++)
+		if ((io->sec->data[io->start + k] ^ ip->sec->data[ip->start + k]) & ~skip[k])
+			return false;
+	return true;
+}
+
+/* The only item of FROM's side that counter_same() pairs with X, or NULL. */
+static struct item *counter_match(struct side *from, const struct item *x, bool x_patched)
+{
+	struct item *only = NULL;
+
+	for (size_t i = 0; i < from->nitems; i++) {
+		struct item *y = &from->items[i];
+
+		if (!y->counter || !(x_patched ? counter_same(y, x) : counter_same(x, y)))
+			continue;
+		if (only)
+			return NULL; /* cannot be told apart */
+		only = y;
+	}
+	return only;
+}
+
+static void correlate_counters(struct ctx *c)
+{
+	CTX_NOMEM(c, counter_refs(&c->o));
+	CTX_NOMEM(c, counter_refs(&c->p));
+	if (c->err)
+		return;
+	for (size_t i = 0; i < c->p.nitems; i++) {
+		struct item *ip = &c->p.items[i], *io;
+
+		if (!ip->counter)
+			continue;
+		io = counter_match(&c->o, ip, true);
+		if (io && !io->twin && counter_match(&c->p, io, false) == ip)
+			pair(io, ip);
+	}
+}
+
 static void correlate(struct ctx *c)
 {
 	struct side *o = &c->o, *p = &c->p;
@@ -1127,13 +1332,13 @@ static void correlate(struct ctx *c)
 	for (size_t i = 0; i < p->nitems; i++) {
 		struct item *ip = &p->items[i];
 
-		if (ip->static_local)
+		if (ip->static_local || ip->counter)
 			continue;
 		for (size_t k = 0; k < o->nitems; k++) {
 			struct item *io = &o->items[k];
 
-			if (!io->twin && !io->static_local && io->func == ip->func &&
-			    streq(io->sym->name, ip->sym->name)) {
+			if (!io->twin && !io->static_local && !io->counter &&
+			    io->func == ip->func && streq(io->sym->name, ip->sym->name)) {
 				pair(io, ip);
 				break;
 			}
@@ -1145,12 +1350,12 @@ static void correlate(struct ctx *c)
 		size_t np = 0, no = 0, rank = 0;
 		struct item *cand = NULL;
 
-		if (ip->twin || ip->static_local)
+		if (ip->twin || ip->static_local || ip->counter)
 			continue;
 		for (size_t k = 0; k < p->nitems; k++) {
 			struct item *x = &p->items[k];
 
-			if (!x->twin && !x->static_local && x->func == ip->func &&
+			if (!x->twin && !x->static_local && !x->counter && x->func == ip->func &&
 			    streq(x->canon, ip->canon)) {
 				if (x == ip)
 					rank = np;
@@ -1160,7 +1365,7 @@ static void correlate(struct ctx *c)
 		for (size_t k = 0; k < o->nitems; k++) {
 			struct item *x = &o->items[k];
 
-			if (!x->twin && !x->static_local && x->func == ip->func &&
+			if (!x->twin && !x->static_local && !x->counter && x->func == ip->func &&
 			    streq(x->canon, ip->canon)) {
 				if (no == rank)
 					cand = x;
@@ -1174,7 +1379,7 @@ static void correlate(struct ctx *c)
 	for (size_t i = 0; i < p->nitems; i++) {
 		struct item *ip = &p->items[i];
 
-		if (!ip->static_local || ip->twin)
+		if (!ip->static_local || ip->twin || ip->counter)
 			continue;
 		for (size_t k = 0; k < p->nitems && !ip->twin; k++) {
 			struct item *f = &p->items[k], *io;
@@ -1195,12 +1400,12 @@ static void correlate(struct ctx *c)
 		struct item *ip = &p->items[i], *only = NULL;
 		size_t n = 0;
 
-		if (!ip->static_local || ip->twin)
+		if (!ip->static_local || ip->twin || ip->counter)
 			continue;
 		for (size_t k = 0; k < o->nitems; k++) {
 			struct item *io = &o->items[k];
 
-			if (io->twin || !io->static_local)
+			if (io->twin || !io->static_local || io->counter)
 				continue;
 			if (streq(io->sym->name, ip->sym->name)) {
 				only = io;
@@ -1215,6 +1420,8 @@ static void correlate(struct ctx *c)
 		if (n == 1)
 			pair(only, ip);
 	}
+	/* 5. objects named by __COUNTER__, by what they are */
+	correlate_counters(c);
 }
 
 /* ---- comparison ---- */
