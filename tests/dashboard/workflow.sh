@@ -12,6 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${TUXTAPE_SERVER:?TUXTAPE_SERVER must name the tuxtape-server binary}"
 . "$SRCDIR/tests/server/lib.sh"
+. "$SRCDIR/tests/helpers/fixtures.sh"
 trap 'for p in $SERVER_PIDS; do kill "$p" 2>/dev/null || :; done
       for s in "$TMP"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null || true; done
       rm -rf "$TMP"' EXIT
@@ -24,31 +25,12 @@ make_certs
 # mainline fix of one more CVE, recorded on top of the shared records (the shared records'
 # fix commits are not in this clone: the server refuses those, and the test sees it).
 L="$TMP/linux-git"
-git init -q -b master "$L"
-git -C "$L" config user.email dev@example.org
-git -C "$L" config user.name "Kernel Dev"
-mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
-BASE=$(git -C "$L" rev-parse HEAD)
-printf 'int dev(void)\n{\n\treturn 8;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev"
-FIX_MAIN=$(git -C "$L" rev-parse HEAD)
-git -C "$L" checkout -q -b linux-6.1.y "$BASE"
-printf 'int dev(void)\n{\n\treturn 7;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev (6.1 backport)"
-FIX_61=$(git -C "$L" rev-parse HEAD)
+fixture_linux_git "$L" 8 7
 TCVE=CVE-2026-99901
-dir="$TMP/vulns/cve/published/2026"; mkdir -p "$dir"
-cat >"$dir/$TCVE.json" <<JSON
-{"containers":{"cna":{"title":"net: core: fix dev for the triage test","descriptions":[{"lang":"en","value":"dev returned 0"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":["net/core/dev.c"],
-   "versions":[{"version":"5.10","status":"affected"}]}],
- "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]}},
- "cveMetadata":{"cveId":"$TCVE","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-printf '# dyad\n5.10:%s:6.1.50:%s\n5.10:%s:6.2:%s\n' "$BASE" "$FIX_61" "$BASE" "$FIX_MAIN" >"$dir/$TCVE.dyad"
-git -C "$TMP/vulns" add -A
-git -C "$TMP/vulns" -c user.email=t@example.org -c user.name=test commit -qm "the triage test's CVE"
+fixture_cve_record "$TMP/vulns" "$TCVE" '["net/core/dev.c"]' \
+    "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.2:$FIX_MAIN\n" "$(fixture_cvss)" \
+    "net: core: fix dev for the triage test" "dev returned 0"
+fixture_vulns_commit "$TMP/vulns" "the triage test's CVE"
 "$TUXTAPE" --db "$DB" -q cve sync --repo "$TMP/vulns" >/dev/null || fail "sync of the test CVE"
 check "$TCVE: web-6.1 (6.1.40) is affected" sh -c "'$TUXTAPE' --db '$DB' --json cve list -n 0 --kernel web-6.1 --status affected | grep -q '\"$TCVE\"'"
 check "$TCVE: db-6.1 (6.1.100) is fixed" sh -c "'$TUXTAPE' --db '$DB' --json cve list -n 0 --kernel db-6.1 --status fixed | grep -q '\"$TCVE\"'"
