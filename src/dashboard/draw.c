@@ -26,7 +26,12 @@ static attr_t cattr(const struct ui *u, int pair, attr_t fallback)
 	return u->color ? COLOR_PAIR(pair) : fallback;
 }
 
-/* Draws at most W columns of S (UTF-8) at Y, X; pads with blanks to W when PAD. */
+#define TAB_STOP 8
+
+/*
+ * Draws at most W columns of S (UTF-8) at Y, X, a tab up to the next multiple of 8 columns
+ * from X; pads with blanks to W when PAD.
+ */
 static int put_str(const struct ui *u, int y, int x, const char *s, size_t len, int w, bool pad)
 {
 	mbstate_t st = {};
@@ -45,8 +50,17 @@ static int put_str(const struct ui *u, int y, int x, const char *s, size_t len, 
 			wc = L'?';
 			n = 1;
 		}
-		if (wc == L'\t')
-			wc = L' ';
+		if (wc == L'\t') { /* to the next stop of 8, as a terminal or git shows a patch */
+			int stop = MIN(w, (col / TAB_STOP + 1) * TAB_STOP);
+
+			while (col < stop) {
+				addch(' ');
+				col++;
+			}
+			s += n;
+			len -= n;
+			continue;
+		}
 		cw = wcwidth(wc);
 		if (cw < 0) {
 			wc = L'?';
@@ -88,7 +102,9 @@ static size_t fit(const struct ui *u, const char *s, size_t len, int w, bool *re
 			*ret_nl = true;
 			return i;
 		}
-		if (u->utf8) {
+		if (s[i] == '\t')
+			cw = TAB_STOP - col % TAB_STOP;
+		else if (u->utf8) {
 			n = mbrtowc(&wc, s + i, len - i, &st);
 			if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
 				memset(&st, 0, sizeof(st));

@@ -121,11 +121,12 @@ for size in ${SIZES:-80x24 200x60}; do
     keys d
     if [ "$w" -ge 160 ]; then
         expect "$size: d: the raw fix beside the current revision" 'revision 1 \(the raw fix\) beside the current revision 2'
-        expect "$size: the changed line, side by side" '^\+ +return 7; +\| \+ +return 2;'
+        # "+<tab>return": the tab to column 8 of each half, counted from its first column.
+        expect "$size: the changed line, side by side" '^\+ {7}return 7; +\| \+ {7}return 2;'
         expect "$size: the same lines on both sides" '^Subject: \[PATCH\] net: fix dev \(6.1 backport\) +Subject: '
     else
         expect "$size: d: the raw fix against the current revision" 'revision 1 \(the raw fix\) against the current revision 2'
-        expect "$size: the removed line" '^-\+.*return 7;'
+        expect "$size: the removed line, its tab to column 8" '^-\+ {6}return 7;'
         expect "$size: the added line" '^\+\+.*return 2;'
     fi
     screen >"$TMP/screen-$size-diff.txt"
