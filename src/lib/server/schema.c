@@ -195,7 +195,7 @@ const char *const srv_schema_migrations[] = {
 	 * the audit record after; one left by a server that ended between the two is completed
 	 * at the next start from what the CVE database holds then (kernel_change.h).
 	 */
-	"CREATE TABLE kernel_intent ("
+	"CREATE TABLE IF NOT EXISTS kernel_intent ("
 	"  id INTEGER PRIMARY KEY,"
 	"  action TEXT NOT NULL CHECK (action IN ('add', 'remove')),"
 	"  kernel TEXT NOT NULL,"
