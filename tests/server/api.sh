@@ -358,4 +358,20 @@ expect_status 200 "people need no certificate"
 stop_server "$PID"
 check "no errors logged by the servers" sh -c "! grep -qi 'error\|assert\|sanitizer' '$TMP/server.log' '$TMP/server2.log'"
 
+# ---- a schema newer than this build: both databases refused, named, and left as they were ----
+mkdir -p "$TMP/newer"
+cp "$DB" "$TMP/newer/t.db"; cp "$TMP/db/server.db" "$TMP/newer/server.db"
+sqlite3 "$TMP/newer/server.db" 'PRAGMA user_version = 999'
+expect_exit 1 srv --db "$TMP/newer/t.db" token list
+err_has "server.db' has server schema version 999, newer than this tuxtape-server knows"
+check "the newer server.db is left as it was" [ "$(sqlite3 "$TMP/newer/server.db" 'PRAGMA user_version')" = 999 ]
+sqlite3 "$TMP/newer/server.db" "PRAGMA user_version = $(sqlite3 "$TMP/db/server.db" 'PRAGMA user_version')"
+sqlite3 "$TMP/newer/t.db" 'PRAGMA user_version = 999'
+expect_exit 1 "$TUXTAPE_SERVER" --db "$TMP/newer/t.db" --listen 127.0.0.1:0 --tls-cert "$TMP/pki/server.pem" --tls-key "$TMP/pki/server.key"
+err_has "t.db' has schema version 999, newer than this tuxtape knows"
+check "the newer CVE database is left as it was" [ "$(sqlite3 "$TMP/newer/t.db" 'PRAGMA user_version')" = 999 ]
+printf 'not a database, but long enough to be read as a header by SQLite %.0s' $(seq 20) >"$TMP/newer/bad.db"
+expect_exit 1 srv --db "$TMP/newer/t.db" --state "$TMP/newer/bad.db" token list
+err_has "bad.db"
+
 finish

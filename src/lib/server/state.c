@@ -9,6 +9,7 @@
 #include "log.h"
 #include "server/schema.h"
 #include "server/state.h"
+#include "store/db.h"
 #include "banned.h"
 
 /* As long as the CVE store waits for another writer; heartbeats are short transactions. */
@@ -60,15 +61,34 @@ int srv_state_error(struct srv_state *st, const char *context)
 	return -EIO;
 }
 
+static int state_ops_error(void *st, const char *context)
+{
+	return srv_state_error(st, context);
+}
+static int state_ops_begin(void *st)
+{
+	return srv_state_begin(st);
+}
+static int state_ops_commit(void *st)
+{
+	return srv_state_commit(st);
+}
+static int state_ops_rollback(void *st)
+{
+	return srv_state_rollback(st);
+}
+
+/* The open and migrate code shared with the CVE store (store/db.h), through this file's lock. */
+#define STATE_OPS(st)                                                                             \
+	(&(const struct tt_db_ops){ .userdata = (st),                                            \
+				    .error = state_ops_error,                                    \
+				    .begin = state_ops_begin,                                    \
+				    .commit = state_ops_commit,                                  \
+				    .rollback = state_ops_rollback })
+
 static int state_exec(struct srv_state *st, const char *sql, const char *context)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) == SQLITE_OK)
-		return 0;
-	log_error("%s: '%s': %s", context, st->path, err ? err : sqlite3_errmsg(st->db));
-	sqlite3_free(err);
-	return sqlite3_errcode(st->db) == SQLITE_NOTADB ? -EBADMSG : -EIO;
+	return tt_db_exec(st->db, sql, context, STATE_OPS(st));
 }
 
 int srv_state_prepare(struct srv_state *st, const char *sql, sqlite3_stmt **ret)
@@ -139,76 +159,27 @@ int srv_state_rollback(struct srv_state *st)
 	return r;
 }
 
-static int state_version(struct srv_state *st, int *ret)
-{
-	sqlite3_stmt *s;
-	int v = -1;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return srv_state_error(st, "reading the schema version");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (v < 0)
-		return srv_state_error(st, "reading the schema version");
-	if ((size_t)v > srv_schema_n_migrations) {
-		log_error("'%s' has server schema version %d, newer than this tuxtape-server "
-			  "knows (%zu)",
-			  st->path, v, srv_schema_n_migrations);
-		return -EPROTO;
-	}
-	*ret = v;
-	return 0;
-}
-
 static int state_migrate(struct srv_state *st)
 {
-	char sql[64];
-	int v, r;
+	const struct tt_db_schema schema = {
+		.migrations = srv_schema_migrations,
+		.n_migrations = srv_schema_n_migrations,
+		.what = "server schema",
+		.program = "tuxtape-server",
+	};
+	int r = tt_db_migrate(st->db, st->path, &schema, STATE_OPS(st));
 
-	r = state_version(st, &v);
-	if (r < 0 || (size_t)v == srv_schema_n_migrations)
-		return r;
-	r = srv_state_begin(st);
-	if (r < 0)
-		return r;
-	/* Again under the write lock: another process may have migrated meanwhile. */
-	r = state_version(st, &v);
-	for (size_t i = (size_t)v; r == 0 && i < srv_schema_n_migrations; i++) {
-		char what[64];
-
-		snprintf(what, sizeof(what), "server schema migration %zu", i + 1);
-		r = state_exec(st, srv_schema_migrations[i], what);
-	}
-	if (r == 0) {
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", srv_schema_n_migrations);
-		r = state_exec(st, sql, "setting the schema version");
-	}
-	if (r < 0) {
-		srv_state_rollback(st);
-		return r;
-	}
-	return srv_state_commit(st);
+	return r < 0 ? r : 0;
 }
 
 int srv_state_open(const char *path, struct srv_state **ret)
 {
-	_cleanup_free_ char *dir = NULL;
 	struct srv_state *st;
-	char *slash;
 	int r;
 
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = mkdir_p(dir, 0700);
-		if (r < 0)
-			return log_error_errno(r, "cannot create directory '%s': %s", dir,
-					       strerror(-r));
-	}
+	r = tt_db_mkdir_parent(path, 0700);
+	if (r < 0)
+		return r;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -226,7 +197,7 @@ int srv_state_open(const char *path, struct srv_state **ret)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(st->db, STATE_BUSY_TIMEOUT_MS);
-	r = state_exec(st, "PRAGMA journal_mode = WAL", "switching to WAL");
+	r = tt_db_set_wal(st->db, STATE_BUSY_TIMEOUT_MS, STATE_OPS(st));
 	if (r == 0)
 		r = state_exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
 			       "setting pragmas");

@@ -7,6 +7,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "store/db.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "strbuf.h"
@@ -134,21 +135,35 @@ int tt_store_error(struct tt_store *s, const char *context)
 	return e ? -e : -EIO;
 }
 
+static int store_ops_error(void *s, const char *context)
+{
+	return tt_store_error(s, context);
+}
+static int store_ops_begin(void *s)
+{
+	return tt_store_begin(s);
+}
+static int store_ops_commit(void *s)
+{
+	return tt_store_commit(s);
+}
+static int store_ops_rollback(void *s)
+{
+	return tt_store_rollback(s);
+}
+
+/* The shared open and migrate code (db.h) reports and locks through the store's own calls. */
+#define STORE_OPS(s)                                                                              \
+	(&(const struct tt_db_ops){ .userdata = (s),                                             \
+				    .error = store_ops_error,                                    \
+				    .begin = store_ops_begin,                                    \
+				    .commit = store_ops_commit,                                  \
+				    .rollback = store_ops_rollback })
+
 /* Runs SQL; an error names CONTEXT, or the start of the SQL (a migration is kilobytes). */
 static int store_exec(struct tt_store *s, const char *sql, const char *context)
 {
-	char shortened[64];
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK)
-		return 0;
-	if (!context) {
-		size_t n = strlen(sql);
-
-		snprintf(shortened, sizeof(shortened), "%.*s%s", n > 48 ? 45 : (int)n, sql,
-			 n > 48 ? "..." : "");
-		context = shortened;
-	}
-	return tt_store_error(s, context);
+	return tt_db_exec(s->db, sql, context, STORE_OPS(s));
 }
 
 int tt_store_exec(struct tt_store *s, const char *sql)
@@ -544,64 +559,19 @@ int tt_store_schema_version(void)
 	return (int)tt_schema_n_migrations;
 }
 
-static int store_read_version(struct tt_store *s, int *ret)
-{
-	sqlite3_stmt *st;
-	int r, version;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return tt_store_error(s, "reading the schema version");
-	r = sqlite3_step(st);
-	version = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	if (version < 0)
-		return tt_store_error(s, "reading the schema version");
-	if ((size_t)version > tt_schema_n_migrations) {
-		log_error("'%s' has schema version %d, newer than this tuxtape knows (%zu)",
-			  s->path, version, tt_schema_n_migrations);
-		return -EPROTO;
-	}
-	*ret = version;
-	return 0;
-}
-
 static int store_migrate(struct tt_store *s)
 {
-	int version, r;
+	const struct tt_db_schema schema = {
+		.migrations = tt_schema_migrations,
+		.n_migrations = tt_schema_n_migrations,
+		.what = "schema",
+		.program = "tuxtape",
+	};
+	int r;
 
-	r = store_read_version(s, &version);
-	if (r < 0 || (size_t)version == tt_schema_n_migrations)
+	r = tt_db_migrate(s->db, s->path, &schema, STORE_OPS(s));
+	if (r <= 0)
 		return r;
-
-	/*
-	 * Read the version again under the write lock: another process opening the same new
-	 * database may have created the schema while this one waited for the lock.
-	 */
-	r = tt_store_begin(s);
-	if (r < 0)
-		return r;
-	r = store_read_version(s, &version);
-	if (r < 0)
-		goto fail;
-	for (size_t i = (size_t)version; i < tt_schema_n_migrations; i++) {
-		char what[64];
-
-		snprintf(what, sizeof(what), "schema migration %zu", i + 1);
-		r = store_exec(s, tt_schema_migrations[i], what);
-		if (r < 0)
-			goto fail;
-	}
-	if ((size_t)version < tt_schema_n_migrations) {
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", tt_schema_n_migrations);
-		r = tt_store_exec(s, sql);
-		if (r < 0)
-			goto fail;
-	}
-	r = tt_store_commit(s);
-	if (r < 0)
-		goto fail;
 	/*
 	 * Copy the new schema into the main file now: the WAL then holds no committed pages, so
 	 * when the next transaction fails (a disk-full first sync) closing has nothing to copy
@@ -609,34 +579,6 @@ static int store_migrate(struct tt_store *s)
 	 */
 	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return 0;
-fail:
-	tt_store_rollback(s);
-	return r;
-}
-
-/*
- * Switching a new database to WAL needs it to itself, and SQLite answers SQLITE_BUSY at once
- * (no busy handler) while a second process opening the same new file holds a read lock: try
- * again for as long as the busy timeout would have waited.
- */
-static int store_set_wal(struct tt_store *s)
-{
-	for (int waited = 0;; waited += 10) {
-		sqlite3_stmt *st;
-		int r;
-
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
-		    SQLITE_OK)
-			return tt_store_error(s, "switching to WAL");
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		/* A file system without shared memory keeps the old mode: that still works. */
-		if (r == SQLITE_ROW)
-			return 0;
-		if (r != SQLITE_BUSY || waited >= STORE_BUSY_TIMEOUT_MS)
-			return tt_store_error(s, "switching to WAL");
-		sqlite3_sleep(10);
-	}
 }
 
 int tt_store_open(const char *path, unsigned flags, struct tt_store **ret)
@@ -653,21 +595,9 @@ int tt_store_open(const char *path, unsigned flags, struct tt_store **ret)
 		return -ENOMEM;
 	}
 	if (!(flags & TT_STORE_READONLY)) {
-		_cleanup_free_ char *dir = strdup(path);
-		char *slash = dir ? strrchr(dir, '/') : NULL;
-
-		if (!dir) {
-			r = -ENOMEM;
+		r = tt_db_mkdir_parent(path, 0755);
+		if (r < 0)
 			goto fail;
-		}
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = mkdir_p(dir, 0755);
-			if (r < 0) {
-				log_error("cannot create directory '%s': %s", dir, strerror(-r));
-				goto fail;
-			}
-		}
 	}
 	oflags = flags & TT_STORE_READONLY ? SQLITE_OPEN_READONLY
 					   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -687,7 +617,7 @@ int tt_store_open(const char *path, unsigned flags, struct tt_store **ret)
 	sqlite3_extended_result_codes(s->db, 0);
 	/* WAL keeps readers going during a sync; synchronous=NORMAL is still crash-safe in WAL. */
 	if (!(flags & TT_STORE_READONLY)) {
-		r = store_set_wal(s);
+		r = tt_db_set_wal(s->db, STORE_BUSY_TIMEOUT_MS, STORE_OPS(s));
 		if (r < 0)
 			goto fail;
 		r = tt_store_exec(s, "PRAGMA synchronous = NORMAL");
