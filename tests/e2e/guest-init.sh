@@ -15,6 +15,7 @@ MOD=
 NAME=
 TARGET=
 TARGET_WHEN=
+PRE=
 WAIT=60
 . /tt/test.conf
 
@@ -67,6 +68,9 @@ if [ "$MODE" = kallsyms ]; then
 fi
 
 say "KVER $(uname -r)"
+for m in $PRE; do
+	insmod "$m" || { say "FAIL insmod $m"; bye fail; }
+done
 # A module the livepatch patches: loaded first, or once the livepatch is enabled.
 if [ -n "$TARGET" ] && [ "$TARGET_WHEN" = before ]; then
 	insmod "$TARGET" || { say "FAIL insmod target"; bye fail; }

@@ -14,6 +14,9 @@
 #          --target-module KO --target-when before|after: a module the livepatch
 #          patches, insmod'ed before the "before" phase, or once the livepatch is
 #          enabled (then an "enabled" phase runs first, with the module absent).
+#          --pre KO (repeatable): a module insmod'ed at boot, in the order given (the
+#          target's dependencies); --guest-file FILE (repeatable): copied to
+#          /tt/BASENAME in the guest, for the phase command to run.
 # Exit: 0 pass, 1 fail, 2 usage, 77 skip (qemu, busybox or kernel missing).
 #
 # EXPECT-FILE lines (# comments):
@@ -35,6 +38,8 @@ keep=
 verbose=0
 target=
 target_when=
+pre=()
+guest_files=()
 
 die() { echo "qemu-run: $*" >&2; exit 2; }
 skip() { echo "qemu-run: SKIP: $*" >&2; exit 77; }
@@ -49,6 +54,8 @@ while [ $# -gt 0 ]; do
 	-v) verbose=1; shift ;;
 	--target-module) target=$2; shift 2 ;;
 	--target-when) target_when=$2; shift 2 ;;
+	--pre) pre+=("$2"); shift 2 ;;
+	--guest-file) guest_files+=("$2"); shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option '$1'" ;;
 	*) break ;;
@@ -196,9 +203,25 @@ livepatch_run() {
 		*) cp "$target" "$work"/root/tt/target.ko ;;
 		esac
 	fi
+	local k=0 prelist=
+	for p in "${pre[@]}"; do
+		[ -r "$p" ] || die "cannot read module '$p'"
+		k=$((k + 1))
+		case $p in
+		*.xz) xz -dc "$p" > "$work"/root/tt/pre$k.ko ;;
+		*.zst) zstd -qdc "$p" > "$work"/root/tt/pre$k.ko ;;
+		*) cp "$p" "$work"/root/tt/pre$k.ko ;;
+		esac
+		prelist="$prelist /tt/pre$k.ko"
+	done
+	for f in "${guest_files[@]}"; do
+		[ -r "$f" ] || die "cannot read guest file '$f'"
+		cp "$f" "$work"/root/tt/"$(basename "$f")"
+	done
 	{
 		echo "MODE=livepatch"
 		echo "MOD=/tt/patch.ko"
+		printf 'PRE=%q\n' "$prelist"
 		printf 'NAME=%q\n' "$name"
 		printf 'CMD=%q\n' "$cmd"
 		if [ -n "$target" ]; then
