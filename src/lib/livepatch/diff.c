@@ -690,22 +690,32 @@ static bool target_same(const struct target *a, const struct target *b)
 	return false;
 }
 
-/* Relocations of S within [start, start+size), sorted by offset as written by the assembler. */
+/*
+ * Relocations of S within [start, start+size), found by binary search: do_diff() sorts every
+ * relocation section by offset first (sort_relas()).
+ */
 static size_t relas_in(const struct lp_sec *s, uint64_t start, uint64_t size,
 		       struct lp_rela **first)
 {
 	const struct lp_sec *r = s->rela;
-	size_t n = 0;
+	size_t lo = 0, hi, n = 0;
 
 	*first = NULL;
 	if (!r)
 		return 0;
-	for (size_t i = 0; i < r->nrelas; i++)
-		if (r->relas[i].offset >= start && r->relas[i].offset < start + size) {
-			if (!*first)
-				*first = &r->relas[i];
-			n++;
-		}
+	hi = r->nrelas;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->relas[mid].offset < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < r->nrelas && r->relas[lo + n].offset - start < size)
+		n++;
+	if (n)
+		*first = &r->relas[lo];
 	return n;
 }
 
@@ -1244,11 +1254,8 @@ static bool counter_same(const struct item *io, const struct item *ip)
 	struct lp_rela *ro, *rp;
 	size_t no, np;
 
-	if (!streq(io->counter, ip->counter) || io->size != ip->size ||
-	    !streq(io->sec->name, ip->sec->name) || io->sec->type != ip->sec->type)
-		return false;
-	/* used by the same functions */
-	if (io->nrefs != ip->nrefs)
+	/* used by the same functions (first: the cheapest test that tells most apart) */
+	if (io->size != ip->size || io->nrefs != ip->nrefs)
 		return false;
 	for (size_t i = 0; i < ip->nrefs; i++) {
 		bool found = false;
@@ -1258,6 +1265,9 @@ static bool counter_same(const struct item *io, const struct item *ip)
 		if (!found)
 			return false;
 	}
+	if (!streq(io->counter, ip->counter) || !streq(io->sec->name, ip->sec->name) ||
+	    io->sec->type != ip->sec->type)
+		return false;
 	no = relas_in(io->sec, io->start, io->size, &ro);
 	np = relas_in(ip->sec, ip->start, ip->size, &rp);
 	if (no != np)
