@@ -225,19 +225,15 @@ static unsigned h_metrics(struct srv_request *rq, json_t **ret)
  */
 static int cve_list_stamp(struct srv_request *rq, struct srv_cache_stamp *ret)
 {
-	sqlite3_stmt *s = NULL;
+	int64_t v;
 	int r;
 
-	if (sqlite3_prepare_v2(tt_store_db(rq->w->cve), "PRAGMA data_version", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return -EIO;
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		ret->data_version = sqlite3_column_int64(s, 0);
-		ret->writes = atomic_load(&rq->ctx->cve_writes);
-	}
-	sqlite3_finalize(s);
-	return r == SQLITE_ROW ? 0 : -EIO;
+	r = tt_store_data_version(rq->w->cve, &v);
+	if (r < 0)
+		return r;
+	ret->data_version = v;
+	ret->writes = atomic_load(&rq->ctx->cve_writes);
+	return 0;
 }
 
 static unsigned h_cve_list(struct srv_request *rq, json_t **ret)

@@ -7,7 +7,6 @@
 #include "log.h"
 #include "server/auth.h"
 #include "server/state.h"
-#include "store/store.h"
 #include "banned.h"
 
 #define TOKEN_PREFIX "tt_"
@@ -59,7 +58,7 @@ int srv_audit_append(struct srv_state *st, const struct srv_actor *by, const cha
 		     const char *object, json_t *detail)
 {
 	_cleanup_free_ char *d = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	if (detail) {
@@ -74,18 +73,18 @@ int srv_audit_append(struct srv_state *st, const struct srv_actor *by, const cha
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 2, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, by->role, -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, (int64_t)time(NULL));
+	srv_bind_text(s, 2, by->name);
+	srv_bind_text(s, 3, by->role);
 	if (by->token_id)
-		sqlite3_bind_int64(s, 4, by->token_id);
-	sqlite3_bind_text(s, 5, by->remote, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, object, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, d, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE)
+		srv_bind_int64(s, 4, by->token_id);
+	srv_bind_text(s, 5, by->remote);
+	srv_bind_text(s, 6, action);
+	srv_bind_text(s, 7, object);
+	srv_bind_text(s, 8, d);
+	r = srv_step(s);
+	srv_reset(s);
+	if (r != SRV_DONE)
 		return srv_state_error(st, "writing the audit log");
 	return 0;
 }
@@ -93,7 +92,7 @@ int srv_audit_append(struct srv_state *st, const struct srv_actor *by, const cha
 int srv_audit_list(struct srv_state *st, int64_t after, unsigned limit, json_t **ret)
 {
 	json_t *arr;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(
@@ -103,33 +102,32 @@ int srv_audit_list(struct srv_state *st, int64_t after, unsigned limit, json_t *
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, after);
-	sqlite3_bind_int(s, 2, (int)limit);
+	srv_bind_int64(s, 1, after);
+	srv_bind_int(s, 2, (int)limit);
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *detail = (const char *)sqlite3_column_text(s, 8);
+	while ((r = srv_step(s)) == SRV_ROW) {
+		const char *detail = srv_column_text(s, 8);
 		char when[32];
 		json_t *o, *d = NULL;
 
-		srv_time_iso(sqlite3_column_int64(s, 1), when);
+		srv_time_iso(srv_column_int64(s, 1), when);
 		if (detail)
 			d = json_loads(detail, 0, NULL);
-		o = json_pack("{s:o s:s s:o s:o s:o s:o s:o s:o s:o}", "id",
-			      tt_store_column_json(s, 0), "at", when, "actor",
-			      tt_store_column_json(s, 2), "role", tt_store_column_json(s, 3),
-			      "token_id", tt_store_column_json(s, 4), "remote",
-			      tt_store_column_json(s, 5), "action", tt_store_column_json(s, 6),
-			      "object", tt_store_column_json(s, 7), "detail", d ? d : json_null());
+		o = json_pack("{s:o s:s s:o s:o s:o s:o s:o s:o s:o}", "id", srv_column_json(s, 0),
+			      "at", when, "actor", srv_column_json(s, 2), "role",
+			      srv_column_json(s, 3), "token_id", srv_column_json(s, 4), "remote",
+			      srv_column_json(s, 5), "action", srv_column_json(s, 6), "object",
+			      srv_column_json(s, 7), "detail", d ? d : json_null());
 		if (!o || json_array_append_new(arr, o) < 0) {
-			sqlite3_reset(s);
+			srv_reset(s);
 			json_decref(arr);
 			return -ENOMEM;
 		}
 	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		json_decref(arr);
 		return srv_state_error(st, "reading the audit log");
 	}
@@ -142,7 +140,7 @@ int srv_token_create(struct srv_state *st, const char *name, const char *person,
 {
 	unsigned char rnd[TOKEN_RANDOM_BYTES];
 	char hash[65], *token;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t id;
 	int r;
 
@@ -178,19 +176,19 @@ int srv_token_create(struct srv_state *st, const char *name, const char *person,
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, srv_role_to_string(role), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 5, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, person, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r == SQLITE_CONSTRAINT) {
+	srv_bind_text(s, 1, name);
+	srv_bind_text(s, 2, srv_role_to_string(role));
+	srv_bind_text(s, 3, hash);
+	srv_bind_int64(s, 4, (int64_t)time(NULL));
+	srv_bind_text(s, 5, by->name);
+	srv_bind_text(s, 6, person);
+	r = srv_step(s);
+	srv_reset(s);
+	if (r == SRV_CONSTRAINT) {
 		r = log_error_errno(-EEXIST, "a token named '%s' exists (revoke it first)", name);
 		goto rollback;
 	}
-	if (r != SQLITE_DONE) {
+	if (r != SRV_DONE) {
 		r = srv_state_error(st, "storing the token");
 		goto rollback;
 	}
@@ -219,7 +217,7 @@ fail:
 
 int srv_token_revoke(struct srv_state *st, const char *name_or_id, const struct srv_actor *by)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t id = 0;
 	const char *name = NULL;
 	json_t *d;
@@ -245,25 +243,25 @@ int srv_token_revoke(struct srv_state *st, const char *name_or_id, const struct 
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 2, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, id);
-	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		r = r == SQLITE_DONE ? log_error_errno(-ENOENT, "no active token '%s'", name_or_id)
-				     : srv_state_error(st, "revoking the token");
+	srv_bind_int64(s, 1, (int64_t)time(NULL));
+	srv_bind_text(s, 2, by->name);
+	srv_bind_int64(s, 3, id);
+	srv_bind_text(s, 4, name);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		r = r == SRV_DONE ? log_error_errno(-ENOENT, "no active token '%s'", name_or_id)
+				  : srv_state_error(st, "revoking the token");
 		goto rollback;
 	}
-	d = json_pack("{s:I s:s}", "token_id", (json_int_t)sqlite3_column_int64(s, 0), "role",
-		      (const char *)sqlite3_column_text(s, 2));
+	d = json_pack("{s:I s:s}", "token_id", (json_int_t)srv_column_int64(s, 0), "role",
+		      srv_column_text(s, 2));
 	{
-		_cleanup_free_ char *n = strdup((const char *)sqlite3_column_text(s, 1));
+		_cleanup_free_ char *n = strdup(srv_column_text(s, 1));
 
-		while (sqlite3_step(s) == SQLITE_ROW)
+		while (srv_step(s) == SRV_ROW)
 			;
-		sqlite3_reset(s);
+		srv_reset(s);
 		r = d && n ? srv_audit_append(st, by, "token.revoke", n, d) : -ENOMEM;
 	}
 	json_decref(d);
@@ -277,7 +275,7 @@ rollback:
 
 int srv_token_list(struct srv_state *st, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
@@ -291,28 +289,26 @@ int srv_token_list(struct srv_state *st, json_t **ret)
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((r = srv_step(s)) == SRV_ROW) {
 		char created[32], revoked[32];
 		json_t *o;
 
-		srv_time_iso(sqlite3_column_int64(s, 3), created);
-		srv_time_iso(sqlite3_column_int64(s, 5), revoked);
-		o = json_pack("{s:o s:o s:o s:o s:s s:o s:o s:o}", "id",
-			      tt_store_column_json(s, 0), "name", tt_store_column_json(s, 1),
-			      "person", tt_store_column_json(s, 7), "role",
-			      tt_store_column_json(s, 2), "created_at", created, "created_by",
-			      tt_store_column_json(s, 4), "revoked_at",
-			      sqlite3_column_type(s, 5) == SQLITE_NULL ? json_null()
-								       : json_string(revoked),
-			      "revoked_by", tt_store_column_json(s, 6));
+		srv_time_iso(srv_column_int64(s, 3), created);
+		srv_time_iso(srv_column_int64(s, 5), revoked);
+		o = json_pack("{s:o s:o s:o s:o s:s s:o s:o s:o}", "id", srv_column_json(s, 0),
+			      "name", srv_column_json(s, 1), "person", srv_column_json(s, 7),
+			      "role", srv_column_json(s, 2), "created_at", created, "created_by",
+			      srv_column_json(s, 4), "revoked_at",
+			      srv_column_is_null(s, 5) ? json_null() : json_string(revoked),
+			      "revoked_by", srv_column_json(s, 6));
 		if (!o || json_array_append_new(arr, o) < 0) {
-			sqlite3_reset(s);
+			srv_reset(s);
 			json_decref(arr);
 			return -ENOMEM;
 		}
 	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		json_decref(arr);
 		return srv_state_error(st, "listing tokens");
 	}
@@ -323,7 +319,7 @@ int srv_token_list(struct srv_state *st, json_t **ret)
 int srv_token_lookup(struct srv_state *st, const char *token, struct srv_principal *ret)
 {
 	char hash[65];
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	const char *name, *person;
 	int r;
 
@@ -336,26 +332,26 @@ int srv_token_lookup(struct srv_state *st, const char *token, struct srv_princip
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return r == SQLITE_DONE ? -ENOENT : srv_state_error(st, "looking up a token");
+	srv_bind_text(s, 1, hash);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		return r == SRV_DONE ? -ENOENT : srv_state_error(st, "looking up a token");
 	}
-	if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-		sqlite3_reset(s);
+	if (!srv_column_is_null(s, 3)) {
+		srv_reset(s);
 		return -EKEYREVOKED;
 	}
-	name = (const char *)sqlite3_column_text(s, 1);
-	person = (const char *)sqlite3_column_text(s, 4);
+	name = srv_column_text(s, 1);
+	person = srv_column_text(s, 4);
 	if (strlen(name) > SRV_NAME_MAX || !person || strlen(person) > SRV_NAME_MAX ||
-	    srv_role_from_string((const char *)sqlite3_column_text(s, 2), &ret->role) < 0) {
-		sqlite3_reset(s);
+	    srv_role_from_string(srv_column_text(s, 2), &ret->role) < 0) {
+		srv_reset(s);
 		return -EBADMSG;
 	}
-	ret->token_id = sqlite3_column_int64(s, 0);
+	ret->token_id = srv_column_int64(s, 0);
 	memcpy(ret->name, name, strlen(name) + 1);
 	memcpy(ret->person, person, strlen(person) + 1);
-	sqlite3_reset(s);
+	srv_reset(s);
 	return 0;
 }

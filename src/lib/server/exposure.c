@@ -48,7 +48,7 @@ static int module_cve(struct srv_state *st, const char *name, char **ret_cve)
 {
 	_cleanup_free_ char *ko = strdup_printf("%s.ko", name);
 	_cleanup_free_ char *cve = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	unsigned n = 0;
 	bool adhoc = false;
 	int r;
@@ -62,20 +62,18 @@ static int module_cve(struct srv_state *st, const char *name, char **ret_cve)
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, ko, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	srv_bind_text(s, 1, ko);
+	while ((r = srv_step(s)) == SRV_ROW) {
 		n++;
-		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+		if (srv_column_is_null(s, 0))
 			adhoc = true;
-		else if (!cve && !(cve = strdup((const char *)sqlite3_column_text(s, 0))))
-			r = SQLITE_NOMEM;
-		if (r == SQLITE_NOMEM)
-			break;
+		else if (!cve && !(cve = strdup(srv_column_text(s, 0)))) {
+			srv_reset(s);
+			return -ENOMEM;
+		}
 	}
-	sqlite3_reset(s);
-	if (r == SQLITE_NOMEM)
-		return -ENOMEM;
-	if (r != SQLITE_DONE)
+	srv_reset(s);
+	if (r != SRV_DONE)
 		return srv_state_error(st, "reading the jobs' modules");
 	*ret_cve = n == 1 && !adhoc ? TAKE_PTR(cve) : NULL;
 	return 0;

@@ -54,7 +54,7 @@ int srv_kernel_snapshot(struct tt_store *cve, const char *name, json_t **ret)
 static int intent_insert(struct srv_state *st, const struct srv_actor *by, const char *action,
 			 const char *name, const char *body, int64_t *ret_id)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(
@@ -65,23 +65,23 @@ static int intent_insert(struct srv_state *st, const struct srv_actor *by, const
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, body, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, by->role, -1, SQLITE_STATIC);
+	srv_bind_text(s, 1, action);
+	srv_bind_text(s, 2, name);
+	srv_bind_text(s, 3, body);
+	srv_bind_text(s, 4, by->name);
+	srv_bind_text(s, 5, by->role);
 	if (by->token_id)
-		sqlite3_bind_int64(s, 6, by->token_id);
-	sqlite3_bind_text(s, 7, by->remote, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, by->person, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, (sqlite3_int64)time(NULL));
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		*ret_id = sqlite3_column_int64(s, 0);
-		r = sqlite3_step(s);
+		srv_bind_int64(s, 6, by->token_id);
+	srv_bind_text(s, 7, by->remote);
+	srv_bind_text(s, 8, by->person);
+	srv_bind_int64(s, 9, (int64_t)time(NULL));
+	r = srv_step(s);
+	if (r == SRV_ROW) {
+		*ret_id = srv_column_int64(s, 0);
+		r = srv_step(s);
 	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, "recording a kernel change");
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, "recording a kernel change");
 }
 
 int srv_kernel_change_begin(struct tt_store *cve, struct srv_state *st, const struct srv_actor *by,
@@ -105,16 +105,16 @@ int srv_kernel_change_begin(struct tt_store *cve, struct srv_state *st, const st
 
 static int intent_delete(struct srv_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st, "DELETE FROM kernel_intent WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, "dropping a kernel change's record");
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, "dropping a kernel change's record");
 }
 
 int srv_kernel_change_end(struct srv_state *st, int64_t id, bool done, const struct srv_actor *by,
@@ -231,9 +231,9 @@ static void kernel_intent_release(struct kernel_intent *k)
 	free(k->person);
 }
 
-static char *column_strdup(sqlite3_stmt *s, int i)
+static char *column_strdup(struct srv_stmt *s, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(s, i);
+	const char *t = srv_column_text(s, i);
 
 	return t ? strdup(t) : NULL;
 }
@@ -241,7 +241,7 @@ static char *column_strdup(sqlite3_stmt *s, int i)
 /* The oldest pending record: 1 with it in *RET, 0 when there is none. */
 static int intent_first(struct srv_state *st, struct kernel_intent *ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(
@@ -251,23 +251,23 @@ static int intent_first(struct srv_state *st, struct kernel_intent *ret)
 		&s);
 	if (r < 0)
 		return r;
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return r == SQLITE_DONE ? 0 : srv_state_error(st, "reading kernel changes");
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		return r == SRV_DONE ? 0 : srv_state_error(st, "reading kernel changes");
 	}
 	*ret = (struct kernel_intent){
-		.id = sqlite3_column_int64(s, 0),
+		.id = srv_column_int64(s, 0),
 		.action = column_strdup(s, 1),
 		.kernel = column_strdup(s, 2),
 		.body = column_strdup(s, 3),
 		.actor = column_strdup(s, 4),
 		.role = column_strdup(s, 5),
-		.token_id = sqlite3_column_int64(s, 6),
+		.token_id = srv_column_int64(s, 6),
 		.remote = column_strdup(s, 7),
 		.person = column_strdup(s, 8),
 	};
-	sqlite3_reset(s);
+	srv_reset(s);
 	if (!ret->action || !ret->kernel || !ret->body || !ret->actor) {
 		kernel_intent_release(ret);
 		return -ENOMEM;

@@ -7,7 +7,6 @@
 #include "server/auth.h"
 #include "server/node.h"
 #include "server/state.h"
-#include "store/store.h"
 #include "banned.h"
 
 /* Caps on what one agent can make the server store. */
@@ -100,7 +99,7 @@ int srv_node_heartbeat(struct srv_state *st, const struct srv_actor *by,
 		       const struct srv_heartbeat *hb, json_t **ret)
 {
 	_cleanup_free_ char *patches = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t n = 0;
 	char state[8] = "";
 	int r;
@@ -126,22 +125,22 @@ int srv_node_heartbeat(struct srv_state *st, const struct srv_actor *by,
 		&s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, hb->kernel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, hb->effective_version, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, patches, -1, SQLITE_STATIC);
+	srv_bind_text(s, 1, by->name);
+	srv_bind_text(s, 2, hb->kernel);
+	srv_bind_text(s, 3, hb->effective_version);
+	srv_bind_text(s, 4, patches);
 	if (hb->uptime >= 0)
-		sqlite3_bind_int64(s, 5, hb->uptime);
-	sqlite3_bind_text(s, 6, by->remote, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)time(NULL));
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		n = sqlite3_column_int64(s, 0);
-		snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(s, 1));
-		r = sqlite3_step(s);
+		srv_bind_int64(s, 5, hb->uptime);
+	srv_bind_text(s, 6, by->remote);
+	srv_bind_int64(s, 7, (int64_t)time(NULL));
+	r = srv_step(s);
+	if (r == SRV_ROW) {
+		n = srv_column_int64(s, 0);
+		snprintf(state, sizeof(state), "%s", srv_column_text(s, 1));
+		r = srv_step(s);
 	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE || n == 0) {
+	srv_reset(s);
+	if (r != SRV_DONE || n == 0) {
 		r = srv_state_error(st, "recording a heartbeat");
 		goto rollback;
 	}
@@ -170,7 +169,7 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 {
 	const char *new_state = streq(ns->event, "ok") ? "ok" : "error";
 	char old_state[8] = "";
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t now = time(NULL), id;
 	int r;
 
@@ -184,37 +183,36 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, by->remote, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_bind_text(s, 1, by->name);
+	srv_bind_text(s, 2, by->remote);
+	srv_bind_int64(s, 3, now);
+	r = srv_step(s);
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		r = srv_state_error(st, "recording a status");
 		goto rollback;
 	}
 	r = srv_state_prepare(st, "SELECT state FROM node WHERE name = ?1", &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		snprintf(old_state, sizeof(old_state), "%s",
-			 (const char *)sqlite3_column_text(s, 0));
-	sqlite3_reset(s);
+	srv_bind_text(s, 1, by->name);
+	if (srv_step(s) == SRV_ROW)
+		snprintf(old_state, sizeof(old_state), "%s", srv_column_text(s, 0));
+	srv_reset(s);
 	r = srv_state_prepare(st,
 			      "INSERT INTO node_event(node, at, event, patch, detail) "
 			      "VALUES (?1, ?2, ?3, ?4, ?5)",
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_text(s, 3, ns->event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, ns->patch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, ns->detail, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_bind_text(s, 1, by->name);
+	srv_bind_int64(s, 2, now);
+	srv_bind_text(s, 3, ns->event);
+	srv_bind_text(s, 4, ns->patch);
+	srv_bind_text(s, 5, ns->detail);
+	r = srv_step(s);
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		r = srv_state_error(st, "recording a status");
 		goto rollback;
 	}
@@ -225,13 +223,13 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, new_state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, id);
-	sqlite3_bind_text(s, 4, by->remote, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_bind_text(s, 1, by->name);
+	srv_bind_text(s, 2, new_state);
+	srv_bind_int64(s, 3, id);
+	srv_bind_text(s, 4, by->remote);
+	r = srv_step(s);
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		r = srv_state_error(st, "recording a status");
 		goto rollback;
 	}
@@ -260,43 +258,43 @@ rollback:
 	"name, CASE WHEN last_seen < ?1 THEN 'stale' ELSE state END, kernel, effective_version, "  \
 	"patches, uptime, remote, first_seen, last_seen, heartbeats"
 
-static json_t *node_row(sqlite3_stmt *s)
+static json_t *node_row(struct srv_stmt *s)
 {
-	const char *patches = (const char *)sqlite3_column_text(s, 4);
+	const char *patches = srv_column_text(s, 4);
 	char first[32], last[32];
 	json_t *p = patches ? json_loads(patches, 0, NULL) : NULL;
 
-	srv_time_iso(sqlite3_column_int64(s, 7), first);
-	srv_time_iso(sqlite3_column_int64(s, 8), last);
-	return json_pack(
-		"{s:o s:o s:o s:o s:o s:o s:o s:s s:s s:o}", "name", tt_store_column_json(s, 0),
-		"state", tt_store_column_json(s, 1), "kernel", tt_store_column_json(s, 2),
-		"effective_version", tt_store_column_json(s, 3), "patches", p ? p : json_array(),
-		"uptime", tt_store_column_json(s, 5), "remote", tt_store_column_json(s, 6),
-		"first_seen", first, "last_seen", last, "heartbeats", tt_store_column_json(s, 9));
+	srv_time_iso(srv_column_int64(s, 7), first);
+	srv_time_iso(srv_column_int64(s, 8), last);
+	return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:s s:s s:o}", "name", srv_column_json(s, 0),
+			 "state", srv_column_json(s, 1), "kernel", srv_column_json(s, 2),
+			 "effective_version", srv_column_json(s, 3), "patches",
+			 p ? p : json_array(), "uptime", srv_column_json(s, 5), "remote",
+			 srv_column_json(s, 6), "first_seen", first, "last_seen", last,
+			 "heartbeats", srv_column_json(s, 9));
 }
 
 int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
 	r = srv_state_prepare(st, "SELECT " NODE_COLUMNS " FROM node ORDER BY name", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
+	srv_bind_int64(s, 1, (int64_t)time(NULL) - stale_after);
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+	while ((r = srv_step(s)) == SRV_ROW)
 		if (json_array_append_new(arr, node_row(s)) < 0) {
-			sqlite3_reset(s);
+			srv_reset(s);
 			json_decref(arr);
 			return -ENOMEM;
 		}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		json_decref(arr);
 		return srv_state_error(st, "listing nodes");
 	}
@@ -306,22 +304,22 @@ int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
 
 int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *o, *events;
 	int r;
 
 	r = srv_state_prepare(st, "SELECT " NODE_COLUMNS " FROM node WHERE name = ?2", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return r == SQLITE_DONE ? -ENOENT : srv_state_error(st, "reading a node");
+	srv_bind_int64(s, 1, (int64_t)time(NULL) - stale_after);
+	srv_bind_text(s, 2, name);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		return r == SRV_DONE ? -ENOENT : srv_state_error(st, "reading a node");
 	}
 	o = node_row(s);
-	sqlite3_reset(s);
+	srv_reset(s);
 	events = json_array();
 	if (!o || !events || json_object_set_new(o, "events", events) < 0) {
 		json_decref(o);
@@ -335,20 +333,19 @@ int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, j
 		json_decref(o);
 		return r;
 	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, NODE_EVENTS_SHOWN);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	srv_bind_text(s, 1, name);
+	srv_bind_int(s, 2, NODE_EVENTS_SHOWN);
+	while ((r = srv_step(s)) == SRV_ROW) {
 		char at[32];
 
-		srv_time_iso(sqlite3_column_int64(s, 1), at);
-		json_array_append_new(events, json_pack("{s:o s:s s:o s:o s:o}", "id",
-							tt_store_column_json(s, 0), "at", at,
-							"event", tt_store_column_json(s, 2),
-							"patch", tt_store_column_json(s, 3),
-							"detail", tt_store_column_json(s, 4)));
+		srv_time_iso(srv_column_int64(s, 1), at);
+		json_array_append_new(
+			events, json_pack("{s:o s:s s:o s:o s:o}", "id", srv_column_json(s, 0),
+					  "at", at, "event", srv_column_json(s, 2), "patch",
+					  srv_column_json(s, 3), "detail", srv_column_json(s, 4)));
 	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		json_decref(o);
 		return srv_state_error(st, "reading a node's events");
 	}
@@ -359,7 +356,7 @@ int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, j
 int srv_node_count(struct srv_state *st, int64_t stale_after,
 		   unsigned long ret[_SRV_NODE_STATE_MAX])
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st,
@@ -368,15 +365,15 @@ int srv_node_count(struct srv_state *st, int64_t stale_after,
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)time(NULL) - stale_after);
+	srv_bind_int64(s, 1, (int64_t)time(NULL) - stale_after);
 	memset(ret, 0, sizeof(unsigned long) * _SRV_NODE_STATE_MAX);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
+	while ((r = srv_step(s)) == SRV_ROW) {
+		const char *name = srv_column_text(s, 0);
 
 		for (unsigned i = 0; i < _SRV_NODE_STATE_MAX; i++)
 			if (streq(name, node_states[i]))
-				ret[i] = (unsigned long)sqlite3_column_int64(s, 1);
+				ret[i] = (unsigned long)srv_column_int64(s, 1);
 	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, "counting nodes");
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, "counting nodes");
 }

@@ -1,6 +1,7 @@
 /* The server's state database: open, migrate, transactions, a statement cache. */
 #include <errno.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "server/schema.h"
 #include "server/state.h"
+#include "store/store.h"
 #include "store/db.h"
 #include "banned.h"
 
@@ -33,6 +35,81 @@ struct srv_state {
 	struct state_stmt *cache;
 	size_t n_cache, alloc_cache;
 };
+
+/* A struct srv_stmt is SQLite's statement under a name the server's logic can hold. */
+static sqlite3_stmt *S(struct srv_stmt *s)
+{
+	return (sqlite3_stmt *)s;
+}
+
+void srv_bind_int64(struct srv_stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(S(s), i, (sqlite3_int64)v);
+}
+
+void srv_bind_int(struct srv_stmt *s, int i, int v)
+{
+	sqlite3_bind_int(S(s), i, v);
+}
+
+void srv_bind_text(struct srv_stmt *s, int i, const char *text)
+{
+	sqlite3_bind_text(S(s), i, text, -1, SQLITE_STATIC);
+}
+
+void srv_bind_blob(struct srv_stmt *s, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob64(S(s), i, p, n, SQLITE_STATIC);
+}
+
+void srv_bind_null(struct srv_stmt *s, int i)
+{
+	sqlite3_bind_null(S(s), i);
+}
+
+int srv_step(struct srv_stmt *s)
+{
+	switch (sqlite3_step(S(s))) {
+	case SQLITE_ROW:
+		return SRV_ROW;
+	case SQLITE_DONE:
+		return SRV_DONE;
+	case SQLITE_CONSTRAINT:
+		return SRV_CONSTRAINT;
+	default:
+		return SRV_ERROR;
+	}
+}
+
+void srv_reset(struct srv_stmt *s)
+{
+	sqlite3_reset(S(s));
+}
+
+bool srv_column_is_null(struct srv_stmt *s, int i)
+{
+	return sqlite3_column_type(S(s), i) == SQLITE_NULL;
+}
+
+int64_t srv_column_int64(struct srv_stmt *s, int i)
+{
+	return sqlite3_column_int64(S(s), i);
+}
+
+int srv_column_int(struct srv_stmt *s, int i)
+{
+	return sqlite3_column_int(S(s), i);
+}
+
+const char *srv_column_text(struct srv_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(S(s), i);
+}
+
+json_t *srv_column_json(struct srv_stmt *s, int i)
+{
+	return tt_store_column_json(S(s), i);
+}
 
 const char *srv_state_path(struct srv_state *st)
 {
@@ -91,7 +168,7 @@ static int state_exec(struct srv_state *st, const char *sql, const char *context
 	return tt_db_exec(st->db, sql, context, STATE_OPS(st));
 }
 
-int srv_state_prepare(struct srv_state *st, const char *sql, sqlite3_stmt **ret)
+int srv_state_prepare(struct srv_state *st, const char *sql, struct srv_stmt **ret)
 {
 	sqlite3_stmt *stmt;
 
@@ -99,7 +176,7 @@ int srv_state_prepare(struct srv_state *st, const char *sql, sqlite3_stmt **ret)
 		if (st->cache[i].sql == sql) {
 			sqlite3_reset(st->cache[i].stmt);
 			sqlite3_clear_bindings(st->cache[i].stmt);
-			*ret = st->cache[i].stmt;
+			*ret = (struct srv_stmt *)st->cache[i].stmt;
 			return 0;
 		}
 	if (st->n_cache == st->alloc_cache) {
@@ -115,7 +192,7 @@ int srv_state_prepare(struct srv_state *st, const char *sql, sqlite3_stmt **ret)
 	    SQLITE_OK)
 		return srv_state_error(st, "preparing a statement");
 	st->cache[st->n_cache++] = (struct state_stmt){sql, stmt};
-	*ret = stmt;
+	*ret = (struct srv_stmt *)stmt;
 	return 0;
 }
 

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,10 +33,46 @@ int srv_state_begin(struct srv_state *st);
 int srv_state_commit(struct srv_state *st);
 int srv_state_rollback(struct srv_state *st);
 
-/* Prepares SQL once per connection (compared by address, the callers pass literals). */
-int srv_state_prepare(struct srv_state *st, const char *sql, sqlite3_stmt **ret);
+/*
+ * The statements of the server's logic. Only this file and state.c know the database engine:
+ * the rest of src/lib/server prepares, binds, steps and reads columns through these, so that
+ * a second backend (docs/server.md, "Storage") is a second state.c.
+ */
+struct srv_stmt;
+
+/*
+ * Prepares SQL once per connection (compared by address: the callers pass literals) and
+ * returns it reset, its parameters unbound. Parameters are ?1, ?2, ... (1-based); columns
+ * are 0-based.
+ */
+int srv_state_prepare(struct srv_state *st, const char *sql, struct srv_stmt **ret);
 /* Logs the connection's last error with CONTEXT; returns -EIO (-EEXIST for a constraint). */
 int srv_state_error(struct srv_state *st, const char *context);
+
+/* TEXT and BLOB are not copied: they must stay valid until the statement's reset. */
+void srv_bind_int64(struct srv_stmt *s, int i, int64_t v);
+void srv_bind_int(struct srv_stmt *s, int i, int v);
+void srv_bind_text(struct srv_stmt *s, int i, const char *text); /* NULL binds NULL */
+void srv_bind_blob(struct srv_stmt *s, int i, const void *p, size_t n);
+void srv_bind_null(struct srv_stmt *s, int i);
+
+enum srv_step {
+	SRV_ERROR = 1,	    /* srv_state_error() says which */
+	SRV_CONSTRAINT = 2, /* a UNIQUE, CHECK, foreign key or trigger refused the change */
+	SRV_ROW = 3,	    /* a row is there to read */
+	SRV_DONE = 4,	    /* no more rows; a change is made */
+};
+int srv_step(struct srv_stmt *s);
+/* Ends the statement's run (reads, locks); its bindings stay until the next prepare. */
+void srv_reset(struct srv_stmt *s);
+
+bool srv_column_is_null(struct srv_stmt *s, int i);
+int64_t srv_column_int64(struct srv_stmt *s, int i);
+int srv_column_int(struct srv_stmt *s, int i);
+/* NULL for a NULL column; valid until the next step or reset. */
+const char *srv_column_text(struct srv_stmt *s, int i);
+/* Column I as a JSON value of its type (a new reference; null for NULL). */
+json_t *srv_column_json(struct srv_stmt *s, int i);
 
 /* The rowid of this connection's last INSERT. */
 int64_t srv_state_last_insert_id(struct srv_state *st);

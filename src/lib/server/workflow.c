@@ -17,7 +17,6 @@
 #include "server/auth.h"
 #include "server/state.h"
 #include "server/workflow.h"
-#include "store/store.h"
 #include "strbuf.h"
 #include "banned.h"
 
@@ -76,12 +75,12 @@ static void sha256_hex(const void *data, size_t len, char ret[static 65])
 }
 
 /* Steps a statement that returns no row. */
-static int step_done(struct srv_state *st, sqlite3_stmt *s, const char *context)
+static int step_done(struct srv_state *st, struct srv_stmt *s, const char *context)
 {
-	int r = sqlite3_step(s);
+	int r = srv_step(s);
 
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, context);
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, context);
 }
 
 static int audit(struct srv_state *st, const struct srv_actor *by, const char *action, int64_t id,
@@ -96,15 +95,15 @@ static int audit(struct srv_state *st, const struct srv_actor *by, const char *a
 	return r;
 }
 
-static void iso_or_null(json_t *o, const char *key, sqlite3_stmt *s, int i)
+static void iso_or_null(json_t *o, const char *key, struct srv_stmt *s, int i)
 {
 	char t[32];
 
-	if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+	if (srv_column_is_null(s, i)) {
 		json_object_set_new(o, key, json_null());
 		return;
 	}
-	srv_time_iso(sqlite3_column_int64(s, i), t);
+	srv_time_iso(srv_column_int64(s, i), t);
 	json_object_set_new(o, key, json_string(t));
 }
 
@@ -120,51 +119,51 @@ struct patch_row {
 
 static int patch_get(struct srv_state *st, int64_t id, struct patch_row *ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st, "SELECT state, revision, author, cve FROM patch WHERE id = ?1",
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "reading a patch");
 		log_error("no patch %lld", (long long)id);
 		return -ENOENT;
 	}
 	*ret = (struct patch_row){.id = id, .state = _SRV_PATCH_STATE_MAX};
 	for (unsigned i = 0; i < _SRV_PATCH_STATE_MAX; i++)
-		if (streq((const char *)sqlite3_column_text(s, 0), patch_states[i]))
+		if (streq(srv_column_text(s, 0), patch_states[i]))
 			ret->state = i;
-	ret->rev = sqlite3_column_int(s, 1);
-	snprintf(ret->author, sizeof(ret->author), "%s", (const char *)sqlite3_column_text(s, 2));
-	snprintf(ret->cve, sizeof(ret->cve), "%s", (const char *)sqlite3_column_text(s, 3));
-	sqlite3_reset(s);
+	ret->rev = srv_column_int(s, 1);
+	snprintf(ret->author, sizeof(ret->author), "%s", srv_column_text(s, 2));
+	snprintf(ret->cve, sizeof(ret->cve), "%s", srv_column_text(s, 3));
+	srv_reset(s);
 	return 0;
 }
 
 static int patch_set_state(struct srv_state *st, int64_t id, enum srv_patch_state to)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st, "UPDATE patch SET state = ?2, updated_at = ?3 WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, patch_states[to], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	srv_bind_int64(s, 1, id);
+	srv_bind_text(s, 2, patch_states[to]);
+	srv_bind_int64(s, 3, (int64_t)time(NULL));
 	return step_done(st, s, "changing a patch's state");
 }
 
 static int revision_insert(struct srv_state *st, const struct srv_actor *by, int64_t id, int rev,
 			   const char *text, const char *note, char sha[static 65])
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	sha256_hex(text, strlen(text), sha);
@@ -174,14 +173,14 @@ static int revision_insert(struct srv_state *st, const struct srv_actor *by, int
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, rev);
-	sqlite3_bind_text(s, 3, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 5, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, note, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, srv_actor_person(by), -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, rev);
+	srv_bind_text(s, 3, by->name);
+	srv_bind_int64(s, 4, (int64_t)time(NULL));
+	srv_bind_text(s, 5, sha);
+	srv_bind_text(s, 6, text);
+	srv_bind_text(s, 7, note);
+	srv_bind_text(s, 8, srv_actor_person(by));
 	return step_done(st, s, "recording a revision");
 }
 
@@ -200,7 +199,7 @@ int srv_patch_create(struct srv_state *st, const struct srv_actor *by, const cha
 {
 	_cleanup_free_ char *kj = NULL;
 	char sha[65];
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *k;
 	size_t i;
 	int64_t id, now = time(NULL);
@@ -235,11 +234,11 @@ int srv_patch_create(struct srv_state *st, const struct srv_actor *by, const cha
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, cve, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, kj, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
+	srv_bind_text(s, 1, cve);
+	srv_bind_text(s, 2, title);
+	srv_bind_text(s, 3, kj);
+	srv_bind_text(s, 4, by->name);
+	srv_bind_int64(s, 5, now);
 	r = step_done(st, s, "creating a patch");
 	if (r < 0)
 		goto rollback;
@@ -265,7 +264,7 @@ rollback:
  * withdrawn, whose modules no one will publish. */
 static int jobs_cancel(struct srv_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st,
@@ -274,8 +273,8 @@ static int jobs_cancel(struct srv_state *st, int64_t id)
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	srv_bind_int64(s, 1, id);
+	srv_bind_int64(s, 2, (int64_t)time(NULL));
 	return step_done(st, s, "cancelling jobs");
 }
 
@@ -283,7 +282,7 @@ int srv_patch_revise(struct srv_state *st, const struct srv_actor *by, int64_t i
 		     const char *note, json_t **ret)
 {
 	struct patch_row p;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	char sha[65];
 	int r;
 
@@ -316,9 +315,9 @@ int srv_patch_revise(struct srv_state *st, const struct srv_actor *by, int64_t i
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev + 1);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev + 1);
+	srv_bind_int64(s, 3, (int64_t)time(NULL));
 	r = step_done(st, s, "revising a patch");
 	if (r < 0)
 		goto rollback;
@@ -342,7 +341,7 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 	_cleanup_(srv_json_unrefp) json_t *kernels = NULL;
 	json_t *jobs, *k;
 	struct patch_row p;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	size_t i;
 	int r;
 
@@ -362,10 +361,10 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 	r = srv_state_prepare(st, "SELECT kernels FROM patch WHERE id = ?1", &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		kernels = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
-	sqlite3_reset(s);
+	srv_bind_int64(s, 1, id);
+	if (srv_step(s) == SRV_ROW)
+		kernels = json_loads(srv_column_text(s, 0), 0, NULL);
+	srv_reset(s);
 	jobs = json_array();
 	if (!kernels || !jobs) {
 		json_decref(jobs);
@@ -381,11 +380,11 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 				      &s);
 		if (r < 0)
 			break;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int(s, 2, p.rev);
-		sqlite3_bind_text(s, 3, json_string_value(k), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, by->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+		srv_bind_int64(s, 1, id);
+		srv_bind_int(s, 2, p.rev);
+		srv_bind_text(s, 3, json_string_value(k));
+		srv_bind_text(s, 4, by->name);
+		srv_bind_int64(s, 5, (int64_t)time(NULL));
 		r = step_done(st, s, "queueing a build job");
 		if (r < 0)
 			break;
@@ -410,15 +409,14 @@ rollback:
 
 #define PATCH_COLUMNS "id, cve, title, kernels, state, author, revision, created_at, updated_at"
 
-static json_t *patch_json(sqlite3_stmt *s)
+static json_t *patch_json(struct srv_stmt *s)
 {
-	const char *k = (const char *)sqlite3_column_text(s, 3);
+	const char *k = srv_column_text(s, 3);
 	json_t *kernels = k ? json_loads(k, 0, NULL) : NULL;
-	json_t *o = json_pack(
-		"{s:o s:o s:o s:o s:o s:o s:o}", "id", tt_store_column_json(s, 0), "cve",
-		tt_store_column_json(s, 1), "title", tt_store_column_json(s, 2), "kernels",
-		kernels ? kernels : json_array(), "state", tt_store_column_json(s, 4), "author",
-		tt_store_column_json(s, 5), "revision", tt_store_column_json(s, 6));
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o s:o s:o}", "id", srv_column_json(s, 0), "cve",
+			      srv_column_json(s, 1), "title", srv_column_json(s, 2), "kernels",
+			      kernels ? kernels : json_array(), "state", srv_column_json(s, 4),
+			      "author", srv_column_json(s, 5), "revision", srv_column_json(s, 6));
 
 	if (o) {
 		iso_or_null(o, "created_at", s, 7);
@@ -427,26 +425,26 @@ static json_t *patch_json(sqlite3_stmt *s)
 	return o;
 }
 
-static json_t *first_column_json(sqlite3_stmt *s)
+static json_t *first_column_json(struct srv_stmt *s)
 {
-	return tt_store_column_json(s, 0);
+	return srv_column_json(s, 0);
 }
 
 /* Appends FN(row) to ARR for every row of S; CONTEXT names the query in an error. */
-static int rows(struct srv_state *st, sqlite3_stmt *s, json_t *(*fn)(sqlite3_stmt *), json_t *arr,
-		const char *context)
+static int rows(struct srv_state *st, struct srv_stmt *s, json_t *(*fn)(struct srv_stmt *),
+		json_t *arr, const char *context)
 {
 	int r;
 
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+	while ((r = srv_step(s)) == SRV_ROW)
 		json_array_append_new(arr, fn(s));
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? 0 : srv_state_error(st, context);
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, context);
 }
 
 int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
@@ -456,7 +454,7 @@ int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	srv_bind_text(s, 1, state);
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
@@ -473,7 +471,7 @@ int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 	"id, kind, patch, rev, kernel, state, requested_by, lease_owner, attempts, build, boot, "  \
 	"module_name, module_sha256, error, lease_expires, created_at, started_at, finished_at"
 
-static json_t *job_json(sqlite3_stmt *s)
+static json_t *job_json(struct srv_stmt *s)
 {
 	static const char *const keys[] = {
 		"id",	 "kind",	 "patch",	  "rev",      "kernel",
@@ -487,47 +485,44 @@ static json_t *job_json(sqlite3_stmt *s)
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		json_object_set_new(o, keys[i], tt_store_column_json(s, (int)i));
+		json_object_set_new(o, keys[i], srv_column_json(s, (int)i));
 	for (size_t i = 0; i < ARRAY_SIZE(times); i++)
 		iso_or_null(o, times[i], s, (int)(ARRAY_SIZE(keys) + i));
 	return o;
 }
 
 /* Appends to ARR the rows of statement S (already bound) through FN. */
-static json_t *revision_json(sqlite3_stmt *s)
+static json_t *revision_json(struct srv_stmt *s)
 {
-	json_t *o = json_pack("{s:o s:o s:o s:o s:o}", "rev", tt_store_column_json(s, 0),
-			      "author", tt_store_column_json(s, 1), "author_person",
-			      tt_store_column_json(s, 5), "sha256", tt_store_column_json(s, 3),
-			      "note", tt_store_column_json(s, 4));
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o}", "rev", srv_column_json(s, 0), "author",
+			      srv_column_json(s, 1), "author_person", srv_column_json(s, 5),
+			      "sha256", srv_column_json(s, 3), "note", srv_column_json(s, 4));
 
 	if (o)
 		iso_or_null(o, "created_at", s, 2);
 	return o;
 }
 
-static json_t *review_json(sqlite3_stmt *s)
+static json_t *review_json(struct srv_stmt *s)
 {
-	json_t *o = json_pack("{s:o s:o s:o s:o s:o s:o}", "id", tt_store_column_json(s, 0),
-			      "rev", tt_store_column_json(s, 1), "reviewer",
-			      tt_store_column_json(s, 2), "reviewer_person",
-			      tt_store_column_json(s, 6), "verdict", tt_store_column_json(s, 3),
-			      "comment", tt_store_column_json(s, 4));
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o s:o}", "id", srv_column_json(s, 0), "rev",
+			      srv_column_json(s, 1), "reviewer", srv_column_json(s, 2),
+			      "reviewer_person", srv_column_json(s, 6), "verdict",
+			      srv_column_json(s, 3), "comment", srv_column_json(s, 4));
 
 	if (o)
 		iso_or_null(o, "at", s, 5);
 	return o;
 }
 
-static json_t *publication_json(sqlite3_stmt *s)
+static json_t *publication_json(struct srv_stmt *s)
 {
-	const char *t = (const char *)sqlite3_column_text(s, 3);
+	const char *t = srv_column_text(s, 3);
 	json_t *targets = t ? json_loads(t, 0, NULL) : NULL;
-	json_t *o =
-		json_pack("{s:o s:o s:o s:o s:o s:o}", "id", tt_store_column_json(s, 0), "rev",
-			  tt_store_column_json(s, 1), "channel", tt_store_column_json(s, 2),
-			  "targets", targets ? targets : json_array(), "published_by",
-			  tt_store_column_json(s, 5), "withdrawn_by", tt_store_column_json(s, 7));
+	json_t *o = json_pack("{s:o s:o s:o s:o s:o s:o}", "id", srv_column_json(s, 0), "rev",
+			      srv_column_json(s, 1), "channel", srv_column_json(s, 2), "targets",
+			      targets ? targets : json_array(), "published_by",
+			      srv_column_json(s, 5), "withdrawn_by", srv_column_json(s, 7));
 
 	if (o) {
 		iso_or_null(o, "published_at", s, 4);
@@ -539,7 +534,7 @@ static json_t *publication_json(sqlite3_stmt *s)
 /* The distinct approvers of revision REV. */
 static int approvers(struct srv_state *st, int64_t id, int rev, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr = json_array();
 	int r;
 
@@ -553,8 +548,8 @@ static int approvers(struct srv_state *st, int64_t id, int rev, json_t **ret)
 		json_decref(arr);
 		return r;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, rev);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, rev);
 	r = rows(st, s, first_column_json, arr, "counting approvals");
 	if (r < 0) {
 		json_decref(arr);
@@ -568,24 +563,24 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 {
 	_cleanup_(srv_json_unrefp) json_t *o = NULL;
 	json_t *arr, *by = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int rev, r;
 
 	r = srv_state_prepare(st, "SELECT " PATCH_COLUMNS " FROM patch WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "reading a patch");
 		log_error("no patch %lld", (long long)id);
 		return -ENOENT;
 	}
 	o = patch_json(s);
-	rev = sqlite3_column_int(s, 6);
-	sqlite3_reset(s);
+	rev = srv_column_int(s, 6);
+	srv_reset(s);
 	if (!o)
 		return -ENOMEM;
 
@@ -596,7 +591,7 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
+	srv_bind_int64(s, 1, id);
 	json_object_set_new(o, "revisions", arr = json_array());
 	r = rows(st, s, revision_json, arr, "reading revisions");
 	if (r < 0)
@@ -617,7 +612,7 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
+	srv_bind_int64(s, 1, id);
 	json_object_set_new(o, "reviews", arr = json_array());
 	r = rows(st, s, review_json, arr, "reading reviews");
 	if (r < 0)
@@ -627,7 +622,7 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
+	srv_bind_int64(s, 1, id);
 	json_object_set_new(o, "jobs", arr = json_array());
 	r = rows(st, s, job_json, arr, "reading jobs");
 	if (r < 0)
@@ -640,7 +635,7 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
+	srv_bind_int64(s, 1, id);
 	json_object_set_new(o, "publications", arr = json_array());
 	r = rows(st, s, publication_json, arr, "reading publications");
 	if (r < 0)
@@ -651,7 +646,7 @@ int srv_patch_show(struct srv_state *st, int64_t id, const struct srv_wf_config 
 
 int srv_patch_text(struct srv_state *st, int64_t id, int rev, char **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	char *t;
 	int r;
 
@@ -662,18 +657,18 @@ int srv_patch_text(struct srv_state *st, int64_t id, int rev, char **ret)
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, rev);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, rev);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "reading a revision");
 		log_error("no revision %d of patch %lld", rev, (long long)id);
 		return -ENOENT;
 	}
-	t = strdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_reset(s);
+	t = strdup(srv_column_text(s, 0));
+	srv_reset(s);
 	if (!t)
 		return -ENOMEM;
 	*ret = t;
@@ -691,7 +686,7 @@ static int patch_advance(struct srv_state *st, int64_t id, const struct srv_wf_c
 	_cleanup_(srv_json_unrefp) json_t *by = NULL;
 	struct patch_row p;
 	enum srv_patch_state to;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int pending = 0, failed = 0, total = 0, r;
 
 	r = patch_get(st, id, &p);
@@ -712,14 +707,14 @@ static int patch_advance(struct srv_state *st, int64_t id, const struct srv_wf_c
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		total = sqlite3_column_int(s, 0);
-		pending = sqlite3_column_int(s, 1);
-		failed = sqlite3_column_int(s, 2);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
+	if (srv_step(s) == SRV_ROW) {
+		total = srv_column_int(s, 0);
+		pending = srv_column_int(s, 1);
+		failed = srv_column_int(s, 2);
 	}
-	sqlite3_reset(s);
+	srv_reset(s);
 	r = approvers(st, id, p.rev, &by);
 	if (r < 0)
 		return r;
@@ -742,7 +737,7 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 {
 	enum srv_patch_state to;
 	struct patch_row p;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	char rev_author[SRV_NAME_MAX + 1] = "";
 	bool approve = streq(verdict, "approve"), reject = streq(verdict, "reject");
 	int r;
@@ -771,12 +766,11 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		snprintf(rev_author, sizeof(rev_author), "%s",
-			 (const char *)sqlite3_column_text(s, 0));
-	sqlite3_reset(s);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
+	if (srv_step(s) == SRV_ROW)
+		snprintf(rev_author, sizeof(rev_author), "%s", srv_column_text(s, 0));
+	srv_reset(s);
 	/* Persons, not token names: one person may hold an author and a reviewer token. */
 	if (approve && streq(rev_author, srv_actor_person(by))) {
 		r = log_error_errno(-EPERM,
@@ -791,16 +785,16 @@ int srv_review_add(struct srv_state *st, const struct srv_actor *by, int64_t id,
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
-	sqlite3_bind_text(s, 3, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, verdict, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, comment, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 7, srv_actor_person(by), -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
+	srv_bind_text(s, 3, by->name);
+	srv_bind_text(s, 4, verdict);
+	srv_bind_text(s, 5, comment);
+	srv_bind_int64(s, 6, (int64_t)time(NULL));
+	srv_bind_text(s, 7, srv_actor_person(by));
+	r = srv_step(s);
+	srv_reset(s);
+	if (r != SRV_DONE) {
 		if (approve)
 			r = log_error_errno(-EEXIST,
 					    "'%s' approved revision %d of patch %lld already",
@@ -847,7 +841,7 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 	_cleanup_(srv_json_unrefp) json_t *plan = NULL, *by = NULL;
 	json_t *mods;
 	struct patch_row p;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	char sha[65] = "";
 	int r;
 
@@ -864,11 +858,11 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
-	sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
-	r = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_reset(s);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
+	srv_bind_text(s, 3, channel);
+	r = srv_step(s) == SRV_ROW ? srv_column_int(s, 0) : 0;
+	srv_reset(s);
 	if (r > 0)
 		return log_error_errno(-EALREADY, "patch %lld is published on '%s' already",
 				       (long long)id, channel);
@@ -876,11 +870,11 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		snprintf(sha, sizeof(sha), "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_reset(s);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
+	if (srv_step(s) == SRV_ROW)
+		snprintf(sha, sizeof(sha), "%s", srv_column_text(s, 0));
+	srv_reset(s);
 	r = approvers(st, id, p.rev, &by);
 	if (r < 0)
 		return r;
@@ -899,16 +893,16 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, p.rev);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, p.rev);
 	r = 0;
-	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
-		int64_t job = sqlite3_column_int64(s, 0);
-		const char *kernel = (const char *)sqlite3_column_text(s, 1);
-		const char *state = (const char *)sqlite3_column_text(s, 2);
-		const char *build = (const char *)sqlite3_column_text(s, 3);
-		const char *boot = (const char *)sqlite3_column_text(s, 4);
-		const char *name = (const char *)sqlite3_column_text(s, 5);
+	while (r == 0 && srv_step(s) == SRV_ROW) {
+		int64_t job = srv_column_int64(s, 0);
+		const char *kernel = srv_column_text(s, 1);
+		const char *state = srv_column_text(s, 2);
+		const char *build = srv_column_text(s, 3);
+		const char *boot = srv_column_text(s, 4);
+		const char *name = srv_column_text(s, 5);
 		_cleanup_free_ char *path = NULL;
 
 		if (!streq(state, "done") || !build || !streq(build, "written") || !name)
@@ -928,7 +922,7 @@ int srv_patch_publish_plan(struct srv_state *st, int64_t id, const char *channel
 					      json_pack("{s:I s:s s:s}", "job", (json_int_t)job,
 							"kernel", kernel, "path", path));
 	}
-	sqlite3_reset(s);
+	srv_reset(s);
 	if (r < 0)
 		return r;
 	if (!json_array_size(mods))
@@ -944,7 +938,7 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 			     int64_t patch, json_t *body, int64_t *ret_id)
 {
 	_cleanup_free_ char *bj = json_dumps(body, JSON_COMPACT);
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	if (!bj)
@@ -956,16 +950,16 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 		&s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, patch);
-	sqlite3_bind_text(s, 3, bj, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, by->role, -1, SQLITE_STATIC);
+	srv_bind_text(s, 1, action);
+	srv_bind_int64(s, 2, patch);
+	srv_bind_text(s, 3, bj);
+	srv_bind_text(s, 4, by->name);
+	srv_bind_text(s, 5, by->role);
 	if (by->token_id)
-		sqlite3_bind_int64(s, 6, by->token_id);
-	sqlite3_bind_text(s, 7, by->remote, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, by->person, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, (sqlite3_int64)time(NULL));
+		srv_bind_int64(s, 6, by->token_id);
+	srv_bind_text(s, 7, by->remote);
+	srv_bind_text(s, 8, by->person);
+	srv_bind_int64(s, 9, (int64_t)time(NULL));
 	r = step_done(st, s, "recording an archive change");
 	if (r == 0)
 		*ret_id = srv_state_last_insert_id(st);
@@ -974,13 +968,13 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 
 static int intent_delete(struct srv_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st, "DELETE FROM archive_intent WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
+	srv_bind_int64(s, 1, id);
 	return step_done(st, s, "dropping an archive change");
 }
 
@@ -989,23 +983,22 @@ int srv_archive_intent_drop(struct srv_state *st, int64_t id)
 	return intent_delete(st, id);
 }
 
-static json_t *intent_json(sqlite3_stmt *s)
+static json_t *intent_json(struct srv_stmt *s)
 {
-	const char *body = (const char *)sqlite3_column_text(s, 3);
+	const char *body = srv_column_text(s, 3);
 
 	return json_pack("{s:I s:o s:I s:o s:{s:o s:o s:o s:o s:o}}", "id",
-			 (json_int_t)sqlite3_column_int64(s, 0), "action",
-			 tt_store_column_json(s, 1), "patch",
-			 (json_int_t)sqlite3_column_int64(s, 2), "body",
+			 (json_int_t)srv_column_int64(s, 0), "action", srv_column_json(s, 1),
+			 "patch", (json_int_t)srv_column_int64(s, 2), "body",
 			 body ? json_loads(body, 0, NULL) : json_null(), "actor", "name",
-			 tt_store_column_json(s, 4), "role", tt_store_column_json(s, 5), "token_id",
-			 tt_store_column_json(s, 6), "remote", tt_store_column_json(s, 7), "person",
-			 tt_store_column_json(s, 8));
+			 srv_column_json(s, 4), "role", srv_column_json(s, 5), "token_id",
+			 srv_column_json(s, 6), "remote", srv_column_json(s, 7), "person",
+			 srv_column_json(s, 8));
 }
 
 int srv_archive_intent_list(struct srv_state *st, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
@@ -1033,7 +1026,7 @@ int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, i
 			     json_t **ret)
 {
 	_cleanup_free_ char *tj = json_dumps(targets, JSON_COMPACT);
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	if (!tj)
@@ -1047,12 +1040,12 @@ int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, i
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, rev);
-	sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, tj, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 6, by->name, -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, id);
+	srv_bind_int(s, 2, rev);
+	srv_bind_text(s, 3, channel);
+	srv_bind_text(s, 4, tj);
+	srv_bind_int64(s, 5, (int64_t)time(NULL));
+	srv_bind_text(s, 6, by->name);
 	r = step_done(st, s, "recording a publication");
 	if (r == 0)
 		r = patch_set_state(st, id, SRV_PATCH_PUBLISHED);
@@ -1075,7 +1068,7 @@ rollback:
 
 int srv_patch_publications(struct srv_state *st, int64_t id, const char *channel, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
@@ -1086,8 +1079,8 @@ int srv_patch_publications(struct srv_state *st, int64_t id, const char *channel
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, id);
+	srv_bind_text(s, 2, channel);
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
@@ -1104,7 +1097,7 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 			      json_t *publications, const char *reason, int64_t intent,
 			      bool recovered, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *pub;
 	size_t i;
 	int left = 0, r;
@@ -1120,9 +1113,9 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 				      &s);
 		if (r < 0)
 			goto rollback;
-		sqlite3_bind_int64(s, 1, json_integer_value(json_object_get(pub, "id")));
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
-		sqlite3_bind_text(s, 3, by->name, -1, SQLITE_STATIC);
+		srv_bind_int64(s, 1, json_integer_value(json_object_get(pub, "id")));
+		srv_bind_int64(s, 2, (int64_t)time(NULL));
+		srv_bind_text(s, 3, by->name);
 		r = step_done(st, s, "withdrawing a publication");
 		if (r < 0)
 			goto rollback;
@@ -1133,10 +1126,10 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		left = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	srv_bind_int64(s, 1, id);
+	if (srv_step(s) == SRV_ROW)
+		left = srv_column_int(s, 0);
+	srv_reset(s);
 	if (!left) {
 		r = patch_set_state(st, id, SRV_PATCH_WITHDRAWN);
 		if (r == 0)
@@ -1185,7 +1178,7 @@ int srv_builder_register(struct srv_state *st, const struct srv_actor *by, json_
 			 bool boot_test, json_t **ret)
 {
 	_cleanup_free_ char *kj = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t now = time(NULL);
 	int r;
 
@@ -1207,10 +1200,10 @@ int srv_builder_register(struct srv_state *st, const struct srv_actor *by, json_
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, kj, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, boot_test);
-	sqlite3_bind_int64(s, 4, now);
+	srv_bind_text(s, 1, by->name);
+	srv_bind_text(s, 2, kj);
+	srv_bind_int(s, 3, boot_test);
+	srv_bind_int64(s, 4, now);
 	r = step_done(st, s, "registering a builder");
 	if (r == 0) {
 		json_t *d = json_pack("{s:O s:b}", "kernels", kernels, "boot_test", boot_test);
@@ -1303,7 +1296,7 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 {
 	_cleanup_free_ char *kj = NULL, *input = NULL, *prev_owner = NULL;
 	_cleanup_(srv_json_unrefp) json_t *j = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t now = time(NULL), id = 0;
 	int r;
 
@@ -1324,8 +1317,8 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int(s, 2, SRV_JOB_MAX_ATTEMPTS);
+	srv_bind_int64(s, 1, now);
+	srv_bind_int(s, 2, SRV_JOB_MAX_ATTEMPTS);
 	r = step_done(st, s, "expiring jobs");
 	if (r < 0)
 		goto rollback;
@@ -1345,16 +1338,16 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, kj, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-			prev_owner = strdup((const char *)sqlite3_column_text(s, 1));
+	srv_bind_int64(s, 1, now);
+	srv_bind_text(s, 2, kj);
+	r = srv_step(s);
+	if (r == SRV_ROW) {
+		id = srv_column_int64(s, 0);
+		if (!srv_column_is_null(s, 1))
+			prev_owner = strdup(srv_column_text(s, 1));
 	}
-	sqlite3_reset(s);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+	srv_reset(s);
+	if (r != SRV_ROW && r != SRV_DONE) {
 		r = srv_state_error(st, "leasing a job");
 		goto rollback;
 	}
@@ -1371,17 +1364,17 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now + wf->lease_seconds);
-	sqlite3_bind_int64(s, 4, now);
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	srv_bind_int64(s, 1, id);
+	srv_bind_text(s, 2, by->name);
+	srv_bind_int64(s, 3, now + wf->lease_seconds);
+	srv_bind_int64(s, 4, now);
+	if (srv_step(s) == SRV_ROW) {
 		j = job_json(s);
-		if (sqlite3_column_type(s, 18) != SQLITE_NULL)
-			input = strdup((const char *)sqlite3_column_text(s, 18));
-		sqlite3_step(s);
+		if (!srv_column_is_null(s, 18))
+			input = strdup(srv_column_text(s, 18));
+		srv_step(s);
 	}
-	sqlite3_reset(s);
+	srv_reset(s);
 	if (!j) {
 		r = srv_state_error(st, "leasing a job");
 		goto rollback;
@@ -1409,35 +1402,34 @@ rollback:
 static int job_owned(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		     int64_t *ret_patch, char **ret_kernel)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	r = srv_state_prepare(st, "SELECT state, lease_owner, patch, kernel FROM job WHERE id = ?1",
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "reading a job");
 		log_error("no job %lld", (long long)id);
 		return -ENOENT;
 	}
 	r = 0;
-	if (!streq((const char *)sqlite3_column_text(s, 0), "running") ||
-	    sqlite3_column_type(s, 1) == SQLITE_NULL ||
-	    !streq((const char *)sqlite3_column_text(s, 1), by->name))
+	if (!streq(srv_column_text(s, 0), "running") || srv_column_is_null(s, 1) ||
+	    !streq(srv_column_text(s, 1), by->name))
 		r = -ESTALE;
 	if (ret_patch)
-		*ret_patch = sqlite3_column_int64(s, 2);
+		*ret_patch = srv_column_int64(s, 2);
 	if (r == 0 && ret_kernel) {
-		*ret_kernel = strdup((const char *)sqlite3_column_text(s, 3));
+		*ret_kernel = strdup(srv_column_text(s, 3));
 		if (!*ret_kernel)
 			r = -ENOMEM;
 	}
-	sqlite3_reset(s);
+	srv_reset(s);
 	if (r < 0)
 		log_error("job %lld is not leased to '%s' (its lease lapsed and it went to another "
 			  "builder, or it was cancelled)",
@@ -1448,7 +1440,7 @@ static int job_owned(struct srv_state *st, const struct srv_actor *by, int64_t i
 int srv_job_renew(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		  const struct srv_wf_config *wf, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t until = (int64_t)time(NULL) + wf->lease_seconds;
 	char t[32];
 	int r;
@@ -1460,8 +1452,8 @@ int srv_job_renew(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	if (r == 0)
 		r = srv_state_prepare(st, "UPDATE job SET lease_expires = ?2 WHERE id = ?1", &s);
 	if (r == 0) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, until);
+		srv_bind_int64(s, 1, id);
+		srv_bind_int64(s, 2, until);
 		r = step_done(st, s, "renewing a lease");
 	}
 	if (r < 0) {
@@ -1579,7 +1571,7 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	const char *boot = res->boot ? res->boot : "skipped";
 	bool written = streq(res->build, "written"), known = false, ok;
 	char sha[65] = "";
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int64_t patch = 0;
 	int r;
 
@@ -1647,14 +1639,14 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 		&s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, ok ? "done" : "failed", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(s, 4, res->build, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, boot, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, written ? res->module_name : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, written ? sha : NULL, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, res->error, -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, id);
+	srv_bind_text(s, 2, ok ? "done" : "failed");
+	srv_bind_int64(s, 3, (int64_t)time(NULL));
+	srv_bind_text(s, 4, res->build);
+	srv_bind_text(s, 5, boot);
+	srv_bind_text(s, 6, written ? res->module_name : NULL);
+	srv_bind_text(s, 7, written ? sha : NULL);
+	srv_bind_text(s, 8, res->error);
 	r = step_done(st, s, "finishing a job");
 	if (r < 0)
 		goto rollback;
@@ -1680,24 +1672,24 @@ rollback:
 
 int srv_job_show(struct srv_state *st, int64_t id, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *j;
 	int r;
 
 	r = srv_state_prepare(st, "SELECT " JOB_COLUMNS " FROM job WHERE id = ?1", &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	if (r != SRV_ROW) {
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "reading a job");
 		log_error("no job %lld", (long long)id);
 		return -ENOENT;
 	}
 	j = job_json(s);
-	sqlite3_reset(s);
+	srv_reset(s);
 	if (!j)
 		return -ENOMEM;
 	*ret = j;
@@ -1706,7 +1698,7 @@ int srv_job_show(struct srv_state *st, int64_t id, json_t **ret)
 
 int srv_job_list(struct srv_state *st, const char *state, json_t **ret)
 {
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *arr;
 	int r;
 
@@ -1716,7 +1708,7 @@ int srv_job_list(struct srv_state *st, const char *state, json_t **ret)
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+	srv_bind_text(s, 1, state);
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
@@ -1733,7 +1725,7 @@ int srv_job_artifact(struct srv_state *st, int64_t id, const char *what,
 		     const struct srv_wf_config *wf, char **ret_path)
 {
 	_cleanup_free_ char *name = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	char *p;
 	int r;
 
@@ -1743,14 +1735,14 @@ int srv_job_artifact(struct srv_state *st, int64_t id, const char *what,
 			      &s);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, id);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		name = strdup((const char *)sqlite3_column_text(s, 0));
-	if (r == SQLITE_ROW)
-		recorded = sqlite3_column_int(s, 1);
-	sqlite3_reset(s);
-	if (r != SQLITE_ROW) {
+	srv_bind_int64(s, 1, id);
+	r = srv_step(s);
+	if (r == SRV_ROW && !srv_column_is_null(s, 0))
+		name = strdup(srv_column_text(s, 0));
+	if (r == SRV_ROW)
+		recorded = srv_column_int(s, 1);
+	srv_reset(s);
+	if (r != SRV_ROW) {
 		log_error("no job %lld", (long long)id);
 		return -ENOENT;
 	}
@@ -1791,7 +1783,7 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 {
 	_cleanup_free_ char *dir = NULL, *ij = NULL;
 	_cleanup_(srv_json_unrefp) json_t *in = NULL, *paths = NULL;
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	json_t *p;
 	size_t i;
 	int64_t id;
@@ -1817,9 +1809,9 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 			      &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_text(s, 1, kernel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, by->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	srv_bind_text(s, 1, kernel);
+	srv_bind_text(s, 2, by->name);
+	srv_bind_int64(s, 3, (int64_t)time(NULL));
 	r = step_done(st, s, "queueing a build");
 	if (r < 0)
 		goto rollback;
@@ -1861,8 +1853,8 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 	r = srv_state_prepare(st, "UPDATE job SET state = 'queued', input = ?2 WHERE id = ?1", &s);
 	if (r < 0)
 		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, ij, -1, SQLITE_STATIC);
+	srv_bind_int64(s, 1, id);
+	srv_bind_text(s, 2, ij);
 	r = step_done(st, s, "queueing a build");
 	if (r == 0)
 		r = audit(st, by, "build.request", id,
@@ -1894,7 +1886,7 @@ int srv_workflow_count(struct srv_state *st, unsigned long patches[_SRV_PATCH_ST
 		{"SELECT state, count(*) FROM job GROUP BY state", job_states, _SRV_JOB_STATE_MAX},
 	};
 	unsigned long *out[] = {patches, jobs};
-	sqlite3_stmt *s;
+	struct srv_stmt *s;
 	int r;
 
 	for (size_t k = 0; k < ARRAY_SIZE(q); k++) {
@@ -1902,15 +1894,15 @@ int srv_workflow_count(struct srv_state *st, unsigned long patches[_SRV_PATCH_ST
 		r = srv_state_prepare(st, q[k].sql, &s);
 		if (r < 0)
 			return r;
-		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(s, 0);
+		while ((r = srv_step(s)) == SRV_ROW) {
+			const char *name = srv_column_text(s, 0);
 
 			for (unsigned i = 0; i < q[k].n; i++)
 				if (streq(name, q[k].names[i]))
-					out[k][i] = (unsigned long)sqlite3_column_int64(s, 1);
+					out[k][i] = (unsigned long)srv_column_int64(s, 1);
 		}
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+		srv_reset(s);
+		if (r != SRV_DONE)
 			return srv_state_error(st, "counting patches and jobs");
 	}
 	return 0;

@@ -509,6 +509,22 @@ json_t *tt_store_column_json(sqlite3_stmt *st, int i)
 	}
 }
 
+int tt_store_data_version(struct tt_store *s, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* Prepared and finalized here, not cached: a cheap PRAGMA, and nothing is held between
+	 * calls. */
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 0 : -EIO;
+}
+
 int tt_store_meta_get(struct tt_store *s, const char *key, char **ret)
 {
 	sqlite3_stmt *st;

@@ -65,6 +65,12 @@ int tt_store_error(struct tt_store *s, const char *context);
 /* Column I of the current row as a JSON value of the matching type (a new reference). */
 json_t *tt_store_column_json(sqlite3_stmt *st, int i);
 
+/*
+ * A number that moves whenever another connection (another thread's, another process's)
+ * commits to the database, not when this one does; for caches of answers.
+ */
+int tt_store_data_version(struct tt_store *s, int64_t *ret);
+
 /* key/value metadata; a missing key gives *ret = NULL and returns 0. */
 int tt_store_meta_get(struct tt_store *s, const char *key, char **ret);
 int tt_store_meta_set(struct tt_store *s, const char *key, const char *value);
