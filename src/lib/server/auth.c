@@ -172,7 +172,7 @@ int srv_token_create(struct srv_state *st, const char *name, const char *person,
 		goto fail;
 	r = srv_state_prepare(st,
 			      "INSERT INTO token(name, role, hash, created_at, created_by, person) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -182,8 +182,7 @@ int srv_token_create(struct srv_state *st, const char *name, const char *person,
 	srv_bind_int64(s, 4, (int64_t)time(NULL));
 	srv_bind_text(s, 5, by->name);
 	srv_bind_text(s, 6, person);
-	r = srv_step(s);
-	srv_reset(s);
+	r = srv_step_insert(s, &id);
 	if (r == SRV_CONSTRAINT) {
 		r = log_error_errno(-EEXIST, "a token named '%s' exists (revoke it first)", name);
 		goto rollback;
@@ -192,7 +191,6 @@ int srv_token_create(struct srv_state *st, const char *name, const char *person,
 		r = srv_state_error(st, "storing the token");
 		goto rollback;
 	}
-	id = srv_state_last_insert_id(st);
 	{
 		json_t *d = json_pack("{s:s s:I s:s}", "role", srv_role_to_string(role),
 				      "token_id", (json_int_t)id, "person", person);

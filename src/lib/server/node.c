@@ -201,7 +201,7 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 	srv_reset(s);
 	r = srv_state_prepare(st,
 			      "INSERT INTO node_event(node, at, event, patch, detail) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5)",
+			      "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -210,13 +210,11 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 	srv_bind_text(s, 3, ns->event);
 	srv_bind_text(s, 4, ns->patch);
 	srv_bind_text(s, 5, ns->detail);
-	r = srv_step(s);
-	srv_reset(s);
+	r = srv_step_insert(s, &id);
 	if (r != SRV_DONE) {
 		r = srv_state_error(st, "recording a status");
 		goto rollback;
 	}
-	id = srv_state_last_insert_id(st);
 	r = srv_state_prepare(st,
 			      "UPDATE node SET state = ?2, last_event_id = ?3, remote = ?4 "
 			      "WHERE name = ?1",

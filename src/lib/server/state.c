@@ -81,6 +81,19 @@ int srv_step(struct srv_stmt *s)
 	}
 }
 
+int srv_step_insert(struct srv_stmt *s, int64_t *ret_id)
+{
+	int r = srv_step(s);
+
+	if (r == SRV_ROW) {
+		*ret_id = srv_column_int64(s, 0);
+		while ((r = srv_step(s)) == SRV_ROW)
+			;
+	}
+	srv_reset(s);
+	return r;
+}
+
 void srv_reset(struct srv_stmt *s)
 {
 	sqlite3_reset(S(s));
@@ -114,11 +127,6 @@ json_t *srv_column_json(struct srv_stmt *s, int i)
 const char *srv_state_path(struct srv_state *st)
 {
 	return st->path;
-}
-
-int64_t srv_state_last_insert_id(struct srv_state *st)
-{
-	return sqlite3_last_insert_rowid(st->db);
 }
 
 int srv_state_schema_version(void)

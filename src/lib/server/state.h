@@ -63,6 +63,11 @@ enum srv_step {
 	SRV_DONE = 4,	    /* no more rows; a change is made */
 };
 int srv_step(struct srv_stmt *s);
+/*
+ * Runs an INSERT ... RETURNING id to its end and resets it: SRV_DONE with the new row's id in
+ * *RET_ID (untouched when no row was inserted), else SRV_CONSTRAINT or SRV_ERROR.
+ */
+int srv_step_insert(struct srv_stmt *s, int64_t *ret_id);
 /* Ends the statement's run (reads, locks); its bindings stay until the next prepare. */
 void srv_reset(struct srv_stmt *s);
 
@@ -73,9 +78,6 @@ int srv_column_int(struct srv_stmt *s, int i);
 const char *srv_column_text(struct srv_stmt *s, int i);
 /* Column I as a JSON value of its type (a new reference; null for NULL). */
 json_t *srv_column_json(struct srv_stmt *s, int i);
-
-/* The rowid of this connection's last INSERT. */
-int64_t srv_state_last_insert_id(struct srv_state *st);
 
 /* Unix time T as an RFC 3339 UTC string (seconds). */
 void srv_time_iso(int64_t t, char ret[static 32]);

@@ -83,6 +83,12 @@ static int step_done(struct srv_state *st, struct srv_stmt *s, const char *conte
 	return r == SRV_DONE ? 0 : srv_state_error(st, context);
 }
 
+/* Runs an INSERT ... RETURNING id; *RET_ID gets the new row's id. */
+static int insert_id(struct srv_state *st, struct srv_stmt *s, const char *context, int64_t *ret_id)
+{
+	return srv_step_insert(s, ret_id) == SRV_DONE ? 0 : srv_state_error(st, context);
+}
+
 static int audit(struct srv_state *st, const struct srv_actor *by, const char *action, int64_t id,
 		 json_t *detail)
 {
@@ -230,7 +236,8 @@ int srv_patch_create(struct srv_state *st, const struct srv_actor *by, const cha
 		return r;
 	r = srv_state_prepare(st,
 			      "INSERT INTO patch(cve, title, kernels, state, author, revision, "
-			      "created_at, updated_at) VALUES (?1, ?2, ?3, 'draft', ?4, 1, ?5, ?5)",
+			      "created_at, updated_at) VALUES (?1, ?2, ?3, 'draft', ?4, 1, ?5, ?5) "
+			      "RETURNING id",
 			      &s);
 	if (r < 0)
 		goto rollback;
@@ -239,10 +246,9 @@ int srv_patch_create(struct srv_state *st, const struct srv_actor *by, const cha
 	srv_bind_text(s, 3, kj);
 	srv_bind_text(s, 4, by->name);
 	srv_bind_int64(s, 5, now);
-	r = step_done(st, s, "creating a patch");
+	r = insert_id(st, s, "creating a patch", &id);
 	if (r < 0)
 		goto rollback;
-	id = srv_state_last_insert_id(st);
 	r = revision_insert(st, by, id, 1, text, note, sha);
 	if (r < 0)
 		goto rollback;
@@ -373,10 +379,12 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 	}
 	json_array_foreach(kernels, i, k)
 	{
+		int64_t job = 0;
+
 		r = srv_state_prepare(st,
 				      "INSERT INTO job(kind, patch, rev, kernel, state, "
 				      "requested_by, created_at) VALUES ('build', ?1, ?2, ?3, "
-				      "'queued', ?4, ?5)",
+				      "'queued', ?4, ?5) RETURNING id",
 				      &s);
 		if (r < 0)
 			break;
@@ -385,10 +393,10 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 		srv_bind_text(s, 3, json_string_value(k));
 		srv_bind_text(s, 4, by->name);
 		srv_bind_int64(s, 5, (int64_t)time(NULL));
-		r = step_done(st, s, "queueing a build job");
+		r = insert_id(st, s, "queueing a build job", &job);
 		if (r < 0)
 			break;
-		json_array_append_new(jobs, json_integer(srv_state_last_insert_id(st)));
+		json_array_append_new(jobs, json_integer(job));
 	}
 	if (r == 0)
 		r = patch_set_state(st, id, SRV_PATCH_SUBMITTED);
@@ -700,9 +708,9 @@ static int patch_advance(struct srv_state *st, int64_t id, const struct srv_wf_c
 	r = srv_state_prepare(
 		st,
 		"SELECT count(*), "
-		"  sum(state IN ('queued', 'running')), "
-		"  sum(state = 'failed' OR (state = 'done' AND (build IS NOT 'written' "
-		"      OR boot = 'failed'))) "
+		"  coalesce(sum(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0), "
+		"  coalesce(sum(CASE WHEN state = 'failed' OR (state = 'done' AND (build IS NULL "
+		"      OR build <> 'written' OR boot = 'failed')) THEN 1 ELSE 0 END), 0) "
 		"FROM job WHERE patch = ?1 AND rev = ?2 AND state != 'cancelled'",
 		&s);
 	if (r < 0)
@@ -946,7 +954,8 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 	r = srv_state_prepare(
 		st,
 		"INSERT INTO archive_intent(action, patch, body, actor, role, token_id, "
-		"remote, person, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		"remote, person, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+		"RETURNING id",
 		&s);
 	if (r < 0)
 		return r;
@@ -960,10 +969,7 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 	srv_bind_text(s, 7, by->remote);
 	srv_bind_text(s, 8, by->person);
 	srv_bind_int64(s, 9, (int64_t)time(NULL));
-	r = step_done(st, s, "recording an archive change");
-	if (r == 0)
-		*ret_id = srv_state_last_insert_id(st);
-	return r;
+	return insert_id(st, s, "recording an archive change", ret_id);
 }
 
 static int intent_delete(struct srv_state *st, int64_t id)
@@ -1294,18 +1300,17 @@ static int lease_inputs(struct srv_state *st, json_t *j, const char *input)
 int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kernels,
 		  const struct srv_wf_config *wf, json_t **ret)
 {
-	_cleanup_free_ char *kj = NULL, *input = NULL, *prev_owner = NULL;
+	_cleanup_free_ char *input = NULL, *prev_owner = NULL;
 	_cleanup_(srv_json_unrefp) json_t *j = NULL;
 	struct srv_stmt *s;
 	int64_t now = time(NULL), id = 0;
+	json_t *k;
+	size_t i;
 	int r;
 
 	r = kernels_check(kernels);
 	if (r < 0)
 		return r;
-	kj = json_dumps(kernels, JSON_COMPACT);
-	if (!kj)
-		return -ENOMEM;
 	r = srv_state_begin(st);
 	if (r < 0)
 		return r;
@@ -1326,30 +1331,37 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 	 * The one statement that hands out work: queued, or running under a lapsed lease, and for
 	 * an ad hoc build or the current revision of a patch still on its way to being built (a
 	 * rejected, withdrawn or superseded patch's jobs are cancelled with it; this holds for
-	 * any missed).
+	 * any missed). Run once per kernel the builder takes (at most SRV_PATCH_KERNELS_MAX),
+	 * each run looking only below the oldest job found so far: the oldest job of them all.
 	 */
-	r = srv_state_prepare(st,
-			      "SELECT id, lease_owner FROM job WHERE (state = 'queued' OR "
-			      "(state = 'running' AND lease_expires < ?1)) AND kernel IN "
-			      "(SELECT value FROM json_each(?2)) AND (job.patch IS NULL OR EXISTS "
-			      "(SELECT 1 FROM patch WHERE patch.id = job.patch AND "
-			      "patch.revision = job.rev AND patch.state IN ('submitted', 'built', "
-			      "'failed', 'approved'))) ORDER BY id LIMIT 1",
-			      &s);
-	if (r < 0)
-		goto rollback;
-	srv_bind_int64(s, 1, now);
-	srv_bind_text(s, 2, kj);
-	r = srv_step(s);
-	if (r == SRV_ROW) {
-		id = srv_column_int64(s, 0);
-		if (!srv_column_is_null(s, 1))
-			prev_owner = strdup(srv_column_text(s, 1));
-	}
-	srv_reset(s);
-	if (r != SRV_ROW && r != SRV_DONE) {
-		r = srv_state_error(st, "leasing a job");
-		goto rollback;
+	json_array_foreach(kernels, i, k)
+	{
+		r = srv_state_prepare(
+			st,
+			"SELECT id, lease_owner FROM job WHERE (state = 'queued' OR "
+			"(state = 'running' AND lease_expires < ?1)) AND kernel = ?2 AND "
+			"(?3 = 0 OR id < ?3) AND (job.patch IS NULL OR EXISTS "
+			"(SELECT 1 FROM patch WHERE patch.id = job.patch AND "
+			"patch.revision = job.rev AND patch.state IN ('submitted', 'built', "
+			"'failed', 'approved'))) ORDER BY id LIMIT 1",
+			&s);
+		if (r < 0)
+			goto rollback;
+		srv_bind_int64(s, 1, now);
+		srv_bind_text(s, 2, json_string_value(k));
+		srv_bind_int64(s, 3, id);
+		r = srv_step(s);
+		if (r == SRV_ROW) {
+			id = srv_column_int64(s, 0);
+			free(prev_owner);
+			prev_owner =
+				srv_column_is_null(s, 1) ? NULL : strdup(srv_column_text(s, 1));
+		}
+		srv_reset(s);
+		if (r != SRV_ROW && r != SRV_DONE) {
+			r = srv_state_error(st, "leasing a job");
+			goto rollback;
+		}
 	}
 	r = 0;
 	if (!id) {
@@ -1805,17 +1817,16 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 		return r;
 	r = srv_state_prepare(st,
 			      "INSERT INTO job(kind, kernel, state, requested_by, created_at) "
-			      "VALUES ('adhoc', ?1, 'cancelled', ?2, ?3)",
+			      "VALUES ('adhoc', ?1, 'cancelled', ?2, ?3) RETURNING id",
 			      &s);
 	if (r < 0)
 		goto rollback;
 	srv_bind_text(s, 1, kernel);
 	srv_bind_text(s, 2, by->name);
 	srv_bind_int64(s, 3, (int64_t)time(NULL));
-	r = step_done(st, s, "queueing a build");
+	r = insert_id(st, s, "queueing a build", &id);
 	if (r < 0)
 		goto rollback;
-	id = srv_state_last_insert_id(st);
 	/* The inputs are written under the job's id, then the job is queued with them. */
 	r = job_dir(wf, id, &dir);
 	if (r < 0)
