@@ -15,31 +15,101 @@ fixture_put() {
     printf "$3" >"$1/$2"
 }
 
-# fixture_kernel_tree DIR [module]: a 6.1.40 source tree: the top-level Makefile and Kbuild,
-# the x86 arch directory (arch/x86/kernel/setup.c built in) and net/core/dev.c built in. With
-# "module", also drivers/foo.c, built as a module when the config has CONFIG_FOO=m. The .c
-# files are empty; a test that needs text in one writes it with fixture_put.
+# fixture_kernel_tree DIR [module]: a 6.1.40 source tree (fixture_kbuild) with net/core/dev.c
+# built in. With "module", also drivers/foo.c, built as a module when the config has
+# CONFIG_FOO=m.
 fixture_kernel_tree() {
-    fx_k=$1
     case ${2:-} in
-    '') fx_dirs='net/' ;;
-    module) fx_dirs='net/ drivers/' ;;
+    '') fixture_kbuild "$1" 6.1.40 net/core/dev.c ;;
+    module) fixture_kbuild "$1" 6.1.40 net/core/dev.c drivers/foo.c:FOO ;;
     *) echo "fixture_kernel_tree: unknown variant '$2' (module, or nothing)" >&2; return 1 ;;
     esac
-    fixture_put "$fx_k" Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
-    fixture_put "$fx_k" Kbuild "obj-y += $fx_dirs "'arch/$(SRCARCH)/\n'
+}
+
+# fixture_kbuild DIR RELEASE ENTRY...: a kernel source tree of RELEASE (x.y.z) the static
+# evaluator reads: the top-level Makefile and Kbuild, the x86 arch directory
+# (arch/x86/kernel/setup.c built in) and the Kbuild makefiles on the way to each ENTRY:
+#   PATH.c        built in
+#   PATH.c:SYM    built when the config sets CONFIG_SYM (y or m)
+#   PATH/:SYM     a directory entered only when the config sets CONFIG_SYM
+# A makefile names what is always built on one obj-y line, in the order the entries first
+# reach it, then one line per CONFIG_ symbol. The .c files are empty; a test that needs text in
+# one writes it with fixture_put.
+fixture_kbuild() {
+    fx_k=$1
+    if ! echo "$2" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+'; then
+        echo "fixture_kbuild: '$2' is not a release x.y.z" >&2
+        return 1
+    fi
+    fx_v=$2
+    shift 2
+    for fx_e in "$@"; do
+        case $fx_e in
+        *:*:* | *: | *:*[!A-Z0-9_]*) ;; # a symbol of other characters: refused below
+        *.c | *.c:* | ?*/:*) continue ;;
+        esac
+        echo "fixture_kbuild: '$fx_e' is not PATH.c, PATH.c:SYM or PATH/:SYM" >&2
+        return 1
+    done
+    for fx_e in "$@"; do
+        case $fx_e in
+        */:*) mkdir -p "$fx_k/${fx_e%:*}" ;;
+        *) fixture_put "$fx_k" "${fx_e%:*}" '' ;;
+        esac
+    done
+    fixture_put "$fx_k" Makefile "VERSION = ${fx_v%%.*}\nPATCHLEVEL = $(echo "$fx_v" | cut -d. -f2)\nSUBLEVEL = ${fx_v##*.}\n"'core-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
     fixture_put "$fx_k" scripts/Makefile.build '# not read\n'
     fixture_put "$fx_k" arch/x86/Makefile 'BITS := 64\n'
     fixture_put "$fx_k" arch/x86/Kbuild 'obj-y += kernel/\n'
     fixture_put "$fx_k" arch/x86/kernel/Makefile 'obj-y += setup.o\n'
     fixture_put "$fx_k" arch/x86/kernel/setup.c ''
-    fixture_put "$fx_k" net/Makefile 'obj-y += core/\n'
-    fixture_put "$fx_k" net/core/Makefile 'obj-y += dev.o\n'
-    fixture_put "$fx_k" net/core/dev.c ''
-    if [ "${2:-}" = module ]; then
-        fixture_put "$fx_k" drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
-        fixture_put "$fx_k" drivers/foo.c ''
-    fi
+    # The makefiles, written at the end: a directory's names its own objects and its
+    # subdirectories (one behind a symbol with that symbol), the top one's is Kbuild.
+    printf '%s\n' "$@" | awk -v top="$fx_k" '
+        { entry[NR] = $0 }
+        /\/:/ { d = $0; sub(/\/:.*/, "", d); gate[d] = $0; sub(/.*:/, "", gate[d]) }
+        function known(dir) {
+            if (!(dir in text)) { dirs[++n] = dir; text[dir] = ""; objs[dir] = "" }
+        }
+        function add(dir, obj, sym) {
+            known(dir)
+            if (sym == "") objs[dir] = objs[dir] " " obj
+            else text[dir] = text[dir] "obj-$(CONFIG_" sym ") += " obj "\n"
+        }
+        function enter(dir,   parent, name) {
+            if (dir in entered) return
+            entered[dir] = 1
+            parent = dir; name = dir
+            if (!sub(/\/[^\/]*$/, "", parent)) parent = ""
+            sub(/.*\//, "", name)
+            add(parent, name "/", gate[dir])
+            if (parent != "") enter(parent)
+        }
+        END {
+            known("")
+            for (i = 1; i <= NR; i++) {
+                e = entry[i]; sym = ""
+                if (e ~ /:/) { sym = e; sub(/.*:/, "", sym); sub(/:.*/, "", e) }
+                if (e ~ /\/$/) { sub(/\/$/, "", e); enter(e); continue }
+                dir = e; name = e
+                if (!sub(/\/[^\/]*$/, "", dir)) dir = ""
+                sub(/.*\//, "", name); sub(/\.c$/, ".o", name)
+                add(dir, name, sym)
+                if (dir != "") enter(dir)
+            }
+            for (i = 1; i <= n; i++) {
+                d = dirs[i]
+                if (d == "") {
+                    f = top "/Kbuild"
+                    printf "obj-y +=%s arch/$(SRCARCH)/\n%s", objs[d], text[d] > f
+                } else {
+                    f = top "/" d "/Makefile"
+                    if (objs[d] != "") printf "obj-y +=%s\n", objs[d] > f
+                    printf "%s", text[d] > f
+                }
+                close(f)
+            }
+        }'
 }
 
 # fixture_kernel_config FILE [LINE...]: an x86_64 kernel config (CONFIG_X86=y, CONFIG_X86_64=y)
