@@ -3,6 +3,7 @@
 # repository the test builds: add/list/show/files/rm, import-running, bad input with one-line
 # errors and nothing stored, verdict statuses, sync refreshing verdicts, fleet summary.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../helpers/fixtures.sh"
 
 DB="$TMP/db/t.db"
 tt() { "$TUXTAPE" --db "$DB" "$@"; }
@@ -10,73 +11,34 @@ one_line_error() { # the last command's stderr is exactly one line
     if [ "$(wc -l <"$TMP/err")" = 1 ]; then pass; else fail "stderr is not one line"; cat "$TMP/err"; fi
 }
 
-# ---- a tiny kernel tree the static evaluator reads ----
+# ---- a tiny kernel tree: net/core/dev.c built in, drivers/foo.c a module, fs/bar.c left out ----
 K="$TMP/linux"
-put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-put Makefile 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 40\ncore-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
-put Kbuild 'obj-y += net/ drivers/ fs/ arch/$(SRCARCH)/\n'
-put scripts/Makefile.build '# not read\n'
-put arch/x86/Makefile 'BITS := 64\n'
-put arch/x86/Kbuild 'obj-y += kernel/\n'
-put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-put arch/x86/kernel/setup.c ''
-put net/Makefile 'obj-y += core/\n'
-put net/core/Makefile 'obj-y += dev.o\n'
-put net/core/dev.c ''
-put drivers/Makefile 'obj-$(CONFIG_FOO) += foo.o\n'
-put drivers/foo.c ''
-put fs/Makefile 'obj-$(CONFIG_BAR) += bar.o\n'
-put fs/bar.c ''
-printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_FOO=m\n# CONFIG_BAR is not set\n' >"$TMP/config"
+fixture_kbuild "$K" 6.1.40 net/core/dev.c drivers/foo.c:FOO fs/bar.c:BAR
+fixture_kernel_config "$TMP/config" CONFIG_FOO=m '# CONFIG_BAR is not set'
 
-# ---- a linux repository with a mainline fix and its 6.1 backport ----
+# ---- a linux repository with a mainline fix and its 6.1 backport in two commits ----
 L="$TMP/linux-git"
-git init -q -b master "$L"
-git -C "$L" config user.email dev@example.org
-git -C "$L" config user.name "Kernel Dev"
-mkdir -p "$L/net/core"; printf 'int dev(void)\n{\n\treturn 0;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" add -A; git -C "$L" commit -qm "net: add dev"
-BASE=$(git -C "$L" rev-parse HEAD)
-printf 'int dev(void)\n{\n\treturn 1;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev
-
-The bug let anyone in.
+fixture_linux_git "$L" 1 2 "The bug let anyone in.
 
 Signed-off-by: Kernel Dev <dev@example.org>"
-FIX_MAIN=$(git -C "$L" rev-parse HEAD)
-git -C "$L" checkout -q -b linux-6.1.y "$BASE"
-printf 'int dev(void)\n{\n\treturn 2;\n}\n' >"$L/net/core/dev.c"
-git -C "$L" commit -qam "net: fix dev (6.1 backport)"
-FIX_61=$(git -C "$L" rev-parse HEAD)
-printf 'int dev(void)\n{\n\treturn 3;\n}\n' >"$L/net/core/dev.c"
+fixture_put "$L" net/core/dev.c 'int dev(void)\n{\n\treturn 3;\n}\n'
 git -C "$L" commit -qam "net: fix dev harder (6.1 backport, part 2)"
 FIX_61B=$(git -C "$L" rev-parse HEAD)
 MISSING=0123456789abcdef0123456789abcdef01234567
 
 # ---- a CVE repository ----
 R="$TMP/vulns"
-git init -q -b master "$R"
-git -C "$R" config user.email t@example.org
-git -C "$R" config user.name test
-record() { # record ID FILES(json list) DYAD-LINES [FIX-SHA]
-    dir="$R/cve/published/$(echo "$1" | cut -d- -f2)"
-    mkdir -p "$dir"
-    cat >"$dir/$1.json" <<JSON
-{"containers":{"cna":{"title":"$1 title","descriptions":[{"lang":"en","value":"bug"}],
- "affected":[{"product":"Linux","vendor":"Linux","defaultStatus":"affected","programFiles":$2,
-   "versions":[{"version":"5.10","status":"affected"}]}],
- "metrics":[{"cvssV3_1":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]}},
- "cveMetadata":{"cveId":"$1","state":"PUBLISHED"},"dataType":"CVE_RECORD","dataVersion":"5.1"}
-JSON
-    printf '# dyad\n%b' "$3" >"$dir/$1.dyad"
-    [ -z "${4:-}" ] || echo "$4" >"$dir/$1.sha1"
+fixture_vulns "$R"
+record() { # record ID FILES(json list) DYAD-LINES
+    fixture_cve_record "$R" "$@"
 }
-record CVE-2024-1001 '["net/core/dev.c"]' "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.1.50:$FIX_61B\n5.10:$BASE:6.2:$FIX_MAIN\n" "$FIX_MAIN"
+record CVE-2024-1001 '["net/core/dev.c"]' "5.10:$BASE:6.1.50:$FIX_61\n5.10:$BASE:6.1.50:$FIX_61B\n5.10:$BASE:6.2:$FIX_MAIN\n"
+echo "$FIX_MAIN" >"$R/cve/published/2024/CVE-2024-1001.sha1"
 record CVE-2024-1002 '["fs/bar.c"]' "5.10:$BASE:6.2:$MISSING\n"
 record CVE-2024-1003 '["net/core/dev.c"]' "6.5:$BASE:6.7:$MISSING\n"
 record CVE-2024-1004 '["include/linux/skbuff.h"]' "5.10:$BASE:6.2:$MISSING\n"
 record CVE-2024-1005 '["drivers/foo.c","fs/bar.c"]' "6.1.30:$BASE:6.1.45:$MISSING\n6.3:$BASE:6.4:$MISSING\n"
-git -C "$R" add -A; git -C "$R" commit -qm one
+fixture_vulns_commit "$R" one
 expect_exit 0 tt cve sync --repo "$R"
 
 # ---- help of every new command ----
@@ -174,7 +136,7 @@ check "nothing half-stored" cmp -s "$TMP/before" "$TMP/after"
 
 # ---- a sync bringing new records refreshes verdicts ----
 record CVE-2024-1006 '["net/core/dev.c"]' "5.10:$BASE:0:0\n"
-git -C "$R" add -A; git -C "$R" commit -qm two
+fixture_vulns_commit "$R" two
 expect_exit 0 tt cve sync
 check "new record has verdicts" [ "$(status_of k1 CVE-2024-1006)" = affected ]
 # --replace changes a kernel and its verdicts

@@ -122,11 +122,12 @@ fixture_kernel_config() {
     done
 }
 
-# fixture_linux_git DIR MAIN [BACKPORT]: a linux repository, committing as Kernel Dev
+# fixture_linux_git DIR MAIN [BACKPORT [BODY]]: a linux repository, committing as Kernel Dev
 # <dev@example.org>, whose net/core/dev.c (`int dev(void)`) returns 0 in the base commit,
-# MAIN in the mainline fix on master and, given BACKPORT, BACKPORT in the 6.1 backport on
-# linux-6.1.y, a branch from the base that is then left checked out. Sets BASE, FIX_MAIN and
-# FIX_61 (the backport's commit; empty without BACKPORT).
+# MAIN in the mainline fix on master ("net: fix dev", then BODY if given) and, given
+# BACKPORT, BACKPORT in the 6.1 backport on linux-6.1.y, a branch from the base that is then
+# left checked out. Sets BASE, FIX_MAIN and FIX_61 (the backport's commit; empty without
+# BACKPORT).
 fixture_linux_git() {
     fx_l=$1
     git init -q -b master "$fx_l"
@@ -137,7 +138,11 @@ fixture_linux_git() {
     git -C "$fx_l" commit -qm "net: add dev"
     BASE=$(git -C "$fx_l" rev-parse HEAD)
     fixture_put "$fx_l" net/core/dev.c "int dev(void)\n{\n\treturn $2;\n}\n"
-    git -C "$fx_l" commit -qam "net: fix dev"
+    if [ -n "${4:-}" ]; then
+        git -C "$fx_l" commit -qa -m "net: fix dev" -m "$4"
+    else
+        git -C "$fx_l" commit -qam "net: fix dev"
+    fi
     FIX_MAIN=$(git -C "$fx_l" rev-parse HEAD)
     FIX_61=
     [ -n "${3:-}" ] || return 0
