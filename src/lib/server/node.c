@@ -121,7 +121,7 @@ int srv_node_heartbeat(struct srv_state *st, const struct srv_actor *by,
 		"effective_version = excluded.effective_version, patches = excluded.patches, "
 		"uptime = excluded.uptime, remote = excluded.remote, last_seen = "
 		"excluded.last_seen, "
-		"heartbeats = heartbeats + 1 RETURNING heartbeats, state",
+		"heartbeats = node.heartbeats + 1 RETURNING heartbeats, state",
 		&s);
 	if (r < 0)
 		goto rollback;

@@ -457,8 +457,8 @@ int srv_patch_list(struct srv_state *st, const char *state, json_t **ret)
 	int r;
 
 	r = srv_state_prepare(st,
-			      "SELECT " PATCH_COLUMNS " FROM patch WHERE ?1 IS NULL OR state = ?1 "
-			      "ORDER BY id DESC",
+			      "SELECT " PATCH_COLUMNS " FROM patch "
+			      "WHERE CAST(?1 AS TEXT) IS NULL OR state = ?1 ORDER BY id DESC",
 			      &s);
 	if (r < 0)
 		return r;
@@ -1081,7 +1081,8 @@ int srv_patch_publications(struct srv_state *st, int64_t id, const char *channel
 	r = srv_state_prepare(st,
 			      "SELECT id, rev, channel, targets, published_at, published_by, "
 			      "withdrawn_at, withdrawn_by FROM publication WHERE patch = ?1 AND "
-			      "withdrawn_at IS NULL AND (?2 IS NULL OR channel = ?2) ORDER BY id",
+			      "withdrawn_at IS NULL AND (CAST(?2 AS TEXT) IS NULL OR channel = ?2) "
+			      "ORDER BY id",
 			      &s);
 	if (r < 0)
 		return r;
@@ -1714,10 +1715,11 @@ int srv_job_list(struct srv_state *st, const char *state, json_t **ret)
 	json_t *arr;
 	int r;
 
-	r = srv_state_prepare(st,
-			      "SELECT " JOB_COLUMNS " FROM job WHERE ?1 IS NULL OR state = ?1 "
-			      "ORDER BY id DESC LIMIT 1000",
-			      &s);
+	r = srv_state_prepare(
+		st,
+		"SELECT " JOB_COLUMNS " FROM job "
+		"WHERE CAST(?1 AS TEXT) IS NULL OR state = ?1 ORDER BY id DESC LIMIT 1000",
+		&s);
 	if (r < 0)
 		return r;
 	srv_bind_text(s, 1, state);
