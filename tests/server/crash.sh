@@ -176,6 +176,7 @@ d = e["detail"]
 assert e["action"] == sys.argv[2], e
 assert e["actor"] == "admin-1" and e["role"] == "admin" and e["remote"].startswith("127.0.0.1:"), e
 assert d["completed_at_restart"] is True and d["outcome"] == sys.argv[4] and d["reason"], d
+assert d["requested_at"] <= e["at"] and d["requested_at"].endswith("Z"), (d, e["at"])
 PY
     check "no pending kernel record is left" [ "$(q 'SELECT count(*) FROM kernel_intent')" = 0 ]
 }

@@ -217,7 +217,7 @@ enum srv_kernel_outcome srv_kernel_outcome(const char *action, json_t *before, j
 struct kernel_intent {
 	int64_t id;
 	char *action, *kernel, *body, *actor, *role, *remote, *person;
-	int64_t token_id;
+	int64_t token_id, started_at;
 };
 
 static void kernel_intent_release(struct kernel_intent *k)
@@ -244,11 +244,11 @@ static int intent_first(struct srv_state *st, struct kernel_intent *ret)
 	struct srv_stmt *s;
 	int r;
 
-	r = srv_state_prepare(
-		st,
-		"SELECT id, action, kernel, body, actor, role, token_id, remote, person "
-		"FROM kernel_intent ORDER BY id LIMIT 1",
-		&s);
+	r = srv_state_prepare(st,
+			      "SELECT id, action, kernel, body, actor, role, token_id, remote, "
+			      "person, started_at "
+			      "FROM kernel_intent ORDER BY id LIMIT 1",
+			      &s);
 	if (r < 0)
 		return r;
 	r = srv_step(s);
@@ -266,6 +266,7 @@ static int intent_first(struct srv_state *st, struct kernel_intent *ret)
 		.token_id = srv_column_int64(s, 6),
 		.remote = column_strdup(s, 7),
 		.person = column_strdup(s, 8),
+		.started_at = srv_column_int64(s, 9),
 	};
 	srv_reset(s);
 	if (!ret->action || !ret->kernel || !ret->body || !ret->actor) {
@@ -288,6 +289,7 @@ static int intent_complete(struct tt_store *cve, struct srv_state *st, struct ke
 	};
 	enum srv_kernel_outcome o;
 	const char *why, *action;
+	char asked[32];
 	int r;
 
 	body = json_loads(k->body, 0, NULL);
@@ -305,9 +307,12 @@ static int intent_complete(struct tt_store *cve, struct srv_state *st, struct ke
 	action = streq(k->action, "remove") ? "kernel.remove"
 		 : json_is_object(before)   ? "kernel.replace"
 					    : "kernel.add";
-	detail = json_pack("{s:s s:s s:b s:O s:O s:O}", "outcome", srv_kernel_outcome_to_string(o),
-			   "reason", why, "completed_at_restart", true, "requested", want, "before",
-			   before, "found", now);
+	/* The record is written now; when the change was asked for is in its detail. */
+	srv_time_iso(k->started_at, asked);
+	detail = json_pack("{s:s s:s s:b s:s s:O s:O s:O}", "outcome",
+			   srv_kernel_outcome_to_string(o), "reason", why, "completed_at_restart",
+			   true, "requested_at", asked, "requested", want, "before", before,
+			   "found", now);
 	if (!detail)
 		return -ENOMEM;
 	r = srv_kernel_change_end(st, k->id, true, &by, action, k->kernel, detail);
