@@ -2,7 +2,8 @@
 # A server killed (SIGKILL) in the middle of a write commits nothing half: a publish into a real
 # archive (several large modules), a large patch revision and a build result with a large
 # module, each killed at several delays; after a restart the state database, its audit log, the
-# job artifacts and the archive agree: the whole change or none of it.
+# job artifacts and the archive agree: the whole change or none of it. Kernel adds, replaces and
+# removals come first (CRASH_KERNEL_ONLY=1 stops after them, for a quick run).
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/lib.sh"
 command -v objcopy >/dev/null || { echo "SKIP: objcopy is not installed"; exit 77; }
