@@ -3,6 +3,7 @@
  * translation units change, compile them patched and original, restore and verify the tree.
  * See tree.h for the contract; the comments here say why things are done the way they are.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,12 +81,12 @@ json_t *lp_tu_set_to_json(const struct lp_tu_set *s)
 						     u->patched_obj, "module", u->module, "why",
 						     u->why, "how", u->how));
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:f}", "units", tus, "skipped",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:f}", "units", tus, "skipped",
 			 strv_json(s->skipped, s->nskipped), "headers",
 			 strv_json(s->headers, s->nheaders), "files",
 			 strv_json(s->files, s->nfiles), "patch_notes",
-			 strv_json(s->notes, s->nnotes), "fuzz", s->fuzz, "compile_seconds",
-			 s->compile_seconds);
+			 strv_json(s->notes, s->nnotes), "fuzz", s->fuzz, "wide_branches",
+			 s->wide_branches, "compile_seconds", s->compile_seconds);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -698,6 +699,259 @@ static char *cmd_line(const char *tree, const char *obj)
 	return strndup(p, (size_t)(eol - p));
 }
 
+/* ---- static branches 5 bytes wide ---- */
+
+/*
+ * A static branch on a module's key in patched code cannot be a __jump_table entry (the kernel
+ * sets the livepatch's jump labels up before that module's klp relocations are written), so
+ * its site becomes a jump to a thunk that tests the key (klp.c); that jump needs 5 bytes. With
+ * CONFIG_HAVE_JUMP_LABEL_HACK the kernel's asm/jump_label.h emits `jmp %l[l_yes]` for every
+ * static branch, which gas shrinks to 2 bytes when the target is near (a quarter of the sites
+ * on a module's own key in Debian 6.1's modules). Both sides are therefore compiled with a copy
+ * of the tree's own header whose jumps are `jmp.d32` (the form the tree's static_call.h uses).
+ *
+ * How the copy wins over arch/x86/include/asm/jump_label.h: it lies in WORK/jump-wide/asm/,
+ * and -IWORK/jump-wide goes before the tree's -I options: inserted into a replayed command,
+ * and through NOSTDINC_FLAGS for make (kbuild puts it before LINUXINCLUDE in c_flags). CPATH,
+ * which carries the author headers, cannot do it: gcc searches it after every -I. A forced
+ * -include defining the header's guard could, but it would include <linux/types.h> and the
+ * header's other includes ahead of each file's own. The copy is outside the tree (the pristine
+ * manifest and the journal never see it) and is rewritten only when its text changes, so
+ * kbuild's dependency checks see it stable.
+ *
+ * Every compile is made this way, vmlinux units too: whole functions are replaced, so the size
+ * of a site in the running kernel does not matter, and one form of object per tree keeps the
+ * objects kbuild records (.cmd files, the prepare chain's asm-offsets.s) from changing back and
+ * forth between builds. The original and the patched side always get the same treatment: a
+ * replayed command is normalised (our -I removed, then put back when forcing), whatever an
+ * earlier build recorded, and make compares its recorded command and recompiles anyway (the
+ * objects are deleted before every compile).
+ */
+#define JUMP_LABEL_H "arch/x86/include/asm/jump_label.h"
+#define JUMP_YES "jmp %l[l_yes]"
+#define JUMP_YES_WIDE "jmp.d32 %l[l_yes]"
+#define JUMP_YES_COUNT 2
+#define JUMP_WIDE_DIR "jump-wide"
+
+int lp_jump_label_wide(const char *buf, size_t len, char **ret)
+{
+	const size_t yl = strlen(JUMP_YES), wl = strlen(JUMP_YES_WIDE);
+	const char *p = buf, *end = buf + len, *hit;
+	char *out, *o;
+	size_t n = 0;
+
+	while ((hit = memmem(p, (size_t)(end - p), JUMP_YES, yl))) {
+		n++;
+		p = hit + yl;
+	}
+	if (n != JUMP_YES_COUNT || memchr(buf, '\0', len))
+		return -EPROTO;
+	out = malloc(len + n * (wl - yl) + 1);
+	if (!out)
+		return -ENOMEM;
+	o = out;
+	for (p = buf; (hit = memmem(p, (size_t)(end - p), JUMP_YES, yl)); p = hit + yl) {
+		memcpy(o, p, (size_t)(hit - p));
+		o += hit - p;
+		memcpy(o, JUMP_YES_WIDE, wl);
+		o += wl;
+	}
+	memcpy(o, p, (size_t)(end - p));
+	o[end - p] = '\0';
+	*ret = out;
+	return 0;
+}
+
+/* Whether P can stand in a command line unquoted (kbuild's own paths can). */
+static bool shell_plain(const char *p)
+{
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/._-+,=@%~", *p))
+			return false;
+	return true;
+}
+
+/*
+ * What make's NOSTDINC_FLAGS holds in this tree, when the top Makefile sets it the way this
+ * code knows (`NOSTDINC_FLAGS :=` then `NOSTDINC_FLAGS += -nostdinc`, Linux 5.16 onwards) and
+ * nothing else assigns it: a value given on make's command line replaces the Makefile's, so it
+ * must repeat it. NULL otherwise.
+ */
+const char *lp_tree_nostdinc(const char *tree)
+{
+	static const char *const makefiles[] = {"Makefile", "arch/x86/Makefile",
+						"arch/x86/Makefile_32.cpu", "scripts/Makefile.lib",
+						"scripts/Makefile.build"};
+	unsigned empty = 0, plus = 0, other = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(makefiles); i++) {
+		_cleanup_free_ char *path = path_join(tree, makefiles[i]), *buf = NULL;
+
+		if (!path || read_file_capped(path, 8u << 20, &buf, NULL) < 0) {
+			if (i == 0)
+				return NULL;
+			continue;
+		}
+		for (char *line = buf, *next; line && *line; line = next) {
+			const char *v;
+
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			line += strspn(line, " \t");
+			if (!startswith(line, "NOSTDINC_FLAGS"))
+				continue;
+			v = line + strlen("NOSTDINC_FLAGS");
+			v += strspn(v, " \t");
+			if (!strchr(":+?=", *v) && !startswith(v, "::="))
+				continue; /* a use, not an assignment */
+			if (i == 0 && startswith(v, ":=") && !v[2 + strspn(v + 2, " \t")])
+				empty++;
+			else if (i == 0 && startswith(v, "+=") &&
+				 streq(v + 2 + strspn(v + 2, " \t"), "-nostdinc"))
+				plus++;
+			else
+				other++;
+		}
+	}
+	return empty == 1 && plus == 1 && other == 0 ? "-nostdinc" : NULL;
+}
+
+/* Reads the text of the tree's asm/jump_label.h before the patches (BEFORE) or after them. */
+static int jump_label_text(const char *tree, const struct journal *j, bool before, char **ret,
+			   size_t *ret_len)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (before && journal_has(j, 'B', JUMP_LABEL_H))
+		path = strdup_printf("%s/files/%s", j->dir, JUMP_LABEL_H);
+	else
+		path = path_join(tree, JUMP_LABEL_H);
+	if (!path)
+		return -ENOMEM;
+	return read_file_capped(path, 1u << 20, ret, ret_len);
+}
+
+/*
+ * Decides whether this compile makes static-branch sites 5 bytes wide: only when the header can
+ * be made for both sides (the patches may change it) and make's NOSTDINC_FLAGS can be extended.
+ * Sets S->wide_branches and, when forcing, the texts of both sides' header; otherwise says why
+ * in the log.
+ */
+static int jump_wide_decide(struct lp_tree *t, const char *work, const struct journal *j,
+			    struct lp_tu_set *s, char **ret_orig, char **ret_patched)
+{
+	_cleanup_free_ char *dir = path_join(work, JUMP_WIDE_DIR);
+	_cleanup_free_ char *orig = NULL, *patched = NULL, *wo = NULL, *wp = NULL;
+	const char *why = NULL, *nostdinc = lp_tree_nostdinc(t->path);
+	size_t ol = 0, pl = 0;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	free(t->wide_dir);
+	t->wide_dir = TAKE_PTR(dir);
+	s->wide_branches = false;
+	if (!shell_plain(t->wide_dir))
+		why = "the tree's path is not one a command line can carry unquoted";
+	else if (!nostdinc)
+		why = "the tree's Makefile does not set NOSTDINC_FLAGS as this tuxtape knows";
+	else if (jump_label_text(t->path, j, true, &orig, &ol) < 0 ||
+		 jump_label_text(t->path, j, false, &patched, &pl) < 0)
+		why = "it has no " JUMP_LABEL_H;
+	else {
+		r = lp_jump_label_wide(orig, ol, &wo);
+		if (r == 0)
+			r = lp_jump_label_wide(patched, pl, &wp);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			why = JUMP_LABEL_H " does not hold exactly the two `" JUMP_YES "` tuxtape "
+					   "makes 5 bytes wide";
+	}
+	if (why) {
+		log_warn("static branches are compiled as the kernel compiles them, 2 or 5 bytes: "
+			 "%s; a static branch on a module's key at a 2-byte site will be refused",
+			 why);
+		return 0;
+	}
+	free(t->wide_make_var);
+	t->wide_make_var = strdup_printf("NOSTDINC_FLAGS=-I%s %s", t->wide_dir, nostdinc);
+	if (!t->wide_make_var)
+		return -ENOMEM;
+	s->wide_branches = true;
+	*ret_orig = TAKE_PTR(wo);
+	*ret_patched = TAKE_PTR(wp);
+	return 0;
+}
+
+/* Writes TEXT as WIDE_DIR/asm/jump_label.h, unless it already holds exactly that. */
+static int jump_wide_write(const struct lp_tree *t, const char *text)
+{
+	_cleanup_free_ char *asmdir = path_join(t->wide_dir, "asm"), *path = NULL, *now = NULL;
+	size_t len = strlen(text), nl = 0;
+	int r;
+
+	path = asmdir ? path_join(asmdir, "jump_label.h") : NULL;
+	if (!path)
+		return -ENOMEM;
+	if (read_file_capped(path, 1u << 20, &now, &nl) == 0 && nl == len &&
+	    memcmp(now, text, len) == 0)
+		return 0;
+	r = mkdir_p(asmdir, 0755);
+	if (r == 0)
+		r = write_file_atomic(path, text, len, 0644);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s': %s", path, strerror(-r));
+	return 0;
+}
+
+/*
+ * LINE (a command kbuild recorded) with -IWIDE_DIR removed wherever an earlier build left it,
+ * and, when WIDE, put before the first -I of its compiler. NULL: no place for it (no -I before
+ * the command's first `;`), or out of memory.
+ */
+char *lp_cmd_line_wide(const char *line, const char *wide_dir, bool wide)
+{
+	_cleanup_free_ char *tok = strdup_printf(" -I%s", wide_dir);
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	const char *p = line, *hit, *first, *semi;
+	size_t tl;
+
+	if (!tok)
+		return NULL;
+	tl = strlen(tok);
+	while ((hit = strstr(p, tok))) {
+		if (hit[tl] != ' ' && hit[tl] != '\0') {
+			if (strbuf_add(&sb, p, (size_t)(hit - p) + tl) < 0)
+				return NULL;
+		} else if (strbuf_add(&sb, p, (size_t)(hit - p)) < 0) {
+			return NULL;
+		}
+		p = hit + tl;
+	}
+	if (strbuf_adds(&sb, p) < 0)
+		return NULL;
+	if (!wide)
+		return strdup(strbuf_str(&sb));
+	first = strstr(strbuf_str(&sb), " -I");
+	semi = strchr(strbuf_str(&sb), ';');
+	if (!first || (semi && semi < first))
+		return NULL;
+	return strdup_printf("%.*s%s%s", (int)(first - strbuf_str(&sb)), strbuf_str(&sb), tok,
+			     first);
+}
+
+/* The command to replay for OBJ, with this compile's static-branch header; NULL: use make. */
+static char *replay_line(const struct lp_tree *t, const char *obj)
+{
+	_cleanup_free_ char *line = cmd_line(t->path, obj);
+
+	if (!line || !t->wide_dir)
+		return TAKE_PTR(line);
+	return lp_cmd_line_wide(line, t->wide_dir, t->wide_make_var != NULL);
+}
+
 /*
  * Recompiles OBJS by running the commands kbuild recorded for them (compiler, then objtool):
  * the same flags as make would use, without make's second of checking the whole prepare
@@ -709,13 +963,13 @@ static char *cmd_line(const char *tree, const char *obj)
 static int replay_all(struct lp_tree *t, const char *const *objs, size_t n, const char *log)
 {
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *line = cmd_line(t->path, objs[i]);
+		_cleanup_free_ char *line = replay_line(t, objs[i]);
 
 		if (!line)
 			return -ENOENT;
 	}
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *line = cmd_line(t->path, objs[i]);
+		_cleanup_free_ char *line = replay_line(t, objs[i]);
 		_cleanup_free_ char *dep = NULL;
 		const char *argv[] = {"bash", "-e", "-o", "pipefail", "-c", line, NULL};
 		const char *slash;
@@ -967,7 +1221,7 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	_cleanup_(lp_tu_set_freep) struct lp_tu_set *s = NULL;
 	_cleanup_(lp_manifest_freep) struct lp_manifest *m = NULL;
 	_cleanup_free_ char *work = NULL, *lockpath = NULL, *mpath = NULL, *mark = NULL;
-	_cleanup_free_ char *dot_config = NULL;
+	_cleanup_free_ char *dot_config = NULL, *wide_orig = NULL, *wide_patched = NULL;
 	_cleanup_free_ struct lp_patch_file *files = NULL;
 	_cleanup_close_ int lock = -1;
 	struct kernel_fileset *fs = NULL;
@@ -986,6 +1240,10 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	max_units = opts->max_units ? opts->max_units : LP_TREE_MAX_TUS;
 	free(t->compile_env);
 	t->compile_env = NULL;
+	free(t->wide_dir);
+	t->wide_dir = NULL;
+	free(t->wide_make_var);
+	t->wide_make_var = NULL;
 	if (opts->author_include) {
 		t->compile_env = strdup_printf("CPATH=%s", opts->author_include);
 		if (!t->compile_env)
@@ -1132,6 +1390,10 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 	}
 	if (r == 0)
 		r = journal_save(&j);
+	if (r == 0)
+		r = jump_wide_decide(t, work, &j, s, &wide_orig, &wide_patched);
+	if (r == 0 && wide_patched)
+		r = jump_wide_write(t, wide_patched);
 	if (r < 0)
 		goto out;
 	r = compile_all(t, s, outdir, work, "patched");
@@ -1139,10 +1401,14 @@ int lp_tree_compile(struct lp_tree *t, const struct lp_patchset *ps,
 		goto out;
 	applied = false;
 	r = journal_restore(work, t->path, m);
+	if (r == 0 && wide_orig)
+		r = jump_wide_write(t, wide_orig);
 	if (r < 0)
 		goto out;
 	r = compile_all(t, s, outdir, work, "orig");
 out:
+	free(t->wide_make_var);
+	t->wide_make_var = NULL;
 	if (applied) {
 		r2 = journal_restore(work, t->path, m);
 		if (r2 < 0 && r >= 0)

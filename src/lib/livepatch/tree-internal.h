@@ -44,3 +44,23 @@ int lp_find_includers(const char *tree, const struct kernel_fileset *fs, char **
  * that reduce alike preprocess alike but for __LINE__. Allocated; NULL on ENOMEM.
  */
 char *lp_c_reduced(const char *buf, size_t len);
+
+/*
+ * The text of an x86 asm/jump_label.h whose static-branch jumps are made 5 bytes wide: each of
+ * the two `jmp %l[l_yes]` (arch_static_branch() with CONFIG_HAVE_JUMP_LABEL_HACK, which objtool
+ * turns into a nop of the same size, and arch_static_branch_jump()) becomes `jmp.d32
+ * %l[l_yes]`, which gas never shrinks to a 2-byte jmp. Returns 0, -EPROTO when BUF does not
+ * hold exactly two of them (another kernel's header: not forced), -ENOMEM.
+ */
+int lp_jump_label_wide(const char *buf, size_t len, char **ret);
+/*
+ * What make's NOSTDINC_FLAGS holds in TREE ("-nostdinc") when its Makefiles assign it only as
+ * Linux 5.16 onwards does; NULL otherwise (a value on make's command line replaces the
+ * Makefile's, so it must be known to be extended).
+ */
+const char *lp_tree_nostdinc(const char *tree);
+/*
+ * LINE, a command kbuild recorded, with every "-IWIDE_DIR" removed and, when WIDE, one put
+ * before its first -I (which must come before any `;`). Allocated; NULL: no such -I, or ENOMEM.
+ */
+char *lp_cmd_line_wide(const char *line, const char *wide_dir, bool wide);

@@ -55,6 +55,8 @@ void lp_tree_free(struct lp_tree *t)
 	free(t->cc);
 	free(t->log);
 	free(t->compile_env);
+	free(t->wide_dir);
+	free(t->wide_make_var);
 	free(t);
 }
 
@@ -288,6 +290,8 @@ int lp_tree_make_watch(struct lp_tree *t, const char *const *targets, bool paral
 	if (rel)
 		argv[n++] = rel;
 	argv[n++] = KCFLAGS;
+	if (t->wide_make_var)
+		argv[n++] = t->wide_make_var;
 	for (size_t i = 0; targets[i]; i++) {
 		if (n >= ARRAY_SIZE(argv) - 1)
 			return -E2BIG;

@@ -38,8 +38,16 @@ struct lp_tree {
 	char *cc;      /* the compiler named by CONFIG_CC_VERSION_TEXT */
 	char *log;     /* where the tools' output of the last operation went */
 	unsigned jobs;
-	bool cached;		/* found ready in the cache */
-	char *compile_env;	/* "CPATH=DIR": the patch author's headers, while compiling */
+	bool cached;	   /* found ready in the cache */
+	char *compile_env; /* "CPATH=DIR": the patch author's headers, while compiling */
+	/*
+	 * While compiling with static branches 5 bytes wide (see lp_tree_compile()): the
+	 * directory holding the 5-byte asm/jump_label.h, put before the tree's include paths in
+	 * replayed commands, and make's "NOSTDINC_FLAGS=-IDIR ..." for the others. NULL: the
+	 * kernel's own header.
+	 */
+	char *wide_dir;
+	char *wide_make_var;
 	double prepare_seconds; /* time lp_tree_prepare() took */
 };
 
@@ -91,7 +99,8 @@ struct lp_tu_set {
 	size_t nfiles;
 	char **notes; /* hunks patch(1) applied at an offset (or with fuzz, when allowed) */
 	size_t nnotes;
-	bool fuzz; /* some hunk needed fuzz (only with allow_fuzz) */
+	bool fuzz;	    /* some hunk needed fuzz (only with allow_fuzz) */
+	bool wide_branches; /* both sides compiled with 5-byte static-branch sites */
 	double compile_seconds;
 };
 
@@ -111,6 +120,12 @@ json_t *lp_tu_set_to_json(const struct lp_tu_set *s);
  * and must exist afterwards; a failed compile is an error with the compiler's message.
  * A changed header brings in the .c files including it (directly or through other headers)
  * that this config builds.
+ *
+ * Both sides are compiled with every static-branch site 5 bytes wide (an asm/jump_label.h made
+ * from the tree's own, whose `jmp %l[l_yes]` become `jmp.d32`, found before the tree's include
+ * paths), so that a site on a module's key can jump to a thunk (klp.c). When that header
+ * cannot be made (not exactly the two expected jumps, on either side), both sides are compiled
+ * as the kernel compiles them, with a warning logged; S->wide_branches says which.
  *
  * Returns 0 (possibly with no translation unit: nothing this config builds changed), or
  * -errno: -EBADMSG the patches do not apply (exactly, unless allowed; the message quotes
