@@ -1004,6 +1004,33 @@ static int thunk_orc(struct lp_elf *ko, struct lp_sec *sec, int64_t site, struct
 	return r;
 }
 
+/* Whether the jump label at CODE is a 2-byte site: `jmp rel8`, or the nop objtool makes of it. */
+static bool short_site(const struct lp_rela *code)
+{
+	struct lp_sec *sec;
+	int64_t site;
+
+	if (!rela_place(code, &sec, &site) || !sec->data || site < 0 ||
+	    (uint64_t)site + 2 > sec->size)
+		return false;
+	return sec->data[site] == 0xeb || (sec->data[site] == 0x66 && sec->data[site + 1] == 0x90);
+}
+
+/*
+ * Says why a static branch on KEY of module MOD stays refused: `livepatch build` compiles both
+ * sides with 5-byte sites (compile.c), so a 2-byte one comes from an object made otherwise.
+ */
+static void refuse_short_site(struct build *b, const char *key, const char *mod)
+{
+	NOMEM(b,
+	      vadd(&b->rep->refusals, &b->rep->nrefusals,
+		   "static branch on '%s' of module '%s' in the patched code: its site is 2 bytes, "
+		   "too short for the jump to a thunk; `livepatch build` compiles both sides "
+		   "with 5-byte sites, an object compiled otherwise needs the same (jmp.d32 in "
+		   "asm/jump_label.h)",
+		   key, mod));
+}
+
 /*
  * Replaces the jump label at CODE (jumping to TARGET when KEY says so) by a jump to a thunk
  * that tests the key at run time, as static_key_enabled() does, and goes to TARGET or back
@@ -1149,6 +1176,8 @@ static int drop_module_key_entries(struct build *b, struct lp_elf *ko)
 				t = code && target ? jump_thunk(ko, &thunks, code, target, ra) : 0;
 				if (t < 0)
 					return t;
+				if (t == 0 && code && short_site(code))
+					refuse_short_site(b, key, b->objs[kind - 1].name);
 				if (t == 0)
 					continue; /* convert() refuses it */
 				drop[ra->offset / es] = true;
