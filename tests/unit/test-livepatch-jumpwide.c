@@ -1,7 +1,9 @@
 /*
  * Unit tests for the compiles with static-branch sites 5 bytes wide (src/lib/livepatch/
  * compile.c): the header made from the tree's own asm/jump_label.h, and its refusal of any
- * other form; the replayed command lines; what make's NOSTDINC_FLAGS holds.
+ * other form; the replayed command lines; what make's NOSTDINC_FLAGS holds; and, on a fake
+ * kernel tree whose make and recorded commands use NOSTDINC_FLAGS as kbuild does, that both
+ * sides are compiled with the widened header or both without it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +16,21 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "livepatch/patchset.h"
 #include "livepatch/tree-internal.h"
+#include "livepatch/tree.h"
+#include "log.h"
 #include "macro.h"
+#include "strbuf.h"
+
+static struct strbuf logged = STRBUF_INIT; /* what the library logged */
+
+static void capture(enum tt_log_level level, const char *msg, void *userdata)
+{
+	strbuf_addf(&logged, "%s\n", msg);
+	if (getenv("TT_TEST_VERBOSE"))
+		fprintf(stderr, "log: %s\n", msg);
+}
 
 /* The shape of x86's header with CONFIG_HAVE_JUMP_LABEL_HACK: two jumps to l_yes. */
 static const char header[] =
@@ -168,13 +183,143 @@ static void test_nostdinc(void **state)
 	assert_int_equal(rm_rf(root), 0);
 }
 
+/*
+ * A fake tree: its asm/jump_label.h holds the jumps as strings, which end up in the objects,
+ * so an object says which header it was compiled with. "%.o" compiles as kbuild does (make's
+ * NOSTDINC_FLAGS before the tree's -I) and records the command in a .cmd file.
+ */
+static void fake_tree(const char *root, const char *src, const char *jump_label_h)
+{
+	char rel[256];
+
+#define PUT(f, text)                                                                               \
+	do {                                                                                       \
+		snprintf(rel, sizeof(rel), "%s/%s", src, f);                                       \
+		put(root, rel, text);                                                              \
+	} while (0)
+	PUT("Makefile",
+	    "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n"
+	    "NOSTDINC_FLAGS :=\nNOSTDINC_FLAGS += -nostdinc\n"
+	    "olddefconfig:\n\tmkdir -p include/config && cp .config "
+	    "include/config/auto.conf\n"
+	    "modules_prepare:\n\ttouch prepared\n"
+	    "%.o: %.c\n"
+	    "\t$(CC) $(NOSTDINC_FLAGS) -I./arch/x86/include $(KCFLAGS) -c -o $@ $<\n"
+	    "\techo \"cmd_$@ := $(CC) $(NOSTDINC_FLAGS) -I./arch/x86/include $(KCFLAGS) "
+	    "-c -o $@ $<\" > $(dir $@).$(notdir $@).cmd\n");
+	PUT("scripts/Makefile.build", "# not read\n");
+	PUT("Kbuild", "obj-y += drv/\n");
+	PUT("include/linux/kconfig.h", "#define KX 1\n");
+	PUT("arch/x86/Makefile", "BITS := 64\n");
+	PUT("arch/x86/include/asm/jump_label.h", jump_label_h);
+	PUT("drv/Makefile", "obj-y += a.o\n");
+	PUT("drv/a.c", "#include <asm/jump_label.h>\n"
+		       "const char *a_jl(int i) { return i ? tt_jl_a : tt_jl_b; }\n"
+		       "int a_value(void)\n{\n\treturn 1;\n}\n");
+#undef PUT
+}
+
+static const char fake_jl[] = "static const char tt_jl_a[] = \"jmp %l[l_yes] # nop\";\n"
+			      "static const char tt_jl_b[] = \"jmp %l[l_yes]\\n\";\n";
+
+static bool obj_has(const char *obj, const char *what)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(read_file_capped(obj, 1u << 24, &buf, &len), 0);
+	return memmem(buf, len, what, strlen(what)) != NULL;
+}
+
+static int compile_in(const char *root, const char *src, const char *patch, const char *text,
+		      struct lp_tree **ret_t, struct lp_tu_set **ret)
+{
+	_cleanup_free_ char *s = path_join(root, src), *cfg = path_join(root, "config");
+	_cleanup_free_ char *cache = path_join(root, "cache"), *p = path_join(root, patch);
+	_cleanup_free_ char *out = path_join(root, "out");
+	_cleanup_(lp_patchset_freep) struct lp_patchset *ps = lp_patchset_new();
+	struct lp_tree_opts o = {.source_dir = s, .config = cfg, .cache_dir = cache, .jobs = 1};
+
+	put(root, patch, text);
+	assert_int_equal(lp_patchset_add_file(ps, p), 0);
+	if (!*ret_t)
+		assert_int_equal(lp_tree_prepare(&o, ret_t), 0);
+	strbuf_reset(&logged);
+	return lp_tree_compile(*ret_t, ps, NULL, out, ret);
+}
+
+#define A_PATCH                                                                                    \
+	"--- a/drv/a.c\n+++ b/drv/a.c\n@@ -3,4 +3,4 @@\n int a_value(void)\n {\n-\treturn 1;\n"    \
+	"+\treturn 11;\n }\n"
+
+static void test_fake_tree(void **state)
+{
+	_cleanup_(lp_tree_freep) struct lp_tree *t = NULL, *t2 = NULL;
+	_cleanup_(lp_tu_set_freep) struct lp_tu_set *s = NULL;
+	_cleanup_free_ char *cmd = NULL, *tok = NULL, *three = NULL;
+	char root[] = "/tmp/tt-lp-jwt-XXXXXX";
+
+	assert_non_null(mkdtemp(root));
+	put(root, "config", "CONFIG_CC_VERSION_TEXT=\"gcc (test)\"\nCONFIG_X=y\n");
+	fake_tree(root, "src", fake_jl);
+
+	/* The first compile goes through make, the second side replays its .cmd: both wide. */
+	assert_int_equal(compile_in(root, "src", "a.patch", A_PATCH, &t, &s), 0);
+	assert_int_equal(s->ntus, 1);
+	assert_true(s->wide_branches);
+	assert_true(obj_has(s->tus[0].orig_obj, "jmp.d32 %l[l_yes] # nop"));
+	assert_true(obj_has(s->tus[0].patched_obj, "jmp.d32 %l[l_yes] # nop"));
+	assert_false(obj_has(s->tus[0].orig_obj, "jmp %l[l_yes]"));
+	assert_false(obj_has(s->tus[0].patched_obj, "jmp %l[l_yes]"));
+	/* make got the -I before the tree's, and kept -nostdinc */
+	cmd = strdup_printf("%s/drv/.a.o.cmd", t->path);
+	tok = strdup_printf("-I%s -nostdinc -I./arch/x86/include", t->wide_dir);
+	assert_true(obj_has(cmd, tok));
+	/* the widened header lies beside the tree, not in it */
+	assert_non_null(strstr(t->wide_dir, "/jump-wide"));
+	assert_null(strstr(t->wide_dir, "/linux/"));
+	lp_tu_set_free(TAKE_PTR(s));
+
+	/*
+	 * A patch that gives the header a third jump: the patched side's header cannot be
+	 * widened, so neither side is, though the .cmd both replay was recorded wide.
+	 */
+	assert_int_equal(compile_in(root, "src", "jl.patch",
+				    "--- a/arch/x86/include/asm/jump_label.h\n"
+				    "+++ b/arch/x86/include/asm/jump_label.h\n"
+				    "@@ -2 +2,2 @@\n"
+				    " static const char tt_jl_b[] = \"jmp %l[l_yes]\\n\";\n"
+				    "+static const char tt_jl_c[] = \"jmp %l[l_yes]\";\n",
+				    &t, &s),
+			 0);
+	assert_int_equal(s->ntus, 1);
+	assert_false(s->wide_branches);
+	assert_non_null(strstr(strbuf_str(&logged), "compiled as the kernel compiles them"));
+	assert_true(obj_has(s->tus[0].orig_obj, "jmp %l[l_yes] # nop"));
+	assert_true(obj_has(s->tus[0].patched_obj, "jmp %l[l_yes] # nop"));
+	assert_false(obj_has(s->tus[0].orig_obj, "jmp.d32"));
+	assert_false(obj_has(s->tus[0].patched_obj, "jmp.d32"));
+	lp_tu_set_free(TAKE_PTR(s));
+
+	/* Another kernel's header (three jumps from the start): compiled as the kernel does. */
+	three = strdup_printf("%s/* jmp %%l[l_yes] */\n", fake_jl);
+	fake_tree(root, "src3", three);
+	assert_int_equal(compile_in(root, "src3", "a.patch", A_PATCH, &t2, &s), 0);
+	assert_false(s->wide_branches);
+	assert_non_null(strstr(strbuf_str(&logged), "does not hold exactly the two"));
+	assert_false(obj_has(s->tus[0].orig_obj, "jmp.d32"));
+	assert_false(obj_has(s->tus[0].patched_obj, "jmp.d32"));
+	assert_true(obj_has(s->tus[0].patched_obj, "jmp %l[l_yes] # nop"));
+	assert_int_equal(rm_rf(root), 0);
+}
+
 int main(void)
 {
+	tt_log_set(capture, NULL, TT_LOG_DEBUG);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header),
-		cmocka_unit_test(test_header_refused),
-		cmocka_unit_test(test_cmd_line),
-		cmocka_unit_test(test_nostdinc),
+		cmocka_unit_test(test_header),	  cmocka_unit_test(test_header_refused),
+		cmocka_unit_test(test_cmd_line),  cmocka_unit_test(test_nostdinc),
+		cmocka_unit_test(test_fake_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
