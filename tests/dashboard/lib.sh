@@ -1,9 +1,11 @@
 # Shared helpers for the dashboard tests (sourced): a database filled from the shared CVE
-# records with two registered kernels, and a tmux session driving the real program.
+# records with two registered kernels (their trees from tests/helpers/fixtures.sh), and a tmux
+# session driving the real program.
 set -eu
 : "${DASHBOARD:?DASHBOARD must name the tuxtape-dashboard binary}"
 : "${TUXTAPE:?TUXTAPE must name the tuxtape binary}"
 . "$SRCDIR/tests/cli/lib.sh"
+. "$SRCDIR/tests/helpers/fixtures.sh"
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed (scripts/packages-extra)" >&2; exit 77; }
 BUNDLE=$(shared_data)
 SOCK="$TMP/tmux.sock"
@@ -12,34 +14,27 @@ SESSION=dash
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 trap 'for s in "$TMP"/tmux.*.sock; do tmux -S "$s" kill-server 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
 
-# A kernel tree the static evaluator reads: a few real paths compiled in, one left out.
-make_kernel_tree() { # DIR VERSION-SUBLEVEL
-    K=$1
-    put() { mkdir -p "$(dirname "$K/$1")"; printf "$2" >"$K/$1"; }
-    put Makefile "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = $2\ncore-y :=\ndrivers-y :=\ninclude \$(srctree)/arch/\$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := \$(drivers-y)\n"
-    put Kbuild 'obj-y += net/ fs/ kernel/ drivers/ arch/$(SRCARCH)/\n'
-    put scripts/Makefile.build '# not read\n'
-    put arch/x86/Makefile 'BITS := 64\n'
-    put arch/x86/Kbuild 'obj-y += kernel/\n'
-    put arch/x86/kernel/Makefile 'obj-y += setup.o\n'
-    put arch/x86/kernel/setup.c ''
-    put net/Makefile 'obj-y += core/ ipv4/ ipv6/ netfilter/\n'
-    put net/core/Makefile 'obj-y += dev.o skbuff.o sock.o filter.o\n'
-    put net/ipv4/Makefile 'obj-y += tcp.o tcp_input.o udp.o route.o\n'
-    put net/ipv6/Makefile 'obj-y += route.o addrconf.o\n'
-    put net/netfilter/Makefile 'obj-$(CONFIG_NF_TABLES) += nf_tables_api.o\n'
-    put fs/Makefile 'obj-y += ext4/\nobj-$(CONFIG_BTRFS) += btrfs/\n'
-    put fs/ext4/Makefile 'obj-y += inode.o super.o\n'
-    put fs/btrfs/Makefile 'obj-y += inode.o\n'
-    put kernel/Makefile 'obj-y += bpf/\n'
-    put kernel/bpf/Makefile 'obj-y += verifier.o syscall.o\n'
-    put drivers/Makefile 'obj-$(CONFIG_USB) += usb/\n'
-    put drivers/usb/Makefile 'obj-y += core/\n'
-    put drivers/usb/core/Makefile 'obj-y += hub.o\n'
-    for f in net/core/dev net/core/skbuff net/core/sock net/core/filter net/ipv4/tcp \
-             net/ipv4/tcp_input net/ipv4/udp net/ipv4/route net/ipv6/route net/ipv6/addrconf \
-             net/netfilter/nf_tables_api fs/ext4/inode fs/ext4/super fs/btrfs/inode \
-             kernel/bpf/verifier kernel/bpf/syscall drivers/usb/core/hub; do put "$f.c" ''; done
+# make_kernel_tree DIR RELEASE: a kernel tree the static evaluator reads, some of the records'
+# real paths compiled in, netfilter, btrfs and usb behind their CONFIG_ symbols.
+make_kernel_tree() {
+    fixture_kbuild "$1" "$2" net/core/dev.c net/core/skbuff.c net/core/sock.c net/core/filter.c \
+        net/ipv4/tcp.c net/ipv4/tcp_input.c net/ipv4/udp.c net/ipv4/route.c net/ipv6/route.c \
+        net/ipv6/addrconf.c net/netfilter/nf_tables_api.c:NF_TABLES fs/ext4/inode.c \
+        fs/ext4/super.c fs/btrfs/:BTRFS fs/btrfs/inode.c kernel/bpf/verifier.c \
+        kernel/bpf/syscall.c drivers/usb/:USB drivers/usb/core/hub.c
+}
+
+# compiles_all_but DB KERNEL TREE FILE...: KERNEL compiles every .c file of TREE but the FILEs,
+# or the test ends in failure here: every screen after it shows these kernels' verdicts.
+compiles_all_but() {
+    (cd "$3" && find . -name '*.c' | sed 's|^\./||' | sort) >"$TMP/tree-files"
+    ca_kernel=$2; "$TUXTAPE" --db "$1" kernel files "$ca_kernel" >"$TMP/have-files"
+    shift 3
+    printf '%s\n' "$@" | sort | comm -23 "$TMP/tree-files" - >"$TMP/want-files"
+    if ! diff -u "$TMP/want-files" "$TMP/have-files" >&2; then
+        echo "FAIL: kernel $ca_kernel does not compile the files its tree and config say" >&2
+        exit 1
+    fi
 }
 
 # make_db DB: the newest records (or REV) and kernels web-6.1 (6.1.40) and db-6.1 (6.1.100).
@@ -51,14 +46,17 @@ make_db() {
     else
         "$TUXTAPE" --db "$db" -q cve sync --repo "$TMP/vulns" >/dev/null
     fi
-    make_kernel_tree "$TMP/linux-40" 40
-    make_kernel_tree "$TMP/linux-100" 100
-    printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_NF_TABLES=y\nCONFIG_USB=y\n' >"$TMP/config-web"
-    printf 'CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_BTRFS=y\n' >"$TMP/config-db"
+    make_kernel_tree "$TMP/linux-40" 6.1.40
+    make_kernel_tree "$TMP/linux-100" 6.1.100
+    fixture_kernel_config "$TMP/config-web" CONFIG_NF_TABLES=y CONFIG_USB=y
+    fixture_kernel_config "$TMP/config-db" CONFIG_BTRFS=y
     "$TUXTAPE" --db "$db" -q kernel add web-6.1 --release 6.1.40-web --config "$TMP/config-web" \
         --source "$TMP/linux-40" >/dev/null
     "$TUXTAPE" --db "$db" -q kernel add db-6.1 --release 6.1.100-db --config "$TMP/config-db" \
         --source "$TMP/linux-100" >/dev/null
+    compiles_all_but "$db" web-6.1 "$TMP/linux-40" fs/btrfs/inode.c
+    compiles_all_but "$db" db-6.1 "$TMP/linux-100" net/netfilter/nf_tables_api.c \
+        drivers/usb/core/hub.c
 }
 
 # start W H ARGS...: the dashboard in a fresh tmux session of W x H.
