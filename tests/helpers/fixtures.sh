@@ -1,6 +1,7 @@
-# Fixtures the shell tests build in their own directories (sourced): a tiny kernel source tree
-# the static evaluator reads, a CVE records repository in the kernel CNA's layout, and a small
-# linux git repository holding a mainline fix and its 6.1 backport. They only write files and
+# Fixtures the shell tests build in their own directories (sourced): a kernel source tree the
+# static evaluator reads (a tiny 6.1.40 one, or any release and set of files), a CVE records
+# repository in the kernel CNA's layout, and a small linux git repository holding a mainline fix
+# and its 6.1 backport. They only write files and
 # git commits: every check stays in the test. A failing step returns non-zero, which ends a
 # test run under `set -e` (tests/cli/lib.sh) as a failure, never as a skip.
 #
@@ -57,6 +58,7 @@ fixture_kbuild() {
         *) fixture_put "$fx_k" "${fx_e%:*}" '' ;;
         esac
     done
+    # shellcheck disable=SC2016 # $(srctree) and the like are make's, not the shell's
     fixture_put "$fx_k" Makefile "VERSION = ${fx_v%%.*}\nPATCHLEVEL = $(echo "$fx_v" | cut -d. -f2)\nSUBLEVEL = ${fx_v##*.}\n"'core-y :=\ndrivers-y :=\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\nexport ARCH_DRIVERS := $(drivers-y)\n'
     fixture_put "$fx_k" scripts/Makefile.build '# not read\n'
     fixture_put "$fx_k" arch/x86/Makefile 'BITS := 64\n'
