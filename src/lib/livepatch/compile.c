@@ -706,7 +706,7 @@ static char *cmd_line(const char *tree, const char *obj)
  * sets the livepatch's jump labels up before that module's klp relocations are written), so
  * its site becomes a jump to a thunk that tests the key (klp.c); that jump needs 5 bytes. With
  * CONFIG_HAVE_JUMP_LABEL_HACK the kernel's asm/jump_label.h emits `jmp %l[l_yes]` for every
- * static branch, which gas shrinks to 2 bytes when the target is near (a quarter of the sites
+ * static branch, which gas shrinks to 2 bytes when the target is near (262 of the 881 sites
  * on a module's own key in Debian 6.1's modules). Both sides are therefore compiled with a copy
  * of the tree's own header whose jumps are `jmp.d32` (the form the tree's static_call.h uses).
  *
