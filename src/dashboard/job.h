@@ -66,6 +66,7 @@ struct job_req {
 	/* in */
 	char *s[4];
 	long long n[3];
+	unsigned gen; /* the screen's state when the request was made (the patch selection's) */
 	json_t *body;
 	/* out */
 	int r;

@@ -176,15 +176,34 @@ static int refresh_work(struct dash_source *s, struct job_req *q)
 	return s->ops->call(s, "GET", path, NULL, &q->out[1]);
 }
 
+/*
+ * A list (and the detail of the patch it selected) from the worker. Answers land in the order
+ * asked, so one asked before the user last moved the selection must not move the cursor back:
+ * a key acting on "the selected patch" between two such answers would act on a patch the user
+ * had already left. Then the patch the user selected stays selected (found by its id in the
+ * new list) and its detail is left to the request the move made.
+ */
 static void refresh_apply(struct ui *u, struct job_req *q)
 {
+	json_int_t keep = q->gen != u->psel_gen ? patch_id(u) : 0;
+	json_t *p;
+	size_t i;
+
 	if (!q->out[0])
 		return;
 	json_decref(u->plist);
 	u->plist = json_incref(q->out[0]);
-	u->psel = (size_t)q->n[1];
 	u->pwant = 0;
-	show(u, q->out[1]);
+	if (!keep) {
+		u->psel = (size_t)q->n[1];
+		show(u, q->out[1]);
+		return;
+	}
+	u->psel = 0;
+	json_array_foreach(u->plist, i, p)
+		if (NUM(p, "id") == keep)
+			u->psel = i;
+	show(u, NUM(q->out[1], "id") == keep ? q->out[1] : NULL);
 }
 
 static void refresh_done(void *ctx, struct job_req *q)
@@ -210,6 +229,7 @@ static void patches_refresh(struct ui *u, json_int_t want, const char *label, co
 
 	q->n[0] = want ? want : patch_id(u);
 	q->n[1] = (long long)u->psel;
+	q->gen = u->psel_gen;
 	q->s[0] = done_msg ? strdup(done_msg) : NULL;
 	ui_request(u, q);
 }
@@ -278,6 +298,7 @@ static void post(struct ui *u, const char *key, const char *path, json_t *body, 
 	q->body = body ? body : json_object();
 	q->n[0] = patch_id(u);
 	q->n[1] = (long long)u->psel;
+	q->gen = u->psel_gen;
 	ui_request(u, q);
 }
 
@@ -681,6 +702,7 @@ void ui_patches_triage(struct ui *u, const char *cve, const char *kernel, const 
 		json_object_set_new(q->body, "force", json_true());
 	q->n[0] = 0; /* the new patch, once the server numbers it */
 	q->n[1] = 0;
+	q->gen = u->psel_gen;
 	ui_request(u, q);
 }
 
@@ -712,6 +734,7 @@ bool ui_patches_key(struct ui *u, int ch)
 		u->psel = ch == ']' ? (u->psel + 1) % json_array_size(u->plist)
 				    : (u->psel + json_array_size(u->plist) - 1) %
 					      json_array_size(u->plist);
+		u->psel_gen++;
 		m = strdup_printf("patch #%lld", (long long)patch_id(u));
 		show(u, NULL); /* the cursor moves now; the detail follows */
 		patches_refresh(u, 0, m, m);

@@ -96,6 +96,7 @@ struct ui {
 	bool pdiff;	/* pt holds a diff or a log, not the detail */
 	int pkey;	   /* a workflow key pressed before the patch list came */
 	json_int_t pwant;  /* select this patch id when the list comes (0: keep psel) */
+	unsigned psel_gen; /* bumped by each move of the selection ([ ]): see refresh_apply() */
 	struct sbs_row *sbs; /* Patches, wide: revision 1 and the current one side by side */
 	size_t n_sbs;
 	char *sbs_title;

@@ -291,6 +291,31 @@ expect "slow: the answer lands: the selected patch's detail" '^Patch #[0-9]+ .*s
 sel=$(screen | sed -n 's/^> #\([0-9]*\) .*/\1/p'); shown=$(screen | sed -n 's/^Patch #\([0-9]*\) .*/\1/p')
 check "slow: the detail is the patch ] selected" [ -n "$sel" -a "$sel" = "$shown" ]
 stop
+
+# ] pressed before the first list came waits for it; the list asked again meanwhile must not
+# move the cursor back when it lands (a key then acted on a patch the user had left: P once
+# published the wrong one). Each request held 3 s: the list, the list again, then ]'s.
+python3 "$SRCDIR/tests/dashboard/slowproxy.py" "$PORT" "$TMP/slow" "$TMP/proxy2.port" 3 &
+SERVER_PIDS="$SERVER_PIDS $!"
+for _ in $(seq 100); do [ -s "$TMP/proxy2.port" ] && break; sleep 0.1; done
+SRV_ARGS="--server https://127.0.0.1:$(cat "$TMP/proxy2.port") --cacert $TMP/pki/ca.pem --refresh 1"
+dash 80 24 reviewer-2
+touch "$TMP/slow"
+keys 4 ']'
+second=$(as_ reviewer-2 --json patch list 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["id"])')
+expect "slow: ] waits for the list, then selects the second patch" "^> #$second " 30
+moved=""
+for _ in $(seq 300); do
+    s=$(screen)
+    cur=$(echo "$s" | sed -n 's/^> #\([0-9]*\) .*/\1/p')
+    [ -n "$cur" ] && [ "$cur" != "$second" ] && { moved=$cur; break; }
+    echo "$s" | grep -q 'working:' || break
+    sleep 0.1
+done
+check "slow: an older answer leaves the cursor on patch #$second${moved:+ (it moved to #$moved)}" [ -z "$moved" ]
+rm -f "$TMP/slow"
+expect "slow: its detail follows" "^Patch #$second " 20
+stop
 stop_server "$PID"
 # The captures docs/dashboard.md shows.
 if [ -n "${CAPTURE_DIR:-}" ]; then cp "$TMP"/screen-*.txt "$CAPTURE_DIR"/; fi
