@@ -177,6 +177,18 @@ static void test_nostdinc(void **state)
 	put(root, "Makefile",
 	    "NOSTDINC_FLAGS :=\nNOSTDINC_FLAGS += -nostdinc\nNOSTDINC_FLAGS :=\n");
 	assert_null(lp_tree_nostdinc(root));
+	/* a name that only begins alike, and a bare mention, are not assignments */
+	put(root, "Makefile",
+	    "NOSTDINC_FLAGS :=\nNOSTDINC_FLAGS_EXTRA := -x\nNOSTDINC_FLAGS\n"
+	    "NOSTDINC_FLAGS += -nostdinc\n");
+	assert_string_equal(lp_tree_nostdinc(root), "-nostdinc");
+	/* "::=" and "!=" assign too */
+	put(root, "Makefile",
+	    "NOSTDINC_FLAGS :=\nNOSTDINC_FLAGS += -nostdinc\nNOSTDINC_FLAGS ::= x\n");
+	assert_null(lp_tree_nostdinc(root));
+	put(root, "Makefile",
+	    "NOSTDINC_FLAGS :=\nNOSTDINC_FLAGS += -nostdinc\nNOSTDINC_FLAGS != x\n");
+	assert_null(lp_tree_nostdinc(root));
 	/* never emptied first (an environment value would stay in) */
 	put(root, "Makefile", "NOSTDINC_FLAGS += -nostdinc\n");
 	assert_null(lp_tree_nostdinc(root));

@@ -793,7 +793,8 @@ const char *lp_tree_nostdinc(const char *tree)
 			continue;
 		}
 		for (char *line = buf, *next; line && *line; line = next) {
-			const char *v;
+			const char *v, *rest;
+			size_t op;
 
 			next = strchr(line, '\n');
 			if (next)
@@ -803,12 +804,13 @@ const char *lp_tree_nostdinc(const char *tree)
 				continue;
 			v = line + strlen("NOSTDINC_FLAGS");
 			v += strspn(v, " \t");
-			if (!strchr(":+?=", *v) && !startswith(v, "::="))
-				continue; /* a use, not an assignment */
-			if (i == 0 && startswith(v, ":=") && !v[2 + strspn(v + 2, " \t")])
+			if (*v == '\0' || !strchr(":+?!=", *v))
+				continue; /* a use, or another name, not an assignment */
+			op = strspn(v, ":+?!=");
+			rest = v + op + strspn(v + op, " \t");
+			if (i == 0 && op == 2 && v[0] == ':' && v[1] == '=' && *rest == '\0')
 				empty++;
-			else if (i == 0 && startswith(v, "+=") &&
-				 streq(v + 2 + strspn(v + 2, " \t"), "-nostdinc"))
+			else if (i == 0 && op == 2 && v[0] == '+' && streq(rest, "-nostdinc"))
 				plus++;
 			else
 				other++;
