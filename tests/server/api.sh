@@ -358,6 +358,21 @@ expect_status 200 "people need no certificate"
 stop_server "$PID"
 check "no errors logged by the servers" sh -c "! grep -qi 'error\|assert\|sanitizer' '$TMP/server.log' '$TMP/server2.log'"
 
+# ---- -v -v: each request logged with its method and whole path ----
+start_server "$TMP/server3.log" --db "$DB" -v -v
+api /v1/fleet/nodes/node1 -H "$(as viewer)"
+expect_status 200 "a node, with every request logged"
+api '/v1/cves/CVE-2024-1001/exposure?exposure=exposed' -H "$(as viewer)"
+api /v1/fleet/heartbeat -X POST -H "$(as agent)" -H 'Content-Type: application/json' --data '{"kernel":"6.1"}'
+api /v1/no/such/path%0aforged -H "$(as viewer)"
+expect_status 404 "a path with an encoded newline"
+stop_server "$PID"
+check "the debug log names GET and the whole path" grep -qE ' GET /v1/fleet/nodes/node1 200 [0-9.]+ ms$' "$TMP/server3.log"
+check "the exposure's path" grep -qE ' GET /v1/cves/CVE-2024-1001/exposure 200 ' "$TMP/server3.log"
+check "POST and its path" grep -qE ' POST /v1/fleet/heartbeat 200 ' "$TMP/server3.log"
+check "a decoded newline does not split the line" grep -qE ' GET /v1/no/such/path.forged 404 ' "$TMP/server3.log"
+check "no request is logged as /v1 alone" sh -c "! grep -qE ' /v1 [0-9]{3} ' '$TMP/server3.log'"
+
 # ---- a schema newer than this build: both databases refused, named, and left as they were ----
 mkdir -p "$TMP/newer"
 cp "$DB" "$TMP/newer/t.db"; cp "$TMP/db/server.db" "$TMP/newer/server.db"

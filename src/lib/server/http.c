@@ -62,6 +62,8 @@ struct http_req {
 	size_t dropped;
 	struct strbuf body;
 	char remote[64];
+	/* "METHOD /whole/path" for the debug log (path is split in place); NULL below debug. */
+	char *what;
 };
 
 /* ---- log capture: a library message logged during a request becomes its error ---- */
@@ -428,6 +430,21 @@ static enum MHD_Result refuse(struct srv *s, struct MHD_Connection *c, struct ht
 	return queue_error(c, rq, status, msg);
 }
 
+/*
+ * "METHOD PATH" as the client sent them, for the log: at most URL_MAX bytes of the path, and
+ * a byte that is not printable ASCII (a decoded %0a, say) shown as '?', so that one request
+ * is one line of the log.
+ */
+static char *request_what(const char *method, const char *url)
+{
+	char *w = strdup_printf("%.16s %.*s", method ? method : "?", URL_MAX, url ? url : "");
+
+	for (char *p = w; p && *p; p++)
+		if (*p < ' ' || *p > '~')
+			*p = '?';
+	return w;
+}
+
 /* The first call of a request: its headers are in. */
 static enum MHD_Result on_headers(struct srv *s, struct MHD_Connection *c, struct http_req *rq,
 				  const char *url, const char *method)
@@ -476,6 +493,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->route = -1;
 		strbuf_init(&rq->body, s->ctx.cfg.max_body);
 		*con_cls = rq;
+		if (tt_log_get_level() >= TT_LOG_DEBUG)
+			rq->what = request_what(method, url);
 		return on_headers(s, c, rq, url, method);
 	}
 	if (rq->responded) {
@@ -518,9 +537,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	srv_metrics_observe(rq->route, rq->responded ? rq->status : 0, elapsed(&rq->start));
 	if (tt_log_get_level() >= TT_LOG_DEBUG)
-		log_debug("%s %s %u %.3f ms", rq->remote, rq->path, rq->status,
+		log_debug("%s %s %u %.3f ms", rq->remote, rq->what ? rq->what : "?", rq->status,
 			  elapsed(&rq->start) * 1e3);
 	strbuf_release(&rq->body);
+	free(rq->what);
 	free(rq);
 	*con_cls = NULL;
 }
