@@ -344,9 +344,14 @@ bool dash_node_patched(const struct dash_node *n, const char *cve)
 	json_t *p;
 	size_t i;
 
-	json_array_foreach(n->patch_names, i, p)
-		if (json_is_string(p) && name_has_id(json_string_value(p), cve))
+	/* A reported patch is a name, or {"name", "sha256"} for one the agent loaded. */
+	json_array_foreach(n->patch_names, i, p) {
+		const char *name = json_is_string(p) ? json_string_value(p)
+						     : json_string_value(json_object_get(p, "name"));
+
+		if (name && name_has_id(name, cve))
 			return true;
+	}
 	return false;
 }
 

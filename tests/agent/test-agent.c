@@ -20,6 +20,7 @@
 #include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/kmsg.h"
+#include "agent/report.h"
 #include "agent/state.h"
 #include "archive/archive.h"
 #include "fileio.h"
@@ -683,6 +684,52 @@ static json_t *post_at(struct fake *f, size_t i, const char *want_path)
 	return json_object_get(p, "body");
 }
 
+/*
+ * The heartbeat body from a status document: enabled patches only; the agent's own with its
+ * module's SHA-256, others (or one whose digest is not 64 lowercase hex) by name only.
+ */
+static void test_heartbeat_body(void **state)
+{
+	const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char *bad = strdup(sha), *long_name = calloc(1, 301);
+	json_t *st, *hb, *ps;
+
+	(void)state;
+	bad[3] = 'A';
+	memset(long_name, 'x', 300);
+	st = json_pack("{s:{s:s}, s:s, s:[{s:s, s:b, s:s}, {s:s, s:b}, {s:s, s:b, s:s},"
+		       " {s:s, s:b, s:s}, {s:s, s:b, s:s}, {s:s, s:b, s:s}]}",
+		       "kernel", "release", RELEASE, "effective_release", RELEASE "+x", "patches",
+		       "name", "ours", "enabled", 1, "sha256", sha,
+		       "name", "hand_loaded", "enabled", 1,
+		       "name", "disabled", "enabled", 0, "sha256", sha,
+		       "name", "upper", "enabled", 1, "sha256", bad,
+		       "name", "short", "enabled", 1, "sha256", "abc",
+		       "name", long_name, "enabled", 1, "sha256", sha);
+	assert_non_null(st);
+	hb = agent_heartbeat_from_status(st, 77);
+	assert_non_null(hb);
+	ps = json_object_get(hb, "patches");
+	assert_int_equal(json_array_size(ps), 5);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "name")),
+			    "ours");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "sha256")),
+			    sha);
+	assert_string_equal(json_string_value(json_array_get(ps, 1)), "hand_loaded");
+	assert_string_equal(json_string_value(json_array_get(ps, 2)), "upper");
+	assert_string_equal(json_string_value(json_array_get(ps, 3)), "short");
+	/* cut to the server's cap, and then it is not the module's name: no digest */
+	assert_true(json_is_string(json_array_get(ps, 4)));
+	assert_int_equal(strlen(json_string_value(json_array_get(ps, 4))), 256);
+	assert_string_equal(json_string_value(json_object_get(hb, "effective_version")),
+			    RELEASE "+x");
+	assert_int_equal(json_integer_value(json_object_get(hb, "uptime")), 77);
+	json_decref(hb);
+	json_decref(st);
+	free(bad);
+	free(long_name);
+}
+
 /* A server configured: a heartbeat each poll; events kept while it is away, then sent. */
 static void test_server_reports(void **state)
 {
@@ -727,8 +774,17 @@ static void test_server_reports(void **state)
 	assert_string_equal(res, "loaded");
 	assert_int_equal(json_array_size(f->posts), 5);
 	b = post_at(f, 3, "/v1/fleet/heartbeat");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "patches"), 0)),
-			    LP);
+	{
+		/* the agent loaded it: its name and its module's SHA-256, which the server
+		 * matches against the modules its jobs wrote */
+		json_t *hp = json_array_get(json_object_get(b, "patches"), 0);
+		char sha[65];
+
+		assert_int_equal(ar_file_sha256(getenv("KO_TEST"), sha), 0);
+		assert_string_equal(json_string_value(json_object_get(hp, "name")), LP);
+		assert_string_equal(json_string_value(json_object_get(hp, "sha256")), sha);
+		assert_int_equal(json_object_size(hp), 2);
+	}
 	assert_string_equal(json_string_value(json_object_get(b, "effective_version")),
 			    RELEASE "+" LP);
 	b = post_at(f, 4, "/v1/fleet/status");
@@ -791,6 +847,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_between_intent_and_load, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+		cmocka_unit_test(test_heartbeat_body),
 		cmocka_unit_test_setup_teardown(test_server_reports, setup, teardown),
 	};
 

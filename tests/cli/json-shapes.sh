@@ -170,7 +170,9 @@ else
     printf '{"kernel": "6.1.40", "patches": []}' >"$TMP/hb"
     post n-bare /v1/fleet/heartbeat "$TMP/hb"
     expect_status 200 "heartbeat of n-bare"
-    printf '{"kernel": "6.1.40", "patches": ["tt_shape"]}' >"$TMP/hb"
+    # the agent's form: the module's name and SHA-256, matched against the job's module
+    printf '{"kernel": "6.1.40", "patches": [{"name": "tt_shape", "sha256": "%s"}]}' \
+        "$(sha256sum "$TMP/tt_shape.ko" | cut -d' ' -f1)" >"$TMP/hb"
     post n-patched /v1/fleet/heartbeat "$TMP/hb"
     expect_status 200 "heartbeat of n-patched"
     srun exposure viewer-1 exposure CVE-2024-1086

@@ -27,7 +27,8 @@ agent() { # agent NAME heartbeat|status JSON
     expect_status 200 "$1: POST /v1/fleet/$2"
 }
 agent web1 heartbeat '{"kernel":"6.1.40-web","effective_version":"6.1.40","patches":[],"uptime":100}'
-agent web2 heartbeat '{"kernel":"web-6.1","patches":["livepatch_CVE_2026_72493"],"uptime":50}'
+# the agent's form for a module it loaded: the name and the module's SHA-256
+agent web2 heartbeat '{"kernel":"web-6.1","patches":[{"name":"livepatch_CVE_2026_72493","sha256":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"}],"uptime":50}'
 agent db1 heartbeat '{"kernel":"6.1.100-db","patches":[],"uptime":1000}'
 agent db1 status '{"event":"transition-stalled","patch":"livepatch_x","detail":"task 123 holds the transition"}'
 

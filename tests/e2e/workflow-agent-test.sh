@@ -65,6 +65,7 @@ step "patch show" as_ author-1 --json patch show "$id"
 [ "$(json 'j["jobs"][-1]["build"] + "/" + j["jobs"][-1]["boot"]')" = written/passed ] ||
 	{ tail -n 40 "$work"/builder.log >&2; fail "the job is not built and boot-tested: $(cat "$work"/out)"; }
 module=$(json 'j["jobs"][-1]["module_name"]')
+job=$(json 'j["jobs"][-1]["id"]')
 livepatch=${module%.ko}
 
 # 3. two approvals by two reviewers; one is not enough to publish
@@ -123,6 +124,15 @@ cp "$work"/body "$work"/out
 [ "$(json 'j["kernel"]')" = "$KVER" ] || fail "the node's kernel is not $KVER: $(cat "$work"/body)"
 [ "$(json 'j["state"]')" = ok ] || fail "the node is not ok: $(cat "$work"/body)"
 [ "$(json 'j["effective_version"]')" = "$KVER+$livepatch" ] || fail "the node's effective version is not $KVER+$livepatch"
-[ "$(json 'j["patches"]')" = "['$livepatch']" ] || fail "the node's heartbeat does not list $livepatch: $(cat "$work"/body)"
+# the agent loaded it: the heartbeat names it with the SHA-256 of the module the job wrote,
+# which is what lets GET /v1/cves/{id}/exposure call the node patched
+cp "$work"/body "$work"/node.json
+api "/v1/jobs/$job" -H "$(as admin)"
+[ "$STATUS" = 200 ] || fail "GET /v1/jobs/$job: $STATUS $(cat "$work"/body)"
+cp "$work"/body "$work"/out
+jsha=$(json 'j["module_sha256"]')
+cp "$work"/node.json "$work"/out
+[ "$(json 'j["patches"]')" = "[{'name': '$livepatch', 'sha256': '$jsha'}]" ] ||
+	fail "the node's heartbeat does not list $livepatch with its module's SHA-256 $jsha: $(cat "$work"/node.json)"
 stop_server "$PID"
 echo "PASS: CVE -> patch -> build -> boot test -> two approvals -> publish -> agent in qemu applied $livepatch and reported it"

@@ -226,6 +226,40 @@ body_has '"event": "load-failure"'
 body_has '"detail": "insmod: Invalid module format"'
 api /v1/fleet/nodes/node9 -H "$(as viewer)"
 expect_status 404 "an unknown node"
+# patches in both forms: a name (a livepatch the agent did not load) and {"name", "sha256"}
+SHA=$(printf 'a module' | sha256sum | cut -d' ' -f1)
+api /v1/fleet/heartbeat -H "$(as agent)" -H 'Content-Type: application/json' \
+    --data "{\"kernel\":\"6.1.0-26-amd64\",\"patches\":[\"hand_made\",{\"name\":\"tt_job7\",\"sha256\":\"$SHA\"}]}"
+expect_status 200 "a heartbeat with a name and a name with its module's digest"
+api /v1/fleet/nodes -H "$(as viewer)"
+check "the node list shows the patches as reported" python3 -c "
+import json; n={x['name']: x for x in json.load(open('$TMP/body'))}
+assert n['node1']['patches'] == ['hand_made', {'name': 'tt_job7', 'sha256': '$SHA'}], n['node1']"
+cp "$TMP/body" "$TMP/nodes-before"
+UPPER=$(echo "$SHA" | tr a-f A-F)
+# bad_patches DESCRIPTION PATCHES-JSON WANT : refused with 400 naming the field, nothing stored
+bad_patches() {
+    api /v1/fleet/heartbeat -H "$(as agent)" -H 'Content-Type: application/json' \
+        --data "{\"kernel\":\"6.1.0-26-amd64\",\"patches\":$2}"
+    expect_status 400 "$1"
+    body_has "$3"
+}
+bad_patches "an upper-case digest" "[{\"name\":\"a\",\"sha256\":\"$UPPER\"}]" 'patches[0].sha256: 64 lowercase hexadecimal digits'
+bad_patches "a digest of 63 digits" "[\"b\",{\"name\":\"a\",\"sha256\":\"${SHA%?}\"}]" 'patches[1].sha256: 64 lowercase hexadecimal digits'
+bad_patches "a digest of 65 digits" "[{\"name\":\"a\",\"sha256\":\"${SHA}0\"}]" 'patches[0].sha256: 64 lowercase hexadecimal digits'
+bad_patches "a digest with a non-hex digit" "[{\"name\":\"a\",\"sha256\":\"g${SHA#?}\"}]" 'patches[0].sha256'
+bad_patches "an empty digest" '[{"name":"a","sha256":""}]' 'patches[0].sha256'
+bad_patches "a digest that is a number" '[{"name":"a","sha256":5}]' 'patches[0]'
+bad_patches "an object without a digest" '[{"name":"a"}]' 'patches[0]'
+bad_patches "an object without a name" "[{\"sha256\":\"$SHA\"}]" 'patches[0]'
+bad_patches "an unknown field in a patch" "[{\"name\":\"a\",\"sha256\":\"$SHA\",\"signed\":true}]" 'patches[0]'
+bad_patches "an empty name" "[{\"name\":\"\",\"sha256\":\"$SHA\"}]" 'patches[0]: a name (1-256 characters)'
+bad_patches "a name of 257 characters" "[{\"name\":\"$(printf '%0257d' 0)\",\"sha256\":\"$SHA\"}]" 'patches[0]: a name (1-256 characters)'
+bad_patches "a patch that is a number" '["a",7]' 'patches[1]: a name'
+bad_patches "a patch that is an array" '[["a"]]' 'patches[0]: a name'
+bad_patches "257 patches" "[$(python3 -c 'print(",".join(["\"p\""] * 257))')]" 'patches: an array of at most 256'
+api /v1/fleet/nodes -H "$(as viewer)"
+check "the refused heartbeats stored nothing" cmp -s "$TMP/body" "$TMP/nodes-before"
 api /metrics -H "$(as viewer)"
 expect_status 200 "metrics"
 body_has 'tuxtape_fleet_nodes{state="error"} 1'
@@ -313,6 +347,15 @@ v=json.loads(subprocess.run(['$TUXTAPE', '--json', '--version'], capture_output=
 assert doc['info']['x-tuxtape-schema-version']==v['schema_version']==2, (doc['info'], v)"
 expect_exit 0 srv openapi
 check "tuxtape-server openapi prints the served document" cmp -s "$TMP/out" "$TMP/body"
+check "openapi: a heartbeat's patches are names or {name, sha256}, the digest 64 lowercase hex" python3 -c "
+import json, re
+doc=json.load(open('$TMP/body'))
+body=doc['paths']['/v1/fleet/heartbeat']['post']['requestBody']['content']['application/json']['schema']
+items=body['properties']['patches']['items']['oneOf']
+assert items[0]['type']=='string', items
+obj=items[1]; assert obj['required']==['name', 'sha256'] and obj['additionalProperties'] is False, obj
+pat=re.compile(obj['properties']['sha256']['pattern'])
+assert pat.match('0'*64) and not pat.match('A'*64) and not pat.match('0'*63) and not pat.match('0'*65)"
 
 # ---- a slow sender loses the connection after --request-timeout ----
 check "a body trickled past the request timeout is cut off" python3 - "$PORT" "$TMP/pki/ca.pem" "$TOKEN_agent" <<'PY'

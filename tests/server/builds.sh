@@ -47,7 +47,10 @@ post() { # post ROLE PATH BODY-FILE
     api "$2" -X POST -H "$(as "$1")" -H 'Content-Type: application/json' --data-binary "@$3"
 }
 # one worker thread: every request meets the same connection and the same response cache
-start_server "$TMP/server.log" --db "$DB" --linux-repo "$L" --max-body 65536 --threads 1
+# an archive to publish into, for the exposure of a node running a withdrawn module (below)
+expect_exit 0 tt archive init "$TMP/archive"
+start_server "$TMP/server.log" --db "$DB" --linux-repo "$L" --max-body 65536 --threads 1 \
+    --archive "$TMP/archive" --allow-untested
 
 # ---- a patch from the raw fix: the 6.1 backport for k1 ----
 printf '{"cve": "CVE-2024-1001", "kernels": ["6.1.40"], "fix_kernel": "k1"}' >"$TMP/b"
@@ -346,6 +349,31 @@ JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["i
 mk_ko "$TMP/exp.ko" name=tt_exp livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
 result "$TMP/exp.ko" tt_exp.ko
 expect_status 200 "the patch's module"
+JEXP=$JOB2
+SHA_EXP=$(sha256sum "$TMP/exp.ko" | cut -d' ' -f1)
+SHA_JOB=$(sha256sum "$TMP/good.ko" | cut -d' ' -f1) # the ad hoc job's module, tt_job
+SHA_HAND=$(printf 'built by hand' | sha256sum | cut -d' ' -f1)
+# another patch for CVE-2024-1001 on 6.1.41: built (tt_wd), approved, published, withdrawn
+patch_for 6.1.41
+WD=$PID_
+printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+JWD=$JOB2
+mk_ko "$TMP/wd.ko" name=tt_wd livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
+result "$TMP/wd.ko" tt_wd.ko
+expect_status 200 "the module of the patch to withdraw"
+SHA_WD=$(sha256sum "$TMP/wd.ko" | cut -d' ' -f1)
+printf '{"verdict": "approve"}' >"$TMP/b"
+post dave_1 "/v1/patches/$WD/reviews" "$TMP/b"
+expect_status 201 "dave approves the patch to withdraw"
+post erin "/v1/patches/$WD/reviews" "$TMP/b"
+expect_status 201 "erin approves it"
+PUB=$(srv token create --role publisher publisher-1 2>/dev/null)
+printf '%s\n' "$PUB" >"$TMP/publisher-1.token"
+expect_exit 0 "$TUXTAPE" publish "$WD" --channel stable --token-file "$TMP/publisher-1.token"
+expect_exit 0 "$TUXTAPE" withdraw "$WD" --reason "breaks the fix" --token-file "$TMP/publisher-1.token"
+check "the patch is withdrawn" [ "$(sqlite3 "$TMP/db/server.db" "SELECT state FROM patch WHERE id = $WD")" = withdrawn ]
 heartbeat() { # heartbeat NODE BODY
     srv token create --role agent "$1" >"$TMP/$1.token" 2>/dev/null || fail "token $1"
     printf '%s' "$2" >"$TMP/b"
@@ -353,10 +381,16 @@ heartbeat() { # heartbeat NODE BODY
         -H 'Content-Type: application/json' --data-binary "@$TMP/b"
     expect_status 200 "heartbeat of $1"
 }
+lp() { printf '{"name": "%s", "sha256": "%s"}' "$1" "$2"; } # lp NAME SHA256
 heartbeat n-bare '{"kernel": "6.1.41", "patches": []}'
-heartbeat n-patched '{"kernel": "6.1.41", "patches": ["tt_exp"]}'
-heartbeat n-adhoc '{"kernel": "6.1.41", "patches": ["tt_job"]}'
+heartbeat n-patched "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_exp "$SHA_EXP")]}"
+heartbeat n-name-only '{"kernel": "6.1.41", "patches": ["tt_exp"]}'
+heartbeat n-other-digest "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_exp "$SHA_JOB")]}"
+heartbeat n-adhoc "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_job "$SHA_JOB")]}"
 heartbeat n-foreign '{"kernel": "6.1.41", "patches": ["hand_made"]}'
+heartbeat n-foreign-digest "{\"kernel\": \"6.1.41\", \"patches\": [$(lp hand_made "$SHA_HAND")]}"
+heartbeat n-withdrawn "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_wd "$SHA_WD")]}"
+heartbeat n-withdrawn-too "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_wd "$SHA_WD"), \"hand_made\", $(lp tt_exp "$SHA_EXP")]}"
 heartbeat n-fixed '{"kernel": "6.1.60"}'
 heartbeat n-uninventoried '{"kernel": "6.1.99-unknown", "patches": []}'
 api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
@@ -365,14 +399,44 @@ cp "$TMP/body" "$TMP/exposure"
 check "each node judged from its heartbeat, the verdicts and the modules built" python3 -c "
 import json; a=json.load(open('$TMP/exposure'))
 e={n['node']: n['exposure'] for n in a['nodes']}
-assert e == {'n-bare': 'exposed', 'n-patched': 'patched', 'n-adhoc': 'unknown',
-             'n-foreign': 'unknown', 'n-fixed': 'not-exposed', 'n-uninventoried': 'unknown'}, e
-assert a['exposure_counts'] == {'exposed': 1, 'patched': 1, 'not-exposed': 1, 'unknown': 3}, a['exposure_counts']
+assert e == {'n-bare': 'exposed', 'n-patched': 'patched', 'n-name-only': 'unknown',
+             'n-other-digest': 'unknown', 'n-adhoc': 'unknown', 'n-foreign': 'unknown',
+             'n-foreign-digest': 'unknown', 'n-withdrawn': 'unknown',
+             'n-withdrawn-too': 'patched', 'n-fixed': 'not-exposed',
+             'n-uninventoried': 'unknown'}, e
+assert a['exposure_counts'] == {'exposed': 1, 'patched': 2, 'not-exposed': 1, 'unknown': 7}, a['exposure_counts']
 n={x['node']: x for x in a['nodes']}
+def has(node, *texts):
+    for t in texts:
+        assert t in n[node]['reason'], (node, t, n[node]['reason'])
 assert n['n-patched']['patched_by'] == ['tt_exp'], n['n-patched']
+has('n-patched', 'job $JEXP', 'matched by name and SHA-256')
+assert n['n-name-only']['unidentified_patches'] == ['tt_exp'], n['n-name-only']
+assert n['n-name-only']['patched_by'] == [], n['n-name-only']
+has('n-name-only', \"'tt_exp' is reported by name only\", 'built a module of that name')
+assert n['n-other-digest']['unidentified_patches'] == ['tt_exp'], n['n-other-digest']
+has('n-other-digest', \"'tt_exp' (sha256 $SHA_JOB) is not the module this server built under that name\")
+assert n['n-adhoc']['unidentified_patches'] == ['tt_job'], n['n-adhoc']
+has('n-adhoc', \"'tt_job' is a module this server built ad hoc\")
 assert n['n-foreign']['unidentified_patches'] == ['hand_made'], n['n-foreign']
+has('n-foreign', \"'hand_made' is reported by name only\")
+assert 'built a module of that name' not in n['n-foreign']['reason'], n['n-foreign']
+has('n-foreign-digest', \"'hand_made' (sha256 $SHA_HAND) is no module this server built\")
+assert n['n-withdrawn']['withdrawn_patches'] == ['tt_wd'], n['n-withdrawn']
+assert n['n-withdrawn']['patched_by'] == [] and n['n-withdrawn']['unidentified_patches'] == [], n['n-withdrawn']
+has('n-withdrawn', \"'tt_wd' is the module job $JWD built for CVE-2024-1001 (patch $WD, revision 1)\",
+    'withdrawn', 'no longer vouches')
+assert n['n-withdrawn-too']['patched_by'] == ['tt_exp'], n['n-withdrawn-too']
+assert n['n-withdrawn-too']['withdrawn_patches'] == ['tt_wd'], n['n-withdrawn-too']
+assert n['n-withdrawn-too']['unidentified_patches'] == ['hand_made'], n['n-withdrawn-too']
 assert 'no kernel of release' in n['n-uninventoried']['reason'], n['n-uninventoried']
 assert n['n-bare']['verdicts'][0]['kernel'] == 'k2', n['n-bare']"
+api /v1/fleet/nodes -H "$(as viewer)"
+check "the fleet's nodes show the patches as reported" python3 -c "
+import json; n={x['name']: x['patches'] for x in json.load(open('$TMP/body'))}
+assert n['n-name-only'] == ['tt_exp'], n
+assert n['n-withdrawn-too'] == [{'name': 'tt_wd', 'sha256': '$SHA_WD'}, 'hand_made',
+                                {'name': 'tt_exp', 'sha256': '$SHA_EXP'}], n"
 api "/v1/cves/CVE-2024-1001/exposure?exposure=exposed" -H "$(as viewer)"
 check "?exposure=exposed: the exposed nodes alone" python3 -c "
 import json; a=json.load(open('$TMP/body')); assert [n['node'] for n in a['nodes']] == ['n-bare'], a"
@@ -394,7 +458,7 @@ expect_exit 0 "$TUXTAPE" --json exposure cve-2024-1001 --token-file "$TMP/viewer
 check "tuxtape exposure: the server's answer" cmp -s "$TMP/out" "$TMP/exposure"
 expect_exit 0 "$TUXTAPE" exposure CVE-2024-1001 --only exposed --token-file "$TMP/viewer-1.token"
 check "tuxtape exposure --only exposed" grep -q '^n-bare .*exposed' "$TMP/out"
-check "and its counts" grep -q '^CVE-2024-1001: 1 exposed, 1 patched, 1 not exposed, 3 unknown$' "$TMP/out"
+check "and its counts" grep -q '^CVE-2024-1001: 1 exposed, 2 patched, 1 not exposed, 7 unknown$' "$TMP/out"
 expect_exit 64 "$TUXTAPE" exposure not-a-cve --token-file "$TMP/viewer-1.token"
 expect_exit 64 "$TUXTAPE" exposure CVE-2024-1001 --only maybe --token-file "$TMP/viewer-1.token"
 # a kernel the inventory loses makes its nodes unknown, not safe

@@ -24,6 +24,14 @@ static json_t *string_capped(const char *s)
 	return json_stringn(s, strnlen(s, SERVER_STRING_MAX));
 }
 
+/* 64 lowercase hex digits, as the server takes a module's digest. */
+static bool sha256_hex(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 64 && !s[n];
+}
+
 json_t *agent_heartbeat_from_status(const json_t *status, long long uptime_s)
 {
 	const char *release = json_string_value(
@@ -36,13 +44,29 @@ json_t *agent_heartbeat_from_status(const json_t *status, long long uptime_s)
 		json_decref(patches);
 		return NULL;
 	}
-	/* Enabled patches only: the effective kernel is what the node runs. */
+	/*
+	 * Enabled patches only: the effective kernel is what the node runs. One the agent
+	 * loaded goes with the SHA-256 of its module (the archive's signed metadata gave it and
+	 * the agent checked the file against it), so that the server can tell its own build from
+	 * another module of the same name; one loaded by other means is a name only.
+	 */
 	json_array_foreach(json_object_get(status, "patches"), i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *sha = json_string_value(json_object_get(p, "sha256"));
+		json_t *e;
 
-		if (name && json_is_true(json_object_get(p, "enabled")) &&
-		    json_array_size(patches) < SERVER_PATCHES_MAX)
-			json_array_append_new(patches, string_capped(name));
+		if (!name || !json_is_true(json_object_get(p, "enabled")) ||
+		    json_array_size(patches) >= SERVER_PATCHES_MAX)
+			continue;
+		/* A name past the server's cap cannot be the module's: send it cut, unvouched. */
+		if (sha && sha256_hex(sha) && strlen(name) <= SERVER_STRING_MAX)
+			e = json_pack("{s:s, s:s}", "name", name, "sha256", sha);
+		else
+			e = string_capped(name);
+		if (json_array_append_new(patches, e) < 0) {
+			json_decref(patches);
+			return NULL;
+		}
 	}
 	hb = json_pack("{s:o, s:o, s:o}", "kernel", string_capped(release), "effective_version",
 		       string_capped(eff ? eff : release), "patches", patches);

@@ -10,7 +10,11 @@
 
 struct agent_config;
 
-/* The heartbeat body the server's schema accepts, from a status document (agent_status()). */
+/*
+ * The heartbeat body the server's schema accepts, from a status document (agent_status()):
+ * "patches" lists the enabled livepatches, {"name", "sha256"} for one the agent loaded (the
+ * SHA-256 of its module), the name alone for one loaded by other means.
+ */
 json_t *agent_heartbeat_from_status(const json_t *status, long long uptime_s);
 
 /* The server's event for a blocked patch's reason (load-failure, kernel-log, ...); NULL: none. */

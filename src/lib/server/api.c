@@ -615,7 +615,14 @@ static const char body_heartbeat[] =
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"kernel\"],"
 	"\"properties\":{\"kernel\":{\"type\":\"string\",\"maxLength\":256},"
 	"\"effective_version\":{\"type\":\"string\",\"maxLength\":256},"
-	"\"patches\":{\"type\":\"array\",\"maxItems\":256,\"items\":{\"type\":\"string\"}},"
+	"\"patches\":{\"type\":\"array\",\"maxItems\":256,\"description\":\"the enabled "
+	"livepatches: a name alone, or the name and the SHA-256 of the module the agent loaded "
+	"(only that form can make a node patched: GET /v1/cves/{id}/exposure)\","
+	"\"items\":{\"oneOf\":[{\"type\":\"string\",\"minLength\":1,\"maxLength\":256},"
+	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\","
+	"\"sha256\"],\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,"
+	"\"maxLength\":256},\"sha256\":{\"type\":\"string\",\"pattern\":"
+	"\"^[0-9a-f]{64}$\"}}}]}},"
 	"\"uptime\":{\"type\":\"integer\",\"minimum\":0}}}";
 static const char body_status[] =
 	"{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"event\"],"
@@ -688,7 +695,9 @@ const struct srv_route srv_routes[] = {
 	 "One CVE with its verdicts, as `tuxtape --json cve show`"},
 	{"GET", "/v1/cves/{id}/exposure", ROLES_READ, false, h_cve_exposure, "getCVEExposure",
 	 "Every node judged for the CVE by its latest heartbeat: exposed (an affected kernel, no "
-	 "livepatch for it loaded), patched, not-exposed or unknown (never guessed)",
+	 "livepatch for it loaded), patched (a loaded module whose name and SHA-256 are those a "
+	 "job of this server wrote for the CVE, not withdrawn), not-exposed or unknown (never "
+	 "guessed)",
 	 q_exposure},
 	{"GET", "/v1/kernels", ROLES_READ, false, h_kernel_list, "listKernels",
 	 "The kernel inventory, as `tuxtape --json kernel list`"},

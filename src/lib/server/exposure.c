@@ -1,7 +1,8 @@
 /*
  * A CVE's exposure across the fleet: each node's latest heartbeat (kernel release, enabled
- * livepatches) judged by the inventory's verdicts for that release and by what the build jobs
- * of this server made. Whatever cannot be judged is "unknown", never "not-exposed".
+ * livepatches) judged by the inventory's verdicts for that release and by the modules the
+ * build jobs of this server wrote, matched by name and SHA-256. Whatever cannot be judged is
+ * "unknown", never "not-exposed" nor "patched".
  */
 #include <errno.h>
 #include <string.h>
@@ -39,44 +40,139 @@ int srv_exposure_from_string(const char *s, enum srv_exposure *ret)
 	return -EINVAL;
 }
 
+/* What this server can say of one livepatch a node reports, for one CVE. */
+enum module_kind {
+	MOD_FOR_CVE,   /* (name, sha256) is a module a job of this server wrote for the CVE */
+	MOD_WITHDRAWN, /* the same, but its revision's publications (or its patch) withdrawn */
+	MOD_OTHER_CVE, /* a module a job of this server wrote for a patch of another CVE */
+	MOD_NO_DIGEST, /* reported by name only: which module it is cannot be told */
+	MOD_NOT_BUILT, /* no job of this server wrote a module of that name and digest */
+	MOD_AMBIGUOUS, /* those bytes were written by an ad hoc build or for several CVEs */
+};
+
+struct module_match {
+	enum module_kind kind;
+	bool name_built; /* a job of this server wrote a module of that name */
+	int64_t job, patch;
+	int rev;
+};
+
 /*
- * The CVE livepatch NAME (as /sys/kernel/livepatch names it) was built for: the patch of the
- * jobs that wrote NAME.ko. *RET_CVE stays NULL when no job of this server wrote it, or when
- * the jobs that did disagree or include an ad hoc build (which names no CVE).
+ * Which module livepatch NAME (as /sys/kernel/livepatch names it) with module digest SHA (NULL:
+ * reported by name only) is, for CVE ID: the jobs that wrote NAME.ko with that SHA-256.
+ * A revision counts as withdrawn when it was published and none of its publications is live,
+ * or when its patch is withdrawn as a whole: the publisher took back the claim that it fixes
+ * the CVE, so the server no longer vouches for it.
  */
-static int module_cve(struct srv_state *st, const char *name, char **ret_cve)
+static int module_identify(struct srv_state *st, const char *id, const char *name, const char *sha,
+			   struct module_match *ret)
 {
 	_cleanup_free_ char *ko = strdup_printf("%s.ko", name);
 	_cleanup_free_ char *cve = NULL;
+	struct module_match m = {.kind = MOD_NOT_BUILT};
+	bool matched = false, adhoc = false, several = false, trusted = false, withdrawn = false;
 	struct srv_stmt *s;
-	unsigned n = 0;
-	bool adhoc = false;
 	int r;
 
 	if (!ko)
 		return -ENOMEM;
 	r = srv_state_prepare(
 		st,
-		"SELECT DISTINCT p.cve FROM job j LEFT JOIN patch p ON p.id = j.patch "
-		"WHERE j.module_name = ?1 LIMIT 2",
+		"SELECT j.id, j.module_sha256, j.patch, j.rev, p.cve, p.state, "
+		"(SELECT count(*) FROM publication u WHERE u.patch = j.patch AND u.rev = j.rev), "
+		"(SELECT count(*) FROM publication u WHERE u.patch = j.patch AND u.rev = j.rev "
+		"AND u.withdrawn_at IS NULL) "
+		"FROM job j LEFT JOIN patch p ON p.id = j.patch "
+		"WHERE j.module_name = ?1 AND j.build = 'written' ORDER BY j.id",
 		&s);
 	if (r < 0)
 		return r;
 	srv_bind_text(s, 1, ko);
 	while ((r = srv_step(s)) == SRV_ROW) {
-		n++;
-		if (srv_column_is_null(s, 0))
+		const char *rcve = srv_column_is_null(s, 4) ? NULL : srv_column_text(s, 4);
+		bool gone;
+
+		m.name_built = true;
+		if (!sha || srv_column_is_null(s, 1) || !streq(srv_column_text(s, 1), sha))
+			continue;
+		matched = true;
+		if (!rcve) {
 			adhoc = true;
-		else if (!cve && !(cve = strdup(srv_column_text(s, 0)))) {
-			srv_reset(s);
-			return -ENOMEM;
+			continue;
 		}
+		if (!cve) {
+			cve = strdup(rcve);
+			if (!cve) {
+				srv_reset(s);
+				return -ENOMEM;
+			}
+		} else if (!streq(cve, rcve)) {
+			several = true;
+		}
+		if (!streq(rcve, id) || trusted)
+			continue;
+		gone = (srv_column_int64(s, 6) > 0 && srv_column_int64(s, 7) == 0) ||
+		       streq_ptr(srv_column_text(s, 5), "withdrawn");
+		if (gone && withdrawn)
+			continue;
+		trusted = !gone;
+		withdrawn = gone;
+		m.job = srv_column_int64(s, 0);
+		m.patch = srv_column_int64(s, 2);
+		m.rev = srv_column_int(s, 3);
 	}
 	srv_reset(s);
 	if (r != SRV_DONE)
 		return srv_state_error(st, "reading the jobs' modules");
-	*ret_cve = n == 1 && !adhoc ? TAKE_PTR(cve) : NULL;
+	if (!sha)
+		m.kind = MOD_NO_DIGEST;
+	else if (!matched)
+		m.kind = MOD_NOT_BUILT;
+	else if (adhoc || several)
+		m.kind = MOD_AMBIGUOUS;
+	else if (!streq(cve, id))
+		m.kind = MOD_OTHER_CVE;
+	else
+		m.kind = trusted ? MOD_FOR_CVE : MOD_WITHDRAWN;
+	*ret = m;
 	return 0;
+}
+
+/* Why livepatch NAME leaves the node's exposure unknown, appended to SB. */
+static void module_explain(struct strbuf *sb, const struct module_match *m, const char *name,
+			   const char *sha, const char *id)
+{
+	switch (m->kind) {
+	case MOD_NO_DIGEST:
+		strbuf_addf(sb,
+			    "livepatch '%s' is reported by name only, without its module's "
+			    "SHA-256%s",
+			    name,
+			    m->name_built ? ": this server built a module of that name but cannot "
+					    "tell it is that one"
+					  : "");
+		break;
+	case MOD_NOT_BUILT:
+		strbuf_addf(sb, "livepatch '%s' (sha256 %s) is %s", name, sha,
+			    m->name_built ? "not the module this server built under that name"
+					  : "no module this server built");
+		break;
+	case MOD_AMBIGUOUS:
+		strbuf_addf(sb,
+			    "livepatch '%s' is a module this server built ad hoc or for "
+			    "several CVEs",
+			    name);
+		break;
+	case MOD_WITHDRAWN:
+		strbuf_addf(sb,
+			    "livepatch '%s' is the module job %lld built for %s (patch %lld, "
+			    "revision %d), whose publication was withdrawn: this server no longer "
+			    "vouches that it fixes the CVE",
+			    name, (long long)m->job, id, (long long)m->patch, m->rev);
+		break;
+	default:
+		break;
+	}
 }
 
 /* The inventory's verdicts on the CVE (VERDICTS, cve_query_show's) for the kernels of release
@@ -148,18 +244,25 @@ static enum srv_exposure verdicts_judge(json_t *kernels, json_t *verdicts, const
 	return SRV_NOT_EXPOSED;
 }
 
+/* At most this many loaded livepatches are explained in one node's reason. */
+#define EXPLAINED_MAX 4
+
 static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t *kernels,
 		      json_t *verdicts, enum srv_exposure *ret_e, json_t **ret)
 {
 	const char *rel = json_string_value(json_object_get(node, "kernel"));
-	json_t *vs = json_array(), *by = json_array(), *unknown = json_array(), *p, *o;
-	struct strbuf reason = STRBUF_INIT;
+	json_t *vs = json_array(), *by = json_array(), *unknown = json_array(),
+	       *withdrawn = json_array(), *p, *o;
+	struct strbuf reason = STRBUF_INIT, why = STRBUF_INIT;
+	struct module_match patched = {};
+	unsigned explained = 0, unexplained = 0;
 	enum srv_exposure e;
 	size_t i;
 	int r = 0;
 
 	strbuf_init(&reason, 4096);
-	if (!vs || !by || !unknown) {
+	strbuf_init(&why, 3072);
+	if (!vs || !by || !unknown || !withdrawn) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -169,38 +272,77 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 	} else {
 		e = verdicts_judge(kernels, verdicts, rel, vs, &reason);
 	}
-	/* The loaded livepatches matter only to an affected kernel. */
+	/*
+	 * The loaded livepatches matter only to an affected kernel. A patch is an agent's
+	 * {"name", "sha256"} or a bare name (loaded outside the agent, or a heartbeat from
+	 * before digests were reported).
+	 */
 	json_array_foreach(e == SRV_EXPOSED ? json_object_get(node, "patches") : NULL, i, p)
 	{
-		_cleanup_free_ char *cve = NULL;
-		const char *name = json_string_value(p);
+		const char *name = json_is_string(p)
+					   ? json_string_value(p)
+					   : json_string_value(json_object_get(p, "name"));
+		const char *sha = json_string_value(json_object_get(p, "sha256"));
+		struct module_match m = {};
+		json_t *list;
 
 		if (!name)
 			continue;
-		r = module_cve(st, name, &cve);
+		r = module_identify(st, id, name, sha, &m);
 		if (r < 0)
 			goto out;
-		if (!cve)
-			json_array_append(unknown, p);
-		else if (streq(cve, id))
-			json_array_append(by, p);
+		switch (m.kind) {
+		case MOD_FOR_CVE:
+			list = by;
+			if (!json_array_size(by))
+				patched = m;
+			break;
+		case MOD_WITHDRAWN:
+			list = withdrawn;
+			break;
+		case MOD_OTHER_CVE:
+			list = NULL;
+			break;
+		default:
+			list = unknown;
+			break;
+		}
+		if (!list)
+			continue;
+		json_array_append_new(list, json_string(name));
+		if (list == by)
+			continue;
+		if (explained == EXPLAINED_MAX) {
+			unexplained++;
+			continue;
+		}
+		strbuf_addf(&why, "%s", explained ? "; " : "");
+		module_explain(&why, &m, name, sha, id);
+		explained++;
 	}
 	if (json_array_size(by)) {
 		e = SRV_PATCHED;
-		strbuf_addf(&reason, "; a loaded livepatch was built for %s", id);
-	} else if (json_array_size(unknown)) {
+		strbuf_addf(&reason,
+			    "; livepatch '%s' is the module job %lld of this server built for %s "
+			    "(patch %lld, revision %d), matched by name and SHA-256",
+			    json_string_value(json_array_get(by, 0)), (long long)patched.job, id,
+			    (long long)patched.patch, patched.rev);
+	} else if (explained) {
 		e = SRV_UNKNOWN;
-		strbuf_addf(&reason, "; it runs livepatches this server did not build for a CVE "
-				     "(any of them may fix it)");
+		strbuf_addf(&reason, "; whether a loaded livepatch fixes it cannot be told: %s",
+			    strbuf_str(&why));
+		if (unexplained)
+			strbuf_addf(&reason, "; and %u more", unexplained);
 	} else if (e == SRV_EXPOSED) {
-		strbuf_addf(&reason, "; no loaded livepatch was built for %s", id);
+		strbuf_addf(&reason, "; no loaded livepatch is a module this server built for %s",
+			    id);
 	}
-	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O}", "node",
+	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O s:O}", "node",
 		      json_object_get(node, "name"), "node_state", json_object_get(node, "state"),
 		      "kernel", json_object_get(node, "kernel"), "last_seen",
 		      json_object_get(node, "last_seen"), "exposure", exposures[e], "reason",
 		      strbuf_str(&reason), "verdicts", vs, "patched_by", by, "unidentified_patches",
-		      unknown);
+		      unknown, "withdrawn_patches", withdrawn);
 	if (!o) {
 		r = -ENOMEM;
 		goto out;
@@ -211,7 +353,9 @@ out:
 	json_decref(vs);
 	json_decref(by);
 	json_decref(unknown);
+	json_decref(withdrawn);
 	strbuf_release(&reason);
+	strbuf_release(&why);
 	return r;
 }
 

@@ -42,6 +42,47 @@ static int body_error(char *err, size_t errlen, const char *what)
 	return -EINVAL;
 }
 
+static bool sha256_hex_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (n == 64 || !((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+/*
+ * One element of a heartbeat's "patches": a name (a livepatch the agent did not load, known
+ * by name only) or {"name", "sha256"} (one it loaded: the digest of its module).
+ */
+static int heartbeat_patch_check(json_t *p, size_t i, char *err, size_t errlen)
+{
+	const char *name = NULL, *sha = NULL;
+	json_error_t e;
+
+	if (json_is_string(p))
+		name = json_string_value(p);
+	else if (!json_is_object(p))
+		goto bad;
+	else if (json_unpack_ex(p, &e, JSON_STRICT, "{s:s s:s}", "name", &name, "sha256", &sha) <
+		 0) {
+		snprintf(err, errlen, "patches[%zu]: %s", i, e.text);
+		return -EINVAL;
+	}
+	if (!*name || !string_ok(name, NODE_STRING_MAX))
+		goto bad;
+	if (sha && !sha256_hex_ok(sha)) {
+		snprintf(err, errlen, "patches[%zu].sha256: 64 lowercase hexadecimal digits", i);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "patches[%zu]: a name (1-256 characters) or {\"name\", \"sha256\"}",
+		 i);
+	return -EINVAL;
+}
+
 int srv_heartbeat_from_json(json_t *body, struct srv_heartbeat *ret, char *err, size_t errlen)
 {
 	struct srv_heartbeat hb = {.uptime = -1};
@@ -58,15 +99,16 @@ int srv_heartbeat_from_json(json_t *body, struct srv_heartbeat *ret, char *err, 
 		return body_error(err, errlen, "kernel and effective_version: 1-256 characters");
 	if (hb.patches) {
 		if (!json_is_array(hb.patches) || json_array_size(hb.patches) > NODE_PATCHES_MAX)
-			return body_error(err, errlen, "patches: an array of at most 256 strings");
-		json_array_foreach(
-			hb.patches, i,
-			p) if (!json_is_string(p) ||
-			       !string_ok(
-				       json_string_value(p),
-				       NODE_STRING_MAX)) return body_error(err, errlen,
-									   "patches: an array of "
-									   "at most 256 strings");
+			return body_error(err, errlen,
+					  "patches: an array of at most 256 names or "
+					  "{\"name\", \"sha256\"} objects");
+		json_array_foreach(hb.patches, i, p)
+		{
+			int r = heartbeat_patch_check(p, i, err, errlen);
+
+			if (r < 0)
+				return r;
+		}
 	}
 	if (hb.uptime < -1)
 		return body_error(err, errlen, "uptime: seconds, not negative");

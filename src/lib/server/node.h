@@ -24,7 +24,9 @@ const char *srv_node_state_to_string(enum srv_node_state s);
 struct srv_heartbeat {
 	const char *kernel;	       /* uname -r, required */
 	const char *effective_version; /* the upstream version with the patches applied */
-	json_t *patches;	       /* array of strings, may be NULL */
+	/* Enabled livepatches, may be NULL: a name, or {"name", "sha256"} for one whose module
+	 * the agent loaded (the SHA-256 of the .ko, 64 lowercase hex digits). */
+	json_t *patches;
 	json_int_t uptime;	       /* seconds, -1 unknown */
 };
 
