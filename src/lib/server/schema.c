@@ -203,6 +203,13 @@ const char *const srv_schema_migrations[] = {
 	"  actor TEXT NOT NULL, role TEXT, token_id INTEGER, remote TEXT, person TEXT,"
 	"  started_at INTEGER NOT NULL"
 	");",
+	/*
+	 * 7: exposure looks up, for each livepatch an affected node reports, the jobs that
+	 * wrote a module of that name and whether their revision's publications are withdrawn;
+	 * without these, each lookup read every job and every publication (exposure.c).
+	 */
+	"CREATE INDEX IF NOT EXISTS job_module ON job(module_name);"
+	"CREATE INDEX IF NOT EXISTS publication_patch ON publication(patch, rev);",
 };
 
 const size_t srv_schema_n_migrations =
