@@ -13,7 +13,7 @@ struct srv_state;
 
 enum srv_exposure {
 	SRV_EXPOSED,	 /* its kernel is affected and no loaded livepatch is for the CVE */
-	SRV_PATCHED,	 /* affected, and a loaded livepatch was built for the CVE */
+	SRV_PATCHED,	 /* affected, and runs a module this server built for the CVE */
 	SRV_NOT_EXPOSED, /* every inventory kernel of its release: not-compiled, fixed, ... */
 	SRV_UNKNOWN,	 /* the server cannot tell (reason says why): never "not exposed" */
 	_SRV_EXPOSURE_MAX,
@@ -26,7 +26,9 @@ int srv_exposure_from_string(const char *s, enum srv_exposure *ret);
  * The exposure of every node to CVE ID (canonical spelling): {"cve", "cve_state",
  * "exposure_counts": {"exposed", "patched", "not-exposed", "unknown"}, "nodes": [{"node",
  * "node_state", "kernel", "last_seen", "exposure", "reason", "verdicts": [{"kernel", "status",
- * "reason"}], "patched_by": [...], "unidentified_patches": [...]}]}, the nodes by name; with
+ * "reason"}], "patched_by", "unidentified_patches", "withdrawn_patches": livepatch names}]}:
+ * "patched" only by a reported (name, sha256) that a job of this server wrote for the CVE and
+ * that is not withdrawn (docs/server.md, "Exposure"); the nodes by name; with
  * ONLY (not _SRV_EXPOSURE_MAX) the nodes of that exposure alone (the counts stay whole).
  * -ENOENT (logged) when the CVE database has no such CVE.
  */
