@@ -54,6 +54,16 @@ static void token_hash(const char *token, char ret[static 65])
 	sodium_bin2hex(ret, 65, h, sizeof(h));
 }
 
+void srv_bind_actor(struct srv_stmt *s, int first, const struct srv_actor *by)
+{
+	srv_bind_text(s, first, by->name);
+	srv_bind_text(s, first + 1, by->role);
+	if (by->token_id)
+		srv_bind_int64(s, first + 2, by->token_id);
+	srv_bind_text(s, first + 3, by->remote);
+	srv_bind_text(s, first + 4, by->person);
+}
+
 int srv_audit_append(struct srv_state *st, const struct srv_actor *by, const char *action,
 		     const char *object, json_t *detail)
 {

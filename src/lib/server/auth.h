@@ -47,6 +47,10 @@ struct srv_actor {
 	const char *person; /* who holds the token; NULL: NAME */
 };
 
+struct srv_stmt;
+/* Binds BY's name, role, token id (NULL for none), remote and person to FIRST..FIRST+4. */
+void srv_bind_actor(struct srv_stmt *s, int first, const struct srv_actor *by);
+
 /* The person behind an actor: the two-person rule compares these, not token names. */
 static inline const char *srv_actor_person(const struct srv_actor *a)
 {

@@ -68,12 +68,7 @@ static int intent_insert(struct srv_state *st, const struct srv_actor *by, const
 	srv_bind_text(s, 1, action);
 	srv_bind_text(s, 2, name);
 	srv_bind_text(s, 3, body);
-	srv_bind_text(s, 4, by->name);
-	srv_bind_text(s, 5, by->role);
-	if (by->token_id)
-		srv_bind_int64(s, 6, by->token_id);
-	srv_bind_text(s, 7, by->remote);
-	srv_bind_text(s, 8, by->person);
+	srv_bind_actor(s, 4, by);
 	srv_bind_int64(s, 9, (int64_t)time(NULL));
 	r = srv_step(s);
 	if (r == SRV_ROW) {

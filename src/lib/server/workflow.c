@@ -962,12 +962,7 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 	srv_bind_text(s, 1, action);
 	srv_bind_int64(s, 2, patch);
 	srv_bind_text(s, 3, bj);
-	srv_bind_text(s, 4, by->name);
-	srv_bind_text(s, 5, by->role);
-	if (by->token_id)
-		srv_bind_int64(s, 6, by->token_id);
-	srv_bind_text(s, 7, by->remote);
-	srv_bind_text(s, 8, by->person);
+	srv_bind_actor(s, 4, by);
 	srv_bind_int64(s, 9, (int64_t)time(NULL));
 	return insert_id(st, s, "recording an archive change", ret_id);
 }
