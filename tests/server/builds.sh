@@ -341,8 +341,9 @@ expect_exit 0 tt --json cve show CVE-2024-1001
 check "the verdicts the test expects: 6.1.41 affected, 6.1.60 fixed" python3 -c "
 import json; v={x['kernel']: x['status'] for x in json.load(open('$TMP/out'))['verdicts']}
 assert v['k2'] == 'affected' and v['k3'] == 'fixed', v"
-# a patch for CVE-2024-1001 on 6.1.41, built: its module is tt_exp
+# a patch for CVE-2024-1001 on 6.1.41, built: its module is tt_exp (published further down)
 patch_for 6.1.41
+EXP=$PID_
 printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
 post builder /v1/jobs/lease "$TMP/l"
 JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
@@ -374,6 +375,19 @@ printf '%s\n' "$PUB" >"$TMP/publisher-1.token"
 expect_exit 0 "$TUXTAPE" publish "$WD" --channel stable --token-file "$TMP/publisher-1.token"
 expect_exit 0 "$TUXTAPE" withdraw "$WD" --reason "breaks the fix" --token-file "$TMP/publisher-1.token"
 check "the patch is withdrawn" [ "$(sqlite3 "$TMP/db/server.db" "SELECT state FROM patch WHERE id = $WD")" = withdrawn ]
+# another, built (tt_rej) and then rejected: a rejected revision is never published
+patch_for 6.1.41
+REJ=$PID_
+printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
+post builder /v1/jobs/lease "$TMP/l"
+JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+JREJ=$JOB2
+mk_ko "$TMP/rej.ko" name=tt_rej livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
+result "$TMP/rej.ko" tt_rej.ko
+expect_status 200 "the module of the patch to reject"
+SHA_REJ=$(sha256sum "$TMP/rej.ko" | cut -d' ' -f1)
+reject "$REJ"
+check "the patch is rejected" [ "$(sqlite3 "$TMP/db/server.db" "SELECT state FROM patch WHERE id = $REJ")" = rejected ]
 heartbeat() { # heartbeat NODE BODY
     srv token create --role agent "$1" >"$TMP/$1.token" 2>/dev/null || fail "token $1"
     printf '%s' "$2" >"$TMP/b"
@@ -393,6 +407,31 @@ heartbeat n-withdrawn "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_wd "$SHA_W
 heartbeat n-withdrawn-too "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_wd "$SHA_WD"), \"hand_made\", $(lp tt_exp "$SHA_EXP")]}"
 heartbeat n-fixed '{"kernel": "6.1.60"}'
 heartbeat n-uninventoried '{"kernel": "6.1.99-unknown", "patches": []}'
+heartbeat n-rejected "{\"kernel\": \"6.1.41\", \"patches\": [$(lp tt_rej "$SHA_REJ")]}"
+# tt_exp is built but not yet published: the server has not released it as a fix
+api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
+expect_status 200 "the exposure before tt_exp is published"
+check "a module built but never published does not patch" python3 -c "
+import json; n={x['node']: x for x in json.load(open('$TMP/body'))['nodes']}
+p=n['n-patched']
+assert p['exposure'] == 'unknown', p
+assert p['patched_by'] == [] and p['unreleased_patches'] == ['tt_exp'], p
+assert \"'tt_exp' is the module job $JEXP built for CVE-2024-1001 (patch $EXP, revision 1), which was never published\" in p['reason'], p
+assert n['n-withdrawn-too']['exposure'] == 'unknown', n['n-withdrawn-too']"
+api /v1/fleet/nodes -H "$(as viewer)"
+check "nor does the node list vouch for it" python3 -c "
+import json; n={x['name']: x['patched_cves'] for x in json.load(open('$TMP/body'))}
+assert n['n-patched'] == [] and n['n-withdrawn-too'] == [], n"
+printf '{"verdict": "approve"}' >"$TMP/b"
+post dave_1 "/v1/patches/$EXP/reviews" "$TMP/b"
+expect_status 201 "dave approves tt_exp's patch"
+post erin "/v1/patches/$EXP/reviews" "$TMP/b"
+expect_status 201 "erin approves it"
+api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
+check "approved is not released" python3 -c "
+import json; n={x['node']: x for x in json.load(open('$TMP/body'))['nodes']}
+assert n['n-patched']['exposure'] == 'unknown', n['n-patched']"
+expect_exit 0 "$TUXTAPE" publish "$EXP" --channel stable --token-file "$TMP/publisher-1.token"
 api /v1/cves/CVE-2024-1001/exposure -H "$(as viewer)"
 expect_status 200 "the exposure of the fleet"
 cp "$TMP/body" "$TMP/exposure"
@@ -403,8 +442,8 @@ assert e == {'n-bare': 'exposed', 'n-patched': 'patched', 'n-name-only': 'unknow
              'n-other-digest': 'unknown', 'n-adhoc': 'unknown', 'n-foreign': 'unknown',
              'n-foreign-digest': 'unknown', 'n-withdrawn': 'unknown',
              'n-withdrawn-too': 'patched', 'n-fixed': 'not-exposed',
-             'n-uninventoried': 'unknown'}, e
-assert a['exposure_counts'] == {'exposed': 1, 'patched': 2, 'not-exposed': 1, 'unknown': 7}, a['exposure_counts']
+             'n-uninventoried': 'unknown', 'n-rejected': 'unknown'}, e
+assert a['exposure_counts'] == {'exposed': 1, 'patched': 2, 'not-exposed': 1, 'unknown': 8}, a['exposure_counts']
 n={x['node']: x for x in a['nodes']}
 def has(node, *texts):
     for t in texts:
@@ -429,6 +468,11 @@ has('n-withdrawn', \"'tt_wd' is the module job $JWD built for CVE-2024-1001 (pat
 assert n['n-withdrawn-too']['patched_by'] == ['tt_exp'], n['n-withdrawn-too']
 assert n['n-withdrawn-too']['withdrawn_patches'] == ['tt_wd'], n['n-withdrawn-too']
 assert n['n-withdrawn-too']['unidentified_patches'] == ['hand_made'], n['n-withdrawn-too']
+assert n['n-patched']['unreleased_patches'] == [], n['n-patched']
+assert n['n-rejected']['unreleased_patches'] == ['tt_rej'], n['n-rejected']
+assert n['n-rejected']['patched_by'] == [] and n['n-rejected']['unidentified_patches'] == [], n['n-rejected']
+has('n-rejected', \"'tt_rej' is the module job $JREJ built for CVE-2024-1001 (patch $REJ, revision 1), which was never published\",
+    'never released')
 assert 'no kernel of release' in n['n-uninventoried']['reason'], n['n-uninventoried']
 assert n['n-bare']['verdicts'][0]['kernel'] == 'k2', n['n-bare']"
 api /v1/fleet/nodes -H "$(as viewer)"
@@ -437,6 +481,18 @@ import json; n={x['name']: x['patches'] for x in json.load(open('$TMP/body'))}
 assert n['n-name-only'] == ['tt_exp'], n
 assert n['n-withdrawn-too'] == [{'name': 'tt_wd', 'sha256': '$SHA_WD'}, 'hand_made',
                                 {'name': 'tt_exp', 'sha256': '$SHA_EXP'}], n"
+check "the node list vouches for what the exposure calls patched, and no more" python3 -c "
+import json; n={x['name']: x['patched_cves'] for x in json.load(open('$TMP/body'))}
+assert n['n-patched'] == ['CVE-2024-1001'] and n['n-withdrawn-too'] == ['CVE-2024-1001'], n
+for name in ('n-bare', 'n-name-only', 'n-other-digest', 'n-adhoc', 'n-foreign', 'n-foreign-digest',
+             'n-withdrawn', 'n-rejected', 'n-fixed', 'n-uninventoried'):
+    assert n[name] == [], (name, n)
+e={x['node']: x['exposure'] for x in json.load(open('$TMP/exposure'))['nodes']}
+for name, cves in n.items():
+    assert (e[name] == 'patched') == ('CVE-2024-1001' in cves), (name, e[name], cves)"
+api /v1/fleet/nodes/n-patched -H "$(as viewer)"
+check "one node's answer has the same list" python3 -c "
+import json; a=json.load(open('$TMP/body')); assert a['patched_cves'] == ['CVE-2024-1001'], a"
 api "/v1/cves/CVE-2024-1001/exposure?exposure=exposed" -H "$(as viewer)"
 check "?exposure=exposed: the exposed nodes alone" python3 -c "
 import json; a=json.load(open('$TMP/body')); assert [n['node'] for n in a['nodes']] == ['n-bare'], a"
@@ -458,7 +514,7 @@ expect_exit 0 "$TUXTAPE" --json exposure cve-2024-1001 --token-file "$TMP/viewer
 check "tuxtape exposure: the server's answer" cmp -s "$TMP/out" "$TMP/exposure"
 expect_exit 0 "$TUXTAPE" exposure CVE-2024-1001 --only exposed --token-file "$TMP/viewer-1.token"
 check "tuxtape exposure --only exposed" grep -q '^n-bare .*exposed' "$TMP/out"
-check "and its counts" grep -q '^CVE-2024-1001: 1 exposed, 2 patched, 1 not exposed, 7 unknown$' "$TMP/out"
+check "and its counts" grep -q '^CVE-2024-1001: 1 exposed, 2 patched, 1 not exposed, 8 unknown$' "$TMP/out"
 expect_exit 64 "$TUXTAPE" exposure not-a-cve --token-file "$TMP/viewer-1.token"
 expect_exit 64 "$TUXTAPE" exposure CVE-2024-1001 --only maybe --token-file "$TMP/viewer-1.token"
 # a kernel the inventory loses makes its nodes unknown, not safe

@@ -696,8 +696,8 @@ const struct srv_route srv_routes[] = {
 	{"GET", "/v1/cves/{id}/exposure", ROLES_READ, false, h_cve_exposure, "getCVEExposure",
 	 "Every node judged for the CVE by its latest heartbeat: exposed (an affected kernel, no "
 	 "livepatch for it loaded), patched (a loaded module whose name and SHA-256 are those a "
-	 "job of this server wrote for the CVE, not withdrawn), not-exposed or unknown (never "
-	 "guessed)",
+	 "job of this server wrote for the CVE, its revision published and not withdrawn), "
+	 "not-exposed or unknown (never guessed)",
 	 q_exposure},
 	{"GET", "/v1/kernels", ROLES_READ, false, h_kernel_list, "listKernels",
 	 "The kernel inventory, as `tuxtape --json kernel list`"},
@@ -714,9 +714,11 @@ const struct srv_route srv_routes[] = {
 	{"GET", "/v1/fleet/summary", ROLES_READ, false, h_fleet_summary, "getFleetSummary",
 	 "Verdict counts per kernel, as `tuxtape --json fleet summary`"},
 	{"GET", "/v1/fleet/nodes", ROLES_READ, false, h_node_list, "listNodes",
-	 "Every node's latest heartbeat and state (ok, error, stale)"},
+	 "Every node's latest heartbeat and state (ok, error, stale), and patched_cves: the CVEs "
+	 "this server vouches a loaded patch fixes (as GET /v1/cves/{id}/exposure decides "
+	 "patched)"},
 	{"GET", "/v1/fleet/nodes/{name}", ROLES_READ, false, h_node_show, "showNode",
-	 "One node with its last 100 status events"},
+	 "One node with its patched_cves and its last 100 status events"},
 	{"POST", "/v1/fleet/heartbeat", R(AGENT), false, h_heartbeat, "postHeartbeat",
 	 "An agent's heartbeat: its kernel, effective version, loaded patches, uptime",
 	 .body_schema = body_heartbeat},

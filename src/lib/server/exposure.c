@@ -42,13 +42,21 @@ int srv_exposure_from_string(const char *s, enum srv_exposure *ret)
 
 /* What this server can say of one livepatch a node reports, for one CVE. */
 enum module_kind {
-	MOD_FOR_CVE,   /* (name, sha256) is a module a job of this server wrote for the CVE */
-	MOD_WITHDRAWN, /* the same, but its revision's publications (or its patch) withdrawn */
-	MOD_OTHER_CVE, /* a module a job of this server wrote for a patch of another CVE */
-	MOD_NO_DIGEST, /* reported by name only: which module it is cannot be told */
-	MOD_NOT_BUILT, /* no job of this server wrote a module of that name and digest */
-	MOD_AMBIGUOUS, /* those bytes were written by an ad hoc build or for several CVEs */
+	MOD_FOR_CVE,	/* (name, sha256) is a module a job of this server wrote for the CVE */
+	MOD_WITHDRAWN,	/* the same, but its revision's publications (or its patch) withdrawn */
+	MOD_UNRELEASED, /* the same, but its revision was never published (nor can be, if
+			 * rejected): this server never released it as a fix */
+	MOD_OTHER_CVE,	/* a module a job of this server wrote for a patch of another CVE */
+	MOD_NO_DIGEST,	/* reported by name only: which module it is cannot be told */
+	MOD_NOT_BUILT,	/* no job of this server wrote a module of that name and digest */
+	MOD_AMBIGUOUS,	/* those bytes were written by an ad hoc build or for several CVEs */
 };
+
+/* Which of two jobs that wrote the same module for the CVE speaks for it. */
+static int module_rank(enum module_kind k)
+{
+	return k == MOD_FOR_CVE ? 2 : k == MOD_WITHDRAWN ? 1 : 0;
+}
 
 struct module_match {
 	enum module_kind kind;
@@ -60,9 +68,12 @@ struct module_match {
 /*
  * Which module livepatch NAME (as /sys/kernel/livepatch names it) with module digest SHA (NULL:
  * reported by name only) is, for CVE ID: the jobs that wrote NAME.ko with that SHA-256.
- * A revision counts as withdrawn when it was published and none of its publications is live,
- * or when its patch is withdrawn as a whole: the publisher took back the claim that it fixes
- * the CVE, so the server no longer vouches for it.
+ * The server vouches only for what it released: a revision with a live publication, its patch
+ * not withdrawn. One counts as withdrawn when it was published and none of its publications is
+ * live, or when its patch is withdrawn as a whole (the publisher took back the claim that it
+ * fixes the CVE); as unreleased when it was never published (built, perhaps approved or
+ * rejected, but never put out as a fix). Of several jobs that wrote those bytes for the CVE,
+ * a released one wins, then a withdrawn one, each the first by id.
  */
 static int module_identify(struct srv_state *st, const char *id, const char *name, const char *sha,
 			   struct module_match *ret)
@@ -70,7 +81,8 @@ static int module_identify(struct srv_state *st, const char *id, const char *nam
 	_cleanup_free_ char *ko = strdup_printf("%s.ko", name);
 	_cleanup_free_ char *cve = NULL;
 	struct module_match m = {.kind = MOD_NOT_BUILT};
-	bool matched = false, adhoc = false, several = false, trusted = false, withdrawn = false;
+	bool matched = false, adhoc = false, several = false;
+	enum module_kind best = MOD_NOT_BUILT; /* of the jobs for ID: FOR_CVE > WITHDRAWN > ... */
 	struct srv_stmt *s;
 	int r;
 
@@ -90,7 +102,8 @@ static int module_identify(struct srv_state *st, const char *id, const char *nam
 	srv_bind_text(s, 1, ko);
 	while ((r = srv_step(s)) == SRV_ROW) {
 		const char *rcve = srv_column_is_null(s, 4) ? NULL : srv_column_text(s, 4);
-		bool gone;
+		int64_t pubs, live;
+		enum module_kind k;
 
 		m.name_built = true;
 		if (!sha || srv_column_is_null(s, 1) || !streq(srv_column_text(s, 1), sha))
@@ -109,14 +122,19 @@ static int module_identify(struct srv_state *st, const char *id, const char *nam
 		} else if (!streq(cve, rcve)) {
 			several = true;
 		}
-		if (!streq(rcve, id) || trusted)
+		if (!streq(rcve, id))
 			continue;
-		gone = (srv_column_int64(s, 6) > 0 && srv_column_int64(s, 7) == 0) ||
-		       streq_ptr(srv_column_text(s, 5), "withdrawn");
-		if (gone && withdrawn)
+		pubs = srv_column_int64(s, 6);
+		live = srv_column_int64(s, 7);
+		if (streq_ptr(srv_column_text(s, 5), "withdrawn") || (pubs > 0 && live == 0))
+			k = MOD_WITHDRAWN;
+		else if (live > 0)
+			k = MOD_FOR_CVE;
+		else
+			k = MOD_UNRELEASED;
+		if (best != MOD_NOT_BUILT && module_rank(k) <= module_rank(best))
 			continue;
-		trusted = !gone;
-		withdrawn = gone;
+		best = k;
 		m.job = srv_column_int64(s, 0);
 		m.patch = srv_column_int64(s, 2);
 		m.rev = srv_column_int(s, 3);
@@ -133,7 +151,7 @@ static int module_identify(struct srv_state *st, const char *id, const char *nam
 	else if (!streq(cve, id))
 		m.kind = MOD_OTHER_CVE;
 	else
-		m.kind = trusted ? MOD_FOR_CVE : MOD_WITHDRAWN;
+		m.kind = best;
 	*ret = m;
 	return 0;
 }
@@ -170,9 +188,89 @@ static void module_explain(struct strbuf *sb, const struct module_match *m, cons
 			    "vouches that it fixes the CVE",
 			    name, (long long)m->job, id, (long long)m->patch, m->rev);
 		break;
+	case MOD_UNRELEASED:
+		strbuf_addf(sb,
+			    "livepatch '%s' is the module job %lld built for %s (patch %lld, "
+			    "revision %d), which was never published: this server never released "
+			    "it as a fix",
+			    name, (long long)m->job, id, (long long)m->patch, m->rev);
+		break;
 	default:
 		break;
 	}
+}
+
+/*
+ * The CVEs module NAME with digest SHA was written for by a job of this server (several when
+ * the same bytes were built for several CVEs: module_identify then calls them ambiguous).
+ */
+static int module_cves(struct srv_state *st, const char *name, const char *sha, json_t *ret)
+{
+	_cleanup_free_ char *ko = strdup_printf("%s.ko", name);
+	struct srv_stmt *s;
+	int r;
+
+	if (!ko)
+		return -ENOMEM;
+	r = srv_state_prepare(st,
+			      "SELECT DISTINCT p.cve FROM job j JOIN patch p ON p.id = j.patch "
+			      "WHERE j.module_name = ?1 AND j.module_sha256 = ?2 AND "
+			      "j.build = 'written' AND p.cve IS NOT NULL ORDER BY p.cve",
+			      &s);
+	if (r < 0)
+		return r;
+	srv_bind_text(s, 1, ko);
+	srv_bind_text(s, 2, sha);
+	while ((r = srv_step(s)) == SRV_ROW)
+		if (json_array_append_new(ret, json_string(srv_column_text(s, 0))) < 0) {
+			srv_reset(s);
+			return -ENOMEM;
+		}
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, "reading the jobs' modules");
+}
+
+int srv_patched_cves(struct srv_state *st, json_t *patches, json_t **ret)
+{
+	_cleanup_(srv_json_unrefp) json_t *cves = json_array(), *cands = json_array();
+	json_t *p, *c;
+	size_t i, j;
+	int r;
+
+	if (!cves || !cands)
+		return -ENOMEM;
+	json_array_foreach(patches, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *sha = json_string_value(json_object_get(p, "sha256"));
+
+		/* A bare name identifies no module: it vouches for nothing. */
+		if (!name || !sha)
+			continue;
+		json_array_clear(cands);
+		r = module_cves(st, name, sha, cands);
+		if (r < 0)
+			return r;
+		json_array_foreach(cands, j, c)
+		{
+			const char *id = json_string_value(c);
+			struct module_match m = {};
+			bool seen = false;
+			json_t *x;
+			size_t k;
+
+			r = module_identify(st, id, name, sha, &m);
+			if (r < 0)
+				return r;
+			if (m.kind != MOD_FOR_CVE)
+				continue;
+			json_array_foreach(cves, k, x) seen |= streq(json_string_value(x), id);
+			if (!seen && json_array_append(cves, c) < 0)
+				return -ENOMEM;
+		}
+	}
+	*ret = TAKE_PTR(cves);
+	return 0;
 }
 
 /* The inventory's verdicts on the CVE (VERDICTS, cve_query_show's) for the kernels of release
@@ -252,7 +350,7 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 {
 	const char *rel = json_string_value(json_object_get(node, "kernel"));
 	json_t *vs = json_array(), *by = json_array(), *unknown = json_array(),
-	       *withdrawn = json_array(), *p, *o;
+	       *withdrawn = json_array(), *unreleased = json_array(), *p, *o;
 	struct strbuf reason = STRBUF_INIT, why = STRBUF_INIT;
 	struct module_match patched = {};
 	unsigned explained = 0, unexplained = 0;
@@ -262,7 +360,7 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 
 	strbuf_init(&reason, 4096);
 	strbuf_init(&why, 3072);
-	if (!vs || !by || !unknown || !withdrawn) {
+	if (!vs || !by || !unknown || !withdrawn || !unreleased) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -299,6 +397,9 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 			break;
 		case MOD_WITHDRAWN:
 			list = withdrawn;
+			break;
+		case MOD_UNRELEASED:
+			list = unreleased;
 			break;
 		case MOD_OTHER_CVE:
 			list = NULL;
@@ -337,12 +438,12 @@ static int node_judge(struct srv_state *st, const char *id, json_t *node, json_t
 		strbuf_addf(&reason, "; no loaded livepatch is a module this server built for %s",
 			    id);
 	}
-	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O s:O}", "node",
+	o = json_pack("{s:O s:O s:O s:O s:s s:s s:O s:O s:O s:O s:O}", "node",
 		      json_object_get(node, "name"), "node_state", json_object_get(node, "state"),
 		      "kernel", json_object_get(node, "kernel"), "last_seen",
 		      json_object_get(node, "last_seen"), "exposure", exposures[e], "reason",
 		      strbuf_str(&reason), "verdicts", vs, "patched_by", by, "unidentified_patches",
-		      unknown, "withdrawn_patches", withdrawn);
+		      unknown, "withdrawn_patches", withdrawn, "unreleased_patches", unreleased);
 	if (!o) {
 		r = -ENOMEM;
 		goto out;
@@ -354,6 +455,7 @@ out:
 	json_decref(by);
 	json_decref(unknown);
 	json_decref(withdrawn);
+	json_decref(unreleased);
 	strbuf_release(&reason);
 	strbuf_release(&why);
 	return r;

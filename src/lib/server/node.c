@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "server/auth.h"
+#include "server/exposure.h"
 #include "server/node.h"
 #include "server/state.h"
 #include "banned.h"
@@ -314,8 +315,21 @@ static json_t *node_row(struct srv_stmt *s)
 			 "heartbeats", srv_column_json(s, 9));
 }
 
+/* Adds "patched_cves" to node O: the CVEs this server vouches its loaded patches fix. */
+static int node_vouch(struct srv_state *st, json_t *o)
+{
+	json_t *cves = NULL;
+	int r = srv_patched_cves(st, json_object_get(o, "patches"), &cves);
+
+	if (r < 0)
+		return r;
+	return json_object_set_new(o, "patched_cves", cves) < 0 ? -ENOMEM : 0;
+}
+
 int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
 {
+	json_t *o;
+	size_t i;
 	struct srv_stmt *s;
 	json_t *arr;
 	int r;
@@ -337,6 +351,15 @@ int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
 	if (r != SRV_DONE) {
 		json_decref(arr);
 		return srv_state_error(st, "listing nodes");
+	}
+	/* After the listing's statement is done: the vouching runs queries of its own. */
+	json_array_foreach(arr, i, o)
+	{
+		r = node_vouch(st, o);
+		if (r < 0) {
+			json_decref(arr);
+			return r;
+		}
 	}
 	*ret = arr;
 	return 0;
@@ -364,6 +387,11 @@ int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, j
 	if (!o || !events || json_object_set_new(o, "events", events) < 0) {
 		json_decref(o);
 		return -ENOMEM;
+	}
+	r = node_vouch(st, o);
+	if (r < 0) {
+		json_decref(o);
+		return r;
 	}
 	r = srv_state_prepare(st,
 			      "SELECT id, at, event, patch, detail FROM node_event WHERE node = ?1 "

@@ -53,9 +53,12 @@ int srv_node_heartbeat(struct srv_state *st, const struct srv_actor *by,
 /* Appends a status event for node BY->name and moves its state; a change of state is audited. */
 int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 		    const struct srv_node_status *ns, json_t **ret);
-/* Every node by name; STALE_AFTER seconds without a heartbeat make a node "stale". */
+/*
+ * Every node by name; STALE_AFTER seconds without a heartbeat make a node "stale". Each has
+ * "patched_cves": the CVEs this server vouches its loaded patches fix (srv_patched_cves()).
+ */
 int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret);
-/* One node with its last 100 events; -ENOENT when unknown. */
+/* One node with its last 100 events and its "patched_cves"; -ENOENT when unknown. */
 int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, json_t **ret);
 /* Nodes per state, for the metrics. */
 int srv_node_count(struct srv_state *st, int64_t stale_after,
