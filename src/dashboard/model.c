@@ -1,5 +1,4 @@
 /* The dashboard's in-memory model: loaded through a source, filtered, charted. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +239,7 @@ static void nodes_free(struct dash_node *nodes, size_t n)
 		free(d->version);
 		free(d->last_seen);
 		free(d->last_error);
-		json_decref(d->patch_names);
+		json_decref(d->patched_cves);
 	}
 	free(nodes);
 }
@@ -279,7 +278,7 @@ int dash_model_set_nodes(struct dash_model *m, const json_t *arr)
 		m->kernels[k].nodes = 0;
 	json_array_foreach(arr, i, o) {
 		struct dash_node *d = &nodes[n];
-		json_t *p = json_object_get(o, "patches");
+		json_t *p = json_object_get(o, "patches"), *c = json_object_get(o, "patched_cves");
 
 		d->name = jdup(o, "name");
 		d->state = jdup(o, "state");
@@ -289,7 +288,7 @@ int dash_model_set_nodes(struct dash_model *m, const json_t *arr)
 		d->last_error = node_last_error(o);
 		d->uptime = (long)jnum(o, "uptime", -1);
 		d->patches = json_is_array(p) ? (long)json_array_size(p) : 0;
-		d->patch_names = json_is_array(p) ? json_incref(p) : NULL;
+		d->patched_cves = json_is_array(c) ? json_incref(c) : NULL;
 		d->kernel_idx = node_kernel(m, d->kernel);
 		n++;
 		if (d->kernel_idx >= 0)
@@ -317,41 +316,14 @@ int dash_model_set_nodes(struct dash_model *m, const json_t *arr)
 	return 0;
 }
 
-/* A module name cannot hold '-': livepatch_cve_2026_72493 names CVE-2026-72493. */
-static bool name_has_id(const char *name, const char *id)
-{
-	size_t n = strlen(id);
-
-	for (; *name; name++) {
-		size_t k = 0;
-
-		for (; k < n && name[k]; k++) {
-			char a = (char)tolower((unsigned char)name[k]), b = (char)tolower((unsigned char)id[k]);
-
-			if (a == '_')
-				a = '-';
-			if (a != b)
-				break;
-		}
-		if (k == n)
-			return true;
-	}
-	return false;
-}
-
 bool dash_node_patched(const struct dash_node *n, const char *cve)
 {
-	json_t *p;
+	json_t *c;
 	size_t i;
 
-	/* A reported patch is a name, or {"name", "sha256"} for one the agent loaded. */
-	json_array_foreach(n->patch_names, i, p) {
-		const char *name = json_is_string(p) ? json_string_value(p)
-						     : json_string_value(json_object_get(p, "name"));
-
-		if (name && name_has_id(name, cve))
+	json_array_foreach(n->patched_cves, i, c)
+		if (streq_ptr(json_string_value(c), cve))
 			return true;
-	}
 	return false;
 }
 

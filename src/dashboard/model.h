@@ -55,9 +55,9 @@ struct dash_kernel {
 struct dash_node {
 	char *name, *state, *kernel, *version, *last_seen;
 	char *last_error; /* the newest error event not cleared since, or NULL */
-	json_t *patch_names;
+	json_t *patched_cves; /* the server's "patched_cves": the CVEs it vouches are fixed */
 	long uptime, patches;
-	long exposed;	/* affected CVEs of its kernel no loaded patch names; -1 unknown */
+	long exposed;	/* affected CVEs of its kernel not in patched_cves; -1 unknown */
 	int kernel_idx; /* into kernels, -1 when no inventory kernel matches */
 };
 
@@ -91,7 +91,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct dash_model *, dash_model_free);
 int dash_nodes_fetch(struct dash_source *src, json_t **ret);
 /* Replaces M's nodes with ARR's (a refresh: the CVEs and kernels stay). */
 int dash_model_set_nodes(struct dash_model *m, const json_t *arr);
-/* Does one of N's loaded patches name CVE? */
+/*
+ * Does the server vouch that N runs a fix for CVE (its "patched_cves": a module one of its
+ * jobs built for the CVE, matched by name and SHA-256, released)? Never judged from names.
+ */
 bool dash_node_patched(const struct dash_node *n, const char *cve);
 
 const char *dash_verdict_name(enum dash_verdict v);

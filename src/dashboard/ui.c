@@ -445,7 +445,8 @@ static char *node_detail_text(struct ui *u, size_t node, const char *title, json
 			    n->kernel ? n->kernel : "-");
 	else {
 		strbuf_addf(&sb,
-			    "\nExposed to: %ld CVEs (affected on %s, no loaded patch names them)\n",
+			    "\nExposed to: %ld CVEs (affected on %s, no loaded fix the server "
+			    "vouches for)\n",
 			    n->exposed, u->m->kernels[n->kernel_idx].name);
 		shown = 0;
 		for (size_t c = 0; c < u->m->n_cves && shown < NODE_EXPOSED_SHOWN; c++) {

@@ -3,7 +3,8 @@
 # the shared CVE records, two kernels and agents that report with their own tokens: every
 # screen at 80x24 and 200x60; the CVE list, detail and filters the same as the local backend
 # shows for the same database; the Fleet screen by kernel and state, and changing on its own
-# when agents report an error, a reverted patch, a recovery.
+# when agents report an error, a reverted patch, a recovery; a node counts as patched for a
+# CVE only where the server vouches for its module (published), never by a livepatch name.
 . "$(dirname "$0")/lib.sh"
 : "${TUXTAPE_SERVER:?TUXTAPE_SERVER must name the tuxtape-server binary}"
 . "$SRCDIR/tests/server/lib.sh"
@@ -19,16 +20,58 @@ for n in web1 web2 db1; do
     "$TUXTAPE_SERVER" --db "$DB" token create --role agent "$n" >"$TMP/tok.$n" 2>/dev/null
 done
 "$TUXTAPE_SERVER" --db "$DB" token create --role viewer alice >"$TMP/tok.viewer" 2>/dev/null
-start_server "$TMP/server.log" --db "$DB"
+for n in author-1 reviewer-1 reviewer-2 publisher-1 builder-1; do
+    "$TUXTAPE_SERVER" --db "$DB" token create --role "${n%-*}" "$n" >"$TMP/tok.$n" 2>/dev/null
+done
+"$TUXTAPE" archive init "$TMP/stable" >/dev/null 2>&1 || { fail "archive init"; exit 1; }
+start_server "$TMP/server.log" --db "$DB" --archive "$TMP/stable" --allow-untested
 URL="https://127.0.0.1:$PORT"
 agent() { # agent NAME heartbeat|status JSON
     api "/v1/fleet/$2" -H "Authorization: Bearer $(cat "$TMP/tok.$1")" \
         -H 'Content-Type: application/json' -d "$3"
     expect_status 200 "$1: POST /v1/fleet/$2"
 }
+as_() { # as_ WHO PATH JSON: a POST with WHO's token
+    api "$2" -X POST -H "Authorization: Bearer $(cat "$TMP/tok.$1")" \
+        -H 'Content-Type: application/json' -d "$3"
+}
+# A fix the server vouches for: a patch for a CVE affected on web-6.1, its module built,
+# approved by two reviewers and published.
+PCVE=$("$TUXTAPE" --db "$DB" --json cve list -n 1 --kernel web-6.1 --status affected | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+as_ author-1 /v1/patches "{\"cve\":\"$PCVE\",\"kernels\":[\"6.1.40-web\"],\"patch\":\"--- a/x\\n+++ b/x\\n@@ -1 +1 @@\\n-a\\n+b\\n\"}"
+expect_status 201 "a patch for $PCVE"
+P=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/body")
+as_ author-1 "/v1/patches/$P/submit" '{}'
+expect_status 200 "submitted"
+as_ builder-1 /v1/jobs/lease '{"kernels":["6.1.40-web"]}'
+JOB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+# A module the archive takes: an object with a livepatch's .modinfo (no code to load).
+printf '__attribute__((section(".modinfo"), used)) static const char mi[] = "livepatch=Y\\0name=livepatch_vouched\\0vermagic=6.1.40-web SMP preempt mod_unload modversions ";\n' >"$TMP/mod.c"
+${CC:-cc} -c "$TMP/mod.c" -o "$TMP/mod.ko" || fail "the test module"
+as_ builder-1 "/v1/jobs/$JOB/result" "{\"build\":\"written\",\"boot\":\"skipped\",\"module_name\":\"livepatch_vouched.ko\",\"module\":\"$(base64 -w0 "$TMP/mod.ko")\"}"
+expect_status 200 "the module built"
+for r in reviewer-1 reviewer-2; do
+    as_ $r "/v1/patches/$P/reviews" '{"verdict":"approve"}'
+    expect_status 201 "$r approves"
+done
+as_ publisher-1 "/v1/patches/$P/publish" '{"channel":"stable"}'
+expect_status 200 "published"
+SHA=$(sha256sum "$TMP/mod.ko" | cut -d' ' -f1)
+# another CVE affected on web-6.1, for a livepatch reported by a name that spells it
+DCVE=$("$TUXTAPE" --db "$DB" --json cve list -n 0 --kernel web-6.1 --status affected | python3 -c 'import json,sys; print([x["id"] for x in json.load(sys.stdin) if x["id"] not in ("'"$PCVE"'", "CVE-2026-72493")][0])')
+DNAME=livepatch_$(echo "$DCVE" | tr - _)
 agent web1 heartbeat '{"kernel":"6.1.40-web","effective_version":"6.1.40","patches":[],"uptime":100}'
-# the agent's form for a module it loaded: the name and the module's SHA-256
-agent web2 heartbeat '{"kernel":"web-6.1","patches":[{"name":"livepatch_CVE_2026_72493","sha256":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"}],"uptime":50}'
+# the agent's form for a module it loaded: the name and the module's SHA-256. web2 runs the
+# published module (its name spells no CVE), one whose name spells an affected CVE but that
+# the server never built, and one known by a name alone that spells another: only the first
+# makes it patched (the server's patched_cves, never the names).
+agent web2 heartbeat "{\"kernel\":\"web-6.1\",\"patches\":[{\"name\":\"livepatch_vouched\",\"sha256\":\"$SHA\"},{\"name\":\"livepatch_CVE_2026_72493\",\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\"},\"$DNAME\"],\"uptime\":50}"
+api /v1/fleet/nodes -H "Authorization: Bearer $(cat "$TMP/tok.viewer")"
+check "the server vouches for web2's published module alone" python3 -c "
+import json; n={x['name']: x['patched_cves'] for x in json.load(open('$TMP/body'))}
+assert n['web2'] == ['$PCVE'] and n['web1'] == [], n"
+check "CVE-2026-72493 is affected on web-6.1 (the name is a decoy)" sh -c "'$TUXTAPE' --db '$DB' --json cve list -n 0 --kernel web-6.1 --status affected | grep -q '\"CVE-2026-72493\"'"
+N_AFF=$("$TUXTAPE" --db "$DB" --json cve list -n 0 --kernel web-6.1 --status affected | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 agent db1 heartbeat '{"kernel":"6.1.100-db","patches":[],"uptime":1000}'
 agent db1 status '{"event":"transition-stalled","patch":"livepatch_x","detail":"task 123 holds the transition"}'
 
@@ -56,7 +99,8 @@ for size in 80x24 200x60; do
     expect "$size: web-6.1: two nodes ok" '^web-6.1 +2 +2 +0 +0 +[0-9]+'
     expect "$size: node list" '^NODE +KERNEL +STATE +PATCHES +EXPOSED'
     expect "$size: the stalled transition shows" '^db1 +6.1.100-db +error .*transition-stalled livepatch_'
-    expect "$size: web2 runs a patch for one of web-6.1's CVEs" '^web2 +web-6.1 +ok +1 +178( |$)'
+    expect "$size: web1 is exposed to every CVE affected on web-6.1" "^web1 +6.1.40-web +ok +0 +$N_AFF( |\$)"
+    expect "$size: web2 to one fewer: a name proves nothing" "^web2 +web-6.1 +ok +3 +$((N_AFF - 1))( |\$)"
     keys Enter
     expect "$size: node detail" 'Node db1'
     expect "$size: node errors" 'transition-stalled livepatch_x: task 123'
