@@ -476,7 +476,7 @@ int srv_cve_exposure(struct tt_store *cve, struct srv_state *st, const char *id,
 	if (r == 0)
 		r = kernel_inventory_list(cve, &kernels);
 	if (r == 0)
-		r = srv_node_list(st, stale_after, &nodes);
+		r = srv_node_list_reported(st, stale_after, &nodes);
 	if (r < 0)
 		return r;
 	arr = json_array();

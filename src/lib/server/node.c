@@ -326,10 +326,8 @@ static int node_vouch(struct srv_state *st, json_t *o)
 	return json_object_set_new(o, "patched_cves", cves) < 0 ? -ENOMEM : 0;
 }
 
-int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
+int srv_node_list_reported(struct srv_state *st, int64_t stale_after, json_t **ret)
 {
-	json_t *o;
-	size_t i;
 	struct srv_stmt *s;
 	json_t *arr;
 	int r;
@@ -352,6 +350,19 @@ int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
 		json_decref(arr);
 		return srv_state_error(st, "listing nodes");
 	}
+	*ret = arr;
+	return 0;
+}
+
+int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret)
+{
+	json_t *arr = NULL, *o;
+	size_t i;
+	int r;
+
+	r = srv_node_list_reported(st, stale_after, &arr);
+	if (r < 0)
+		return r;
 	/* After the listing's statement is done: the vouching runs queries of its own. */
 	json_array_foreach(arr, i, o)
 	{

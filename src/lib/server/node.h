@@ -58,6 +58,8 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
  * "patched_cves": the CVEs this server vouches its loaded patches fix (srv_patched_cves()).
  */
 int srv_node_list(struct srv_state *st, int64_t stale_after, json_t **ret);
+/* The same without "patched_cves": what the nodes reported, for a caller that judges them. */
+int srv_node_list_reported(struct srv_state *st, int64_t stale_after, json_t **ret);
 /* One node with its last 100 events and its "patched_cves"; -ENOENT when unknown. */
 int srv_node_show(struct srv_state *st, const char *name, int64_t stale_after, json_t **ret);
 /* Nodes per state, for the metrics. */
