@@ -134,5 +134,8 @@ jsha=$(json 'j["module_sha256"]')
 cp "$work"/node.json "$work"/out
 [ "$(json 'j["patches"]')" = "[{'name': '$livepatch', 'sha256': '$jsha'}]" ] ||
 	fail "the node's heartbeat does not list $livepatch with its module's SHA-256 $jsha: $(cat "$work"/node.json)"
+# and the server, from that name and digest, vouches for the fix of the published revision
+[ "$(json 'j["patched_cves"]')" = "['CVE-2024-1001']" ] ||
+	fail "the server does not vouch that the node is patched for CVE-2024-1001: $(cat "$work"/node.json)"
 stop_server "$PID"
 echo "PASS: CVE -> patch -> build -> boot test -> two approvals -> publish -> agent in qemu applied $livepatch and reported it"
