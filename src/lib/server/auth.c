@@ -92,11 +92,7 @@ int srv_audit_append(struct srv_state *st, const struct srv_actor *by, const cha
 	srv_bind_text(s, 6, action);
 	srv_bind_text(s, 7, object);
 	srv_bind_text(s, 8, d);
-	r = srv_step(s);
-	srv_reset(s);
-	if (r != SRV_DONE)
-		return srv_state_error(st, "writing the audit log");
-	return 0;
+	return srv_exec(st, s, "writing the audit log");
 }
 
 int srv_audit_list(struct srv_state *st, int64_t after, unsigned limit, json_t **ret)

@@ -70,13 +70,7 @@ static int intent_insert(struct srv_state *st, const struct srv_actor *by, const
 	srv_bind_text(s, 3, body);
 	srv_bind_actor(s, 4, by);
 	srv_bind_int64(s, 9, (int64_t)time(NULL));
-	r = srv_step(s);
-	if (r == SRV_ROW) {
-		*ret_id = srv_column_int64(s, 0);
-		r = srv_step(s);
-	}
-	srv_reset(s);
-	return r == SRV_DONE ? 0 : srv_state_error(st, "recording a kernel change");
+	return srv_exec_insert(st, s, "recording a kernel change", ret_id);
 }
 
 int srv_kernel_change_begin(struct tt_store *cve, struct srv_state *st, const struct srv_actor *by,
@@ -107,9 +101,7 @@ static int intent_delete(struct srv_state *st, int64_t id)
 	if (r < 0)
 		return r;
 	srv_bind_int64(s, 1, id);
-	r = srv_step(s);
-	srv_reset(s);
-	return r == SRV_DONE ? 0 : srv_state_error(st, "dropping a kernel change's record");
+	return srv_exec(st, s, "dropping a kernel change's record");
 }
 
 int srv_kernel_change_end(struct srv_state *st, int64_t id, bool done, const struct srv_actor *by,

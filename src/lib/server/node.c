@@ -229,12 +229,9 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 	srv_bind_text(s, 1, by->name);
 	srv_bind_text(s, 2, by->remote);
 	srv_bind_int64(s, 3, now);
-	r = srv_step(s);
-	srv_reset(s);
-	if (r != SRV_DONE) {
-		r = srv_state_error(st, "recording a status");
+	r = srv_exec(st, s, "recording a status");
+	if (r < 0)
 		goto rollback;
-	}
 	r = srv_state_prepare(st, "SELECT state FROM node WHERE name = ?1", &s);
 	if (r < 0)
 		goto rollback;
@@ -253,11 +250,9 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 	srv_bind_text(s, 3, ns->event);
 	srv_bind_text(s, 4, ns->patch);
 	srv_bind_text(s, 5, ns->detail);
-	r = srv_step_insert(s, &id);
-	if (r != SRV_DONE) {
-		r = srv_state_error(st, "recording a status");
+	r = srv_exec_insert(st, s, "recording a status", &id);
+	if (r < 0)
 		goto rollback;
-	}
 	r = srv_state_prepare(st,
 			      "UPDATE node SET state = ?2, last_event_id = ?3, remote = ?4 "
 			      "WHERE name = ?1",
@@ -268,12 +263,9 @@ int srv_node_report(struct srv_state *st, const struct srv_actor *by,
 	srv_bind_text(s, 2, new_state);
 	srv_bind_int64(s, 3, id);
 	srv_bind_text(s, 4, by->remote);
-	r = srv_step(s);
-	srv_reset(s);
-	if (r != SRV_DONE) {
-		r = srv_state_error(st, "recording a status");
+	r = srv_exec(st, s, "recording a status");
+	if (r < 0)
 		goto rollback;
-	}
 	if (!streq(old_state, new_state)) {
 		json_t *d = json_pack("{s:s s:s s:s s:I}", "from", old_state, "to", new_state,
 				      "event", ns->event, "event_id", (json_int_t)id);

@@ -94,6 +94,19 @@ int srv_step_insert(struct srv_stmt *s, int64_t *ret_id)
 	return r;
 }
 
+int srv_exec(struct srv_state *st, struct srv_stmt *s, const char *context)
+{
+	int r = srv_step(s);
+
+	srv_reset(s);
+	return r == SRV_DONE ? 0 : srv_state_error(st, context);
+}
+
+int srv_exec_insert(struct srv_state *st, struct srv_stmt *s, const char *context, int64_t *ret_id)
+{
+	return srv_step_insert(s, ret_id) == SRV_DONE ? 0 : srv_state_error(st, context);
+}
+
 void srv_reset(struct srv_stmt *s)
 {
 	sqlite3_reset(S(s));

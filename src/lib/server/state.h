@@ -68,6 +68,12 @@ int srv_step(struct srv_stmt *s);
  * *RET_ID (untouched when no row was inserted), else SRV_CONSTRAINT or SRV_ERROR.
  */
 int srv_step_insert(struct srv_stmt *s, int64_t *ret_id);
+/*
+ * The two above for a statement that must succeed: 0, or CONTEXT's error logged and returned
+ * (srv_state_error()). srv_exec() runs a statement with no rows to read to its end and resets it.
+ */
+int srv_exec(struct srv_state *st, struct srv_stmt *s, const char *context);
+int srv_exec_insert(struct srv_state *st, struct srv_stmt *s, const char *context, int64_t *ret_id);
 /* Ends the statement's run (reads, locks); its bindings stay until the next prepare. */
 void srv_reset(struct srv_stmt *s);
 

@@ -75,20 +75,6 @@ static void sha256_hex(const void *data, size_t len, char ret[static 65])
 }
 
 /* Steps a statement that returns no row. */
-static int step_done(struct srv_state *st, struct srv_stmt *s, const char *context)
-{
-	int r = srv_step(s);
-
-	srv_reset(s);
-	return r == SRV_DONE ? 0 : srv_state_error(st, context);
-}
-
-/* Runs an INSERT ... RETURNING id; *RET_ID gets the new row's id. */
-static int insert_id(struct srv_state *st, struct srv_stmt *s, const char *context, int64_t *ret_id)
-{
-	return srv_step_insert(s, ret_id) == SRV_DONE ? 0 : srv_state_error(st, context);
-}
-
 static int audit(struct srv_state *st, const struct srv_actor *by, const char *action, int64_t id,
 		 json_t *detail)
 {
@@ -163,7 +149,7 @@ static int patch_set_state(struct srv_state *st, int64_t id, enum srv_patch_stat
 	srv_bind_int64(s, 1, id);
 	srv_bind_text(s, 2, patch_states[to]);
 	srv_bind_int64(s, 3, (int64_t)time(NULL));
-	return step_done(st, s, "changing a patch's state");
+	return srv_exec(st, s, "changing a patch's state");
 }
 
 static int revision_insert(struct srv_state *st, const struct srv_actor *by, int64_t id, int rev,
@@ -187,7 +173,7 @@ static int revision_insert(struct srv_state *st, const struct srv_actor *by, int
 	srv_bind_text(s, 6, text);
 	srv_bind_text(s, 7, note);
 	srv_bind_text(s, 8, srv_actor_person(by));
-	return step_done(st, s, "recording a revision");
+	return srv_exec(st, s, "recording a revision");
 }
 
 static int text_check(const char *text)
@@ -246,7 +232,7 @@ int srv_patch_create(struct srv_state *st, const struct srv_actor *by, const cha
 	srv_bind_text(s, 3, kj);
 	srv_bind_text(s, 4, by->name);
 	srv_bind_int64(s, 5, now);
-	r = insert_id(st, s, "creating a patch", &id);
+	r = srv_exec_insert(st, s, "creating a patch", &id);
 	if (r < 0)
 		goto rollback;
 	r = revision_insert(st, by, id, 1, text, note, sha);
@@ -281,7 +267,7 @@ static int jobs_cancel(struct srv_state *st, int64_t id)
 		return r;
 	srv_bind_int64(s, 1, id);
 	srv_bind_int64(s, 2, (int64_t)time(NULL));
-	return step_done(st, s, "cancelling jobs");
+	return srv_exec(st, s, "cancelling jobs");
 }
 
 int srv_patch_revise(struct srv_state *st, const struct srv_actor *by, int64_t id, const char *text,
@@ -324,7 +310,7 @@ int srv_patch_revise(struct srv_state *st, const struct srv_actor *by, int64_t i
 	srv_bind_int64(s, 1, id);
 	srv_bind_int(s, 2, p.rev + 1);
 	srv_bind_int64(s, 3, (int64_t)time(NULL));
-	r = step_done(st, s, "revising a patch");
+	r = srv_exec(st, s, "revising a patch");
 	if (r < 0)
 		goto rollback;
 	r = audit(st, by, "patch.revise", id,
@@ -393,7 +379,7 @@ int srv_patch_submit(struct srv_state *st, const struct srv_actor *by, int64_t i
 		srv_bind_text(s, 3, json_string_value(k));
 		srv_bind_text(s, 4, by->name);
 		srv_bind_int64(s, 5, (int64_t)time(NULL));
-		r = insert_id(st, s, "queueing a build job", &job);
+		r = srv_exec_insert(st, s, "queueing a build job", &job);
 		if (r < 0)
 			break;
 		json_array_append_new(jobs, json_integer(job));
@@ -964,7 +950,7 @@ int srv_archive_intent_begin(struct srv_state *st, const struct srv_actor *by, c
 	srv_bind_text(s, 3, bj);
 	srv_bind_actor(s, 4, by);
 	srv_bind_int64(s, 9, (int64_t)time(NULL));
-	return insert_id(st, s, "recording an archive change", ret_id);
+	return srv_exec_insert(st, s, "recording an archive change", ret_id);
 }
 
 static int intent_delete(struct srv_state *st, int64_t id)
@@ -976,7 +962,7 @@ static int intent_delete(struct srv_state *st, int64_t id)
 	if (r < 0)
 		return r;
 	srv_bind_int64(s, 1, id);
-	return step_done(st, s, "dropping an archive change");
+	return srv_exec(st, s, "dropping an archive change");
 }
 
 int srv_archive_intent_drop(struct srv_state *st, int64_t id)
@@ -1047,7 +1033,7 @@ int srv_patch_publish_record(struct srv_state *st, const struct srv_actor *by, i
 	srv_bind_text(s, 4, tj);
 	srv_bind_int64(s, 5, (int64_t)time(NULL));
 	srv_bind_text(s, 6, by->name);
-	r = step_done(st, s, "recording a publication");
+	r = srv_exec(st, s, "recording a publication");
 	if (r == 0)
 		r = patch_set_state(st, id, SRV_PATCH_PUBLISHED);
 	if (r == 0 && intent)
@@ -1118,7 +1104,7 @@ int srv_patch_withdraw_record(struct srv_state *st, const struct srv_actor *by, 
 		srv_bind_int64(s, 1, json_integer_value(json_object_get(pub, "id")));
 		srv_bind_int64(s, 2, (int64_t)time(NULL));
 		srv_bind_text(s, 3, by->name);
-		r = step_done(st, s, "withdrawing a publication");
+		r = srv_exec(st, s, "withdrawing a publication");
 		if (r < 0)
 			goto rollback;
 	}
@@ -1206,7 +1192,7 @@ int srv_builder_register(struct srv_state *st, const struct srv_actor *by, json_
 	srv_bind_text(s, 2, kj);
 	srv_bind_int(s, 3, boot_test);
 	srv_bind_int64(s, 4, now);
-	r = step_done(st, s, "registering a builder");
+	r = srv_exec(st, s, "registering a builder");
 	if (r == 0) {
 		json_t *d = json_pack("{s:O s:b}", "kernels", kernels, "boot_test", boot_test);
 
@@ -1320,7 +1306,7 @@ int srv_job_lease(struct srv_state *st, const struct srv_actor *by, json_t *kern
 		goto rollback;
 	srv_bind_int64(s, 1, now);
 	srv_bind_int(s, 2, SRV_JOB_MAX_ATTEMPTS);
-	r = step_done(st, s, "expiring jobs");
+	r = srv_exec(st, s, "expiring jobs");
 	if (r < 0)
 		goto rollback;
 	/*
@@ -1462,7 +1448,7 @@ int srv_job_renew(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	if (r == 0) {
 		srv_bind_int64(s, 1, id);
 		srv_bind_int64(s, 2, until);
-		r = step_done(st, s, "renewing a lease");
+		r = srv_exec(st, s, "renewing a lease");
 	}
 	if (r < 0) {
 		srv_state_rollback(st);
@@ -1655,7 +1641,7 @@ int srv_job_finish(struct srv_state *st, const struct srv_actor *by, int64_t id,
 	srv_bind_text(s, 6, written ? res->module_name : NULL);
 	srv_bind_text(s, 7, written ? sha : NULL);
 	srv_bind_text(s, 8, res->error);
-	r = step_done(st, s, "finishing a job");
+	r = srv_exec(st, s, "finishing a job");
 	if (r < 0)
 		goto rollback;
 	if (patch) {
@@ -1821,7 +1807,7 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 	srv_bind_text(s, 1, kernel);
 	srv_bind_text(s, 2, by->name);
 	srv_bind_int64(s, 3, (int64_t)time(NULL));
-	r = insert_id(st, s, "queueing a build", &id);
+	r = srv_exec_insert(st, s, "queueing a build", &id);
 	if (r < 0)
 		goto rollback;
 	/* The inputs are written under the job's id, then the job is queued with them. */
@@ -1863,7 +1849,7 @@ int srv_job_adhoc(struct srv_state *st, const struct srv_actor *by, const char *
 		goto rollback;
 	srv_bind_int64(s, 1, id);
 	srv_bind_text(s, 2, ij);
-	r = step_done(st, s, "queueing a build");
+	r = srv_exec(st, s, "queueing a build");
 	if (r == 0)
 		r = audit(st, by, "build.request", id,
 			  json_pack("{s:s s:I s:b}", "kernel", kernel, "patches",
