@@ -341,30 +341,27 @@ expect_exit 0 tt --json cve show CVE-2024-1001
 check "the verdicts the test expects: 6.1.41 affected, 6.1.60 fixed" python3 -c "
 import json; v={x['kernel']: x['status'] for x in json.load(open('$TMP/out'))['verdicts']}
 assert v['k2'] == 'affected' and v['k3'] == 'fixed', v"
+# built_patch NAME WHAT : a submitted patch for CVE-2024-1001 on 6.1.41 whose job (leased by
+# the builder) wrote the module NAME.ko; the patch's id in $PID_, the job's in $JOB2, the
+# module's SHA-256 in $SHA_
+built_patch() {
+    patch_for 6.1.41
+    printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
+    post builder /v1/jobs/lease "$TMP/l"
+    JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
+    mk_ko "$TMP/$1.ko" name="$1" livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
+    result "$TMP/$1.ko" "$1.ko"
+    expect_status 200 "$2"
+    SHA_=$(sha256sum "$TMP/$1.ko" | cut -d' ' -f1)
+}
 # a patch for CVE-2024-1001 on 6.1.41, built: its module is tt_exp (published further down)
-patch_for 6.1.41
-EXP=$PID_
-printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
-post builder /v1/jobs/lease "$TMP/l"
-JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
-mk_ko "$TMP/exp.ko" name=tt_exp livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
-result "$TMP/exp.ko" tt_exp.ko
-expect_status 200 "the patch's module"
-JEXP=$JOB2
-SHA_EXP=$(sha256sum "$TMP/exp.ko" | cut -d' ' -f1)
+built_patch tt_exp "the patch's module"
+EXP=$PID_ JEXP=$JOB2 SHA_EXP=$SHA_
 SHA_JOB=$(sha256sum "$TMP/good.ko" | cut -d' ' -f1) # the ad hoc job's module, tt_job
 SHA_HAND=$(printf 'built by hand' | sha256sum | cut -d' ' -f1)
 # another patch for CVE-2024-1001 on 6.1.41: built (tt_wd), approved, published, withdrawn
-patch_for 6.1.41
-WD=$PID_
-printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
-post builder /v1/jobs/lease "$TMP/l"
-JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
-JWD=$JOB2
-mk_ko "$TMP/wd.ko" name=tt_wd livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
-result "$TMP/wd.ko" tt_wd.ko
-expect_status 200 "the module of the patch to withdraw"
-SHA_WD=$(sha256sum "$TMP/wd.ko" | cut -d' ' -f1)
+built_patch tt_wd "the module of the patch to withdraw"
+WD=$PID_ JWD=$JOB2 SHA_WD=$SHA_
 printf '{"verdict": "approve"}' >"$TMP/b"
 post dave_1 "/v1/patches/$WD/reviews" "$TMP/b"
 expect_status 201 "dave approves the patch to withdraw"
@@ -376,16 +373,8 @@ expect_exit 0 "$TUXTAPE" publish "$WD" --channel stable --token-file "$TMP/publi
 expect_exit 0 "$TUXTAPE" withdraw "$WD" --reason "breaks the fix" --token-file "$TMP/publisher-1.token"
 check "the patch is withdrawn" [ "$(sqlite3 "$TMP/db/server.db" "SELECT state FROM patch WHERE id = $WD")" = withdrawn ]
 # another, built (tt_rej) and then rejected: a rejected revision is never published
-patch_for 6.1.41
-REJ=$PID_
-printf '{"kernels": ["6.1.41"]}' >"$TMP/l"
-post builder /v1/jobs/lease "$TMP/l"
-JOB2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job"]["id"])' "$TMP/body")
-JREJ=$JOB2
-mk_ko "$TMP/rej.ko" name=tt_rej livepatch=Y 'vermagic=6.1.41 SMP preempt mod_unload ' license=GPL
-result "$TMP/rej.ko" tt_rej.ko
-expect_status 200 "the module of the patch to reject"
-SHA_REJ=$(sha256sum "$TMP/rej.ko" | cut -d' ' -f1)
+built_patch tt_rej "the module of the patch to reject"
+REJ=$PID_ JREJ=$JOB2 SHA_REJ=$SHA_
 reject "$REJ"
 check "the patch is rejected" [ "$(sqlite3 "$TMP/db/server.db" "SELECT state FROM patch WHERE id = $REJ")" = rejected ]
 heartbeat() { # heartbeat NODE BODY
